@@ -1,0 +1,27 @@
+"""Errors a user can act on. The CLI turns them into one line and a non-zero exit code."""
+
+
+class LocalGPTError(Exception):
+    """Something the user can fix; the message says what to do."""
+
+    exit_code = 1
+
+
+class NoIndexError(LocalGPTError):
+    """Asked a question before anything was ingested."""
+
+
+class IndexMismatchError(LocalGPTError):
+    """The index was built with another embedding model or chunking."""
+
+
+class ModelLoadError(LocalGPTError):
+    """A model file is missing or unreadable."""
+
+
+class SourceError(LocalGPTError):
+    """The folder to ingest is missing or holds nothing to ingest."""
+
+
+class IngestLockedError(LocalGPTError):
+    """Another ingest is writing to the same index."""

@@ -1,0 +1,119 @@
+"""The one home of configuration.
+
+Each setting is declared once in SETTINGS: its default, its type and its help.
+A value comes from, in order of precedence: a CLI option, the environment variable
+LOCALGPT_<NAME> (upper case), the default here. `load_settings` is called once at
+the edge (the CLI, a benchmark, a test) and the resulting `Settings` is passed down.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_PREFIX = "LOCALGPT_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where things live
+    db: Path = Path("db")
+    source_dir: Path = Path("source_documents")
+    # Embedding
+    embedding_model: str = ""
+    embedding_backend: str = "auto"
+    device: str = "auto"
+    embed_batch_size: int = 32
+    chunk_tokens: int = 200
+    chunk_overlap: int = 32
+    # Ingestion
+    max_file_mb: float = 200.0
+    workers: int = 0
+    # Retrieval
+    k: int = 6
+    search_mode: str = "dense"
+    mmr: bool = False
+    reranker: str = ""
+    min_score: float = 0.0
+    # Generation
+    model: str = ""
+    n_ctx: int = 2048
+    max_tokens: int = 384
+    temperature: float = 0.1
+    repeat_penalty: float = 1.1
+    threads: int = 0
+    n_gpu_layers: int = -1
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+# name -> help. What a default means is said here, because the bare value often says little.
+HELP: dict[str, str] = {
+    "db": "Folder of the index (created on first ingest, private to you: mode 0700).",
+    "source_dir": "Folder of documents to ingest, searched recursively.",
+    "embedding_model": "Path of a local sentence-transformers model folder. Empty: the bundled all-MiniLM-L6-v2.",
+    "embedding_backend": "auto, torch or onnx. auto: ONNX Runtime on CPU where available, torch on a GPU.",
+    "device": "auto, cpu, cuda or mps for embeddings. auto: CUDA or MPS when present, else CPU.",
+    "embed_batch_size": "Chunks embedded per batch.",
+    "chunk_tokens": "Most tokens in one chunk (never more than the embedding model reads).",
+    "chunk_overlap": "Tokens shared between neighbouring chunks.",
+    "max_file_mb": "Files larger than this many MB are skipped with a reason; raise it to ingest them.",
+    "workers": "Processes that parse documents. 0: one per CPU core.",
+    "k": "Passages retrieved for a question.",
+    "search_mode": "dense, bm25 or hybrid (both, fused by reciprocal rank).",
+    "mmr": "Diversify retrieved passages with maximal marginal relevance.",
+    "reranker": "Path of a local cross-encoder model folder to rerank passages. Empty: no reranking.",
+    "min_score": "Passages scoring below this are not relevant enough to answer from.",
+    "model": "Path of a GGUF model file. Empty: the bundled SmolLM2-135M-Instruct.",
+    "n_ctx": "Context window of the LLM in tokens.",
+    "max_tokens": "Most tokens in an answer.",
+    "temperature": "Sampling temperature; low suits factual answers.",
+    "repeat_penalty": "Penalty on repeated tokens.",
+    "threads": "CPU threads for the LLM. 0: one per CPU core.",
+    "n_gpu_layers": "Layers offloaded to the GPU when llama.cpp was built with GPU support. -1: all.",
+}
+
+FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def env_var(name: str) -> str:
+    return ENV_PREFIX + name.upper()
+
+
+def _convert(name: str, raw: str) -> Any:
+    kind = type(FIELDS[name].default)
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"{env_var(name)}={raw!r} is not a yes/no value (use 1 or 0)")
+    try:
+        return kind(raw) if kind is not type(Path()) else Path(raw).expanduser()
+    except ValueError:
+        raise ValueError(f"{env_var(name)}={raw!r} is not a valid {kind.__name__}") from None
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Defaults, then LOCALGPT_* variables, then `overrides` (None values are ignored)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for name in FIELDS:
+        raw = environ.get(env_var(name))
+        if raw is not None and raw != "":
+            values[name] = _convert(name, raw)
+    for name, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if name not in FIELDS:
+            raise KeyError(f"unknown setting {name!r}")
+        values[name] = Path(value).expanduser() if isinstance(FIELDS[name].default, Path) else value
+    return Settings(**values)
+
+
+def default_of(name: str) -> Any:
+    return FIELDS[name].default

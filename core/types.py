@@ -1,0 +1,126 @@
+"""The plain data the stages pass to each other.
+
+Ingest produces `Chunk`s, the index stores them, retrieval returns `Hit`s,
+generation cites them. No stage needs another stage's internals.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+# Metadata keys that `Chunk` owns; everything else of a chunk's metadata is in `extra`.
+_CORE_KEYS = ("source", "chunk_index", "content_hash", "page")
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def chunk_id(source: str, chunk_index: int, text: str) -> str:
+    """Deterministic id: the same file cut the same way always gives the same ids."""
+    digest = hashlib.sha256(f"{source}\x00{chunk_index}\x00{text}".encode("utf-8"))
+    return digest.hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A piece of a document as a loader reads it, before chunking.
+
+    `meta` holds where it sits: {"page": 3}, {"slide": 2}, {"sheet": "Q3", "row_start": 2,
+    "row_end": 40}, {"heading": "Terms > Notice"}. Values are str, int, float or bool.
+    `header` is text repeated at the top of every chunk cut from this section
+    (a table's header row), and counted in the chunk's token budget.
+    """
+
+    text: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    header: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage that fits the embedding model, with where it came from."""
+
+    id: str
+    text: str
+    source: str  # path relative to the ingested folder, with forward slashes
+    chunk_index: int
+    content_hash: str
+    page: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def make(cls, text: str, source: str, chunk_index: int, meta: dict[str, Any] | None = None) -> "Chunk":
+        meta = dict(meta or {})
+        page = meta.pop("page", None)
+        return cls(
+            id=chunk_id(source, chunk_index, text),
+            text=text,
+            source=source,
+            chunk_index=chunk_index,
+            content_hash=content_hash(text),
+            page=int(page) if page is not None else None,
+            extra=meta,
+        )
+
+    def metadata(self) -> dict[str, Any]:
+        """Flat metadata for a store (no None values: Chroma refuses them)."""
+        meta: dict[str, Any] = {k: v for k, v in self.extra.items() if v is not None}
+        meta.update(source=self.source, chunk_index=self.chunk_index, content_hash=self.content_hash)
+        if self.page is not None:
+            meta["page"] = self.page
+        return meta
+
+    @classmethod
+    def from_metadata(cls, id: str, text: str, meta: dict[str, Any]) -> "Chunk":
+        extra = {k: v for k, v in meta.items() if k not in _CORE_KEYS}
+        page = meta.get("page")
+        return cls(
+            id=id,
+            text=text,
+            source=str(meta.get("source", "")),
+            chunk_index=int(meta.get("chunk_index", 0)),
+            content_hash=str(meta.get("content_hash", "")),
+            page=int(page) if page is not None else None,
+            extra=extra,
+        )
+
+    def location(self) -> str:
+        """Where in the file: 'page 3', 'slide 2', 'sheet Q3, rows 2-40', or ''."""
+        parts = []
+        if self.page is not None:
+            parts.append(f"page {self.page}")
+        if "slide" in self.extra:
+            parts.append(f"slide {self.extra['slide']}")
+        if "sheet" in self.extra:
+            parts.append(f"sheet {self.extra['sheet']}")
+        if "row_start" in self.extra:
+            parts.append(f"rows {self.extra['row_start']}-{self.extra.get('row_end', self.extra['row_start'])}")
+        if "heading" in self.extra and not parts:
+            parts.append(str(self.extra["heading"]))
+        return ", ".join(parts)
+
+    def citation(self) -> str:
+        """'contracts/lease.pdf, page 3' — what a user reads after an answer."""
+        where = self.location()
+        return f"{self.source}, {where}" if where else self.source
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "source": self.source, "location": self.location(), **self.metadata(), "text": self.text}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk found for a question; higher score is better."""
+
+    chunk: Chunk
+    score: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"score": round(float(self.score), 6), **self.chunk.to_json()}
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)

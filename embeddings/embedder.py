@@ -1,0 +1,139 @@
+"""The embedding model: loaded lazily, once, on the best device present."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from core.errors import ModelLoadError
+from core.offline import enforce_offline
+from core.settings import Settings
+from embeddings.bundled import bundled_embedding_model_path
+from embeddings.tokens import TokenCounter
+
+log = logging.getLogger(__name__)
+
+# Files whose bytes identify a model; weights are identified by name and size (hashing them costs seconds).
+_IDENTITY_FILES = ("config.json", "modules.json", "sentence_bert_config.json", "tokenizer.json", "1_Pooling/config.json")
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".onnx")
+
+
+@dataclass(frozen=True)
+class EmbedderInfo:
+    """What the index records about the model that built it."""
+
+    name: str
+    fingerprint: str
+    dimensions: int
+    max_tokens: int  # content tokens the model reads, special tokens excluded
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def describe_model(model_path: Path) -> EmbedderInfo:
+    """Name, fingerprint, dimensions and token limit, read from the folder without loading torch."""
+    model_path = Path(model_path)
+    if not model_path.is_dir():
+        raise ModelLoadError(
+            f"Embedding model folder {model_path} does not exist. Pass --embedding-model PATH to a local "
+            "sentence-transformers folder, or leave it empty for the bundled model."
+        )
+    digest = hashlib.sha256()
+    for name in _IDENTITY_FILES:
+        path = model_path / name
+        if path.exists():
+            digest.update(name.encode() + b"\0" + path.read_bytes())
+    for path in sorted(model_path.rglob("*")):
+        if path.suffix in _WEIGHT_SUFFIXES and "onnx" not in path.parts:
+            digest.update(f"{path.relative_to(model_path)}:{path.stat().st_size}".encode())
+    st_config = _read_json(model_path / "sentence_bert_config.json")
+    max_seq = int(st_config.get("max_seq_length") or _read_json(model_path / "config.json").get("max_position_embeddings", 512))
+    dims = int(_read_json(model_path / "1_Pooling/config.json").get("word_embedding_dimension", 0)) or int(
+        _read_json(model_path / "config.json").get("hidden_size", 0)
+    )
+    return EmbedderInfo(name=model_path.name, fingerprint=digest.hexdigest()[:16], dimensions=dims, max_tokens=max_seq - 2)
+
+
+def pick_device(requested: str = "auto") -> str:
+    if requested != "auto":
+        return requested
+    import torch  # noqa: PLC0415
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+class Embedder:
+    """Embeds passages and questions. The model loads on first use."""
+
+    def __init__(self, model_path: Path, device: str = "auto", backend: str = "auto", batch_size: int = 32):
+        self.model_path = Path(model_path)
+        self.info = describe_model(self.model_path)
+        self.requested_device = device
+        self.requested_backend = backend
+        self.batch_size = batch_size
+        self._model = None
+        self._tokens: TokenCounter | None = None
+
+    @property
+    def tokens(self) -> TokenCounter:
+        if self._tokens is None:
+            self._tokens = TokenCounter(self.model_path)
+        return self._tokens
+
+    @property
+    def device(self) -> str:
+        return self._load().device.type
+
+    def _load(self):
+        if self._model is None:
+            enforce_offline()
+            from sentence_transformers import SentenceTransformer  # noqa: PLC0415
+
+            device = pick_device(self.requested_device)
+            try:
+                self._model = SentenceTransformer(str(self.model_path), device=device, local_files_only=True)
+            except Exception as exc:  # a broken folder fails in many ways inside transformers
+                raise ModelLoadError(f"Could not load the embedding model from {self.model_path}: {exc}") from exc
+            log.info("embedding model %s on %s", self.info.name, device)
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text, in the order given."""
+        if not texts:
+            return np.zeros((0, self.info.dimensions), dtype=np.float32)
+        model = self._load()
+        vectors = model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return vectors.astype(np.float32, copy=False)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+def embedding_model_path(settings: Settings) -> Path:
+    return Path(settings.embedding_model).expanduser() if settings.embedding_model else bundled_embedding_model_path()
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings name; nothing heavy loads until it embeds."""
+    return Embedder(
+        embedding_model_path(settings),
+        device=settings.device,
+        backend=settings.embedding_backend,
+        batch_size=settings.embed_batch_size,
+    )

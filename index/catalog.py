@@ -1,0 +1,174 @@
+"""The index's own record, in SQLite: which files built it, their chunks, a full-text
+index of those chunks (FTS5, for lexical search), what model built it, and a journal
+of files being written (so a killed ingest is repaired on the next run).
+
+SQLite commits are atomic, so the catalog is never half-written.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from core.types import Chunk
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    source TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    chunk_count INTEGER NOT NULL,
+    ingested_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    chunk_index INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    meta TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks(source);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    text, content='chunks', content_rowid='rowid', tokenize='porter unicode61'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, text) VALUES (new.rowid, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+END;
+CREATE TABLE IF NOT EXISTS pending (source TEXT PRIMARY KEY, started_at REAL NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    source: str
+    content_hash: str
+    size: int
+    mtime_ns: int
+    chunk_count: int = 0
+    ingested_at: float = 0.0
+
+
+class Catalog:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- index info ---------------------------------------------------------
+    def info(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT key, value FROM info"))
+
+    def set_info(self, values: dict[str, object]) -> None:
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO info(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                [(k, str(v)) for k, v in values.items()],
+            )
+
+    # -- files --------------------------------------------------------------
+    def files(self) -> dict[str, FileRecord]:
+        rows = self._db.execute("SELECT source, content_hash, size, mtime_ns, chunk_count, ingested_at FROM files")
+        return {row[0]: FileRecord(*row) for row in rows}
+
+    def file_count(self) -> int:
+        return self._db.execute("SELECT count(*) FROM files").fetchone()[0]
+
+    def chunk_count(self) -> int:
+        return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    # -- journal: files whose vectors may be written but whose catalog rows are not -----
+    def mark_pending(self, sources: Iterable[str]) -> None:
+        now = time.time()
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO pending(source, started_at) VALUES (?, ?)", [(s, now) for s in sources]
+            )
+
+    def pending(self) -> list[str]:
+        return [row[0] for row in self._db.execute("SELECT source FROM pending ORDER BY source")]
+
+    # -- writes -------------------------------------------------------------
+    def replace_file(self, record: FileRecord, chunks: list[Chunk]) -> None:
+        """Atomically: the file's old chunks go, the new ones and its record come, its journal entry clears."""
+        with self._transaction():
+            self._db.execute("DELETE FROM chunks WHERE source = ?", (record.source,))
+            self._db.executemany(
+                "INSERT INTO chunks(id, source, chunk_index, text, meta) VALUES (?, ?, ?, ?, ?)",
+                [(c.id, c.source, c.chunk_index, c.text, json.dumps(c.metadata(), ensure_ascii=False)) for c in chunks],
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO files(source, content_hash, size, mtime_ns, chunk_count, ingested_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (record.source, record.content_hash, record.size, record.mtime_ns, len(chunks), time.time()),
+            )
+            self._db.execute("DELETE FROM pending WHERE source = ?", (record.source,))
+
+    def touch_file(self, record: FileRecord) -> None:
+        """Same content, new size/mtime (a copy, a touch): remember the new stat, keep the chunks."""
+        with self._transaction():
+            self._db.execute(
+                "UPDATE files SET size = ?, mtime_ns = ? WHERE source = ?", (record.size, record.mtime_ns, record.source)
+            )
+
+    def remove_files(self, sources: Iterable[str]) -> None:
+        sources = list(sources)
+        with self._transaction():
+            for source in sources:
+                self._db.execute("DELETE FROM chunks WHERE source = ?", (source,))
+                self._db.execute("DELETE FROM files WHERE source = ?", (source,))
+                self._db.execute("DELETE FROM pending WHERE source = ?", (source,))
+
+    # -- reads --------------------------------------------------------------
+    def chunk_ids(self) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT id FROM chunks")}
+
+    def get_chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        found: dict[str, Chunk] = {}
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for cid, text, meta in self._db.execute(f"SELECT id, text, meta FROM chunks WHERE id IN ({marks})", part):
+                found[cid] = Chunk.from_metadata(cid, text, json.loads(meta))
+        return found
+
+    def get_chunks_of(self, source: str) -> list[Chunk]:
+        rows = self._db.execute("SELECT id, text, meta FROM chunks WHERE source = ? ORDER BY chunk_index", (source,))
+        return [Chunk.from_metadata(cid, text, json.loads(meta)) for cid, text, meta in rows]
+
+    def iter_chunks(self) -> Iterator[Chunk]:
+        for cid, text, meta in self._db.execute("SELECT id, text, meta FROM chunks ORDER BY source, chunk_index"):
+            yield Chunk.from_metadata(cid, text, json.loads(meta))
+
+    def connection(self) -> sqlite3.Connection:
+        """For read-only queries of other stages (full-text search)."""
+        return self._db
+
+    def _transaction(self):
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type, exc, tb):
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        return False

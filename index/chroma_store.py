@@ -1,0 +1,80 @@
+"""Chroma, persistent on disk, with its telemetry off and no embedding function of its own."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from core.offline import enforce_offline
+from index.vector_store import VectorMatch
+
+COLLECTION = "localgpt_chunks"
+
+
+class ChromaStore:
+    def __init__(self, path: Path):
+        enforce_offline()
+        import chromadb  # noqa: PLC0415 (slow import; only when the index is opened)
+        from chromadb.config import Settings as ChromaSettings  # noqa: PLC0415
+
+        self.path = Path(path)
+        self._client = chromadb.PersistentClient(
+            path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        )
+        self._collection = self._client.get_or_create_collection(
+            COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"}
+        )
+        self._max_batch = max(1, int(self._client.get_max_batch_size()))
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, texts: Sequence[str], metadatas: Sequence[dict]) -> None:
+        for start in range(0, len(ids), self._max_batch):
+            end = start + self._max_batch
+            self._collection.upsert(
+                ids=list(ids[start:end]),
+                embeddings=np.asarray(vectors[start:end], dtype=np.float32),
+                documents=list(texts[start:end]),
+                metadatas=list(metadatas[start:end]),
+            )
+
+    def delete_sources(self, sources: Sequence[str]) -> None:
+        for start in range(0, len(sources), 100):
+            part = list(sources[start : start + 100])
+            self._collection.delete(where={"source": {"$in": part}} if len(part) > 1 else {"source": part[0]})
+
+    def delete_ids(self, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), self._max_batch):
+            self._collection.delete(ids=list(ids[start : start + self._max_batch]))
+
+    def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[VectorMatch]:
+        if k <= 0 or self.count() == 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=k,
+            where=where or None,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            VectorMatch(id=i, score=1.0 - float(d), text=t or "", metadata=dict(m or {}))
+            for i, d, t, m in zip(result["ids"][0], result["distances"][0], result["documents"][0], result["metadatas"][0])
+        ]
+
+    def ids(self) -> set[str]:
+        found: set[str] = set()
+        offset, page = 0, 10_000
+        while True:
+            batch = self._collection.get(include=[], limit=page, offset=offset)["ids"]
+            found.update(batch)
+            if len(batch) < page:
+                return found
+            offset += page
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        result = self._collection.get(ids=list(ids), include=["embeddings"])
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(result["ids"], result["embeddings"])}
+
+    def count(self) -> int:
+        return int(self._collection.count())
