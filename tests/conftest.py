@@ -1,0 +1,128 @@
+"""Shared test set-up.
+
+The network is blocked for the whole test session, in this process, at the socket level:
+any attempt to connect anywhere but a Unix socket raises, is recorded, and fails the test
+during which it happened (a library swallowing the error does not hide it). Subprocesses
+run through `offline_cmd`, which puts them in a network namespace of their own when the
+machine allows it (root), so they cannot reach the network either.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "source_documents"
+EVAL_DIR = REPO.parent / "shared" / "eval"
+
+NETWORK_ATTEMPTS: list[str] = []
+
+
+class NetworkBlocked(OSError):
+    pass
+
+
+def _blocked(what: str):
+    def guard(*args, **kwargs):
+        target = args[1] if what == "connect" and len(args) > 1 else (args[0] if args else kwargs)
+        sock = args[0] if what == "connect" and args else None
+        if sock is not None and getattr(sock, "family", None) == socket.AF_UNIX:
+            return _REAL_CONNECT(*args, **kwargs)
+        NETWORK_ATTEMPTS.append(f"{what} {target!r}")
+        raise NetworkBlocked(f"network access blocked in tests: {what} {target!r}")
+
+    return guard
+
+
+_REAL_CONNECT = socket.socket.connect
+
+
+def pytest_configure(config):
+    os.environ.setdefault("LOCALGPT_THREADS", "2")
+    socket.socket.connect = _blocked("connect")
+    socket.socket.connect_ex = _blocked("connect")
+    socket.create_connection = _blocked("create_connection")
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_network_attempt():
+    before = len(NETWORK_ATTEMPTS)
+    yield
+    attempts = NETWORK_ATTEMPTS[before:]
+    assert not attempts, f"the code tried to reach the network: {attempts}"
+
+
+@pytest.fixture(autouse=True)
+def _no_localgpt_env(monkeypatch):
+    """A user's LOCALGPT_* variables must not change what tests see."""
+    for key in list(os.environ):
+        if key.startswith("LOCALGPT_") and key != "LOCALGPT_THREADS":
+            monkeypatch.delenv(key, raising=False)
+
+
+def _can_unshare() -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    try:
+        return subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+CAN_UNSHARE = _can_unshare()
+
+
+def offline_cmd(args: list[str]) -> list[str]:
+    """`args` run in a network namespace with no interfaces up, where the machine allows it."""
+    return ["unshare", "-n", *args] if CAN_UNSHARE else list(args)
+
+
+def localgpt_cmd(*args: str) -> list[str]:
+    """The CLI of this checkout, as a subprocess command, cut off from the network."""
+    return offline_cmd([sys.executable, str(REPO / "localgpt.py"), *args])
+
+
+@pytest.fixture(scope="session")
+def settings_for(tmp_path_factory):
+    """Settings pointing at a given db folder, everything else default."""
+    from core.settings import load_settings
+
+    def make(db: Path, **overrides):
+        return load_settings({"db": db, **overrides}, environ={"LOCALGPT_THREADS": "2"})
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory) -> Path:
+    """The sample documents ingested once for the session (read-only for tests)."""
+    from core.settings import load_settings
+    from ingest.pipeline import run_ingest
+
+    db = tmp_path_factory.mktemp("sample") / "db"
+    report = run_ingest(load_settings({"db": db, "source_dir": SAMPLES}, environ={}))
+    assert report.exit_code == 0, report.failed
+    return db
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from core.settings import load_settings
+    from embeddings import load_embedder
+
+    return load_embedder(load_settings(environ={}))
+
+
+@pytest.fixture(scope="session")
+def llm():
+    """The bundled LLM, loaded once for the session."""
+    from core.settings import load_settings
+    from generation import load_llm
+
+    return load_llm(load_settings(environ={"LOCALGPT_THREADS": "2"}))

@@ -1,0 +1,69 @@
+"""Nothing leaves the machine: the whole ingest-and-ask flow runs with the network blocked."""
+import json
+import socket
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import NETWORK_ATTEMPTS, SAMPLES, localgpt_cmd
+from localgpt import cli
+
+
+def test_the_network_really_is_blocked():
+    before = len(NETWORK_ATTEMPTS)
+    with pytest.raises(OSError):
+        socket.create_connection(("pypi.org", 443), timeout=1)
+    assert len(NETWORK_ATTEMPTS) == before + 1
+    del NETWORK_ATTEMPTS[before:]  # this attempt was the test's own
+
+
+def test_ingest_then_ask_in_one_flow_with_sockets_blocked(tmp_path):
+    before = len(NETWORK_ATTEMPTS)
+    runner = CliRunner()
+    db = tmp_path / "db"
+    result = runner.invoke(cli, ["ingest", "--source-dir", str(SAMPLES), "--db", str(db), "--quiet"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["ask", "--db", str(db), "--json", "What is the monthly rent?"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert answer["passages"], "retrieval found nothing"
+    assert NETWORK_ATTEMPTS[before:] == []
+
+
+def test_offline_switches_are_set_by_the_code_not_the_shell(monkeypatch):
+    from core.offline import OFFLINE_ENV, enforce_offline
+
+    for key in OFFLINE_ENV:
+        monkeypatch.delenv(key, raising=False)
+    enforce_offline()
+    import os
+
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    assert os.environ["DO_NOT_TRACK"] == "1"
+    assert os.environ["ANONYMIZED_TELEMETRY"] == "False"
+
+
+def test_unstructured_uses_the_bundled_spacy_model():
+    """Guards the private name we set (unstructured 0.27): if it moves, unstructured would download spaCy."""
+    from core.offline import SPACY_MODEL_MODULE, prepare_unstructured
+
+    prepare_unstructured()
+    import unstructured.nlp.tokenize as tokenize
+
+    assert tokenize._SPACY_MODEL_NAME == SPACY_MODEL_MODULE
+    from unstructured.partition.md import partition_md
+
+    elements = partition_md(text="# Title\n\nA sentence about the notice period. Another sentence here.")
+    assert any("notice period" in e.text for e in elements)
+
+
+def test_cli_in_a_process_with_no_network_at_all(tmp_path):
+    db = tmp_path / "db"
+    done = subprocess.run(localgpt_cmd("ingest", "--source-dir", str(SAMPLES), "--db", str(db), "--quiet"),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run(localgpt_cmd("ask", "--db", str(db), "--json", "What is the monthly rent?"),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["passages"]
