@@ -113,13 +113,22 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Hit:
-    """A chunk found for a question; higher score is better."""
+    """A chunk found for a question.
+
+    `score` ranks hits within one search (cosine, BM25 or fused, by mode): higher is better.
+    `relevance` is the cosine similarity of the chunk to the question whatever the mode,
+    so that "is anything relevant enough to answer from?" has one calibrated scale.
+    """
 
     chunk: Chunk
     score: float
+    relevance: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"score": round(float(self.score), 6), **self.chunk.to_json()}
+        out = {"score": round(float(self.score), 6), **self.chunk.to_json()}
+        if self.relevance is not None:
+            out["relevance"] = round(float(self.relevance), 6)
+        return out
 
 
 def dumps(obj: Any) -> str:

@@ -64,7 +64,7 @@ def answer(
 ) -> Answer:
     """Answer `question` from `hits`; `on_token` receives the text as it is generated."""
     started = time.perf_counter()
-    relevant = [h for h in hits if h.score >= settings.min_score]
+    relevant = [h for h in hits if (h.relevance if h.relevance is not None else h.score) >= settings.min_score]
     if not relevant:
         if on_token:
             on_token(REFUSAL)

@@ -22,7 +22,7 @@ class Retriever:
         k = k or self.settings.k
         vector = self.embedder.embed_query(question)
         matches = self.index.vectors.query(vector, k, where=where)
-        return [Hit(Chunk.from_metadata(m.id, m.text, m.metadata), m.score) for m in matches]
+        return [Hit(Chunk.from_metadata(m.id, m.text, m.metadata), m.score, relevance=m.score) for m in matches]
 
     def close(self) -> None:
         self.index.close()
