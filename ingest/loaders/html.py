@@ -53,7 +53,7 @@ class _Walker:
         block = tag in _BLOCKS
         if block:
             self.flush()
-        if tag in _CELLS:
+        if tag in _CELLS and "".join(self.parts).strip():
             self.parts.append(" | ")
         if element.text:
             self.parts.append(element.text)

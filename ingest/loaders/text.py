@@ -38,7 +38,8 @@ def detect_encoding(sample: bytes) -> str:
     if not results:
         raise LoadError(BINARY_REASON)
     best = results[0]
-    ties = [r.encoding for r in results if (r.chaos, r.coherence) == (best.chaos, best.coherence)]
+    # Short samples make the guess noisy: encodings about as good as the best count as ties.
+    ties = [r.encoding for r in results if r.chaos <= best.chaos + 0.02 and r.coherence >= best.coherence - 0.05]
     for preferred in ("cp1252", "latin_1", "iso8859_15"):
         if preferred in ties:
             return "cp1252" if preferred == "latin_1" else preferred
