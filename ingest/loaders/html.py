@@ -14,7 +14,9 @@ from ingest.loaders.errors import LoadError
 from ingest.loaders.headings import SectionBuilder
 from ingest.loaders.text import read_text_file
 
-_SKIP = {"script", "style", "noscript", "template", "head", "svg", "math", "button", "select", "iframe", "object"}
+_SKIP = {"script", "style", "noscript", "template", "head", "svg", "math", "button", "select", "iframe", "object", "nav"}
+_SKIP_ROLES = {"navigation", "search", "banner"}  # site menus and search boxes: noise in every chunk
+_PERMALINK_MARKS = "¶#§🔗"  # Sphinx/GitHub heading anchors ("Descaling¶")
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {
     "p", "div", "section", "article", "main", "header", "footer", "aside", "nav", "blockquote", "ul", "ol",
@@ -40,11 +42,11 @@ class _Walker:
         if not isinstance(element.tag, str):
             return  # comments and processing instructions (their tail is read by the parent)
         tag = element.tag.rsplit("}", 1)[-1].lower()  # XHTML (EPUB) tags carry a namespace
-        if tag in _SKIP:
+        if tag in _SKIP or element.get("role") in _SKIP_ROLES:
             return
         if tag in _HEADINGS:
             self.flush()
-            self.builder.heading(_HEADINGS[tag], element.text_content())
+            self.builder.heading(_HEADINGS[tag], element.text_content().strip().rstrip(_PERMALINK_MARKS))
             return
         if tag == "pre":
             self.flush()
