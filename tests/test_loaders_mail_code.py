@@ -139,3 +139,32 @@ def test_shell_and_sql_are_read_as_text(tmp_path):
     sql.write_text("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total NUMERIC);\n", encoding="utf-8")
     assert load_file(sql)[0].text.startswith("CREATE TABLE invoices")
     assert load_file(sql)[0].meta == {}
+
+
+def test_outlook_msg_body_and_attachments(tmp_path, embedder):
+    from msg_writer import write_msg  # tests/msg_writer.py: no library writes .msg files
+
+    path = tmp_path / "numbers.MSG"
+    write_msg(path, subject="Quarterly numbers", body="Hi team, the Q3 figures are attached. Merci, André.",
+              sender="cfo@example.org",
+              attachments=[("numbers.csv", b"quarter,revenue\nQ2,1.1M\nQ3,1.2M\n"), ("offer.docx", _docx_bytes()),
+                           ("long.txt", ("The archive retention period is seven years. " * 120).encode())])
+    chunks = chunks_of(path, embedder)
+    body = the_chunk(chunks, "Q3 figures are attached. Merci, André.")
+    assert body.text.startswith("Subject: Quarterly numbers\nFrom: <cfo@example.org>")
+    revenue = the_chunk(chunks, "Q3 | 1.2M")
+    assert revenue.extra == {"row_start": 2, "row_end": 3, "attachment": "numbers.csv"}
+    assert revenue.text.startswith("quarter | revenue\n")
+    assert the_chunk(chunks, "72,000 euros").extra["attachment"] == "offer.docx"
+    assert the_chunk(chunks, "retention period is seven years").extra["attachment"] == "long.txt"
+
+
+def test_damaged_msg_is_a_load_error(tmp_path):
+    import pytest
+
+    from ingest.loaders import LoadError
+
+    path = tmp_path / "broken.msg"
+    path.write_bytes(bytes.fromhex("D0CF11E0A1B11AE1") + b"\xff" * 1000)
+    with pytest.raises(LoadError, match="damaged or unrecognised OLE2 compound file"):
+        load_file(path)

@@ -32,7 +32,7 @@ UNSUPPORTED_NAMES = {
     "zip": "a ZIP archive",
     "gzip": "a gzip archive",
     "image": "an image",
-    "ole": "an OLE2 compound file of an unknown kind",
+    "ole": "a damaged or unrecognised OLE2 compound file (an Office 97-2003 container)",
 }
 
 
