@@ -18,8 +18,8 @@ def _open_error(kind: str, exc: Exception) -> LoadError:
     return LoadError(f"corrupt or unreadable {kind} file ({exc.__class__.__name__}: {exc})")
 
 
-def _heading_level(paragraph) -> int | None:
-    style = paragraph.style.name if paragraph.style is not None else ""
+def _heading_level(paragraph, style_names: dict[str, str]) -> int | None:
+    style = style_names.get(paragraph._p.style or "", "")  # paragraph.style costs a styles lookup per call
     if style == "Title":
         return 0
     match = _HEADING_STYLE.match(style or "")
@@ -53,10 +53,11 @@ def read_docx(path: Path) -> list[Section]:
 
     try:
         document = docx.Document(str(path))
+        style_names = {style.style_id: style.name or "" for style in document.styles}
         builder = SectionBuilder()
         for block in document.iter_inner_content():
             if isinstance(block, Paragraph):
-                level = _heading_level(block)
+                level = _heading_level(block, style_names)
                 if level is not None:
                     builder.heading(level, block.text)
                 else:
