@@ -178,3 +178,12 @@ def test_unreadable_permissions_as_root_without_the_override_capability(tmp_path
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "LoadError: permission denied: cannot read the file (check its permissions)"
+
+
+def test_text_that_mentions_a_pdf_header_stays_text(tmp_path):
+    path = tmp_path / "sniff.py"
+    path.write_text('def is_pdf(head):\n    return head.startswith(b"%PDF-")\n', encoding="utf-8")
+    assert load_file(path)[0].text.startswith("def is_pdf(head):")
+    prefixed = tmp_path / "scanner-output.pdf"  # junk before the header is allowed by the PDF spec
+    prefixed.write_bytes(b"\r\nJUNK\r\n" + _pdf_bytes("Meter reading 4711 kWh."))
+    assert "Meter reading 4711 kWh." in load_file(prefixed)[0].text

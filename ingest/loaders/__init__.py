@@ -150,6 +150,8 @@ def _actual_format(path: Path, expected: Format) -> str:
     with open(path, "rb") as handle:
         head = handle.read(8192)
     found = sniff.detect(path, head)
+    if found is None and expected.name == "pdf" and b"%PDF-" in head[:1024]:
+        found = "pdf"  # the PDF header may follow up to 1 KB of junk; only trusted under .pdf
     if found is None:
         if expected.name in _TEXT_FORMATS:
             if sniff.looks_binary(head):

@@ -22,6 +22,8 @@ _ZIP_MEMBERS = (
 _ODF_MIMETYPES = {
     "application/epub+zip": "epub",
     "application/vnd.oasis.opendocument.text": "odt",
+    "application/vnd.oasis.opendocument.spreadsheet": "ods",
+    "application/vnd.oasis.opendocument.presentation": "odp",
 }
 
 # Formats that no reader here handles, named so the reason says what the file is.
@@ -29,6 +31,8 @@ UNSUPPORTED_NAMES = {
     "doc": "a legacy Word .doc file (save it as .docx to ingest it)",
     "ppt": "a legacy PowerPoint .ppt file (save it as .pptx to ingest it)",
     "encrypted-office": "a password-protected Office document (remove the password to ingest it)",
+    "ods": "an OpenDocument spreadsheet (save it as .xlsx to ingest it)",
+    "odp": "an OpenDocument presentation (save it as .pptx to ingest it)",
     "zip": "a ZIP archive",
     "gzip": "a gzip archive",
     "image": "an image",
@@ -110,7 +114,7 @@ def _is_html(head: bytes) -> bool:
 
 def detect(path: Path, head: bytes) -> str | None:
     """The format the bytes of `path` show, or None for nothing recognisable (plain text, junk)."""
-    if head.startswith(b"%PDF-") or b"%PDF-" in head[:1024]:
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"%PDF-"):
         return "pdf"
     if head.startswith(ZIP_MAGIC):
         return _zip_kind(path)
