@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTACHMENT_DEPTH = 3  # mails attached to mails attached to mails...
 
-# Set by the registry: reads one file by its extension (and content), the same as `load_file`.
-LoadFn = Callable[[Path], list[Section]]
+# Given by the registry: reads one attached file (path, nesting depth) the way `load_file` does.
+LoadFn = Callable[[Path, int], list[Section]]
 
 
 def _body_sections(header_lines: list[str], text: str | None, html: str | None) -> list[Section]:
