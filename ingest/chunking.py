@@ -38,7 +38,8 @@ def _splitter(counter: TokenCounter, budget: int, overlap: int, language: str | 
         length_function=counter.count,
         separators=separators,
         is_separator_regex=False,
-        keep_separator="end",
+        # Code separators ("\nclass ", "\ndef ") begin a unit: keep them at the start of the next piece.
+        keep_separator="start" if language else "end",
         strip_whitespace=True,
     )
 

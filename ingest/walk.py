@@ -1,40 +1,102 @@
-"""Finding the documents in a folder."""
+"""Finding the documents in a folder.
+
+Policy (docs/formats.md):
+- Hidden files and folders (".git/", ".DS_Store") and temp/lock files ("~$lock.docx",
+  ".~lock.x.odt#", "x.tmp", "x~", "Thumbs.db") are skipped silently.
+- Symbolic links to files are followed, wherever the target lies: the user linked it in.
+  The chunk's source is the link's path inside the folder.
+- Symbolic links to folders are followed too, each real folder once: a link back to a
+  folder already being walked (a loop) or already walked is skipped, so nothing is read twice
+  and no loop is followed.
+- A broken link, a link loop, or a folder that cannot be listed is returned with `problem`
+  set, so the run lists it among the failures with that reason.
+"""
 from __future__ import annotations
 
+import errno
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import SourceError
 
+log = logging.getLogger(__name__)
+
 # Files nobody wants indexed: editor/office lock files, OS metadata.
 _JUNK_PREFIXES = ("~$", ".~lock", "~")
-_JUNK_NAMES = {"Thumbs.db", "desktop.ini"}
+_JUNK_NAMES = {"thumbs.db", "desktop.ini", "ehthumbs.db"}
+_JUNK_SUFFIXES = ("~", ".tmp", ".temp", ".swp", ".swo", ".part", ".crdownload", "#")
 
 
 @dataclass(frozen=True)
 class Found:
-    path: Path  # absolute
+    path: Path  # absolute (or as given under root); for a link, the link itself
     source: str  # relative to the root, forward slashes
+    problem: str = ""  # why it cannot be read ("broken symbolic link ..."), "" when readable
 
 
 def is_hidden_or_temp(name: str) -> bool:
-    return name.startswith(".") or name.startswith(_JUNK_PREFIXES) or name in _JUNK_NAMES or name.endswith(("~", ".tmp"))
+    lower = name.lower()
+    return name.startswith(".") or name.startswith(_JUNK_PREFIXES) or lower in _JUNK_NAMES or lower.endswith(_JUNK_SUFFIXES)
+
+
+def _link_problem(path: Path) -> str:
+    """The reason a symbolic link cannot be followed, or ''."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return f"broken symbolic link: its target {os.readlink(path)} does not exist"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop: the link points back to itself"
+        return f"cannot follow the symbolic link: {exc.strerror or exc}"
+    return ""
 
 
 def find_documents(root: Path) -> list[Found]:
-    """Every non-hidden file under `root`, recursively, in a stable order."""
+    """Every non-hidden file under `root`, recursively, in a stable (sorted) order."""
     root = Path(root).expanduser()
     if not root.exists():
         raise SourceError(f"Folder {root} does not exist. Pass --source-dir with the folder of documents to ingest.")
     if not root.is_dir():
         raise SourceError(f"{root} is not a folder. Pass --source-dir with the folder of documents to ingest.")
     found: list[Found] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not is_hidden_or_temp(d))
-        for name in sorted(filenames):
-            if is_hidden_or_temp(name):
+    seen: set[tuple[int, int]] = set()  # (device, inode) of every folder entered
+
+    def walk(folder: Path) -> None:
+        info = os.stat(folder)
+        key = (info.st_dev, info.st_ino)
+        if key in seen:
+            log.info("skipping %s: a link to a folder already read (or a loop)", folder)
+            return
+        seen.add(key)
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            source = folder.relative_to(root).as_posix()
+            found.append(Found(folder, source, f"cannot list the folder: {exc.strerror or exc}"))
+            return
+        for entry in entries:
+            if is_hidden_or_temp(entry.name):
                 continue
-            path = Path(dirpath) / name
-            found.append(Found(path=path, source=path.relative_to(root).as_posix()))
+            path = Path(entry.path)
+            source = path.relative_to(root).as_posix()
+            try:
+                is_link = entry.is_symlink()
+                if is_link:
+                    problem = _link_problem(path)
+                    if problem:
+                        found.append(Found(path, source, problem))
+                        continue
+                if entry.is_dir(follow_symlinks=True):
+                    walk(path)
+                elif entry.is_file(follow_symlinks=True):
+                    found.append(Found(path, source))
+                # sockets, fifos, devices: not documents, skipped
+            except OSError as exc:
+                found.append(Found(path, source, f"cannot read the entry: {exc.strerror or exc}"))
+
+    walk(root)
     return found

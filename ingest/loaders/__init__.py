@@ -1,62 +1,207 @@
-"""Readers, one per format. Each takes a path and returns the document's `Section`s.
+"""Readers, one per format family, behind one function: `load_file(path) -> list[Section]`.
 
-A reader raises `LoadError` with a reason a user understands ("password-protected PDF",
-"no text layer (scanned?); OCR is not supported") for a file it cannot read.
+The extension picks the reader (case-insensitively), but the content decides: a file whose
+bytes show another supported format (a PDF renamed .docx, an HTML page saved as .pdf) is read
+by the reader of what it really is; one that shows an unsupported format or binary junk where
+text was expected fails with a reason. Every failure is a `LoadError` whose message is the
+reason shown to the user ("password-protected PDF: ...", "PDF has no text layer (scanned?);
+OCR is not supported"); nothing a reader raises escapes as another exception.
 """
 from __future__ import annotations
 
+import errno
+import logging
+import os
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from core.types import Section
 from ingest.loaders.errors import LoadError
 
+log = logging.getLogger(__name__)
+
 Reader = Callable[[Path], list[Section]]
 
+# Formats read as text: their content is not identified by magic bytes.
+_TEXT_FORMATS = {"text", "markdown", "rst", "csv", "json", "jsonl", "code", "eml", "html"}
 
-def _readers() -> dict[str, Reader]:
-    # Imported here so that importing `ingest.loaders` stays cheap (worker processes import it).
-    from ingest.loaders import markup, pdf, tabular, text  # noqa: PLC0415
 
-    return {
-        ".pdf": pdf.read_pdf,
-        ".txt": text.read_text,
-        ".md": markup.read_markdown,
-        ".markdown": markup.read_markdown,
-        ".html": markup.read_html,
-        ".htm": markup.read_html,
-        ".docx": markup.read_docx,
-        ".csv": tabular.read_csv,
+@dataclass(frozen=True)
+class Format:
+    name: str  # "pdf", "docx", ... (the names `sniff.detect` returns, plus text formats)
+    label: str  # what the docs and messages call it
+
+
+def _code_formats() -> dict[str, Format]:
+    from ingest.loaders.code import CODE_LANGUAGES  # noqa: PLC0415 (a table, cheap)
+
+    return {ext: Format("code", "source code") for ext in CODE_LANGUAGES}
+
+
+def formats() -> dict[str, Format]:
+    """Extension (lower case, with the dot) -> format."""
+    table = {
+        ".pdf": Format("pdf", "PDF"),
+        ".docx": Format("docx", "Word"),
+        ".pptx": Format("pptx", "PowerPoint"),
+        ".xlsx": Format("xlsx", "Excel"), ".xlsm": Format("xlsx", "Excel"),
+        ".xls": Format("xls", "Excel 97-2003"),
+        ".csv": Format("csv", "CSV"), ".tsv": Format("csv", "TSV"),
+        ".txt": Format("text", "text"), ".text": Format("text", "text"), ".log": Format("text", "text"),
+        ".md": Format("markdown", "Markdown"), ".markdown": Format("markdown", "Markdown"),
+        ".rst": Format("rst", "reStructuredText"),
+        ".html": Format("html", "HTML"), ".htm": Format("html", "HTML"), ".xhtml": Format("html", "HTML"),
+        ".eml": Format("eml", "e-mail"),
+        ".msg": Format("msg", "Outlook e-mail"),
+        ".epub": Format("epub", "EPUB"),
+        ".odt": Format("odt", "OpenDocument text"),
+        ".rtf": Format("rtf", "RTF"),
+        ".json": Format("json", "JSON"),
+        ".jsonl": Format("jsonl", "JSON Lines"), ".ndjson": Format("jsonl", "JSON Lines"),
     }
+    table.update(_code_formats())
+    return table
 
 
-_READERS: dict[str, Reader] | None = None
+_FORMATS: dict[str, Format] | None = None
 
 
-def readers() -> dict[str, Reader]:
-    global _READERS  # a cache of the table, filled on first use
-    if _READERS is None:
-        _READERS = _readers()
-    return _READERS
+def _table() -> dict[str, Format]:
+    global _FORMATS  # a cache of the table, filled on first use
+    if _FORMATS is None:
+        _FORMATS = formats()
+    return _FORMATS
+
+
+def supported_extensions() -> list[str]:
+    """Every extension a reader handles, lower case with the dot, sorted."""
+    return sorted(_table())
 
 
 def is_supported(path: Path) -> bool:
-    return path.suffix.lower() in readers()
+    return Path(path).suffix.lower() in _table()
 
 
-def load_file(path: Path) -> list[Section]:
-    """The sections of one file; `LoadError` says why when it cannot be read."""
-    reader = readers().get(path.suffix.lower())
-    if reader is None:
-        raise LoadError(f"unsupported file type {path.suffix or '(none)'}")
+def _reader(name: str, depth: int) -> Reader:
+    # Imported here so that importing `ingest.loaders` stays cheap (worker processes import it).
+    from ingest.loaders import code, data, html, mail, office, pandoc, pdf, tabular, text  # noqa: PLC0415
+
+    def nested(path: Path, inner_depth: int) -> list[Section]:
+        return _load(path, None, inner_depth)
+
+    readers: dict[str, Reader] = {
+        "pdf": pdf.read_pdf,
+        "docx": office.read_docx,
+        "pptx": office.read_pptx,
+        "xlsx": tabular.read_xlsx,
+        "xls": tabular.read_xls,
+        "csv": tabular.read_csv,
+        "text": text.read_text,
+        "markdown": html.read_markdown,
+        "rst": pandoc.read_rst,
+        "html": html.read_html,
+        "eml": lambda p: mail.read_eml(p, nested, depth),
+        "msg": lambda p: mail.read_msg(p, nested, depth),
+        "epub": pandoc.read_epub,
+        "odt": pandoc.read_odt,
+        "rtf": pandoc.read_rtf,
+        "json": data.read_json,
+        "jsonl": data.read_jsonl,
+        "code": code.read_code,
+    }
+    return readers[name]
+
+
+def _mb(size: float) -> str:
+    return f"{size / 1e6:.0f}" if size >= 1e7 else f"{size / 1e6:.1f}"
+
+
+def _check_file(path: Path, max_bytes: int | None) -> int:
+    """The file's size; `LoadError` for what cannot be read at all, before any reading."""
     try:
-        return reader(path)
+        info = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise LoadError(f"broken symbolic link: its target {os.readlink(path)} does not exist") from None
+        raise LoadError("file not found (deleted during the run?)") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise LoadError("symbolic link loop: the link points back to itself") from None
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise LoadError("permission denied: cannot read the file (check its permissions)") from None
+        raise LoadError(f"cannot read the file: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise LoadError("not a regular file")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise LoadError(
+            f"file is {_mb(info.st_size)} MB, above the {_mb(max_bytes)} MB limit (--max-file-mb); raise the limit to ingest it"
+        )
+    if info.st_size == 0:
+        raise LoadError("empty file (0 bytes)")
+    return info.st_size
+
+
+def _actual_format(path: Path, expected: Format) -> str:
+    """The format to read `path` as: what its bytes show, where that differs from its extension."""
+    from ingest.loaders import sniff  # noqa: PLC0415
+
+    with open(path, "rb") as handle:
+        head = handle.read(8192)
+    found = sniff.detect(path, head)
+    if found is None and expected.name == "pdf" and b"%PDF-" in head[:1024]:
+        found = "pdf"  # the PDF header may follow up to 1 KB of junk; only trusted under .pdf
+    if found is None:
+        if expected.name in _TEXT_FORMATS:
+            if sniff.looks_binary(head):
+                raise LoadError("binary content, not text (wrong extension?)")
+            return expected.name
+        raise LoadError(f"not a valid {expected.label} file: its content is not {expected.label} (wrong extension, or damaged)")
+    if found == expected.name:
+        return found
+    if found == "html" and expected.name in _TEXT_FORMATS:
+        return expected.name  # HTML inside a text format (a .md page, an .eml) is that format's business
+    if found in sniff.UNSUPPORTED_NAMES:
+        raise LoadError(f"the file is {sniff.UNSUPPORTED_NAMES[found]}, not {expected.label} (wrong extension?)")
+    log.warning("%s: content is %s, not what the extension %s says; reading it as %s", path, found, path.suffix, found)
+    return found
+
+
+def _load(path: Path, max_bytes: int | None, depth: int) -> list[Section]:
+    path = Path(path)
+    expected = _table().get(path.suffix.lower())
+    if expected is None:
+        raise LoadError(f"unsupported file type {path.suffix or '(no extension)'}")
+    _check_file(path, max_bytes)
+    try:
+        name = _actual_format(path, expected)
+        sections = _reader(name, depth)(path)
     except LoadError:
         raise
     except PermissionError:
-        raise LoadError("permission denied: cannot read the file") from None
+        raise LoadError("permission denied: cannot read the file (check its permissions)") from None
+    except MemoryError:
+        raise LoadError("out of memory reading the file; lower --max-file-mb to skip files this large") from None
     except OSError as exc:
         raise LoadError(f"cannot read the file: {exc.strerror or exc}") from None
+    except RecursionError:
+        raise LoadError("the file is nested too deeply to read (damaged?)") from None
+    except Exception as exc:  # a parser's own failure on a malformed file must not end the run
+        log.debug("reader failed on %s", path, exc_info=True)
+        raise LoadError(f"could not read the file ({exc.__class__.__name__}: {exc})") from None
+    sections = [s for s in sections if s.text.strip()]
+    if not sections:
+        raise LoadError("no text found in the file")
+    return sections
 
 
-__all__ = ["LoadError", "Reader", "is_supported", "load_file", "readers"]
+def load_file(path: Path, max_bytes: int | None = None) -> list[Section]:
+    """The sections of one file; `LoadError` says why when it cannot be read.
+
+    Files above `max_bytes` fail without being read.
+    """
+    return _load(Path(path), max_bytes, 0)
+
+
+__all__ = ["Format", "LoadError", "Reader", "formats", "is_supported", "load_file", "supported_extensions"]
