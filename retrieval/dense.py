@@ -1,0 +1,35 @@
+"""Dense search: nearest chunks by cosine in the vector store, with metadata filters."""
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+
+from index.vector_store import VectorMatch, VectorStore
+from retrieval.filters import Filter, to_chroma
+
+
+def dense_search(
+    store: VectorStore, conn: sqlite3.Connection, vector: np.ndarray, k: int, flt: Filter | None = None
+) -> list[VectorMatch]:
+    """The k nearest chunks, best first. A filter matching many sources is queried batch by batch."""
+    if k <= 0:
+        return []
+    if flt is None:
+        return store.query(vector, k)
+    matches: list[VectorMatch] = []
+    for where in to_chroma(conn, flt):
+        matches.extend(store.query(vector, k, where=where))
+    matches.sort(key=lambda m: -m.score)
+    return matches[:k]
+
+
+def cosine_to(vector: np.ndarray, others: dict[str, np.ndarray]) -> dict[str, float]:
+    """Cosine similarity of `vector` to each stored vector."""
+    q = np.asarray(vector, dtype=np.float32)
+    qn = float(np.linalg.norm(q)) or 1.0
+    out = {}
+    for cid, v in others.items():
+        vn = float(np.linalg.norm(v)) or 1.0
+        out[cid] = float(np.dot(q, v) / (qn * vn))
+    return out
