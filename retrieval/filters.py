@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from fnmatch import fnmatchcase
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -37,6 +38,10 @@ class Condition:
 class Filter:
     conditions: tuple[Condition, ...]
 
+    def matches(self, meta: Mapping[str, Any]) -> bool:
+        """Whether a chunk's metadata passes: the same rules as the SQL and Chroma forms."""
+        return all(_condition_matches(c, meta) for c in self.conditions)
+
     def describe(self) -> str:
         return " and ".join(f"{c.key}={'|'.join(_show(v) for v in c.values)}" for c in self.conditions)
 
@@ -51,6 +56,26 @@ class SqlFilter:
 
 def _show(value: Any) -> str:
     return f"{value[0]}-{value[1]}" if isinstance(value, tuple) else str(value)
+
+
+def _condition_matches(cond: Condition, meta: Mapping[str, Any]) -> bool:
+    value = meta.get(cond.key)
+    if value is None:
+        return False
+    for wanted in cond.values:
+        if cond.key == "source":
+            source = str(value)
+            if _GLOB_CHARS & set(wanted):
+                if fnmatchcase(source, wanted):
+                    return True
+            elif source == wanted or source.startswith(wanted.rstrip("/") + "/"):
+                return True
+        elif isinstance(wanted, tuple):
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and wanted[0] <= value <= wanted[1]:
+                return True
+        elif value == wanted and type(value) is type(wanted):
+            return True
+    return False
 
 
 def _typed(raw: str) -> Any:

@@ -125,3 +125,32 @@ def test_mmr_skips_near_duplicates():
     assert mmr_order(relevance, vectors, 3) == [0, 2, 1]
     assert mmr_order(relevance, vectors, 3, lam=1.0) == [0, 1, 2]  # no diversity: plain order
     assert mmr_order(np.array([]), np.zeros((0, 2)), 3) == []
+
+
+def test_common_terms_past_the_budget_only_add_to_rare_matches_with_exact_bm25(catalog, monkeypatch):
+    conn = catalog.connection()
+    question = "clause tenant notice"  # clause: 3 rows; tenant, notice: 1 row each
+    plain = bm25_search(conn, question, 5)
+    assert len(plain) == 3
+    monkeypatch.setattr("retrieval.lexical.ROW_BUDGET", 2)
+    split = bm25_search(conn, question, 5)
+    assert [m.id for m in split] == [plain[0].id]  # only rows holding a rare term are candidates
+    assert split[0].score == pytest.approx(plain[0].score, rel=1e-9)  # scored on every term, as plain BM25
+    filtered = bm25_search(conn, question, 5, to_sql(parse_where("source=manuals/*")))
+    assert filtered == []
+
+
+@pytest.mark.parametrize("where, meta, expected", [
+    ("source=contracts/*", {"source": "contracts/old/a.pdf"}, True),
+    ("source=contracts/*", {"source": "manuals/a.pdf"}, False),
+    ("source=contracts", {"source": "contracts/a.pdf"}, True),
+    ("source=contracts", {"source": "contracts-old/a.pdf"}, False),
+    ("source=a.pdf|*.md", {"source": "x/y.md"}, True),
+    ("page=2-4", {"source": "a", "page": 3}, True),
+    ("page=2-4", {"source": "a"}, False),
+    ("page=3", {"page": 3}, True),
+    ("sheet=Q3", {"sheet": "Q3"}, True),
+    ("sheet=3", {"sheet": "3"}, False),  # typed like the SQL and Chroma forms
+])
+def test_filter_matches_metadata_like_the_sql_form(catalog, where, meta, expected):
+    assert parse_where(where).matches(meta) is expected
