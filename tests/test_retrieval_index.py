@@ -168,3 +168,20 @@ def test_missing_reranker_folder_says_what_to_pass(corpus_db, tmp_path):
 
     with pytest.raises(ModelLoadError, match="--reranker"):
         open_retriever(load_settings({"db": corpus_db, "reranker": str(tmp_path / "nope")}, environ={}))
+
+
+def test_filtered_dense_gives_the_same_hits_whether_chroma_filters_or_we_do(retriever, monkeypatch):
+    question = "How do I fix the pump?"
+    where = ["source=manuals/*", "page=1|2|3"]  # markdown has no pages: nothing passes
+    assert retriever.search(question, k=3, mode="dense", where=where) == []
+    ours = retriever.search(question, k=3, mode="dense", where="source=contracts/2024|manuals/err-4031.md")
+    monkeypatch.setattr("retrieval.dense.OVERFETCH", 1)
+    monkeypatch.setattr("retrieval.dense.OVERFETCH_MIN", 1)  # too few pass: Chroma filters
+    store = retriever.index.vectors
+    wheres = []
+    real_query = store.query
+    monkeypatch.setattr(store, "query", lambda v, k, where=None: wheres.append(where) or real_query(v, k, where=where))
+    chroma = retriever.search(question, k=3, mode="dense", where="source=contracts/2024|manuals/err-4031.md")
+    assert wheres[-1] == {"source": {"$in": sorted(["contracts/2024/clause-14-2.md", "contracts/2024/clause-12-4.md", "manuals/err-4031.md"])}}
+    assert [h.chunk.id for h in chroma] == [h.chunk.id for h in ours]
+    assert {h.chunk.source for h in ours} == {"contracts/2024/clause-14-2.md", "contracts/2024/clause-12-4.md", "manuals/err-4031.md"}
