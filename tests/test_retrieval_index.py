@@ -176,7 +176,8 @@ def test_filtered_dense_gives_the_same_hits_whether_chroma_filters_or_we_do(retr
     assert retriever.search(question, k=3, mode="dense", where=where) == []
     ours = retriever.search(question, k=3, mode="dense", where="source=contracts/2024|manuals/err-4031.md")
     monkeypatch.setattr("retrieval.dense.OVERFETCH", 1)
-    monkeypatch.setattr("retrieval.dense.OVERFETCH_MIN", 1)  # too few pass: Chroma filters
+    monkeypatch.setattr("retrieval.dense.OVERFETCH_MIN", 1)
+    monkeypatch.setattr("retrieval.dense.OVERFETCH_MAX", 1)  # too few pass, no wider try: Chroma filters
     store = retriever.index.vectors
     wheres = []
     real_query = store.query
