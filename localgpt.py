@@ -17,7 +17,7 @@ from core.offline import enforce_offline
 from core.settings import HELP, default_of, env_var, load_settings
 
 # Option names for settings whose CLI name differs from --setting-name.
-_FLAG_NAMES = {"k": ("-k", "--k")}
+_FLAG_NAMES = {"k": ("-k", "--k"), "search_mode": ("--mode", "--search-mode")}
 
 
 def setting_option(name: str, **extra: Any) -> Callable:
@@ -149,6 +149,94 @@ def print_sources(result) -> None:
         click.echo("\nSources (the answer cited none; passages it was given):")
         for n, hit in enumerate(result.passages, start=1):
             click.echo(f"  [{n}] {hit.chunk.citation()}")
+
+
+def _search_options(command: Callable) -> Callable:
+    """Options shared by `search` and `eval`: which index, and how to search it."""
+    for decorate in reversed([
+        setting_option("db"),
+        setting_option("embedding_model"),
+        setting_option("device"),
+        setting_option("reranker"),
+        click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
+                     help="Only passages whose metadata matches: source=GLOB (e.g. 'contracts/*'), page=N or N-M, "
+                          "KEY=VALUE; alternatives with |; repeat to require several."),
+    ]):
+        command = decorate(command)
+    return command
+
+
+@cli.command()
+@click.argument("question")
+@_search_options
+@setting_option("k")
+@setting_option("search_mode")
+@click.option("--mmr/--no-mmr", "mmr", default=None, help=f"{HELP['mmr']} [env: {env_var('mmr')}]")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array of passages (with their full text).")
+def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any) -> None:
+    """Show the passages that match QUESTION, best first, without generating an answer.
+
+    \b
+    localgpt search "where does it say the deposit is returned?"
+    localgpt search --mode bm25 "ERR-4031"
+    localgpt search --where 'source=contracts/*' -k 3 "notice period"
+    localgpt search --json "clause 14.2" | jq '.[0].text'
+    """
+    from retrieval import open_retriever  # noqa: PLC0415
+
+    settings = settings_from(options)
+
+    def run():
+        with open_retriever(settings) as retriever:
+            return retriever.search(question, where=list(where) or None)
+
+    hits = run_guarded(run)
+    if as_json:
+        click.echo(json.dumps([{"rank": n, **hit.to_json()} for n, hit in enumerate(hits, start=1)], ensure_ascii=False))
+        return
+    if not hits:
+        click.echo("No passages found.")
+        return
+    for n, hit in enumerate(hits, start=1):
+        relevance = f"  relevance {hit.relevance:.3f}" if hit.relevance is not None else ""
+        click.echo(f"{n}. {hit.chunk.citation()}  (score {hit.score:.4f}{relevance})")
+        for line in hit.chunk.text.strip().splitlines():
+            click.echo(f"   {line}")
+        click.echo()
+
+
+@cli.command(name="eval")
+@click.argument("qa_file", type=click.Path(dir_okay=False))
+@_search_options
+@click.option("--modes", default=None, metavar="LIST",
+              help="Comma-separated modes to score: dense, bm25, hybrid, each optionally +rerank and/or +mmr. "
+                   "[default: dense,bm25,hybrid, and hybrid+rerank when a reranker is set]")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object of the figures instead of a table.")
+def eval_command(qa_file: str, where: tuple[str, ...], modes: str | None, as_json: bool, **options: Any) -> None:
+    """Score retrieval on a question set (JSONL) against the current index.
+
+    Prints recall@1/5/10, MRR@10, nDCG@10 and latency p50/p95 for each mode.
+    Each line of QA_FILE: {"question": ..., "qrels": [paths or chunk ids]} or
+    {"question": ..., "expected": [answer strings], "match": "any" or "all"}.
+
+    \b
+    localgpt eval questions.jsonl
+    localgpt eval --reranker ~/models/ms-marco-MiniLM-L-6-v2 --json questions.jsonl
+    """
+    from evaluation import evaluate, load_qa  # noqa: PLC0415
+    from evaluation.runner import default_modes  # noqa: PLC0415
+    from retrieval import open_retriever  # noqa: PLC0415
+
+    settings = settings_from(options)
+
+    def run():
+        items = load_qa(qa_file)
+        names = [m for m in modes.split(",") if m.strip()] if modes else default_modes(bool(settings.reranker))
+        with open_retriever(settings) as retriever:
+            return evaluate(retriever, items, names, where=list(where) or None)
+
+    report = run_guarded(run)
+    click.echo(json.dumps(report.to_json(), ensure_ascii=False) if as_json else report.table())
 
 
 if __name__ == "__main__":

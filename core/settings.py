@@ -33,7 +33,7 @@ class Settings:
     workers: int = 0
     # Retrieval
     k: int = 6
-    search_mode: str = "dense"
+    search_mode: str = "hybrid"
     mmr: bool = False
     reranker: str = ""
     min_score: float = 0.0
@@ -63,7 +63,7 @@ HELP: dict[str, str] = {
     "max_file_mb": "Files larger than this many MB are skipped with a reason; raise it to ingest them.",
     "workers": "Processes that parse documents. 0: one per CPU core.",
     "k": "Passages retrieved for a question.",
-    "search_mode": "dense, bm25 or hybrid (both, fused by reciprocal rank).",
+    "search_mode": "dense (embeddings), bm25 (exact words, codes, numbers) or hybrid (both, fused by reciprocal rank).",
     "mmr": "Diversify retrieved passages with maximal marginal relevance.",
     "reranker": "Path of a local cross-encoder model folder to rerank passages. Empty: no reranking.",
     "min_score": "Passages scoring below this are not relevant enough to answer from.",

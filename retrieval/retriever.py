@@ -1,13 +1,55 @@
-"""Finding passages for a question."""
+"""Finding passages for a question: dense, BM25 or hybrid, then optional reranking and MMR.
+
+    question -> embed once
+      dense:  nearest vectors (Chroma)                      score = cosine
+      bm25:   FTS5 bm25() over the catalog                  score = -bm25 (higher is better)
+      hybrid: both candidate lists fused by reciprocal rank score = RRF sum
+    -> reranker (cross-encoder, optional)                   score = the reranker's
+    -> MMR (optional): reorders for diversity, keeps the scores above
+    -> top k, each with `relevance` = cosine to the question, whatever the mode
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 
 from core.settings import Settings
 from core.types import Chunk, Hit
 from embeddings import Embedder, load_embedder
 from index import Index, open_index
 from index.store import IndexInfo
+from retrieval.dense import cosine_to, dense_search
+from retrieval.errors import SearchOptionError
+from retrieval.filters import parse_where, to_sql
+from retrieval.fusion import reciprocal_rank_fusion
+from retrieval.lexical import bm25_search
+from retrieval.mmr import mmr_order
+from retrieval.rerank import Reranker
+
+log = logging.getLogger(__name__)
+
+MODES = ("dense", "bm25", "hybrid")
+# Candidates each list contributes to hybrid fusion (or hands to the reranker / MMR).
+FUSION_CANDIDATES = 50
+RERANK_CANDIDATES = 30
+MMR_CANDIDATES = 30
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise SearchOptionError(f"Unknown search mode {mode!r}. Use one of: {', '.join(MODES)}.")
+    return mode
+
+
+@dataclass
+class _Candidate:
+    chunk: Chunk
+    score: float
+    relevance: float | None = None
 
 
 @dataclass
@@ -17,12 +59,106 @@ class Retriever:
     index: Index
     embedder: Embedder
     settings: Settings
+    _reranker: Reranker | None = field(default=None, repr=False)
 
-    def search(self, question: str, k: int | None = None, where: dict | None = None) -> list[Hit]:
+    def search(
+        self,
+        question: str,
+        k: int | None = None,
+        where: Any = None,
+        *,
+        mode: str | None = None,
+        mmr: bool | None = None,
+        rerank: bool | None = None,
+    ) -> list[Hit]:
+        """The k best passages for `question`, best first.
+
+        `where`: a filter ("source=contracts/*", a list of such, or {key: value}).
+        `mode`, `mmr`, `rerank` default to the settings (rerank: when a reranker is set).
+        """
+        return self.search_embedded(question, self.embedder.embed_query(question), k, where, mode=mode, mmr=mmr, rerank=rerank)
+
+    def search_embedded(
+        self,
+        question: str,
+        vector: np.ndarray,
+        k: int | None = None,
+        where: Any = None,
+        *,
+        mode: str | None = None,
+        mmr: bool | None = None,
+        rerank: bool | None = None,
+    ) -> list[Hit]:
+        """`search` with the question already embedded (evaluation times retrieval apart from embedding)."""
         k = k or self.settings.k
-        vector = self.embedder.embed_query(question)
-        matches = self.index.vectors.query(vector, k, where=where)
-        return [Hit(Chunk.from_metadata(m.id, m.text, m.metadata), m.score, relevance=m.score) for m in matches]
+        mode = check_mode(mode or self.settings.search_mode)
+        use_mmr = self.settings.mmr if mmr is None else mmr
+        use_rerank = bool(self.settings.reranker) if rerank is None else rerank
+        if use_rerank and not self.settings.reranker:
+            raise SearchOptionError("Reranking needs a cross-encoder: pass --reranker PATH to a local model folder.")
+        flt = parse_where(where)
+        depth = k
+        if use_rerank:
+            depth = max(depth, RERANK_CANDIDATES)
+        if use_mmr:
+            depth = max(depth, MMR_CANDIDATES)
+
+        conn = self.index.catalog.connection()
+        candidates: dict[str, _Candidate] = {}
+        dense_ids: list[str] = []
+        lexical_ids: list[str] = []
+        pool = max(depth, FUSION_CANDIDATES) if mode == "hybrid" else depth
+        if mode in ("dense", "hybrid"):
+            for m in dense_search(self.index.vectors, conn, vector, pool, flt):
+                candidates[m.id] = _Candidate(Chunk.from_metadata(m.id, m.text, m.metadata), m.score, relevance=m.score)
+                dense_ids.append(m.id)
+        if mode in ("bm25", "hybrid"):
+            for m in bm25_search(conn, question, pool, to_sql(flt) if flt else None):
+                if m.id not in candidates:
+                    candidates[m.id] = _Candidate(Chunk.from_metadata(m.id, m.text, json.loads(m.meta)), m.score)
+                else:
+                    candidates[m.id].score = m.score
+                lexical_ids.append(m.id)
+
+        if mode == "hybrid":
+            ranked = reciprocal_rank_fusion([dense_ids, lexical_ids])[:depth]
+            order = [cid for cid, _ in ranked]
+            for cid, fused in ranked:
+                candidates[cid].score = fused
+        else:
+            order = dense_ids if mode == "dense" else lexical_ids
+        chosen = [candidates[cid] for cid in order[:depth]]
+
+        if use_rerank and chosen:
+            scores = self.reranker().score(question, [c.chunk.text for c in chosen])
+            for cand, s in zip(chosen, scores):
+                cand.score = float(s)
+            chosen.sort(key=lambda c: -c.score)
+        vectors: dict[str, np.ndarray] = {}
+        if use_mmr and chosen:
+            vectors = self.index.vectors.vectors([c.chunk.id for c in chosen])
+            dims = len(vector)
+            matrix = np.stack([vectors.get(c.chunk.id, np.zeros(dims, dtype=np.float32)) for c in chosen])
+            chosen = [chosen[i] for i in mmr_order(np.array([c.score for c in chosen]), matrix, k)]
+        chosen = chosen[:k]
+        self._fill_relevance(vector, chosen, vectors)
+        return [Hit(c.chunk, c.score, relevance=c.relevance) for c in chosen]
+
+    def _fill_relevance(self, vector: np.ndarray, chosen: list[_Candidate], known: dict[str, np.ndarray]) -> None:
+        """Cosine to the question for hits that came from BM25 alone (read from the stored vectors)."""
+        missing = [c.chunk.id for c in chosen if c.relevance is None and c.chunk.id not in known]
+        stored = {**known, **(self.index.vectors.vectors(missing) if missing else {})}
+        cosines = cosine_to(vector, {c.chunk.id: stored[c.chunk.id] for c in chosen if c.relevance is None and c.chunk.id in stored})
+        for c in chosen:
+            if c.relevance is None:
+                if c.chunk.id not in cosines:
+                    log.warning("chunk %s has no stored vector; run ingest again to repair the index", c.chunk.id)
+                c.relevance = cosines.get(c.chunk.id, 0.0)
+
+    def reranker(self) -> Reranker:
+        if self._reranker is None:
+            self._reranker = Reranker(self.settings.reranker, device=self.settings.device)
+        return self._reranker
 
     def close(self) -> None:
         self.index.close()
@@ -36,6 +172,7 @@ class Retriever:
 
 def open_retriever(settings: Settings) -> Retriever:
     """Open the index for reading; refuses an embedding model other than the one that built it."""
+    check_mode(settings.search_mode)
     index = open_index(settings.db)
     try:
         embedder = load_embedder(settings)
@@ -44,7 +181,8 @@ def open_retriever(settings: Settings) -> Retriever:
             IndexInfo(info.name, info.fingerprint, info.dimensions, settings.chunk_tokens, settings.chunk_overlap),
             for_writing=False,
         )
+        reranker = Reranker(settings.reranker, device=settings.device) if settings.reranker else None
     except Exception:
         index.close()
         raise
-    return Retriever(index=index, embedder=embedder, settings=settings)
+    return Retriever(index=index, embedder=embedder, settings=settings, _reranker=reranker)

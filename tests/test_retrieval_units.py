@@ -1,0 +1,156 @@
+"""Retrieval pieces that need no model: FTS5 queries, BM25 over a real catalog, filters, fusion, MMR."""
+import json
+
+import numpy as np
+import pytest
+
+from core.types import Chunk
+from index.catalog import Catalog, FileRecord
+from retrieval.errors import SearchOptionError
+from retrieval.filters import matching_sources, parse_where, to_chroma, to_sql
+from retrieval.fusion import reciprocal_rank_fusion
+from retrieval.lexical import bm25_search, fts_query
+from retrieval.mmr import mmr_order
+
+DOCS = {
+    "manuals/pump.md": ["Error ERR-4031: the impeller is blocked. Clear debris from the intake.",
+                        "Error ERR-4013: the motor overheats. Let it cool for an hour."],
+    "manuals/valve.md": ["Code E-17 means the valve sticks; see section 4.2 for the seal."],
+    "contracts/lease.md": ["Clause 14.2: the tenant gives sixty days notice in writing.",
+                           "Clause 4.2: rent is due on the first working day of the month."],
+    "contracts/old/supply.md": ["Clause 9: the supplier delivers within ten days."],
+}
+
+
+@pytest.fixture()
+def catalog(tmp_path):
+    cat = Catalog(tmp_path / "catalog.sqlite")
+    for source, texts in DOCS.items():
+        chunks = [Chunk.make(t, source, i, {"page": i + 1}) for i, t in enumerate(texts)]
+        cat.replace_file(FileRecord(source, "h", 1, 1), chunks)
+    yield cat
+    cat.close()
+
+
+def texts(matches):
+    return [m.text for m in matches]
+
+
+def test_fts_query_quotes_every_term_and_keeps_codes_as_phrases():
+    assert fts_query("What does ERR-4031 mean?") == '"err 4031" OR "mean"'
+    assert fts_query("clause 14.2") == '"clause" OR "14 2"'
+    assert fts_query("what is it?") == '"what" OR "is" OR "it"'  # only stopwords: keep them
+    assert fts_query("?! -- ...") == ""
+
+
+@pytest.mark.parametrize("question", [
+    'NOT "unbalanced', "a AND (b OR", "NEAR(x y)", "text:rent", "rent*", "^rent", "ERR-4031 OR", '"', "C++ -x",
+    "l'été über straße", "what is the rent; DROP TABLE chunks; --",
+])
+def test_user_text_never_raises_fts_syntax_errors(catalog, question):
+    bm25_search(catalog.connection(), question, 5)  # must not raise
+
+
+def test_exact_code_matches_only_that_code(catalog):
+    found = texts(bm25_search(catalog.connection(), "ERR-4031", 5))
+    assert found == [DOCS["manuals/pump.md"][0]]
+    found = texts(bm25_search(catalog.connection(), "What is clause 14.2 about?", 5))
+    assert found[0] == DOCS["contracts/lease.md"][0]
+    assert DOCS["manuals/valve.md"][0] not in found[:1]  # "4.2" is not "14.2"
+
+
+def test_bm25_stems_words(catalog):
+    assert texts(bm25_search(catalog.connection(), "overheating motors", 5))[0] == DOCS["manuals/pump.md"][1]
+
+
+def test_bm25_forgets_removed_and_replaced_chunks(catalog):
+    conn = catalog.connection()
+    catalog.remove_files(["manuals/pump.md"])
+    assert bm25_search(conn, "ERR-4031 impeller", 5) == []
+    catalog.replace_file(FileRecord("contracts/lease.md", "h2", 2, 2), [Chunk.make("Clause 14.3: pets are allowed.", "contracts/lease.md", 0)])
+    assert bm25_search(conn, "tenant sixty", 5) == []
+    assert texts(bm25_search(conn, "pets", 5)) == ["Clause 14.3: pets are allowed."]
+
+
+def test_source_glob_folder_and_page_filters_restrict_bm25(catalog):
+    conn = catalog.connection()
+
+    def sources(where):
+        return {json.loads(m.meta)["source"] for m in bm25_search(conn, "clause error code", 10, to_sql(parse_where(where)))}
+
+    assert sources("source=contracts/*") == {"contracts/lease.md", "contracts/old/supply.md"}
+    assert sources("source=contracts/old") == {"contracts/old/supply.md"}  # a folder, no glob
+    assert sources("source=manuals/valve.md|contracts/old/*") == {"manuals/valve.md", "contracts/old/supply.md"}
+    assert sources(["source=contracts/*", "page=2"]) == {"contracts/lease.md"}
+    assert sources("page=2-5") == {"contracts/lease.md", "manuals/pump.md"}
+    assert sources("source=nothing/*") == set()
+
+
+def test_glob_resolves_to_sources_for_chroma_in_batches(catalog, monkeypatch):
+    conn = catalog.connection()
+    flt = parse_where(["source=*.md", "page=1"])
+    assert matching_sources(conn, flt) == sorted(DOCS)
+    monkeypatch.setattr("retrieval.filters.SOURCE_BATCH", 3)
+    clauses = to_chroma(conn, flt)
+    assert clauses == [
+        {"$and": [{"source": {"$in": sorted(DOCS)[:3]}}, {"page": 1}]},
+        {"$and": [{"source": sorted(DOCS)[3]}, {"page": 1}]},
+    ]
+    assert to_chroma(conn, parse_where("source=none/*")) == []
+    assert to_chroma(conn, parse_where("page=1-2")) == [{"$and": [{"page": {"$gte": 1}}, {"page": {"$lte": 2}}]}]
+
+
+@pytest.mark.parametrize("bad", ["source", "=x", "so urce=x", "source=", "page="])
+def test_malformed_filters_say_how_to_write_them(bad):
+    with pytest.raises(SearchOptionError, match="--where|KEY=VALUE"):
+        parse_where(bad)
+
+
+def test_filters_from_a_mapping():
+    flt = parse_where({"source": "a/*", "page": [1, 2]})
+    assert flt.describe() == "source=a/* and page=1|2"
+    with pytest.raises(SearchOptionError):
+        parse_where({"page": {"$gt": 1}})
+
+
+def test_reciprocal_rank_fusion_rewards_agreement():
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["c", "d", "a"]])
+    assert [item for item, _ in fused] == ["a", "c", "b", "d"]
+    assert fused[0][1] == pytest.approx(1 / 61 + 1 / 63)
+
+
+def test_mmr_skips_near_duplicates():
+    vectors = np.array([[1.0, 0.0], [0.999, 0.04], [0.6, 0.8], [0.0, 1.0]])
+    relevance = np.array([0.9, 0.89, 0.85, 0.2])
+    assert mmr_order(relevance, vectors, 3) == [0, 2, 1]
+    assert mmr_order(relevance, vectors, 3, lam=1.0) == [0, 1, 2]  # no diversity: plain order
+    assert mmr_order(np.array([]), np.zeros((0, 2)), 3) == []
+
+
+def test_common_terms_past_the_budget_only_add_to_rare_matches_with_exact_bm25(catalog, monkeypatch):
+    conn = catalog.connection()
+    question = "clause tenant notice"  # clause: 3 rows; tenant, notice: 1 row each
+    plain = bm25_search(conn, question, 5)
+    assert len(plain) == 3
+    monkeypatch.setattr("retrieval.lexical.ROW_BUDGET", 2)
+    split = bm25_search(conn, question, 5)
+    assert [m.id for m in split] == [plain[0].id]  # only rows holding a rare term are candidates
+    assert split[0].score == pytest.approx(plain[0].score, rel=1e-9)  # scored on every term, as plain BM25
+    filtered = bm25_search(conn, question, 5, to_sql(parse_where("source=manuals/*")))
+    assert filtered == []
+
+
+@pytest.mark.parametrize("where, meta, expected", [
+    ("source=contracts/*", {"source": "contracts/old/a.pdf"}, True),
+    ("source=contracts/*", {"source": "manuals/a.pdf"}, False),
+    ("source=contracts", {"source": "contracts/a.pdf"}, True),
+    ("source=contracts", {"source": "contracts-old/a.pdf"}, False),
+    ("source=a.pdf|*.md", {"source": "x/y.md"}, True),
+    ("page=2-4", {"source": "a", "page": 3}, True),
+    ("page=2-4", {"source": "a"}, False),
+    ("page=3", {"page": 3}, True),
+    ("sheet=Q3", {"sheet": "Q3"}, True),
+    ("sheet=3", {"sheet": "3"}, False),  # typed like the SQL and Chroma forms
+])
+def test_filter_matches_metadata_like_the_sql_form(catalog, where, meta, expected):
+    assert parse_where(where).matches(meta) is expected
