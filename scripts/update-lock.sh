@@ -9,10 +9,11 @@
 # SHA-256 of every file of that version, for one platform: Linux x86_64, CPython 3.11,
 # CPU-only torch. Other targets (a CUDA torch, another Python) are set with variables:
 #
-#   LOCK_TORCH='torch==2.13.0' LOCK_OUTPUT=requirements-cuda.lock \
+#   echo 'torch==2.13.0' > cuda.txt
+#   LOCK_CONSTRAINTS=cuda.txt LOCK_OUTPUT=requirements-cuda.lock \
 #     LOCK_INDEXES=https://download.pytorch.org/whl/cu128 scripts/update-lock.sh
 #
-# Variables: UV (the uv binary), LOCK_OUTPUT, LOCK_TORCH, LOCK_PYTHON (3.11),
+# Variables: UV (the uv binary), LOCK_OUTPUT, LOCK_CONSTRAINTS (scripts/lock-constraints.txt), LOCK_PYTHON (3.11),
 # LOCK_PLATFORM (x86_64-manylinux_2_28), LOCK_INDEXES and LOCK_FIND_LINKS (space-separated;
 # by default those of pip's own configuration, so the lock resolves against what pip installs from).
 # Extra arguments go to `uv pip compile`.
@@ -35,17 +36,13 @@ pip_config() {  # pip's configured value for a key, from its config files and PI
 
 uv_bin=$(find_uv)
 output=${LOCK_OUTPUT:-requirements.lock}
-torch=${LOCK_TORCH:-torch==2.13.0+cpu}
+constraints=${LOCK_CONSTRAINTS:-scripts/lock-constraints.txt}
 indexes=${LOCK_INDEXES-${PIP_EXTRA_INDEX_URL:-$(pip_config extra-index-url)}}
 find_links=${LOCK_FIND_LINKS-${PIP_FIND_LINKS:-$(pip_config find-links)}}
 
 source_args=()
 for url in $indexes; do source_args+=(--extra-index-url "$url"); done
 for dir in $find_links; do source_args+=(--find-links "$dir"); done
-
-constraints=$(mktemp)
-trap 'rm -f "$constraints"' EXIT
-echo "$torch" >"$constraints"
 
 # unsafe-best-match: take the best version across all indexes, as pip does
 # (the extra indexes here are local mirrors of PyPI, not private packages).
@@ -62,4 +59,7 @@ echo "$torch" >"$constraints"
     "${source_args[@]}" \
     --output-file "$output" \
     "$@"
+# Record what the lock is for: bootstrap.py and deploy/make-bundle.sh compare it with the Python they run.
+target="# target: python=${LOCK_PYTHON:-3.11} platform=${LOCK_PLATFORM:-x86_64-manylinux_2_28} $(grep -hv '^#' "$constraints" | xargs)"
+sed -i "/^# target:/d; 2a $target" "$output"
 echo "wrote $output: $(grep -cE '^[A-Za-z0-9]' "$output") packages" >&2
