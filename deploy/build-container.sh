@@ -6,7 +6,7 @@
 #
 # The base is Debian bookworm made with debootstrap (python3 3.11 + venv), imported into
 # podman's storage once (BASE_IMAGE=... uses another); the image is built with buildah with no
-# network (--network none), and the check runs in `unshare -n` on the sample documents.
+# network (unshare -n), and the check runs in `unshare -n` on the sample documents.
 # Needs root, debootstrap, podman and buildah (apt-get install debootstrap podman buildah).
 set -euo pipefail
 
@@ -34,8 +34,8 @@ else
 fi
 
 t=$SECONDS
-echo "[2/3] buildah bud, no network" >&2
-buildah bud --isolation chroot --network none --build-arg BASE="$base" -t "$image" -f "$repo/deploy/Containerfile" "$bundle" >&2
+echo "[2/3] buildah bud in unshare -n: no network during the build" >&2
+unshare -n buildah bud --isolation chroot --build-arg BASE="$base" -t "$image" -f "$repo/deploy/Containerfile" "$bundle" >&2
 took "image build"
 
 t=$SECONDS
