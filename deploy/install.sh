@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 python=${PYTHON:-python3}
 die() { echo "install.sh: $*" >&2; exit 1; }
 
-[[ $# -eq 1 && "$1" != -* ]] || { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[[ $# -eq 1 && "$1" != -* ]] || { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 prefix=$1
 command -v "$python" >/dev/null || die "no $python here: install Python $(sed -n 's/^python=//p' "$here/PLATFORM"), or set PYTHON"
 

@@ -21,7 +21,7 @@ python=${PYTHON:-python3}
 lock=$repo/requirements.lock
 out="" gguf="" embedding=""
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "make-bundle: $*" >&2; exit 1; }
 
 while [[ $# -gt 0 ]]; do
@@ -75,7 +75,9 @@ if [[ -n "${CMAKE_ARGS:-}" ]]; then
 fi
 
 step 1/5 "wheels of the $(grep -cE '^[A-Za-z0-9]' "$lock") locked packages (downloaded once; llama-cpp-python built once, then from pip's cache)"
-"${pip[@]}" wheel --quiet --no-deps --require-hashes "${cache[@]}" -r "$lock" --wheel-dir "$out/wheels"
+# (pip's per-package "Location ... is ignored" warnings about file:// mirrors that lack a package are noise)
+"${pip[@]}" wheel --quiet --no-deps --require-hashes "${cache[@]}" -r "$lock" --wheel-dir "$out/wheels" \
+    2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 done_step
 
 step 2/5 "localgpt's own wheel"
