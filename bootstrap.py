@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
+import re
 import subprocess
 import sys
 import venv
@@ -40,6 +42,23 @@ def wanted_stamp() -> str:
     return digest.hexdigest()
 
 
+def lock_fits() -> bool:
+    """Whether requirements.lock was made for this Python and CPU (its `# target:` line)."""
+    target = next((line for line in LOCK.read_text().splitlines() if line.startswith("# target:")), "")
+    python = re.search(r"python=(\S+)", target)
+    arch = re.search(r"platform=([^-\s]+)", target)
+    here = "%d.%d" % sys.version_info[:2]
+    fits = (not python or python[1] == here) and (not arch or arch[1] == platform.machine()) and sys.platform == "linux"
+    if not fits:
+        print(
+            f"requirements.lock is for {target[9:].strip()} on Linux; this is Python {here} on "
+            f"{platform.system()} {platform.machine()}. Installing from pyproject.toml's ranges instead "
+            "(versions not pinned; see docs/deploy.md to make a lock for this platform).",
+            file=sys.stderr,
+        )
+    return fits
+
+
 def set_up() -> Path:
     if sys.version_info < (3, 10):
         sys.exit(f"localgpt needs Python 3.10 or newer; this is {sys.version.split()[0]}.")
@@ -49,8 +68,17 @@ def set_up() -> Path:
     python = venv_python()
     if not STAMP.exists() or STAMP.read_text() != wanted_stamp():
         pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "--quiet"]
-        if LOCK.exists():
-            run(*pip, "--require-hashes", "-r", LOCK)
+        if LOCK.exists() and lock_fits():
+            try:
+                run(*pip, "--require-hashes", "-r", LOCK)
+            except subprocess.CalledProcessError:
+                print(
+                    "Installing from requirements.lock failed. If pip found no torch==...+cpu: the CPU build of torch "
+                    "comes from PyTorch's index; run again with "
+                    "PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu",
+                    file=sys.stderr,
+                )
+                raise
             run(*pip, "--no-deps", "--no-build-isolation", "-e", ".")
         else:
             run(*pip, "-e", ".[test]")

@@ -239,5 +239,26 @@ def eval_command(qa_file: str, where: tuple[str, ...], modes: str | None, as_jso
     click.echo(json.dumps(report.to_json(), ensure_ascii=False) if as_json else report.table())
 
 
+@cli.command()
+@setting_option("db")
+@setting_option("embedding_model")
+@setting_option("device")
+@setting_option("model")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+def doctor(as_json: bool, **options: Any) -> None:
+    """Check this install: versions, models (path, size, SHA-256), devices, the index, disk, memory, offline switches.
+
+    \b
+    Exit codes: 0 nothing needed is missing or broken; 1 a problem, named in brackets
+    (llm-missing, embedding-model-missing, index-embedder-mismatch, index-readable-by-others, ...).
+    """
+    from doctor import run_doctor  # noqa: PLC0415
+
+    settings = settings_from(options)
+    report = run_guarded(lambda: run_doctor(settings))
+    click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False) if as_json else report.to_text())
+    sys.exit(report.exit_code)
+
+
 if __name__ == "__main__":
     cli()

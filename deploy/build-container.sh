@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Build the container image from a bundle and run ingest and ask inside it with no network,
+# the way it works on a machine where no registry is reachable (see docs/deploy.md):
+#
+#   deploy/build-container.sh BUNDLE [IMAGE]       # IMAGE: localgpt by default
+#
+# The base is Debian bookworm made with debootstrap (python3 3.11 + venv), imported into
+# podman's storage once (BASE_IMAGE=... uses another); the image is built with buildah with no
+# network (unshare -n), and the check runs in `unshare -n` on the sample documents.
+# Needs root, debootstrap, podman and buildah (apt-get install debootstrap podman buildah).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+[[ $# -ge 1 ]] || { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+bundle=$(cd "$1" && pwd)
+image=${2:-localgpt}
+base=${BASE_IMAGE:-localhost/localgpt-base:bookworm}
+started=$SECONDS
+took() { echo "    $1: $((SECONDS - t))s" >&2; }
+
+for tool in buildah podman; do command -v "$tool" >/dev/null || { echo "needs $tool: apt-get install $tool" >&2; exit 1; }; done
+
+t=$SECONDS
+if [[ -z "${BASE_IMAGE:-}" ]] && ! podman image exists "$base"; then
+    command -v debootstrap >/dev/null || { echo "needs debootstrap: apt-get install debootstrap" >&2; exit 1; }
+    rootfs=$(mktemp -d)
+    trap 'rm -rf "$rootfs"' EXIT
+    echo "[1/3] base image $base: debootstrap bookworm with python3 and venv" >&2
+    debootstrap --variant=minbase --include=python3,python3-venv bookworm "$rootfs" >/dev/null
+    tar -C "$rootfs" -c . | podman import - "$base" >/dev/null
+    took "base image"
+else
+    echo "[1/3] base image $base: present" >&2
+fi
+
+t=$SECONDS
+echo "[2/3] buildah bud in unshare -n: no network during the build" >&2
+unshare -n buildah bud --isolation chroot --build-arg BASE="$base" -t "$image" -f "$repo/deploy/Containerfile" "$bundle" >&2
+took "image build"
+
+t=$SECONDS
+echo "[3/3] ingest and ask inside the image, with no network (unshare -n)" >&2
+work=$(mktemp -d)
+mkdir -p "$work/index"
+cp -R "$repo/source_documents" "$work/documents"
+container=$(buildah from -q "$image")
+trap 'buildah rm "$container" >/dev/null 2>&1 || true; rm -rf "$work" "${rootfs:-}"' EXIT
+chown "$(buildah run --isolation chroot "$container" -- id -u)" "$work/index"   # the image's non-root user
+chmod 700 "$work/index"
+inside() {
+    unshare -n buildah run --isolation chroot \
+        -v "$work/documents:/data/documents:ro" -v "$work/index:/data/index" "$container" -- "$@"
+}
+inside /opt/localgpt/bin/localgpt ingest --quiet
+inside /opt/localgpt/bin/localgpt ask "What is the notice period in the lease?"
+took "ingest and ask"
+echo "Image $image: built and checked offline in $((SECONDS - started))s ($(podman image inspect "$image" --format '{{.Size}}' | numfmt --to=iec))." >&2

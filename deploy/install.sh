@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Install localgpt from this bundle, with no network: ./install.sh PREFIX
+#
+# Checks every file against SHA256SUMS and the bundle's platform against this machine,
+# makes a virtual environment at PREFIX, installs from the bundle's wheels only
+# (pip --no-index --find-links), copies the bundle's extra models to PREFIX/share/localgpt/models
+# and writes PREFIX/bin/localgpt so that they are this install's defaults.
+# Running it again is harmless: what is installed already is kept.
+# PYTHON picks the interpreter (python3 by default).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+python=${PYTHON:-python3}
+die() { echo "install.sh: $*" >&2; exit 1; }
+
+[[ $# -eq 1 && "$1" != -* ]] || { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+prefix=$1
+command -v "$python" >/dev/null || die "no $python here: install Python $(sed -n 's/^python=//p' "$here/PLATFORM"), or set PYTHON"
+
+# 1. Every file as it was made: a damaged or changed file stops the install, named.
+cd "$here"
+[[ -f SHA256SUMS ]] || die "SHA256SUMS is missing: the bundle is incomplete. Copy it again."
+bad=$(sha256sum --check --quiet SHA256SUMS 2>/dev/null | sed -n 's/: FAILED.*//p' || true)
+if [[ -n "$bad" ]]; then
+    while IFS= read -r file; do
+        if [[ -e "$file" ]]; then echo "install.sh: $file differs from SHA256SUMS: damaged or changed." >&2
+        else echo "install.sh: $file is missing from the bundle." >&2; fi
+    done <<<"$bad"
+    die "nothing was installed. Copy the bundle again."
+fi
+unlisted=$(comm -13 <(sed 's/^[0-9a-f]*  //' SHA256SUMS | LC_ALL=C sort) \
+                    <(find wheels models -type f -printf '%p\n' 2>/dev/null | LC_ALL=C sort))
+[[ -z "$unlisted" ]] || die "$(head -1 <<<"$unlisted") is not in SHA256SUMS: files were added to the bundle. Nothing was installed."
+echo "All $(wc -l <SHA256SUMS) files match SHA256SUMS." >&2
+
+# 2. This machine can run the bundle's wheels.
+"$python" "$here/bundletool.py" check "$here/PLATFORM" || die "nothing was installed."
+
+# 3. The virtual environment, and the packages from this bundle only (no index, no pip configuration).
+mkdir -p "$prefix"
+prefix=$(cd "$prefix" && pwd)
+if [[ ! -x "$prefix/bin/python" ]]; then
+    "$python" -m venv "$prefix" ||
+        die "could not make a virtual environment at $prefix (on Debian or Ubuntu: apt install python3-venv)"
+fi
+"$prefix/bin/python" "$here/bundletool.py" check "$here/PLATFORM" ||
+    die "$prefix holds a virtual environment of another Python: choose another PREFIX."
+for name in $(compgen -e | grep '^PIP_' || true); do unset "$name"; done
+PIP_CONFIG_FILE=/dev/null "$prefix/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir \
+    --no-index --find-links "$here/wheels" --require-hashes -r "$here/requirements.txt"
+
+# 4. Extra models: copied in, and made this install's defaults by the launcher.
+share=$prefix/share/localgpt
+defaults=""
+while IFS='=' read -r setting path; do
+    [[ -n "$setting" ]] || continue
+    mkdir -p "$share/models"
+    target=$share/$path
+    rm -rf "$target.partial"
+    mkdir -p "$(dirname "$target")"
+    cp -R "$here/$path" "$target.partial"
+    rm -rf "$target"
+    mv "$target.partial" "$target"
+    variable=LOCALGPT_${setting^^}
+    defaults+=": \"\${$variable:=$target}\"; export $variable"$'\n'
+done <"$here/MODELS"
+
+launcher=$prefix/bin/localgpt
+cat >"$launcher.partial" <<EOF
+#!/bin/sh
+# Written by the localgpt bundle's install.sh. The bundle's extra models are the defaults here;
+# LOCALGPT_* variables and command-line options still win.
+${defaults}exec "$prefix/bin/python" -I -c 'import sys; from localgpt import cli; sys.exit(cli(prog_name="localgpt"))' "\$@"
+EOF
+chmod 755 "$launcher.partial"
+mv "$launcher.partial" "$launcher"
+
+"$launcher" --version >/dev/null || die "localgpt was installed but does not start: run $launcher --version to see why."
+echo "Installed $("$launcher" --version) in $prefix."
+[[ -z "$defaults" ]] || echo "Default models: $(sed -n 's/.*:=\(.*\)}.*/\1/p' <<<"$defaults" | xargs)"
+echo "Next: $launcher ingest --source-dir FOLDER --db INDEX; then $launcher ask --db INDEX \"A question\"; $launcher doctor checks the install."

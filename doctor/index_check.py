@@ -1,0 +1,74 @@
+"""The index: what is in it, what built it, how big it is, when it was last written, who can read it."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from core.errors import LocalGPTError
+from doctor.report import Problem, human_bytes
+from index import index_exists, open_index
+from index.permissions import exposed_paths
+
+
+def _size(db: Path) -> int:
+    return sum(p.stat().st_size for p in db.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _when(value: str | None) -> str | None:
+    try:
+        return dt.datetime.fromtimestamp(float(value)).astimezone().isoformat(timespec="seconds") if value else None
+    except ValueError:
+        return value
+
+
+def index_facts(db: Path, fingerprint: str | None, embedding_name: str | None) -> tuple[dict[str, object], list[Problem]]:
+    db = Path(db).expanduser()
+    facts: dict[str, object] = {"path": str(db.absolute()), "exists": index_exists(db)}
+    if not facts["exists"]:
+        facts["note"] = f"no index yet: `localgpt ingest --source-dir FOLDER --db {db}` makes one"
+        return facts, []
+    problems: list[Problem] = []
+    exposed = exposed_paths(db)
+    facts["private"] = not exposed
+    if exposed:
+        shown = ", ".join(f"{path} ({oct(mode)[2:]})" for path, mode in exposed[:3])
+        more = f" and {len(exposed) - 3} more" if len(exposed) > 3 else ""
+        problems.append(
+            Problem(
+                "index-readable-by-others",
+                f"Others can read or change the index, which holds your documents' text: {shown}{more}. "
+                f"Run `chmod -R go-rwx {db}` (an ingest also fixes it).",
+            )
+        )
+    try:
+        index = open_index(db)
+    except LocalGPTError as exc:
+        return facts, [*problems, Problem("index-unreadable", str(exc))]
+    except Exception as exc:  # a damaged store fails in many ways inside Chroma or SQLite
+        return facts, [*problems, Problem("index-unreadable", f"The index at {db} cannot be opened ({exc}). Ingest into a new --db.")]
+    try:
+        info = index.catalog.info()
+        facts.update(
+            files=index.catalog.file_count(),
+            chunks=index.catalog.chunk_count(),
+            embedding_model=info.get("embedding_model"),
+            embedding_fingerprint=info.get("embedding_fingerprint"),
+            chunk_tokens=info.get("chunk_tokens"),
+            size_on_disk=human_bytes(_size(db)),
+            created=_when(info.get("created_at")),
+            last_ingest=_when(info.get("last_ingest")),
+            last_source_dir=info.get("source_dir"),
+        )
+    finally:
+        index.close()
+    recorded = facts.get("embedding_fingerprint")
+    if recorded and fingerprint and recorded != fingerprint:
+        problems.append(
+            Problem(
+                "index-embedder-mismatch",
+                f"The index at {db} was built with the embedding model {facts['embedding_model']!r} "
+                f"(fingerprint {recorded}); the one in use is {embedding_name!r} (fingerprint {fingerprint}). "
+                "Pass the --embedding-model that built it, or ingest into a new --db folder.",
+            )
+        )
+    return facts, problems

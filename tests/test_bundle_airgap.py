@@ -1,0 +1,124 @@
+"""The proof of the air-gapped install: build the bundle, carry it out of the repository, install it
+and run ingest and ask with the installed `localgpt`, all inside a network namespace with nothing
+but a loopback interface that is down (`unshare -n`).
+
+Anything reaching for the network fails there; with strace present, every connect/sendto to an
+internet address is also recorded, and one attempt fails the test even if the program swallowed
+the error. Deselect with `-m "not bundle"`; CI runs it. Step times are printed (pytest -s shows them).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import CAN_UNSHARE, REPO, SAMPLES
+
+pytestmark = [
+    pytest.mark.bundle,
+    pytest.mark.skipif(not CAN_UNSHARE, reason="needs `unshare -n` (root) to cut the network off"),
+]
+
+STRACE = shutil.which("strace")
+BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)  # a plain interpreter, as on the target machine
+
+
+def step(name: str, args: list[str], timings: dict, **kwargs) -> subprocess.CompletedProcess:
+    started = time.monotonic()
+    done = subprocess.run(args, capture_output=True, text=True, timeout=600, **kwargs)
+    timings[name] = round(time.monotonic() - started, 1)
+    print(f"{name}: {timings[name]}s", file=sys.stderr)
+    assert done.returncode == 0, f"{name} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+def air_gapped(args: list[str], trace: Path) -> list[str]:
+    """`args` with no network at all, and their network calls recorded where strace exists."""
+    if STRACE:
+        args = [STRACE, "-f", "--seccomp-bpf", "-e", "trace=connect,sendto,sendmsg", "-o", str(trace), *args]
+    return ["unshare", "-n", *args]
+
+
+def network_attempts(traces: list[Path]) -> list[str]:
+    found = []
+    for trace in traces:
+        if trace.exists():
+            found += [line for line in trace.read_text(errors="replace").splitlines() if "AF_INET" in line]
+    return found
+
+
+@pytest.fixture(scope="module")
+def carried(tmp_path_factory):
+    """The bundle, with an extra GGUF and embedding model, built here and copied to a folder outside the repo."""
+    from embeddings.bundled import bundled_embedding_model_path
+    from generation.bundled import bundled_llm_path
+
+    work = tmp_path_factory.mktemp("airgap")
+    extra_gguf = work / "team-model.gguf"
+    shutil.copyfile(bundled_llm_path(), extra_gguf)
+    extra_embedder = work / "team-embedder"
+    shutil.copytree(bundled_embedding_model_path(), extra_embedder)
+    timings: dict[str, float] = {}
+    built = step(
+        "make-bundle",
+        [str(REPO / "deploy" / "make-bundle.sh"), str(work / "built"), "--gguf", str(extra_gguf),
+         "--embedding-model", str(extra_embedder)],
+        timings, env={**os.environ, "PYTHON": sys.executable},
+    )
+    assert "SHA-256 of its SHA256SUMS" in built.stdout
+    carried = work / "usb-stick" / "localgpt-bundle"
+    carried.parent.mkdir()
+    shutil.move(work / "built", carried)  # what was built is gone from where it was built
+    size = sum(p.stat().st_size for p in carried.rglob("*") if p.is_file())
+    print(f"bundle: {size / 2**20:.0f} MiB, {len(list((carried / 'wheels').iterdir()))} wheels", file=sys.stderr)
+    return work, carried, timings
+
+
+def test_bundle_installs_and_answers_with_no_network(carried):
+    work, bundle, timings = carried
+    prefix = work / "opt" / "localgpt"
+    docs = work / "private-docs"
+    shutil.copytree(SAMPLES, docs)
+    db = work / "private-index"
+    traces = [work / f"trace-{n}.log" for n in range(5)]
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCALGPT_", "PYTHON"))}
+    clean_env["PYTHON"] = BASE_PYTHON
+    run = dict(cwd=work, env=clean_env)  # not the repo: nothing may come from the checkout
+
+    installed = step("install", air_gapped([str(bundle / "install.sh"), str(prefix)], traces[0]), timings, **run)
+    assert "All" in installed.stderr and "files match SHA256SUMS" in installed.stderr
+    localgpt = prefix / "bin" / "localgpt"
+    where = subprocess.run([str(prefix / "bin" / "python"), "-I", "-c", "import localgpt; print(localgpt.__file__)"],
+                           capture_output=True, text=True, **run)
+    assert where.stdout.strip().startswith(str(prefix)), where
+
+    ingested = step("ingest", air_gapped([str(localgpt), "ingest", "--source-dir", str(docs), "--db", str(db), "--quiet"],
+                                         traces[1]), timings, **run)
+    assert "4 new" in ingested.stdout and "0 failed" in ingested.stdout
+
+    asked = step("ask", air_gapped([str(localgpt), "ask", "--db", str(db), "--json", "What is the notice period in the lease?"],
+                                   traces[2]), timings, **run)
+    answer = json.loads(asked.stdout)
+    assert answer["answer"].strip()
+    assert any(p["source"] == "lease_agreement.pdf" for p in answer["passages"])
+
+    checked = subprocess.run(air_gapped([str(localgpt), "doctor", "--json", "--db", str(db)], traces[3]),
+                             capture_output=True, text=True, timeout=300, **run)
+    report = json.loads(checked.stdout)
+    assert checked.returncode == 0, report["problems"]
+    # The bundle's extra models are this install's defaults, copied into the prefix.
+    assert report["llm"]["path"] == str(prefix / "share/localgpt/models/team-model.gguf")
+    assert report["embedding_model"]["path"] == str(prefix / "share/localgpt/models/embedding/team-embedder")
+    assert report["index"]["files"] == 4 and report["index"]["private"] is True
+
+    again = step("install-again", air_gapped([str(bundle / "install.sh"), str(prefix)], traces[4]), timings, **run)
+    assert "Installed localgpt" in again.stdout
+
+    assert network_attempts(traces) == [], "something reached for the network"
+    print(f"timings (s): {timings}; network calls traced: {bool(STRACE)}", file=sys.stderr)
