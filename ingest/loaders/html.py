@@ -97,7 +97,7 @@ def read_html(path: Path) -> list[Section]:
 
 
 def read_markdown(path: Path) -> list[Section]:
-    import markdown  # noqa: PLC0415 (installed with unstructured[md])
+    import markdown  # noqa: PLC0415
 
     text = read_text_file(path)
     html = markdown.markdown(text, extensions=["tables", "fenced_code", "sane_lists"])
