@@ -43,6 +43,7 @@ class Settings:
     max_tokens: int = 384
     temperature: float = 0.1
     repeat_penalty: float = 1.1
+    excerpt_sentences: int = 4
     threads: int = 0
     n_gpu_layers: int = -1
 
@@ -72,6 +73,8 @@ HELP: dict[str, str] = {
     "max_tokens": "Most tokens in an answer.",
     "temperature": "Sampling temperature; low suits factual answers.",
     "repeat_penalty": "Penalty on repeated tokens.",
+    "excerpt_sentences": "Sentences of the retrieved passages the LLM reads: those sharing most words with the question, "
+    "kept with their passage's number. 0: whole passages (better for a large model with a large --n-ctx).",
     "threads": "CPU threads for the LLM. 0: one per CPU core.",
     "n_gpu_layers": "Layers offloaded to the GPU when llama.cpp was built with GPU support. -1: all.",
 }
