@@ -87,13 +87,12 @@ def evaluate(question: dict, result, answerable: bool) -> dict:
         "query": question["query"],
         "answerable": answerable,
         "refused": result.refused,
-        "refused_by": getattr(result, "refused_by", ""),
+        "refused_by": result.refused_by,
         "text": result.text,
         "cited": result.cited,
-        "citation_method": getattr(result, "citation_method", "model"),
+        "citation_method": result.citation_method,
         "invalid_markers": result.invalid_markers,
-        "top_relevance": max((h.relevance for h in result.retrieved), default=None)
-        if hasattr(result, "retrieved") else None,
+        "top_relevance": max((h.relevance for h in result.retrieved if h.relevance is not None), default=None),
         "timings": result.timings,
     }
     if answerable:
@@ -120,13 +119,14 @@ def summarise(rows: list[dict]) -> None:
     for key in ("fact", "valid_citation", "cites_fact_passage", "correct", "refused", "fact_passage_given"):
         print(f"  {key:<20} {rate(ans, key)}")
     model_cited = [r for r in ans if r["citation_method"] == "model" and r["cited"]]
-    print(f"  cited by the model itself: {len(model_cited)}/{len(ans)}")
+    overlap = [r for r in ans if r["citation_method"] == "overlap"]
+    print(f"  citations by the model itself: {len(model_cited)}/{len(ans)}; attributed by overlap: {len(overlap)}/{len(ans)}")
     print(f"unanswerable ({len(una)}):")
     print(f"  refused              {rate(una, 'refused')}")
     print(f"  refused by threshold {sum(r['refused_by'] == 'threshold' for r in una)}, by the model {sum(r['refused_by'] == 'model' for r in una)}")
-    with_markers = [r for r in generated if r["cited"] or r["invalid_markers"]]
+    with_markers = [r for r in generated if r["citation_method"] == "model" or r["invalid_markers"]]
     invalid = [r for r in generated if r["invalid_markers"]]
-    print(f"generated answers {len(generated)}: wrote a marker {len(with_markers)}, wrote an invalid marker {len(invalid)} "
+    print(f"generated answers {len(generated)}: the model wrote a marker in {len(with_markers)}, wrote an invalid marker {len(invalid)} "
           f"({sum(len(r['invalid_markers']) for r in invalid)} markers dropped)")
     firsts = [r["timings"]["first_token_s"] for r in rows if "first_token_s" in r["timings"]]
     if firsts:
@@ -194,7 +194,6 @@ def main() -> None:
                     hits = retriever.search(q["query"])
                     result = answer(q["query"], hits, llm, settings)
                     row = evaluate(q, result, answerable)
-                    row["top_relevance"] = max((h.relevance for h in hits), default=None)
                     row["index"] = doc.name
                     results.append(row)
                     mark = "ok " if row.get("correct") or (not answerable and row["refused"]) else "BAD"

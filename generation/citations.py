@@ -22,6 +22,7 @@ _MARKER_BODY = re.compile(r"\[\s*\d+(?:\s*,\s*\d+)*\s*\]")
 _MAYBE_MARKER = re.compile(r"\[[\d,\s]*")
 _MAX_MARKER_CHARS = 24
 _PUNCTUATION = ".,;:!?)"
+_CLAUSE = re.compile(r"[,;]\s+|\s+-\s+")
 
 
 class MarkerFilter:
@@ -108,9 +109,9 @@ def _weights(texts: list[str]) -> tuple[list[Counter], dict[str, float]]:
 
 
 def attribute_by_overlap(answer: str, passage_texts: list[str], question: str = "") -> list[int]:
-    """Passage numbers (1-based) that the answer's sentences come from, judged by shared words.
+    """Passage numbers (1-based) that the answer's clauses come from, judged by shared words.
 
-    A sentence is attributed to the passage with which it shares the most distinctive terms
+    Each clause of a sentence is attributed to the passage with which it shares the most distinctive terms
     (figures and codes weigh triple; words of the question count half, since restating the
     question proves little), and to any other passage scoring at least half as much; a passage
     must share at least one figure or two other terms.
@@ -120,8 +121,9 @@ def attribute_by_overlap(answer: str, passage_texts: list[str], question: str = 
     bags, idf = _weights(passage_texts)
     asked = set(terms(question))
     cited: list[int] = []
-    for sentence in sentences(answer):
-        said = set(terms(sentence))
+    clauses = [c for sentence in sentences(answer) for c in _CLAUSE.split(sentence)]
+    for clause in clauses:
+        said = set(terms(clause))
         scores: dict[int, float] = {}
         for number, bag in enumerate(bags, start=1):
             shared = [t for t in said if t in bag]
@@ -132,7 +134,7 @@ def attribute_by_overlap(answer: str, passage_texts: list[str], question: str = 
         if not scores:
             continue
         best = max(scores.values())
-        # A sentence may draw on several passages: every one scoring near the best is cited.
+        # A clause may draw on several passages: every one scoring near the best is cited.
         for number in sorted(scores, key=scores.get, reverse=True):
             if scores[number] >= 0.5 * best and number not in cited:
                 cited.append(number)

@@ -13,7 +13,7 @@ from collections import Counter
 
 from core.types import Hit
 
-_MIN_WORDS = 6
+_MIN_WORDS = 7
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=\S)|\n\s*\n")
 _WORD = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")
 _STOP = frozenset(
@@ -33,11 +33,13 @@ def sentences(text: str) -> list[str]:
         pieces = [s.strip() for s in _SENTENCE_END.split(" ".join(lines)) if s.strip()]
         # A very short piece ("2.", "E42: Pump cavitation detected.") is a label: keep it with what follows.
         merged: list[str] = []
+        label = False
         for piece in pieces:
-            if merged and len(merged[-1].split()) < _MIN_WORDS:
+            if merged and label:
                 merged[-1] = f"{merged[-1]} {piece}"
             else:
                 merged.append(piece)
+            label = len(piece.split()) < _MIN_WORDS
         parts.extend(merged)
     return parts
 
