@@ -43,7 +43,7 @@ class Settings:
     max_tokens: int = 384
     temperature: float = 0.0
     repeat_penalty: float = 1.1
-    excerpt_sentences: int = 4
+    excerpt_sentences: int = 3
     threads: int = 0
     n_gpu_layers: int = -1
 

@@ -107,7 +107,7 @@ def answer(
                       timings={"total_s": time.perf_counter() - started})
     packed = pack_prompt(question, relevant, llm, settings.max_tokens, settings.excerpt_sentences)
     if packed.left_out:
-        log.warning("%d relevant passage(s) did not fit the context window and were left out", len(packed.left_out))
+        log.info("%d relevant passage(s) did not fit the context window and were left out", len(packed.left_out))
     markers = MarkerFilter(len(packed.passages))
     pieces: list[str] = []
     first_token_at = None

@@ -46,12 +46,23 @@ def test_question_the_documents_do_not_answer_is_refused_without_the_model(ask):
     assert result.retrieved  # what was found is still there for --show-sources
 
 
-def test_context_far_larger_than_the_window_is_packed_without_overflow(llm, settings_for, tmp_path):
+@pytest.fixture(scope="module")
+def small_window_llm():
+    """The bundled model with a 512-token window: the same tokenizer and template, less to evaluate."""
+    from generation.bundled import bundled_llm_path
+    from generation.llm import LlamaCppLLM
+
+    return LlamaCppLLM(bundled_llm_path(), n_ctx=512, threads=2)
+
+
+def test_context_far_larger_than_the_window_is_packed_without_overflow(small_window_llm, settings_for, tmp_path):
+    llm = small_window_llm
     settings = settings_for(tmp_path / "unused", temperature=0.0, max_tokens=24, excerpt_sentences=0)
     base = "Clause {i}. The tenant shall keep the premises number {i} clean, tidy and in good repair at all times. " * 6
     hits = [Hit(Chunk.make(base.format(i=i), f"doc{i}.txt", 0), 1.0 - i / 1000, relevance=0.9) for i in range(60)]
     packed = pack_prompt("What must the tenant keep clean?", hits, llm, settings.max_tokens)
-    assert packed.left_out, "sixty long passages cannot all fit in a 2048-token window"
+    assert llm.count_tokens(build_messages("What must the tenant keep clean?", [h.chunk.text for h in hits])) > 10 * llm.n_ctx
+    assert packed.left_out
     assert packed.prompt_tokens + settings.max_tokens <= llm.n_ctx
     assert packed.passages == hits[: len(packed.passages)]  # by rank, none skipped before the first left out
     user = packed.messages[-1]["content"]
