@@ -81,7 +81,7 @@ def test_ctrl_c_stops_the_answer_cleanly_and_keeps_what_was_said(sample_db):
                        "--max-tokens", "1500", "--n-ctx", "2048", "Describe the kettle, its parts and its care in detail.")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     got = b""
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 240  # generous: a loaded CI machine is slow to load models
     while len(got) < 20 and time.monotonic() < deadline:  # wait until the answer is streaming
         ready, _, _ = select.select([proc.stdout], [], [], 1)
         if ready:
