@@ -109,46 +109,96 @@ def ingest(quiet: bool, report_path: str | None, **options: Any) -> None:
 @setting_option("n_ctx")
 @setting_option("max_tokens")
 @setting_option("temperature")
+@setting_option("repeat_penalty")
 @setting_option("threads")
+@setting_option("n_gpu_layers")
+@setting_option("excerpt_sentences")
+@click.option("--show-sources", is_flag=True, help="After the answer, print every retrieved passage with its score.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, sources, passages) instead of text.")
-def ask(question: str, as_json: bool, **options: Any) -> None:
+def ask(question: str, as_json: bool, show_sources: bool, **options: Any) -> None:
     """Answer QUESTION from the index, citing file and page.
+
+    The answer streams as it is written; Ctrl-C stops it (exit code 130). Passages are
+    numbered in the prompt and the answer cites them as [1], [2]; the sources it cites
+    are listed after it. When no passage is relevant enough (--min-score), the answer is
+    a refusal and the model is not asked.
 
     \b
     localgpt ask "What is the notice period in the lease?"
-    localgpt ask --model ~/models/llama-3.1-8b-instruct.Q4_K_M.gguf "Who signed the contract?"
+    localgpt ask --show-sources "How often should the kettle be descaled?"
+    localgpt ask --model ~/models/Llama-3.2-3B-Instruct-Q4_K_M.gguf --n-ctx 8192 --excerpt-sentences 0 "Who signed?"
     """
-    from generation import answer, load_llm  # noqa: PLC0415
+    from generation import AnswerInterrupted, answer, load_llm  # noqa: PLC0415
     from retrieval import open_retriever  # noqa: PLC0415
 
     settings = settings_from(options)
 
+    def stream(piece: str) -> None:
+        click.echo(piece, nl=False)
+        sys.stdout.flush()
+
     def run():
         with open_retriever(settings) as retriever:
             hits = retriever.search(question)
-            llm = load_llm(settings)
-            stream = None if as_json else (lambda piece: click.echo(piece, nl=False))
-            return answer(question, hits, llm, settings, on_token=stream)
+        return answer(question, hits, load_llm(settings), settings, on_token=None if as_json else stream)
 
-    result = run_guarded(run)
+    interrupted = False
+    try:
+        result = run_guarded(run)
+    except AnswerInterrupted as stop:
+        result, interrupted = stop.answer, True
+    except KeyboardInterrupt:
+        click.echo("\nInterrupted.", err=True)
+        sys.exit(130)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False))
-        return
-    click.echo()
-    print_sources(result)
+    else:
+        click.echo()
+        if interrupted:
+            click.echo("[answer interrupted]", err=True)
+        print_sources(result, show_all=show_sources)
+    if result.left_out:
+        click.echo(f"Note: {len(result.left_out)} relevant passage(s) did not fit the context window "
+                   f"(--n-ctx {settings.n_ctx}) and were left out: "
+                   + "; ".join(h.chunk.citation() for h in result.left_out), err=True)
+    if result.unsupported:
+        click.echo("Warning: these figures in the answer appear in none of the passages it was given: "
+                   + ", ".join(result.unsupported) + ". Check them against the sources.", err=True)
+    if interrupted:
+        sys.exit(130)
 
 
-def print_sources(result) -> None:
-    if result.refused:
-        return
-    if result.cited:
-        click.echo("\nSources:")
+def print_sources(result, show_all: bool = False) -> None:
+    """The cited sources (file and page) after an answer; with show_all, every retrieved passage and its score."""
+    if result.cited and not result.refused:
+        if result.citation_method == "overlap":
+            click.echo("\nSources (the model cited none; these are the passages the answer's words match):")
+        else:
+            click.echo("\nSources:")
         for n in result.cited:
             click.echo(f"  [{n}] {result.passages[n - 1].chunk.citation()}")
-    else:
-        click.echo("\nSources (the answer cited none; passages it was given):")
+    elif result.passages and not result.refused:
+        click.echo("\nThe answer cited no passage. Passages it was given:")
         for n, hit in enumerate(result.passages, start=1):
             click.echo(f"  [{n}] {hit.chunk.citation()}")
+    if show_all:
+        print_retrieved(result)
+
+
+def print_retrieved(result) -> None:
+    numbers = {h.chunk.id: n for n, h in enumerate(result.passages, start=1)}
+    left_out = {h.chunk.id for h in result.left_out}
+    click.echo(f"\nRetrieved passages ({len(result.retrieved)}):")
+    for rank, hit in enumerate(result.retrieved, start=1):
+        if hit.chunk.id in numbers:
+            role = f"[{numbers[hit.chunk.id]}]"
+        elif hit.chunk.id in left_out:
+            role = "left out: no room in the context window"
+        else:
+            role = "not given to the model (below --min-score, or no sentence chosen)"
+        relevance = f", relevance {hit.relevance:.3f}" if hit.relevance is not None else ""
+        click.echo(f"\n#{rank} {hit.chunk.citation()} (score {hit.score:.3f}{relevance}) {role}")
+        click.echo("    " + hit.chunk.text.strip().replace("\n", "\n    "))
 
 
 def _search_options(command: Callable) -> Callable:

@@ -43,59 +43,51 @@ class LlamaCppLLM:
     threads: int = 0
     n_gpu_layers: int = -1
     _llama: object = field(default=None, init=False, repr=False)
-    _formatter: object = field(default=None, init=False, repr=False)
+    _formatter: object = field(default=None, init=False, repr=False)  # the chat template, rendered by Jinja
 
     def _load(self):
         if self._llama is not None:
             return self._llama
-        path = Path(self.model_path)
-        if not path.is_file():
-            raise ModelLoadError(f"Model file {path} does not exist. Pass --model PATH to a GGUF file.")
-        with open(path, "rb") as handle:
-            if handle.read(4) != b"GGUF":
-                raise ModelLoadError(f"{path} is not a GGUF model file. Pass --model PATH to a .gguf file (llama.cpp format).")
+        path = check_model_file(Path(self.model_path).expanduser())
         from llama_cpp import Llama  # noqa: PLC0415
 
         layers = self.n_gpu_layers if gpu_offload_supported() else 0
         try:
-            self._llama = Llama(
+            llama = Llama(
                 model_path=str(path),
                 n_ctx=self.n_ctx,
                 n_threads=self.threads or os.cpu_count() or 1,
                 n_gpu_layers=layers,
                 verbose=False,
             )
-        except (ValueError, RuntimeError, OSError, MemoryError) as exc:
+        except MemoryError as exc:
+            raise ModelLoadError(f"Not enough memory to load {path.name}. Use a smaller model or quantization.") from exc
+        except (ValueError, RuntimeError, OSError) as exc:
+            if "context" in str(exc).lower():
+                raise ModelLoadError(
+                    f"{path.name} loaded, but a context window of {self.n_ctx} tokens did not fit in memory. "
+                    "Lower --n-ctx, or use a smaller model."
+                ) from exc
             raise ModelLoadError(
-                f"Could not load {path}: {exc}. The file may be damaged, or too large for this machine's memory: "
-                "try a smaller quantization or a smaller --n-ctx."
+                f"{path} could not be read as a model: the file is damaged or incomplete (an interrupted download?). "
+                "Download it again and compare its size or checksum with the original."
             ) from exc
+        self._formatter = _chat_formatter(llama)
+        # Generation renders the prompt with the very formatter count_tokens uses, so the count is exact.
+        llama.chat_handler = self._formatter.to_chat_handler()
+        self._llama = llama
         log.info("LLM %s loaded (n_ctx=%d, gpu layers=%d)", path.name, self.n_ctx, layers)
-        return self._llama
+        return llama
 
-    def _chat_formatter(self):
-        if self._formatter is None:
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter  # noqa: PLC0415
-
-            llama = self._load()
-            template = llama.metadata.get("tokenizer.chat_template")
-            if template:
-                vocab = llama._model
-                eos = vocab.token_get_text(llama.token_eos()) if llama.token_eos() >= 0 else ""
-                bos = vocab.token_get_text(llama.token_bos()) if llama.token_bos() >= 0 else ""
-                self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
-            else:
-                self._formatter = False
-        return self._formatter
+    def render(self, messages: list[Message]) -> str:
+        """The prompt text the model reads for `messages` (its own chat template applied)."""
+        self._load()
+        return self._formatter(messages=messages).prompt
 
     def count_tokens(self, messages: list[Message]) -> int:
         llama = self._load()
-        formatter = self._chat_formatter()
-        if formatter:
-            prompt = formatter(messages=messages).prompt
-            return len(llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
-        # No template in the file: llama-cpp-python falls back to a generic format; allow for its scaffolding.
-        return sum(len(llama.tokenize(m["content"].encode("utf-8"), add_bos=False)) + 8 for m in messages) + 8
+        # Tokenized as llama-cpp-python's chat handler tokenizes it (templates carry their own special tokens).
+        return len(llama.tokenize(self.render(messages).encode("utf-8"), add_bos=False, special=True))
 
     def stream_chat(self, messages: list[Message], max_tokens: int, temperature: float, repeat_penalty: float) -> Iterator[str]:
         llama = self._load()
@@ -110,6 +102,61 @@ class LlamaCppLLM:
             piece = part["choices"][0]["delta"].get("content")
             if piece:
                 yield piece
+
+
+# For a GGUF without a chat template: ChatML, which most instruction-tuned models understand.
+FALLBACK_TEMPLATE = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
+def _chat_formatter(llama):
+    """The GGUF's own chat template, with its BOS/EOS tokens, as llama-cpp-python would build it."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter  # noqa: PLC0415
+
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        log.warning("The model file has no chat template; using ChatML, which may not suit it.")
+        template = FALLBACK_TEMPLATE
+    eos_id, bos_id = llama.token_eos(), llama.token_bos()
+    eos = llama._model.token_get_text(eos_id) if eos_id >= 0 else ""
+    bos = llama._model.token_get_text(bos_id) if bos_id >= 0 else ""
+    return Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos,
+                               stop_token_ids=[eos_id] if eos_id >= 0 else None)
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux /proc/meminfo), None where unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_model_file(path: Path) -> Path:
+    """The model file, or a ModelLoadError that says what is wrong with it: missing, not GGUF, too big."""
+    if not path.exists():
+        raise ModelLoadError(f"Model file {path} does not exist. Pass --model PATH to a GGUF file.")
+    if not path.is_file():
+        raise ModelLoadError(f"{path} is not a file. Pass --model PATH to a GGUF file.")
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise ModelLoadError(
+                f"{path} is not a GGUF model file. Pass --model PATH to a .gguf file (llama.cpp format); "
+                "llama.cpp's convert_hf_to_gguf.py converts other formats."
+            )
+    size, available = path.stat().st_size, _available_memory()
+    if available is not None and size > available:
+        raise ModelLoadError(
+            f"{path.name} needs at least {size / 2**30:.1f} GiB of memory, but only {available / 2**30:.1f} GiB is "
+            "available. Use a smaller model or quantization (such as Q4_K_M), or close other programs."
+        )
+    return path
 
 
 def llm_path(settings: Settings) -> Path:
