@@ -70,6 +70,14 @@ class ChromaStore:
                 return found
             offset += page
 
+    def ids_of_sources(self, sources: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(sources), 100):
+            part = list(sources[start : start + 100])
+            where = {"source": {"$in": part}} if len(part) > 1 else {"source": part[0]}
+            found.update(self._collection.get(where=where, include=[])["ids"])
+        return found
+
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not ids:
             return {}
