@@ -12,6 +12,10 @@ import inspect
 import logging
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -50,10 +54,33 @@ def file_hash(path: Path) -> str:
 _worker: dict = {}  # this worker's tokenizer and plan, set once by _init
 
 
-def _init(model_path: str, plan: ChunkPlan) -> None:
+def _die_with(parent: int) -> None:
+    """End this worker when the main process dies, even by SIGKILL (workers hold the task
+    queue's pipe open themselves, so they would otherwise wait on it forever)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes  # noqa: PLC0415
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(0.5)
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _init(model_path: str, plan: ChunkPlan, parent: int) -> None:
     from core.offline import enforce_offline  # noqa: PLC0415
     from embeddings.tokens import TokenCounter  # noqa: PLC0415
 
+    _die_with(parent)
     enforce_offline()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     _worker.update(counter=TokenCounter(Path(model_path)), plan=plan)
@@ -111,7 +138,7 @@ class ParsePool:
 
     def __init__(self, workers: int, model_path: Path, plan: ChunkPlan, max_bytes: int | None):
         self.workers = workers
-        self.init_args = (str(model_path), plan)
+        self.init_args = (str(model_path), plan, os.getpid())
         self.max_bytes = max_bytes
         self._pool: ProcessPoolExecutor | None = None
         self._inflight: dict[Future, tuple[Task, int]] = {}

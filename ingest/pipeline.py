@@ -34,11 +34,11 @@ log = logging.getLogger(__name__)
 
 __all__ = ["EXIT_OK", "EXIT_SOME_FAILED", "FileOutcome", "IngestReport", "file_hash", "run_ingest"]
 
-# Chunks gathered (from whole files) before they are embedded and written together: enough to
-# sort by length and cut padding, few enough to keep memory and the work lost to a kill small.
-GROUP_CHUNKS = 512
-# With nothing more parsed yet, embed what is there rather than wait, once it is this many.
-MIN_GROUP_CHUNKS = 64
+# Chunks gathered (from whole files) before they are embedded and written together, in batches:
+# enough to sort by length and cut padding, few enough to keep memory and the work a kill loses small.
+GROUP_BATCHES = 16
+# With nothing more parsed yet, embed what is there rather than wait, once it fills this many batches.
+MIN_GROUP_BATCHES = 2
 
 
 def chunk_plan(settings: Settings, embedder: Embedder) -> ChunkPlan:
@@ -142,7 +142,8 @@ def _read_embed_write(pool: ParsePool, tasks, known, index: Index, embedder: Emb
             record(FileOutcome(parsed.source, "failed", parsed.reason))
         else:
             group.add(parsed)
-        if group.chunks >= GROUP_CHUNKS or (group.chunks >= MIN_GROUP_CHUNKS and not pool.ready()):
+        size = max(1, embedder.batch_size)
+        if group.chunks >= GROUP_BATCHES * size or (group.chunks >= MIN_GROUP_BATCHES * size and not pool.ready()):
             _flush(group, known, index, embedder, record, progress)
             group = _Group()
     _flush(group, known, index, embedder, record, progress)
