@@ -62,7 +62,7 @@ HELP: dict[str, str] = {
     "onnx_cache": "Folder caching the ONNX export of the embedding model (made once). Empty: ~/.cache/localgpt/onnx.",
     "chunk_tokens": "Most tokens in one chunk (never more than the embedding model reads).",
     "chunk_overlap": "Tokens shared between neighbouring chunks.",
-    "max_file_mb": "Files larger than this many MB are skipped with a reason; raise it to ingest them.",
+    "max_file_mb": "Files larger than this many MB are not read (listed as failed, with the reason); raise it to ingest them.",
     "workers": "Processes that parse documents. 0: one per CPU core.",
     "k": "Passages retrieved for a question.",
     "search_mode": "dense, bm25 or hybrid (both, fused by reciprocal rank).",
