@@ -1,6 +1,6 @@
 """Ingestion speed and memory: ours against the plain LangChain pipeline, in the same run.
 
-    python benchmarks/ingest.py [--runs N] [--pdfs R-intro,R-data,R-admin] [--html 10]
+    python benchmarks/ingest.py [--runs N] [--pdfs R-data] [--html 6]
 
 Corpus: R manuals (PDF, Debian's r-doc-pdf) and Python library pages (HTML, python3.11-doc),
 fetched once with `apt-get download` and unpacked with `dpkg -x` under
@@ -156,8 +156,8 @@ def run_standalone(db: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=1, help="repetitions (medians are reported)")
-    parser.add_argument("--pdfs", default="R-intro,R-data,R-admin", help="R manuals to include (comma-separated)")
-    parser.add_argument("--html", type=int, default=10, help="Python library pages to include")
+    parser.add_argument("--pdfs", default="R-data", help="R manuals to include (comma-separated)")
+    parser.add_argument("--html", type=int, default=6, help="Python library pages to include")
     args = parser.parse_args()
 
     from core.settings import load_settings  # noqa: PLC0415

@@ -63,7 +63,7 @@ HELP: dict[str, str] = {
     "chunk_tokens": "Most tokens in one chunk (never more than the embedding model reads).",
     "chunk_overlap": "Tokens shared between neighbouring chunks.",
     "max_file_mb": "Files larger than this many MB are not read (listed as failed, with the reason); raise it to ingest them.",
-    "workers": "Processes that parse documents. 0: one per CPU core.",
+    "workers": "Processes that parse documents while the main one embeds. 0: one per CPU core but one (at least one).",
     "k": "Passages retrieved for a question.",
     "search_mode": "dense, bm25 or hybrid (both, fused by reciprocal rank).",
     "mmr": "Diversify retrieved passages with maximal marginal relevance.",

@@ -148,6 +148,8 @@ class OnnxEncoder:
         if threads > 0:
             options.intra_op_num_threads = threads
         options.log_severity_level = 3
+        # Idle threads sleep instead of spinning: parse workers share the cores, and batches are large.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(onnx_file), sess_options=options, providers=["CPUExecutionProvider"])
         self.input_names = {i.name for i in self.session.get_inputs()}
         self.tokenizer = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))

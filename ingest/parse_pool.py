@@ -129,8 +129,9 @@ def parse(task: Task, max_bytes: int | None) -> Parsed:
 
 # -- in the main process -------------------------------------------------------
 def worker_count(requested: int, files: int) -> int:
+    """`requested`, or by default one per core but one (the main process embeds), never more than files."""
     cores = os.cpu_count() or 1
-    return max(1, min(requested if requested > 0 else cores, files))
+    return max(1, min(requested if requested > 0 else cores - 1, files))
 
 
 class ParsePool:
