@@ -158,6 +158,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="repetitions (medians are reported)")
     parser.add_argument("--pdfs", default="R-data", help="R manuals to include (comma-separated)")
     parser.add_argument("--html", type=int, default=6, help="Python library pages to include")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the naive pipeline (ours and the bare embedder only)")
     args = parser.parse_args()
 
     from core.settings import load_settings  # noqa: PLC0415
@@ -168,8 +169,8 @@ def main() -> None:
     print(f"corpus: {corpus} ({len(list(corpus.iterdir()))} files, {size:.1f} MB); {os.cpu_count()} CPUs")
     settings = load_settings(environ={})
     print(f"ONNX export (cached, not timed): {prepare_onnx(settings)}")
-    env = naive_env()
-    if env is None:
+    env = None if args.no_baseline else naive_env()
+    if env is None and not args.no_baseline:
         print("baseline skipped: langchain-chroma, langchain-community and langchain-huggingface are not importable.\n"
               f"  pip install --target {NAIVE_SITE} --no-deps langchain-chroma langchain-community langchain-huggingface "
               "langchain-classic SQLAlchemy httpx-sse dataclasses-json marshmallow typing-inspect mypy_extensions")
