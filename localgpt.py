@@ -67,10 +67,13 @@ def cli(verbose: bool) -> None:
 @setting_option("source_dir")
 @setting_option("db")
 @setting_option("embedding_model")
+@setting_option("embedding_backend")
 @setting_option("device")
 @setting_option("chunk_tokens")
 @setting_option("chunk_overlap")
-@click.option("--quiet", is_flag=True, help="No progress; only the final summary.")
+@setting_option("max_file_mb")
+@setting_option("workers")
+@click.option("--quiet", is_flag=True, help="No progress bar; only the final summary and the failures.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the outcome of every file to this JSON file.")
 def ingest(quiet: bool, report_path: str | None, **options: Any) -> None:
     """Read a folder of documents into the index (again: only what changed).
@@ -80,15 +83,12 @@ def ingest(quiet: bool, report_path: str | None, **options: Any) -> None:
     1 nothing could be done (missing or empty folder, index locked or built otherwise).
     """
     from ingest.pipeline import run_ingest  # noqa: PLC0415
+    from ingest.progress import Progress  # noqa: PLC0415
 
     settings = settings_from(options)
+    progress = Progress(0, enabled=not quiet)
 
-    def on_file(outcome) -> None:
-        if not quiet and outcome.status in ("new", "changed", "failed"):
-            detail = f"{outcome.chunks} chunks" if outcome.status != "failed" else outcome.reason
-            click.echo(f"  {outcome.status:<8} {outcome.source} ({detail})", err=True)
-
-    report = run_guarded(lambda: run_ingest(settings, on_file=on_file))
+    report = run_guarded(lambda: run_ingest(settings, progress=progress))
     click.echo(report.summary())
     for outcome in report.failed:
         click.echo(f"  failed: {outcome.source}: {outcome.reason}")
@@ -96,6 +96,22 @@ def ingest(quiet: bool, report_path: str | None, **options: Any) -> None:
         with open(report_path, "w", encoding="utf-8") as handle:
             json.dump(report.to_json(), handle, indent=2, ensure_ascii=False)
     sys.exit(report.exit_code)
+
+
+@cli.command("build-onnx")
+@setting_option("embedding_model")
+@setting_option("onnx_cache")
+def build_onnx(**options: Any) -> None:
+    """Export the embedding model to ONNX now (done once, on first use, otherwise).
+
+    \b
+    For an air-gapped machine: build it where torch and onnx are installed, copy the folder
+    printed here into the other machine's --onnx-cache (default ~/.cache/localgpt/onnx).
+    """
+    from embeddings.embedder import prepare_onnx  # noqa: PLC0415
+
+    settings = settings_from(options)
+    click.echo(run_guarded(lambda: prepare_onnx(settings)))
 
 
 @cli.command()

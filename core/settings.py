@@ -26,6 +26,7 @@ class Settings:
     embedding_backend: str = "auto"
     device: str = "auto"
     embed_batch_size: int = 32
+    onnx_cache: str = ""
     chunk_tokens: int = 200
     chunk_overlap: int = 32
     # Ingestion
@@ -59,10 +60,11 @@ HELP: dict[str, str] = {
     "embedding_backend": "auto, torch or onnx. auto: ONNX Runtime on CPU where available, torch on a GPU.",
     "device": "auto, cpu, cuda or mps for embeddings. auto: CUDA or MPS when present, else CPU.",
     "embed_batch_size": "Chunks embedded per batch.",
+    "onnx_cache": "Folder caching the ONNX export of the embedding model (made once). Empty: ~/.cache/localgpt/onnx.",
     "chunk_tokens": "Most tokens in one chunk (never more than the embedding model reads).",
     "chunk_overlap": "Tokens shared between neighbouring chunks.",
-    "max_file_mb": "Files larger than this many MB are skipped with a reason; raise it to ingest them.",
-    "workers": "Processes that parse documents. 0: one per CPU core.",
+    "max_file_mb": "Files larger than this many MB are not read (listed as failed, with the reason); raise it to ingest them.",
+    "workers": "Processes that parse documents while the main one embeds. 0: one per CPU core but one (at least one).",
     "k": "Passages retrieved for a question.",
     "search_mode": "dense (embeddings), bm25 (exact words, codes, numbers) or hybrid (both, fused by reciprocal rank).",
     "mmr": "Diversify retrieved passages with maximal marginal relevance.",

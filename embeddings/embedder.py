@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -14,6 +16,7 @@ from core.errors import ModelLoadError
 from core.offline import enforce_offline
 from core.settings import Settings
 from embeddings.bundled import bundled_embedding_model_path
+from embeddings.onnx_backend import OnnxEncoder, default_cache_root, export_model, pooling_mode
 from embeddings.tokens import TokenCounter
 
 log = logging.getLogger(__name__)
@@ -67,6 +70,8 @@ def describe_model(model_path: Path) -> EmbedderInfo:
 def pick_device(requested: str = "auto") -> str:
     if requested != "auto":
         return requested
+    if not gpu_may_exist():
+        return "cpu"
     import torch  # noqa: PLC0415
 
     if torch.cuda.is_available():
@@ -76,16 +81,46 @@ def pick_device(requested: str = "auto") -> str:
     return "cpu"
 
 
+def gpu_may_exist() -> bool:
+    """False when this machine surely has no GPU torch could use; decided without importing torch (2-3 s)."""
+    if sys.platform == "darwin":
+        return True  # Apple silicon: MPS
+    return any(Path(p).exists() for p in ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/kfd", "/dev/dxg"))
+
+
+def pick_backend(requested: str, device: str, model_path: Path) -> str:
+    """torch or onnx. auto: ONNX Runtime on CPU (measured faster here, same vectors), torch on a GPU."""
+    if requested not in ("auto", "torch", "onnx"):
+        raise ModelLoadError(f"Unknown embedding backend {requested!r}: use auto, torch or onnx.")
+    if requested != "auto":
+        return requested
+    if device != "cpu" or pooling_mode(model_path) is None or importlib.util.find_spec("onnxruntime") is None:
+        return "torch"
+    return "onnx"
+
+
 class Embedder:
     """Embeds passages and questions. The model loads on first use."""
 
-    def __init__(self, model_path: Path, device: str = "auto", backend: str = "auto", batch_size: int = 32):
+    def __init__(
+        self,
+        model_path: Path,
+        device: str = "auto",
+        backend: str = "auto",
+        batch_size: int = 32,
+        onnx_cache: Path | None = None,
+        threads: int = 0,
+    ):
         self.model_path = Path(model_path)
         self.info = describe_model(self.model_path)
         self.requested_device = device
         self.requested_backend = backend
         self.batch_size = batch_size
+        self.onnx_cache = Path(onnx_cache) if onnx_cache else default_cache_root()
+        self.threads = threads
         self._model = None
+        self._backend: str | None = None
+        self._device: str | None = None
         self._tokens: TokenCounter | None = None
 
     @property
@@ -96,26 +131,57 @@ class Embedder:
 
     @property
     def device(self) -> str:
-        return self._load().device.type
+        self._load()
+        return self._device or "cpu"
+
+    @property
+    def backend(self) -> str:
+        """torch or onnx, the one that runs (loads the model)."""
+        self._load()
+        return self._backend or "torch"
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
 
     def _load(self):
         if self._model is None:
             enforce_offline()
-            from sentence_transformers import SentenceTransformer  # noqa: PLC0415
-
             device = pick_device(self.requested_device)
-            try:
-                self._model = SentenceTransformer(str(self.model_path), device=device, local_files_only=True)
-            except Exception as exc:  # a broken folder fails in many ways inside transformers
-                raise ModelLoadError(f"Could not load the embedding model from {self.model_path}: {exc}") from exc
-            log.info("embedding model %s on %s", self.info.name, device)
+            backend = pick_backend(self.requested_backend, device, self.model_path)
+            if backend == "onnx":
+                try:
+                    self._model = self._load_onnx()
+                except ModelLoadError:
+                    if self.requested_backend == "onnx":
+                        raise
+                    log.warning("ONNX backend unavailable; embedding with torch", exc_info=True)
+                    backend = "torch"
+            if backend == "torch":
+                self._model = self._load_torch(device)
+            self._backend, self._device = backend, device if backend == "torch" else "cpu"
+            log.info("embedding model %s with %s on %s", self.info.name, self._backend, self._device)
         return self._model
+
+    def _load_onnx(self):
+        onnx_file = export_model(self.model_path, self.info.fingerprint, self.onnx_cache)
+        return OnnxEncoder(self.model_path, onnx_file, threads=self.threads)
+
+    def _load_torch(self, device: str):
+        from sentence_transformers import SentenceTransformer  # noqa: PLC0415
+
+        try:
+            return SentenceTransformer(str(self.model_path), device=device, local_files_only=True)
+        except Exception as exc:  # a broken folder fails in many ways inside transformers
+            raise ModelLoadError(f"Could not load the embedding model from {self.model_path}: {exc}") from exc
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text, in the order given."""
         if not texts:
             return np.zeros((0, self.info.dimensions), dtype=np.float32)
         model = self._load()
+        if self._backend == "onnx":
+            return model.encode(list(texts), batch_size=self.batch_size)
         vectors = model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
@@ -136,4 +202,11 @@ def load_embedder(settings: Settings) -> Embedder:
         device=settings.device,
         backend=settings.embedding_backend,
         batch_size=settings.embed_batch_size,
+        onnx_cache=Path(settings.onnx_cache).expanduser() if settings.onnx_cache else None,
     )
+
+
+def prepare_onnx(settings: Settings) -> Path:
+    """Export the settings' embedding model to ONNX into the cache (if not there yet); returns its folder."""
+    embedder = load_embedder(settings)
+    return export_model(embedder.model_path, embedder.info.fingerprint, embedder.onnx_cache).parent

@@ -4,11 +4,12 @@
       catalog.sqlite   files, chunks, full-text index, what built the index, the write journal
       chroma/          the vectors
 
-`open_index` is the only way in. Writes go file by file in an order that a kill at
-any moment cannot corrupt: the file is journalled, its vectors are replaced, then its
-catalog rows are replaced and its journal entry cleared in one SQLite transaction.
-A file left in the journal is wiped from both stores on the next write-open and so
-ingested again.
+`open_index` is the only way in. The catalog is the truth; writes go in an order that a
+kill at any moment cannot corrupt (`Index.write_files`): the files are journalled, their new
+vectors are added, the catalog switches to the new chunks in one SQLite transaction, then
+the old vectors are deleted and the journal cleared. So every chunk in the catalog has its
+vector at every instant; vectors the catalog does not know exist only for journalled files,
+and `Index.repair` deletes them on the next write-open (docs/ingest.md, "Kill it at any moment").
 """
 from index.store import Index, IndexInfo, index_exists, open_index
 

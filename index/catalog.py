@@ -90,7 +90,7 @@ class Catalog:
     def chunk_count(self) -> int:
         return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
-    # -- journal: files whose vectors may be written but whose catalog rows are not -----
+    # -- journal: sources whose vectors in the store may differ from the catalog -----
     def mark_pending(self, sources: Iterable[str]) -> None:
         now = time.time()
         with self._transaction():
@@ -98,24 +98,35 @@ class Catalog:
                 "INSERT OR REPLACE INTO pending(source, started_at) VALUES (?, ?)", [(s, now) for s in sources]
             )
 
+    def clear_pending(self, sources: Iterable[str]) -> None:
+        with self._transaction():
+            self._db.executemany("DELETE FROM pending WHERE source = ?", [(s,) for s in sources])
+
     def pending(self) -> list[str]:
         return [row[0] for row in self._db.execute("SELECT source FROM pending ORDER BY source")]
 
     # -- writes -------------------------------------------------------------
-    def replace_file(self, record: FileRecord, chunks: list[Chunk]) -> None:
-        """Atomically: the file's old chunks go, the new ones and its record come, its journal entry clears."""
+    def replace_files(self, files: list[tuple[FileRecord, list[Chunk]]]) -> None:
+        """In one transaction: each file's old chunks go, its new ones and its record come.
+
+        The journal entries stay: the store may still hold the old vectors, until they are deleted.
+        """
+        now = time.time()
         with self._transaction():
-            self._db.execute("DELETE FROM chunks WHERE source = ?", (record.source,))
-            self._db.executemany(
-                "INSERT INTO chunks(id, source, chunk_index, text, meta) VALUES (?, ?, ?, ?, ?)",
-                [(c.id, c.source, c.chunk_index, c.text, json.dumps(c.metadata(), ensure_ascii=False)) for c in chunks],
-            )
-            self._db.execute(
-                "INSERT OR REPLACE INTO files(source, content_hash, size, mtime_ns, chunk_count, ingested_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (record.source, record.content_hash, record.size, record.mtime_ns, len(chunks), time.time()),
-            )
-            self._db.execute("DELETE FROM pending WHERE source = ?", (record.source,))
+            for record, chunks in files:
+                self._db.execute("DELETE FROM chunks WHERE source = ?", (record.source,))
+                self._db.executemany(
+                    "INSERT INTO chunks(id, source, chunk_index, text, meta) VALUES (?, ?, ?, ?, ?)",
+                    [(c.id, c.source, c.chunk_index, c.text, json.dumps(c.metadata(), ensure_ascii=False)) for c in chunks],
+                )
+                self._db.execute(
+                    "INSERT OR REPLACE INTO files(source, content_hash, size, mtime_ns, chunk_count, ingested_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (record.source, record.content_hash, record.size, record.mtime_ns, len(chunks), now),
+                )
+
+    def replace_file(self, record: FileRecord, chunks: list[Chunk]) -> None:
+        self.replace_files([(record, chunks)])
 
     def touch_file(self, record: FileRecord) -> None:
         """Same content, new size/mtime (a copy, a touch): remember the new stat, keep the chunks."""
@@ -124,17 +135,48 @@ class Catalog:
                 "UPDATE files SET size = ?, mtime_ns = ? WHERE source = ?", (record.size, record.mtime_ns, record.source)
             )
 
-    def remove_files(self, sources: Iterable[str]) -> None:
+    def remove_files(self, sources: Iterable[str], journal: bool = False) -> None:
+        """Forget files (their chunks and records) in one transaction; with `journal`, journal them in the same one."""
         sources = list(sources)
+        now = time.time()
         with self._transaction():
             for source in sources:
                 self._db.execute("DELETE FROM chunks WHERE source = ?", (source,))
                 self._db.execute("DELETE FROM files WHERE source = ?", (source,))
-                self._db.execute("DELETE FROM pending WHERE source = ?", (source,))
+                if journal:
+                    self._db.execute("INSERT OR REPLACE INTO pending(source, started_at) VALUES (?, ?)", (source, now))
 
     # -- reads --------------------------------------------------------------
     def chunk_ids(self) -> set[str]:
         return {row[0] for row in self._db.execute("SELECT id FROM chunks")}
+
+    def chunk_ids_of(self, sources: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        sources = list(sources)
+        for start in range(0, len(sources), 500):
+            part = sources[start : start + 500]
+            marks = ",".join("?" * len(part))
+            found.update(row[0] for row in self._db.execute(f"SELECT id FROM chunks WHERE source IN ({marks})", part))
+        return found
+
+    def sources_of(self, ids: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            found.update(row[0] for row in self._db.execute(f"SELECT DISTINCT source FROM chunks WHERE id IN ({marks})", part))
+        return found
+
+    def has_ids(self, ids: Iterable[str]) -> set[str]:
+        """Those of `ids` the catalog holds now: the chunks a reader may show (see index/__init__.py)."""
+        ids = list(ids)
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            found.update(row[0] for row in self._db.execute(f"SELECT id FROM chunks WHERE id IN ({marks})", part))
+        return found
 
     def get_chunks(self, ids: list[str]) -> dict[str, Chunk]:
         found: dict[str, Chunk] = {}

@@ -6,19 +6,27 @@ from typing import Sequence
 
 import numpy as np
 
+from core.errors import LocalGPTError
 from core.offline import enforce_offline
 from index.vector_store import VectorMatch
 
 COLLECTION = "localgpt_chunks"
 
 
+class IndexBusyError(LocalGPTError):
+    """A query met an index whose first vectors an ingest is writing right now."""
+
+
 class ChromaStore:
     def __init__(self, path: Path):
         enforce_offline()
-        import chromadb  # noqa: PLC0415 (slow import; only when the index is opened)
+        self.path = Path(path)
+        self._connect()
+
+    def _connect(self) -> None:
+        import chromadb  # noqa: PLC0415
         from chromadb.config import Settings as ChromaSettings  # noqa: PLC0415
 
-        self.path = Path(path)
         self._client = chromadb.PersistentClient(
             path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         )
@@ -26,6 +34,15 @@ class ChromaStore:
             COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"}
         )
         self._max_batch = max(1, int(self._client.get_max_batch_size()))
+
+    def _reconnect(self) -> None:
+        """Chroma caches, per process and path, what it found on disk when first opened: a reader
+        that opened the store while an ingest had not yet written any vector keeps seeing "nothing
+        on disk". A fresh client reads what is there now."""
+        from chromadb.api.client import SharedSystemClient  # noqa: PLC0415
+
+        SharedSystemClient.clear_system_cache()
+        self._connect()
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray, texts: Sequence[str], metadatas: Sequence[dict]) -> None:
         for start in range(0, len(ids), self._max_batch):
@@ -49,12 +66,29 @@ class ChromaStore:
     def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[VectorMatch]:
         if k <= 0 or self.count() == 0:
             return []
-        result = self._collection.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32)],
-            n_results=k,
-            where=where or None,
-            include=["documents", "metadatas", "distances"],
-        )
+        from chromadb.errors import InternalError  # noqa: PLC0415
+
+        def run():
+            return self._collection.query(
+                query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                n_results=k,
+                where=where or None,
+                include=["documents", "metadatas", "distances"],
+            )
+
+        try:
+            result = run()
+        except InternalError as exc:
+            if "Nothing found on disk" not in str(exc):
+                raise
+            self._reconnect()
+            try:
+                result = run()
+            except InternalError as again:
+                raise IndexBusyError(
+                    f"The index at {self.path.parent} is being written by an ingest that has not saved its first "
+                    "vectors yet. Ask again in a moment."
+                ) from again
         return [
             VectorMatch(id=i, score=1.0 - float(d), text=t or "", metadata=dict(m or {}))
             for i, d, t, m in zip(result["ids"][0], result["distances"][0], result["documents"][0], result["metadatas"][0])
@@ -69,6 +103,14 @@ class ChromaStore:
             if len(batch) < page:
                 return found
             offset += page
+
+    def ids_of_sources(self, sources: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(sources), 100):
+            part = list(sources[start : start + 100])
+            where = {"source": {"$in": part}} if len(part) > 1 else {"source": part[0]}
+            found.update(self._collection.get(where=where, include=[])["ids"])
+        return found
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not ids:

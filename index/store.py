@@ -14,6 +14,7 @@ import numpy as np
 from core.errors import IndexMismatchError, IngestLockedError, NoIndexError
 from core.types import Chunk
 from index.catalog import Catalog, FileRecord
+from index.crashpoints import crashpoint
 from index.vector_store import VectorStore
 
 log = logging.getLogger(__name__)
@@ -84,28 +85,68 @@ class Index:
             )
 
     # -- writes (only with the ingest lock held) ------------------------------
+    # The catalog is the truth. Invariant, at every instant and after a kill at any
+    # instant: every chunk in the catalog has its vector in the store. The store may
+    # hold more (vectors of a file being replaced or removed) only for sources in the
+    # journal (`pending`); `repair` deletes those extras on the next write-open.
+
     def repair(self) -> list[str]:
-        """Wipe files an earlier, killed ingest left half-written; they are ingested again."""
+        """Settle what an earlier, killed ingest left: returns the sources it touched."""
         pending = self.catalog.pending()
         if pending:
             log.info("repairing %d file(s) left by an interrupted ingest", len(pending))
-            self.vectors.delete_sources(pending)
-            self.catalog.remove_files(pending)
-        return pending
+            extra = self.vectors.ids_of_sources(pending) - self.catalog.chunk_ids_of(pending)
+            self.vectors.delete_ids(sorted(extra))
+            self.catalog.clear_pending(pending)
+        return pending + self.reconcile()
 
-    def replace_file(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        self.catalog.mark_pending([record.source])
-        self.vectors.delete_sources([record.source])
+    def reconcile(self) -> list[str]:
+        """A check of the invariant that costs two counts; on a mismatch (an index written by an
+        older version, a store restored from a backup) the stores are compared id by id: vectors
+        the catalog does not know are deleted, files with a vector missing are forgotten (and so
+        ingested again)."""
+        if self.vectors.count() == self.catalog.chunk_count():
+            return []
+        in_store, in_catalog = self.vectors.ids(), self.catalog.chunk_ids()
+        extra, missing = in_store - in_catalog, in_catalog - in_store
+        if not extra and not missing:
+            return []
+        log.warning("index stores disagree: %d vectors unknown to the catalog, %d chunks without a vector; repairing",
+                    len(extra), len(missing))
+        self.vectors.delete_ids(sorted(extra))
+        broken = sorted(self.catalog.sources_of(missing))
+        self.remove_files(broken)
+        return broken
+
+    def write_files(self, files: Sequence[tuple[FileRecord, Sequence[Chunk]]], vectors: np.ndarray) -> None:
+        """Replace the chunks of `files` (their vectors are the rows of `vectors`, in order), crash-safely."""
+        if not files:
+            return
+        sources = [record.source for record, _ in files]
+        chunks = [c for _, file_chunks in files for c in file_chunks]
+        self.catalog.mark_pending(sources)
+        crashpoint("pending")
         if chunks:
             self.vectors.upsert([c.id for c in chunks], vectors, [c.text for c in chunks], [c.metadata() for c in chunks])
-        self.catalog.replace_file(record, list(chunks))
+        crashpoint("vectors")
+        old = self.catalog.chunk_ids_of(sources)
+        self.catalog.replace_files([(record, list(file_chunks)) for record, file_chunks in files])
+        crashpoint("catalog")
+        stale = old - {c.id for c in chunks}
+        if stale:
+            self.vectors.delete_ids(sorted(stale))
+        self.catalog.clear_pending(sources)
+
+    def replace_file(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        self.write_files([(record, chunks)], vectors)
 
     def remove_files(self, sources: Sequence[str]) -> None:
         if not sources:
             return
-        self.catalog.mark_pending(sources)
+        self.catalog.remove_files(sources, journal=True)
+        crashpoint("removed")
         self.vectors.delete_sources(list(sources))
-        self.catalog.remove_files(sources)
+        self.catalog.clear_pending(sources)
 
     def close(self) -> None:
         self.catalog.close()

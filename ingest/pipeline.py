@@ -1,81 +1,44 @@
-"""One ingest run: compare the folder with the index, read and embed what changed, write it safely."""
+"""One ingest run: compare the folder with the index, read what changed in worker processes,
+embed it here in length-sorted batches, write it file group by file group, crash-safely.
+
+    walk -> plan (size+mtime vs catalog) -> ParsePool (hash, read, chunk) -> embed -> Index.write_files
+
+Nothing heavy loads when nothing changed: no worker starts, the model is never loaded.
+"""
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from core.errors import SourceError
 from core.settings import Settings
 from embeddings import Embedder, load_embedder
+from embeddings.embedder import embedding_model_path
 from index import open_index
-from index.catalog import FileRecord
-from index.store import IndexInfo
-from ingest.chunking import ChunkPlan, chunk_sections
-from ingest.loaders import LoadError, is_supported, load_file
-from ingest.walk import Found, find_documents
+from index.crashpoints import crashpoint
+from index.store import Index, IndexInfo
+from ingest.chunking import ChunkPlan
+from ingest.loaders import is_supported
+from ingest.parse_pool import ParsePool, Parsed, file_hash, worker_count
+from ingest.plan import make_plan
+from ingest.progress import Progress
+from ingest.report import EXIT_OK, EXIT_SOME_FAILED, FileOutcome, IngestReport
+from ingest.walk import find_documents
 
 log = logging.getLogger(__name__)
 
-# Exit codes of `localgpt ingest` (documented in the README).
-EXIT_SOME_FAILED = 3
+__all__ = ["EXIT_OK", "EXIT_SOME_FAILED", "FileOutcome", "IngestReport", "file_hash", "run_ingest"]
 
-
-@dataclass
-class FileOutcome:
-    source: str
-    status: str  # new, changed, unchanged, removed, failed, skipped
-    reason: str = ""
-    chunks: int = 0
-
-
-@dataclass
-class IngestReport:
-    source_dir: str
-    db: str
-    outcomes: list[FileOutcome] = field(default_factory=list)
-    elapsed: float = 0.0
-    repaired: list[str] = field(default_factory=list)
-
-    def count(self, status: str) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
-
-    @property
-    def failed(self) -> list[FileOutcome]:
-        return [o for o in self.outcomes if o.status == "failed"]
-
-    @property
-    def chunks_written(self) -> int:
-        return sum(o.chunks for o in self.outcomes if o.status in ("new", "changed"))
-
-    @property
-    def exit_code(self) -> int:
-        return EXIT_SOME_FAILED if self.failed else 0
-
-    def summary(self) -> str:
-        parts = [f"{self.count(s)} {s}" for s in ("new", "changed", "unchanged", "removed", "failed", "skipped")]
-        return f"Ingested {self.source_dir} into {self.db}: {', '.join(parts)}; {self.chunks_written} chunks written in {self.elapsed:.1f}s."
-
-    def to_json(self) -> dict:
-        return {
-            "source_dir": self.source_dir,
-            "db": self.db,
-            "elapsed_s": round(self.elapsed, 3),
-            "counts": {s: self.count(s) for s in ("new", "changed", "unchanged", "removed", "failed", "skipped")},
-            "chunks_written": self.chunks_written,
-            "files": [o.__dict__ for o in self.outcomes],
-        }
-
-
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+# Chunks gathered (from whole files) before they are embedded and written together, in batches:
+# enough to sort by length and cut padding, few enough to keep memory and the work a kill loses small.
+GROUP_BATCHES = 16
+# With nothing more parsed yet, embed what is there rather than wait, once it fills this many batches.
+MIN_GROUP_BATCHES = 2
 
 
 def chunk_plan(settings: Settings, embedder: Embedder) -> ChunkPlan:
@@ -93,58 +56,123 @@ def index_info(settings: Settings, embedder: Embedder) -> IndexInfo:
     )
 
 
-def run_ingest(settings: Settings, on_file: Callable[[FileOutcome], None] | None = None) -> IngestReport:
+def max_bytes(settings: Settings) -> int | None:
+    return int(settings.max_file_mb * 1_000_000) if settings.max_file_mb > 0 else None
+
+
+@dataclass
+class _Group:
+    """Files read and waiting to be embedded and written together."""
+
+    files: list[Parsed] = field(default_factory=list)
+    chunks: int = 0
+
+    def add(self, parsed: Parsed) -> None:
+        self.files.append(parsed)
+        self.chunks += len(parsed.chunks)
+
+
+def run_ingest(
+    settings: Settings,
+    on_file: Callable[[FileOutcome], None] | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
     started = time.perf_counter()
     root = Path(settings.source_dir).expanduser()
     found = find_documents(root)
-    documents = [f for f in found if is_supported(f.path)]
+    documents = [f for f in found if is_supported(f.path) or getattr(f, "problem", "")]
     report = IngestReport(source_dir=str(root), db=str(settings.db))
+    wanted = {f.source for f in documents}
     for f in found:
-        if not is_supported(f.path):
+        if f.source not in wanted:
             report.outcomes.append(FileOutcome(f.source, "skipped", f"unsupported file type {f.path.suffix or '(none)'}"))
     if not documents:
-        raise SourceError(f"No documents to ingest in {root} (supported: PDF, DOCX, TXT, MD, HTML, CSV). Add files or pass another --source-dir.")
+        raise SourceError(f"No documents to ingest in {root}. Add files or pass another --source-dir.")
 
+    progress = progress or Progress(0, enabled=False)
+    progress.total_files = len(documents)
     embedder = load_embedder(settings)
     plan = chunk_plan(settings, embedder)
+
+    def record(outcome: FileOutcome) -> None:
+        report.outcomes.append(outcome)
+        if outcome.status not in ("removed", "skipped"):
+            progress.file_done()
+        if on_file:
+            on_file(outcome)
+
     with open_index(settings.db, write=True) as index:
         index.check_compatible(index_info(settings, embedder), for_writing=True)
         report.repaired = index.repair()
         known = index.catalog.files()
-        for doc in documents:
-            outcome = _ingest_one(doc, known.get(doc.source), index, embedder, plan)
-            report.outcomes.append(outcome)
-            if on_file:
-                on_file(outcome)
-        present = {d.source for d in documents}
-        gone = sorted(s for s in known if s not in present)
-        index.remove_files(gone)
-        report.outcomes.extend(FileOutcome(s, "removed") for s in gone)
+        work = make_plan(documents, known)
+        index.remove_files(work.removed)
+        for source in work.removed:
+            record(FileOutcome(source, "removed"))
+        for unchanged in work.unchanged:
+            record(FileOutcome(unchanged.source, "unchanged", chunks=unchanged.chunk_count))
+        failed_known = []
+        for doc, reason in work.unreadable:
+            record(FileOutcome(doc.source, "failed", reason))
+            if doc.source in known:
+                failed_known.append(doc.source)
+        index.remove_files(failed_known)
+        if work.to_read:
+            workers = worker_count(settings.workers, len(work.to_read))
+            with ParsePool(workers, embedding_model_path(settings), plan, max_bytes(settings)) as pool:
+                _read_embed_write(pool, work.to_read, known, index, embedder, record, progress)
+            report.embedding_backend = embedder.backend if embedder.loaded else ""
         index.catalog.set_info({"last_ingest": time.time(), "source_dir": str(root.resolve())})
+    progress.close()
+    report.sort()
     report.elapsed = time.perf_counter() - started
     return report
 
 
-def _ingest_one(doc: Found, known: FileRecord | None, index, embedder: Embedder, plan: ChunkPlan) -> FileOutcome:
-    try:
-        stat = doc.path.stat()
-        if known and known.size == stat.st_size and known.mtime_ns == stat.st_mtime_ns:
-            return FileOutcome(doc.source, "unchanged", chunks=known.chunk_count)
-        digest = file_hash(doc.path)
-        record = FileRecord(doc.source, digest, stat.st_size, stat.st_mtime_ns)
-        if known and known.content_hash == digest:
-            index.catalog.touch_file(record)
-            return FileOutcome(doc.source, "unchanged", chunks=known.chunk_count)
-        sections = load_file(doc.path)
-        chunks = chunk_sections(sections, doc.source, embedder.tokens, plan)
-        if not chunks:
-            raise LoadError("no text found in the file")
-        vectors = embedder.embed([c.text for c in chunks])
-    except LoadError as exc:
-        return FileOutcome(doc.source, "failed", str(exc))
-    except PermissionError:
-        return FileOutcome(doc.source, "failed", "permission denied: cannot read the file")
-    except OSError as exc:
-        return FileOutcome(doc.source, "failed", f"cannot read the file: {exc.strerror or exc}")
-    index.replace_file(record, chunks, vectors)
-    return FileOutcome(doc.source, "changed" if known else "new", chunks=len(chunks))
+def _read_embed_write(pool: ParsePool, tasks, known, index: Index, embedder: Embedder, record, progress: Progress) -> None:
+    group = _Group()
+    for parsed in pool.results(tasks):
+        crashpoint("parsed")
+        if parsed.status == "unchanged":
+            index.catalog.touch_file(parsed.record)
+            record(FileOutcome(parsed.source, "unchanged", chunks=known[parsed.source].chunk_count))
+        elif parsed.status == "failed":
+            if parsed.source in known:  # a clean run would hold nothing of it: neither do we
+                index.remove_files([parsed.source])
+            record(FileOutcome(parsed.source, "failed", parsed.reason))
+        else:
+            group.add(parsed)
+        size = max(1, embedder.batch_size)
+        if group.chunks >= GROUP_BATCHES * size or (group.chunks >= MIN_GROUP_BATCHES * size and not pool.ready()):
+            _flush(group, known, index, embedder, record, progress)
+            group = _Group()
+    _flush(group, known, index, embedder, record, progress)
+
+
+def _flush(group: _Group, known, index: Index, embedder: Embedder, record, progress: Progress) -> None:
+    if not group.files:
+        return
+    chunks = [c for parsed in group.files for c in parsed.chunks]
+    tokens = [t for parsed in group.files for t in parsed.tokens]
+    progress.embedding()
+    vectors = embed_sorted(embedder, [c.text for c in chunks], tokens, on_batch=progress.chunks_done)
+    index.write_files([(parsed.record, parsed.chunks) for parsed in group.files], vectors)
+    for parsed in group.files:
+        status = "changed" if parsed.source in known else "new"
+        record(FileOutcome(parsed.source, status, chunks=len(parsed.chunks)))
+
+
+def embed_sorted(
+    embedder: Embedder, texts: list[str], tokens: list[int], on_batch: Callable[[int], None] | None = None
+) -> np.ndarray:
+    """Vectors of `texts` in their order, embedded in batches of similar length (less padding)."""
+    order = np.argsort(np.asarray(tokens, dtype=np.int64), kind="stable")
+    out = np.empty((len(texts), embedder.info.dimensions), dtype=np.float32)
+    size = max(1, embedder.batch_size)
+    for start in range(0, len(order), size):
+        picked = order[start : start + size]
+        out[picked] = embedder.embed([texts[i] for i in picked])
+        crashpoint("embedded")
+        if on_batch:
+            on_batch(len(picked))
+    return out

@@ -1,0 +1,207 @@
+"""Ingestion speed and memory: ours against the plain LangChain pipeline, in the same run.
+
+    python benchmarks/ingest.py [--runs N] [--pdfs R-data] [--html 6]
+
+Corpus: R manuals (PDF, Debian's r-doc-pdf) and Python library pages (HTML, python3.11-doc),
+fetched once with `apt-get download` and unpacked with `dpkg -x` under
+~/.cache/localgpt-bench/ (override with LOCALGPT_BENCH_CACHE).
+
+For each pipeline, in a subprocess: wall time, chunks, chunks/s, peak RSS of the whole
+process tree (main process and workers, sampled every 0.1 s). Then the bare embedder
+(our default backend) embeds the very chunks we wrote: its rate is the ceiling our
+pipeline is measured against. Baseline: ../shared/bench/naive_langchain_ingest.py (same
+model). It needs langchain-chroma, langchain-community and langchain-huggingface, which
+localgpt does not depend on: they are looked for in the venv, then in
+~/.cache/localgpt-bench/naive-site (pip install --target there, --no-deps, so the venv is
+left alone); without them the baseline is skipped with a message.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+CACHE = Path(os.environ.get("LOCALGPT_BENCH_CACHE", Path.home() / ".cache" / "localgpt-bench"))
+NAIVE = REPO.parent / "shared" / "bench" / "naive_langchain_ingest.py"
+if not NAIVE.exists():
+    NAIVE = Path("/work/shared/bench/naive_langchain_ingest.py")
+NAIVE_SITE = CACHE / "naive-site"
+PACKAGES = {"r-doc-pdf": "usr/share/doc/r-doc-pdf/manual", "python3.11-doc": "usr/share/doc/python3.11/html/library"}
+HTML_PAGES = ["json", "csv", "pathlib", "re", "datetime", "collections", "itertools", "functools", "argparse", "sqlite3",
+              "os.path", "shutil", "string", "textwrap", "random", "statistics", "heapq", "bisect", "enum", "dataclasses"]
+
+
+def extracted() -> Path:
+    """Unpack the two doc packages (downloading them with apt-get if missing)."""
+    root, debs = CACHE / "ingest" / "extracted", CACHE / "debs"
+    if all((root / sub).is_dir() for sub in PACKAGES.values()):
+        return root
+    debs.mkdir(parents=True, exist_ok=True)
+    for package in PACKAGES:
+        if not list(debs.glob(f"{package}_*.deb")):
+            print(f"fetching {package} with apt-get download ...", file=sys.stderr)
+            subprocess.run(["apt-get", "download", package], cwd=debs, check=True)
+        (deb,) = sorted(debs.glob(f"{package}_*.deb"))[-1:]
+        root.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["dpkg", "-x", str(deb), str(root)], check=True)
+    return root
+
+
+def make_corpus(pdfs: list[str], html: int) -> Path:
+    root = extracted()
+    corpus = CACHE / "ingest" / f"corpus-{'-'.join(pdfs)}-{html}html"
+    if corpus.is_dir():
+        return corpus
+    work = Path(tempfile.mkdtemp(dir=corpus.parent))
+    for name in pdfs:
+        shutil.copy2(root / PACKAGES["r-doc-pdf"] / f"{name}.pdf", work / f"{name}.pdf")
+    for page in HTML_PAGES[:html]:
+        shutil.copy2(root / PACKAGES["python3.11-doc"] / f"{page}.html", work / f"{page}.html")
+    work.rename(corpus)
+    return corpus
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, subprocess.CompletedProcess]:
+    """Wall seconds, peak RSS (bytes) of the process tree, and the finished process."""
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=REPO)
+    top, peak = psutil.Process(proc.pid), 0
+    while proc.poll() is None:
+        try:
+            tree = [top, *top.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.1)
+    wall = time.perf_counter() - started
+    out.seek(0), err.seek(0)
+    done = subprocess.CompletedProcess(cmd, proc.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+    return wall, peak, done
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALGPT_")}
+    env.update(extra)
+    return env
+
+
+def run_ours(corpus: Path, work: Path) -> dict:
+    db, report = work / "ours-db", work / "ours.json"
+    shutil.rmtree(db, ignore_errors=True)
+    cmd = [sys.executable, str(REPO / "localgpt.py"), "ingest", "--source-dir", str(corpus), "--db", str(db), "--quiet",
+           "--report", str(report)]
+    wall, peak, done = measure(cmd, clean_env())
+    if done.returncode not in (0, 3):
+        raise SystemExit(f"our ingest failed ({done.returncode}): {done.stdout}{done.stderr}")
+    data = json.loads(report.read_text())
+    return {"wall": wall, "peak": peak, "chunks": data["chunks_written"], "backend": data["embedding_backend"], "db": db}
+
+
+def naive_env() -> dict[str, str] | None:
+    probe = "import langchain_chroma, langchain_community, langchain_huggingface"
+    for extra in ({}, {"PYTHONPATH": str(NAIVE_SITE)}):
+        env = clean_env(**extra)
+        if subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True).returncode == 0:
+            return env
+    return None
+
+
+def run_naive(corpus: Path, work: Path, model_dir: Path, env: dict[str, str]) -> dict:
+    db = work / "naive-db"
+    shutil.rmtree(db, ignore_errors=True)
+    wall, peak, done = measure([sys.executable, str(NAIVE), str(corpus), str(db), str(model_dir)], env)
+    if done.returncode != 0:
+        raise SystemExit(f"the naive pipeline failed: {done.stderr[-2000:]}")
+    line = [l for l in done.stdout.splitlines() if "chunks=" in l][-1]
+    chunks = int(line.split("chunks=")[1].split()[0])
+    return {"wall": wall, "peak": peak, "chunks": chunks}
+
+
+STANDALONE = """
+import json, sqlite3, sys, time
+sys.path.insert(0, {repo!r})
+from core.settings import load_settings
+from embeddings import load_embedder
+texts = [r[0] for r in sqlite3.connect({catalog!r}).execute("SELECT text FROM chunks")]
+embedder = load_embedder(load_settings(environ={{}}))
+embedder.embed(texts[:8])  # load the model; not timed
+started = time.perf_counter()
+embedder.embed(texts)
+print(json.dumps({{"seconds": time.perf_counter() - started, "chunks": len(texts), "backend": embedder.backend}}))
+"""
+
+
+def run_standalone(db: Path) -> dict:
+    code = STANDALONE.format(repo=str(REPO), catalog=str(db / "catalog.sqlite"))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=clean_env(), cwd=REPO)
+    if done.returncode != 0:
+        raise SystemExit(f"the standalone embedder failed: {done.stderr[-2000:]}")
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"rate": data["chunks"] / data["seconds"], **data}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=1, help="repetitions (medians are reported)")
+    parser.add_argument("--pdfs", default="R-data", help="R manuals to include (comma-separated)")
+    parser.add_argument("--html", type=int, default=6, help="Python library pages to include")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the naive pipeline (ours and the bare embedder only)")
+    args = parser.parse_args()
+
+    from core.settings import load_settings  # noqa: PLC0415
+    from embeddings.embedder import embedding_model_path, prepare_onnx  # noqa: PLC0415
+
+    corpus = make_corpus(args.pdfs.split(","), args.html)
+    size = sum(p.stat().st_size for p in corpus.iterdir()) / 1e6
+    print(f"corpus: {corpus} ({len(list(corpus.iterdir()))} files, {size:.1f} MB); {os.cpu_count()} CPUs")
+    settings = load_settings(environ={})
+    print(f"ONNX export (cached, not timed): {prepare_onnx(settings)}")
+    env = None if args.no_baseline else naive_env()
+    if env is None and not args.no_baseline:
+        print("baseline skipped: langchain-chroma, langchain-community and langchain-huggingface are not importable.\n"
+              f"  pip install --target {NAIVE_SITE} --no-deps langchain-chroma langchain-community langchain-huggingface "
+              "langchain-classic SQLAlchemy httpx-sse dataclasses-json marshmallow typing-inspect mypy_extensions")
+    work = Path(tempfile.mkdtemp(prefix="ingest-bench-"))
+    ours, naive, alone = [], [], []
+    try:
+        for run in range(args.runs):
+            if env is not None:
+                naive.append(run_naive(corpus, work, embedding_model_path(settings), env))
+                print(f"run {run + 1}: naive {naive[-1]['chunks']} chunks in {naive[-1]['wall']:.1f}s", flush=True)
+            ours.append(run_ours(corpus, work))
+            print(f"run {run + 1}: ours  {ours[-1]['chunks']} chunks in {ours[-1]['wall']:.1f}s ({ours[-1]['backend']})", flush=True)
+            alone.append(run_standalone(ours[-1]["db"]))
+            print(f"run {run + 1}: bare embedder {alone[-1]['chunks']} chunks in {alone[-1]['seconds']:.1f}s", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    med = lambda rows, key: statistics.median(r[key] for r in rows)  # noqa: E731
+    print(f"\n{'pipeline':<10}{'chunks':>8}{'wall s':>9}{'chunks/s':>10}{'peak MB':>9}")
+    rates = {}
+    for name, rows in (("naive", naive), ("ours", ours)):
+        if rows:
+            rates[name] = statistics.median(r["chunks"] / r["wall"] for r in rows)
+            print(f"{name:<10}{med(rows, 'chunks'):>8.0f}{med(rows, 'wall'):>9.1f}{rates[name]:>10.1f}{med(rows, 'peak') / 1e6:>9.0f}")
+    bare = statistics.median(r["rate"] for r in alone)
+    print(f"bare embedder ({alone[0]['backend']}, model loaded): {bare:.1f} chunks/s")
+    if "naive" in rates:
+        print(f"ours / naive: {rates['ours'] / rates['naive']:.2f}x chunks/s (target >= 3x); "
+              f"peak memory {med(ours, 'peak') / med(naive, 'peak'):.2f}x of naive (target < 1)")
+    print(f"ours / bare embedder: {100 * rates['ours'] / bare:.0f}% (target >= 85%)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""The ONNX Runtime backend: the same sentence-transformers model, exported once, run without torch.
+
+The transformer is exported with torch's own exporter (once per model, cached); tokenizing
+uses the model's fast tokenizer (tokenizer.json) and pooling + normalising are done in numpy,
+so embedding needs neither torch nor sentence-transformers once the export exists.
+
+    <cache>/<fingerprint>-<EXPORT_VERSION>/model.onnx, meta.json
+
+The export is written to a temporary folder beside it and renamed into place, so a kill
+mid-export never leaves a half-written model that a later run would load.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from core.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+EXPORT_VERSION = "v1"  # bump when the export recipe changes: older exports are then ignored
+MODEL_FILE = "model.onnx"
+META_FILE = "meta.json"
+
+
+def default_cache_root() -> Path:
+    """~/.cache/localgpt/onnx (or $XDG_CACHE_HOME/localgpt/onnx)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "localgpt" / "onnx"
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def pooling_mode(model_path: Path) -> str | None:
+    """'mean' or 'cls' when the model pools that way (what we reproduce in numpy), else None."""
+    config = _read_json(Path(model_path) / "1_Pooling" / "config.json")
+    if not config:
+        return None
+    if config.get("pooling_mode_mean_tokens"):
+        return "mean"
+    if config.get("pooling_mode_cls_token"):
+        return "cls"
+    return None
+
+
+def max_seq_length(model_path: Path) -> int:
+    st = _read_json(Path(model_path) / "sentence_bert_config.json")
+    if st.get("max_seq_length"):
+        return int(st["max_seq_length"])
+    return int(_read_json(Path(model_path) / "config.json").get("max_position_embeddings", 512))
+
+
+def export_dir(cache_root: Path, fingerprint: str) -> Path:
+    return Path(cache_root) / f"{fingerprint}-{EXPORT_VERSION}"
+
+
+def export_model(model_path: Path, fingerprint: str, cache_root: Path) -> Path:
+    """The cached export of the model at `model_path`, made now if missing. Returns the model.onnx path."""
+    target = export_dir(cache_root, fingerprint)
+    if (target / MODEL_FILE).exists():
+        return target / MODEL_FILE
+    Path(cache_root).mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix=".export-", dir=cache_root))
+    try:
+        _export_to(Path(model_path), work / MODEL_FILE)
+        (work / META_FILE).write_text(
+            json.dumps({"source": str(model_path), "fingerprint": fingerprint, "export_version": EXPORT_VERSION}),
+            encoding="utf-8",
+        )
+        try:
+            os.rename(work, target)  # atomic; fails if another process won the race
+        except OSError:
+            if not (target / MODEL_FILE).exists():
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    log.info("exported %s to ONNX in %.1fs: %s", model_path.name, time.perf_counter() - started, target)
+    return target / MODEL_FILE
+
+
+def _export_to(model_path: Path, out: Path) -> None:
+    try:
+        import onnx  # noqa: F401, PLC0415 (torch's exporter needs it)
+        import torch  # noqa: PLC0415
+        from transformers import AutoModel  # noqa: PLC0415
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"Exporting the embedding model to ONNX needs torch, transformers and onnx ({exc}). "
+            "Install them (pip install onnx), or use --embedding-backend torch."
+        ) from exc
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return out.last_hidden_state
+
+    try:
+        model = AutoModel.from_pretrained(str(model_path), local_files_only=True).eval()
+    except Exception as exc:  # a broken folder fails in many ways inside transformers
+        raise ModelLoadError(f"Could not load the embedding model from {model_path} to export it: {exc}") from exc
+    sample = torch.ones((2, 8), dtype=torch.long)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    import warnings  # noqa: PLC0415
+
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the exporter warns about tracing internals we do not rely on
+        torch.onnx.export(
+            LastHiddenState(model),
+            (sample, sample, torch.zeros_like(sample)),
+            str(out),
+            input_names=names,
+            output_names=["last_hidden_state"],
+            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]},
+            opset_version=17,
+            dynamo=False,  # the dynamo exporter needs onnxscript; the TorchScript one gives the same graph here
+        )
+
+
+class OnnxEncoder:
+    """Embeds texts with ONNX Runtime: tokenizer.json -> model.onnx -> pooling -> unit vectors."""
+
+    def __init__(self, model_path: Path, onnx_file: Path, threads: int = 0):
+        import onnxruntime as ort  # noqa: PLC0415
+        from tokenizers import Tokenizer  # noqa: PLC0415
+
+        self.pooling = pooling_mode(model_path)
+        if self.pooling is None:
+            raise ModelLoadError(f"The model at {model_path} pools in a way the ONNX backend does not reproduce; use --embedding-backend torch.")
+        options = ort.SessionOptions()
+        if threads > 0:
+            options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        # Idle threads sleep instead of spinning: parse workers share the cores, and batches are large.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(str(onnx_file), sess_options=options, providers=["CPUExecutionProvider"])
+        self.input_names = {i.name for i in self.session.get_inputs()}
+        self.tokenizer = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=max_seq_length(model_path))
+        self.tokenizer.no_padding()  # each batch is padded to its own longest text in _run
+        pad_id = self.tokenizer.token_to_id("[PAD]")
+        self.pad_id = 0 if pad_id is None else pad_id
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Unit vectors in the order of `texts`; batches are cut from texts sorted by length (less padding)."""
+        encodings = self.tokenizer.encode_batch(list(texts))
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        out: np.ndarray | None = None
+        for start in range(0, len(order), batch_size):
+            picked = order[start : start + batch_size]
+            vectors = self._run([encodings[i] for i in picked])
+            if out is None:
+                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[picked] = vectors
+        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
+    def _run(self, encodings) -> np.ndarray:
+        width = max(len(e.ids) for e in encodings)
+        ids = np.full((len(encodings), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(encodings), width), dtype=np.int64)
+        types = np.zeros_like(mask)
+        for row, e in enumerate(encodings):
+            n = len(e.ids)
+            ids[row, :n] = e.ids[:n]
+            mask[row, :n] = e.attention_mask[:n]
+            types[row, :n] = e.type_ids[:n]
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self.input_names})[0]
+        if self.pooling == "cls":
+            pooled = hidden[:, 0, :]
+        else:
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)

@@ -1,0 +1,194 @@
+"""Reading and chunking files in worker processes, while the main process embeds and writes.
+
+Workers are spawned (not forked): they share no file descriptors with the main process,
+so they never hold the ingest lock, the catalog or Chroma, and die with it. Each worker
+loads only the tokenizer (to cut chunks by the model's tokens), never the model.
+A worker that crashes on a file (a parser segfault, the OOM killer) costs that file, not the run.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from core.types import Chunk
+from index.catalog import FileRecord
+from ingest.chunking import ChunkPlan
+from ingest.plan import Task
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 2  # a file in flight when a worker died is tried once more, in a fresh pool
+
+
+@dataclass
+class Parsed:
+    source: str
+    status: str  # read, unchanged (same content hash), failed
+    record: FileRecord | None = None
+    reason: str = ""
+    chunks: list[Chunk] = field(default_factory=list)
+    tokens: list[int] = field(default_factory=list)  # token count of each chunk
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# -- in the worker -------------------------------------------------------------
+_worker: dict = {}  # this worker's tokenizer and plan, set once by _init
+
+
+def _die_with(parent: int) -> None:
+    """End this worker when the main process dies, even by SIGKILL (workers hold the task
+    queue's pipe open themselves, so they would otherwise wait on it forever)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes  # noqa: PLC0415
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(0.5)
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _init(model_path: str, plan: ChunkPlan, parent: int) -> None:
+    from core.offline import enforce_offline  # noqa: PLC0415
+    from embeddings.tokens import TokenCounter  # noqa: PLC0415
+
+    _die_with(parent)
+    enforce_offline()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _worker.update(counter=TokenCounter(Path(model_path)), plan=plan)
+
+
+def _load(path: Path, max_bytes: int | None):
+    from ingest.loaders import load_file  # noqa: PLC0415
+
+    if "max_bytes" in inspect.signature(load_file).parameters:
+        return load_file(path, max_bytes=max_bytes)
+    return load_file(path)
+
+
+def parse(task: Task, max_bytes: int | None) -> Parsed:
+    """Hash the file; if its content is new, read it into chunks. Never raises for a bad file."""
+    from ingest.chunking import chunk_sections  # noqa: PLC0415
+    from ingest.loaders import LoadError  # noqa: PLC0415
+
+    path = Path(task.path)
+    try:
+        stat = path.stat()
+        if max_bytes is not None and stat.st_size > max_bytes:
+            mb = lambda n: f"{n / 1e6:.1f}"  # noqa: E731
+            raise LoadError(
+                f"file is {mb(stat.st_size)} MB, above the {mb(max_bytes)} MB limit (--max-file-mb); raise the limit to ingest it"
+            )
+        record = FileRecord(task.source, file_hash(path), stat.st_size, stat.st_mtime_ns)
+        if task.known_hash == record.content_hash:
+            return Parsed(task.source, "unchanged", record)
+        sections = _load(path, max_bytes)
+        counter, plan = _worker["counter"], _worker["plan"]
+        chunks = chunk_sections(sections, task.source, counter, plan)
+        if not chunks:
+            raise LoadError("no text found in the file")
+        return Parsed(task.source, "read", record, chunks=chunks, tokens=counter.count_many([c.text for c in chunks]))
+    except LoadError as exc:
+        return Parsed(task.source, "failed", reason=str(exc))
+    except PermissionError:
+        return Parsed(task.source, "failed", reason="permission denied: cannot read the file")
+    except OSError as exc:
+        return Parsed(task.source, "failed", reason=f"cannot read the file: {exc.strerror or exc}")
+    except Exception as exc:  # noqa: BLE001 (a reader's bug must cost one file, not the run)
+        log.debug("reader failed on %s", task.source, exc_info=True)
+        return Parsed(task.source, "failed", reason=f"could not read the file ({exc.__class__.__name__}: {exc})")
+
+
+# -- in the main process -------------------------------------------------------
+def worker_count(requested: int, files: int) -> int:
+    """`requested`, or by default one per core but one (the main process embeds), never more than files."""
+    cores = os.cpu_count() or 1
+    return max(1, min(requested if requested > 0 else cores - 1, files))
+
+
+class ParsePool:
+    """`results(tasks)` yields a `Parsed` per task as workers finish them, keeping a few in flight."""
+
+    def __init__(self, workers: int, model_path: Path, plan: ChunkPlan, max_bytes: int | None):
+        self.workers = workers
+        self.init_args = (str(model_path), plan, os.getpid())
+        self.max_bytes = max_bytes
+        self._pool: ProcessPoolExecutor | None = None
+        self._inflight: dict[Future, tuple[Task, int]] = {}
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init, initargs=self.init_args
+            )
+        return self._pool
+
+    def ready(self) -> bool:
+        """A result is waiting: the caller may collect more before it embeds."""
+        return any(f.done() for f in self._inflight)
+
+    def results(self, tasks: Iterable[Task]) -> Iterator[Parsed]:
+        queue: list[tuple[Task, int]] = [(t, 1) for t in tasks]
+        queue.reverse()  # popped from the end: files go in the order given
+        limit = self.workers * 4
+        while queue or self._inflight:
+            while queue and len(self._inflight) < limit:
+                task, attempt = queue.pop()
+                self._inflight[self._start().submit(parse, task, self.max_bytes)] = (task, attempt)
+            done, _ = wait(list(self._inflight), return_when=FIRST_COMPLETED)
+            broken = False
+            for future in done:
+                task, attempt = self._inflight.pop(future)
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    if attempt < ATTEMPTS:
+                        queue.append((task, attempt + 1))
+                    else:
+                        yield Parsed(task.source, "failed", reason="the reader process crashed on this file")
+            if broken:
+                log.warning("a parse worker died; starting new ones")
+                for future, (task, attempt) in list(self._inflight.items()):
+                    queue.append((task, attempt + 1 if attempt < ATTEMPTS else attempt))
+                self._inflight.clear()
+                self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> "ParsePool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

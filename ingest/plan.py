@@ -1,0 +1,53 @@
+"""What an ingest has to do: compare the folder with the catalog by size and mtime (no reading)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from index.catalog import FileRecord
+from ingest.walk import Found
+
+
+@dataclass(frozen=True)
+class Task:
+    """A file to read: new, or changed in size or mtime (its content hash decides, in the worker)."""
+
+    path: str
+    source: str
+    known_hash: str | None  # the catalog's hash of this source, None for a new file
+
+
+@dataclass
+class Plan:
+    to_read: list[Task] = field(default_factory=list)
+    unchanged: list[FileRecord] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unreadable: list[tuple[Found, str]] = field(default_factory=list)  # (file, reason): cannot even stat it
+
+
+def make_plan(documents: list[Found], known: dict[str, FileRecord]) -> Plan:
+    """A file with the size and mtime the catalog recorded is unchanged; any other is read.
+
+    A renamed file is a removal of its old source and a new file."""
+    plan = Plan()
+    present: set[str] = set()
+    for doc in documents:
+        present.add(doc.source)
+        problem = getattr(doc, "problem", "")
+        if problem:
+            plan.unreadable.append((doc, problem))
+            continue
+        try:
+            stat = doc.path.stat()
+        except PermissionError:
+            plan.unreadable.append((doc, "permission denied: cannot read the file"))
+            continue
+        except OSError as exc:
+            plan.unreadable.append((doc, f"cannot read the file: {exc.strerror or exc}"))
+            continue
+        record = known.get(doc.source)
+        if record and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns:
+            plan.unchanged.append(record)
+        else:
+            plan.to_read.append(Task(str(doc.path), doc.source, record.content_hash if record else None))
+    plan.removed = sorted(s for s in known if s not in present)
+    return plan

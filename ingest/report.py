@@ -1,0 +1,66 @@
+"""What an ingest did, file by file: the summary a user reads and the JSON of `--report`."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+# Exit codes of `localgpt ingest` (docs/ingest.md).
+EXIT_OK = 0
+EXIT_SOME_FAILED = 3
+
+STATUSES = ("new", "changed", "unchanged", "removed", "failed", "skipped")
+
+
+@dataclass
+class FileOutcome:
+    source: str
+    status: str  # one of STATUSES
+    reason: str = ""
+    chunks: int = 0
+
+
+@dataclass
+class IngestReport:
+    source_dir: str
+    db: str
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    elapsed: float = 0.0
+    repaired: list[str] = field(default_factory=list)
+    embedding_backend: str = ""  # "" when nothing needed embedding (the model was not loaded)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def chunks_written(self) -> int:
+        return sum(o.chunks for o in self.outcomes if o.status in ("new", "changed"))
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_SOME_FAILED if self.failed else EXIT_OK
+
+    def summary(self) -> str:
+        parts = [f"{self.count(s)} {s}" for s in STATUSES]
+        return (
+            f"Ingested {self.source_dir} into {self.db}: {', '.join(parts)}; "
+            f"{self.chunks_written} chunks written in {self.elapsed:.1f}s."
+        )
+
+    def sort(self) -> None:
+        self.outcomes.sort(key=lambda o: (o.source, o.status))
+
+    def to_json(self) -> dict:
+        return {
+            "source_dir": self.source_dir,
+            "db": self.db,
+            "elapsed_s": round(self.elapsed, 3),
+            "exit_code": self.exit_code,
+            "counts": {s: self.count(s) for s in STATUSES},
+            "chunks_written": self.chunks_written,
+            "repaired": self.repaired,
+            "embedding_backend": self.embedding_backend,
+            "files": [asdict(o) for o in self.outcomes],
+        }

@@ -1,0 +1,73 @@
+"""The ONNX Runtime backend gives torch's vectors (cosine >= 1 - 1e-3), is exported once into
+its cache (atomically), and does not change the index fingerprint."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+TEXTS = [
+    "What is the notice period in the lease?",
+    "The tenant must give two months' notice in writing before leaving the flat.",
+    "Descale the kettle every month with a solution of citric acid; rinse twice.",
+    "Ünïcödé tëxt, 日本語のテキスト, and emoji 🙂 also embed the same way.",
+    "x",
+    " ".join(["A very long passage about budgets, audits and quarterly revenue forecasts."] * 40),  # > 256 tokens
+] + [f"Item {n}: meeting agenda for quarter {n % 4 + 1}, budget line {n * 7}." for n in range(40)]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    from embeddings import Embedder
+    from embeddings.bundled import bundled_embedding_model_path
+
+    cache = tmp_path_factory.mktemp("onnx-cache")
+    onnx = Embedder(bundled_embedding_model_path(), backend="onnx", onnx_cache=cache)
+    vectors = onnx.embed(TEXTS)
+    return cache, onnx, vectors
+
+
+def test_onnx_vectors_equal_torch_vectors(exported):
+    from embeddings import Embedder
+    from embeddings.bundled import bundled_embedding_model_path
+
+    _, onnx, vectors = exported
+    torch_vectors = Embedder(bundled_embedding_model_path(), backend="torch", device="cpu").embed(TEXTS)
+    assert onnx.backend == "onnx"
+    assert vectors.shape == torch_vectors.shape == (len(TEXTS), 384)
+    cosine = (vectors * torch_vectors).sum(axis=1)
+    assert cosine.min() >= 1 - 1e-3, cosine.min()
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # order is kept although batches are cut from texts sorted by length
+    assert np.allclose(onnx.embed(TEXTS[::-1]), vectors[::-1], atol=1e-5)
+
+
+def test_export_is_cached_and_written_atomically(exported):
+    from embeddings import Embedder
+    from embeddings.bundled import bundled_embedding_model_path
+
+    cache, onnx, vectors = exported
+    folders = [p for p in cache.iterdir()]
+    assert len(folders) == 1 and folders[0].name.startswith(onnx.info.fingerprint)  # no leftover temporary folder
+    model = folders[0] / "model.onnx"
+    stamp = model.stat().st_mtime_ns
+    again = Embedder(bundled_embedding_model_path(), backend="onnx", onnx_cache=cache)
+    assert np.allclose(again.embed(TEXTS[:3]), vectors[:3], atol=1e-6)
+    assert model.stat().st_mtime_ns == stamp  # loaded, not exported again
+    assert [p.name for p in cache.iterdir()] == [folders[0].name]
+
+
+def test_backend_does_not_change_the_index_fingerprint(settings_for, tmp_path):
+    from embeddings import load_embedder
+    from ingest.pipeline import index_info
+
+    infos = {b: index_info(settings_for(tmp_path, embedding_backend=b), load_embedder(settings_for(tmp_path, embedding_backend=b)))
+             for b in ("torch", "onnx", "auto")}
+    assert infos["torch"] == infos["onnx"] == infos["auto"]
+
+
+def test_auto_picks_onnx_on_cpu(settings_for, tmp_path, exported):
+    from embeddings import load_embedder
+
+    cache, _, _ = exported
+    embedder = load_embedder(settings_for(tmp_path, embedding_backend="auto", device="cpu", onnx_cache=str(cache)))
+    assert embedder.backend == "onnx"
