@@ -8,7 +8,6 @@ A worker that crashes on a file (a parser segfault, the OOM killer) costs that f
 from __future__ import annotations
 
 import hashlib
-import inspect
 import logging
 import multiprocessing
 import os
@@ -89,9 +88,7 @@ def _init(model_path: str, plan: ChunkPlan, parent: int) -> None:
 def _load(path: Path, max_bytes: int | None):
     from ingest.loaders import load_file  # noqa: PLC0415
 
-    if "max_bytes" in inspect.signature(load_file).parameters:
-        return load_file(path, max_bytes=max_bytes)
-    return load_file(path)
+    return load_file(path, max_bytes=max_bytes)
 
 
 def parse(task: Task, max_bytes: int | None) -> Parsed:

@@ -23,7 +23,7 @@ from index import open_index
 from index.crashpoints import crashpoint
 from index.store import Index, IndexInfo
 from ingest.chunking import ChunkPlan
-from ingest.loaders import is_supported
+from ingest.loaders import is_supported, supported_extensions
 from ingest.parse_pool import ParsePool, Parsed, file_hash, worker_count
 from ingest.plan import make_plan
 from ingest.progress import Progress
@@ -80,14 +80,17 @@ def run_ingest(
     started = time.perf_counter()
     root = Path(settings.source_dir).expanduser()
     found = find_documents(root)
-    documents = [f for f in found if is_supported(f.path) or getattr(f, "problem", "")]
+    documents = [f for f in found if is_supported(f.path) or f.problem]
     report = IngestReport(source_dir=str(root), db=str(settings.db))
     wanted = {f.source for f in documents}
     for f in found:
         if f.source not in wanted:
             report.outcomes.append(FileOutcome(f.source, "skipped", f"unsupported file type {f.path.suffix or '(none)'}"))
     if not documents:
-        raise SourceError(f"No documents to ingest in {root}. Add files or pass another --source-dir.")
+        raise SourceError(
+            f"No documents to ingest in {root} (supported: {', '.join(supported_extensions())}). "
+            "Add files or pass another --source-dir."
+        )
 
     progress = progress or Progress(0, enabled=False)
     progress.total_files = len(documents)

@@ -32,7 +32,7 @@ def make_plan(documents: list[Found], known: dict[str, FileRecord]) -> Plan:
     present: set[str] = set()
     for doc in documents:
         present.add(doc.source)
-        problem = getattr(doc, "problem", "")
+        problem = doc.problem
         if problem:
             plan.unreadable.append((doc, problem))
             continue

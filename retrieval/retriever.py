@@ -109,7 +109,11 @@ class Retriever:
         lexical_ids: list[str] = []
         pool = max(depth, FUSION_CANDIDATES) if mode == "hybrid" else depth
         if mode in ("dense", "hybrid"):
-            for m in dense_search(self.index.vectors, conn, vector, pool, flt):
+            matches = dense_search(self.index.vectors, conn, vector, pool, flt)
+            # During an ingest Chroma may briefly hold vectors the catalog does not (yet, or any
+            # longer) list; only what the catalog holds is shown (see index/__init__.py).
+            listed = self.index.catalog.has_ids(m.id for m in matches)
+            for m in (m for m in matches if m.id in listed):
                 candidates[m.id] = _Candidate(Chunk.from_metadata(m.id, m.text, m.metadata), m.score, relevance=m.score)
                 dense_ids.append(m.id)
         if mode in ("bm25", "hybrid"):
