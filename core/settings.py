@@ -45,6 +45,8 @@ class Settings:
     repeat_penalty: float = 1.1
     threads: int = 0
     n_gpu_layers: int = -1
+    # Chat
+    history_tokens: int = 512
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -74,6 +76,8 @@ HELP: dict[str, str] = {
     "repeat_penalty": "Penalty on repeated tokens.",
     "threads": "CPU threads for the LLM. 0: one per CPU core.",
     "n_gpu_layers": "Layers offloaded to the GPU when llama.cpp was built with GPU support. -1: all.",
+    "history_tokens": "Most tokens of earlier conversation used to understand a follow-up question in chat; "
+    "the oldest turns drop out first (never more than the context window holds).",
 }
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Settings)}
