@@ -6,33 +6,26 @@ import time
 
 from conftest import REPO, localgpt_cmd
 
+# 12 questions keep the test within its time budget; benchmarks/batch.py runs 200.
 QUESTIONS = [
     "What is the monthly rent?",
     "How large is the security deposit?",
     "How much notice ends the lease?",
-    "What is the early termination fee?",
     "Which pets are allowed?",
-    "How fast are heating faults repaired?",
     "How much water does the kettle hold?",
     "How often should the kettle be descaled?",
-    "What does error E1 mean?",
     "What does error E3 mean?",
-    "What does error E5 mean?",
-    "How long does the keep-warm function last?",
     "What are the core working hours?",
     "How many days a week can I work remotely?",
-    "How large is the home-office stipend?",
-    "When must expense reports be submitted?",
     "When do engineers join the on-call rotation?",
     "How many standing desks are there?",
-    "Where is the projector?",
     "Who owns the first-aid kits?",
 ]
-EXPECTED_FILE = {0: "lease_agreement.pdf", 7: "kettle_manual.docx", 13: "team_handbook.md"}
+EXPECTED_FILE = {0: "lease_agreement.pdf", 5: "kettle_manual.docx", 8: "team_handbook.md", 10: "office_inventory.csv"}
 
 
 def batch_cmd(db, questions, output):
-    return localgpt_cmd("batch", str(questions), "-o", str(output), "--db", str(db), "--max-tokens", "12", "-k", "2")
+    return localgpt_cmd("batch", str(questions), "-o", str(output), "--db", str(db), "--max-tokens", "8", "-k", "1")
 
 
 def read_records(path):
@@ -60,7 +53,7 @@ def test_batch_killed_part_way_then_rerun_answers_every_question_once(sample_db,
     assert 3 <= len(written) < len(QUESTIONS)
     # A kill in the middle of a write leaves half a line; the rerun must cope with it.
     with open(output, "a") as handle:
-        handle.write('{"id": 7, "question": "How often should the kettle be desc')
+        handle.write('{"id": 8, "question": "How often should the kettle be desc')
 
     second = subprocess.run(batch_cmd(sample_db, questions, output), cwd=REPO, capture_output=True, text=True, timeout=600)
     assert second.returncode == 0, second.stderr + second.stdout

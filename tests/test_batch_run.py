@@ -13,7 +13,7 @@ from retrieval import open_retriever
 
 @pytest.fixture(scope="module")
 def session(sample_db, settings_for, llm):
-    settings = settings_for(sample_db, max_tokens=12, k=2)
+    settings = settings_for(sample_db, max_tokens=8, k=1)
     with open_retriever(settings) as retriever:
         yield Session(retriever, llm, settings)
 
