@@ -110,6 +110,12 @@ def _csv_questions(content: str, path: Path) -> list[Question]:
 # ----------------------------------------------------------------------------- answers out
 
 
+def _not_ours(why: str) -> BatchFileError:
+    """Never rewrite a file localgpt did not write (the questions file given as -o, say)."""
+    return BatchFileError(f"The answers file exists but is not one localgpt batch wrote ({why}). "
+                          "Choose another output file, or move this one away.")
+
+
 @dataclass(frozen=True)
 class Entry:
     """A record read back from an answers file."""
@@ -145,15 +151,21 @@ class JsonlFormat:
     def parse(self, content: str) -> Existing:
         entries, clean = [], True
         # Split on newlines only: str.splitlines would also split on U+2028 inside an answer.
-        for line in content.split("\n"):
+        lines = content.split("\n")
+        for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             line += "\n"  # the last piece has none: if it parses, it is whole, and the file just needs one
             try:
                 record = json.loads(line)
-                entries.append(Entry(record["id"], record["question"], record["status"], line))
-            except (json.JSONDecodeError, KeyError, TypeError):
+            except json.JSONDecodeError:
+                if number < len(lines):  # only the last line can be cut short by a kill
+                    raise _not_ours(f"line {number} is not JSON") from None
                 clean = False
+                continue
+            if not isinstance(record, dict) or record.get("status") not in (ANSWERED, FAILED) or "question" not in record:
+                raise _not_ours(f"line {number} is not a localgpt answer")
+            entries.append(Entry(record.get("id"), record["question"], record["status"], line))
         return Existing("", entries, clean and content.endswith("\n"))
 
 
@@ -193,8 +205,7 @@ class CsvFormat:
     def parse(self, content: str) -> Existing:
         rows = list(csv.reader(io.StringIO(content)))
         if not rows or rows[0] != CSV_COLUMNS:
-            raise BatchFileError("The answers file exists but is not a localgpt batch CSV (its header differs). "
-                                 "Choose another output file, or move this one away.")
+            raise _not_ours("its header is not that of localgpt's CSV")
         entries, clean = [], content.endswith("\n")
         for row in rows[1:]:
             if len(row) == len(CSV_COLUMNS) and row[-1] in (ANSWERED, FAILED):
@@ -234,7 +245,9 @@ class MarkdownFormat:
         return "\n".join(lines)
 
     def parse(self, content: str) -> Existing:
-        start = len(MD_HEADER) if content.startswith(MD_HEADER) else 0
+        if not content.startswith(MD_HEADER):
+            raise _not_ours(f"it does not start with {MD_HEADER.strip()!r}")
+        start = len(MD_HEADER)
         entries, position = [], start
         for match in _MD_MARKER.finditer(content, start):
             try:
@@ -244,7 +257,7 @@ class MarkdownFormat:
                 pass
             position = match.end() + (1 if content.startswith("\n", match.end()) else 0)
         clean = not content[position:].strip()
-        return Existing(content[:start] or MD_HEADER, entries, clean)
+        return Existing(MD_HEADER, entries, clean)
 
 
 FORMATS: dict[str, type] = {".jsonl": JsonlFormat, ".ndjson": JsonlFormat, ".csv": CsvFormat, ".md": MarkdownFormat,

@@ -125,3 +125,14 @@ def test_jsonl_record_carries_what_a_reader_needs():
     assert data["sources"][0]["file"] == "lease_agreement.pdf" and data["sources"][0]["page"] == 2
     assert data["passages"][0]["score"] == 0.61
     assert set(data["timings"]) >= {"retrieve_s", "answer_s", "total_s"}
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".md"])
+def test_a_file_batch_did_not_write_is_never_rewritten(tmp_path, suffix):
+    path = tmp_path / ("questions" + suffix)
+    content = {".jsonl": '{"id": 1, "question": "What is the rent?"}\n{"id": 2, "question": "Who?"}\n',
+               ".csv": "id,question\n1,What is the rent?\n", ".md": "# My notes\n\nWhat is the rent?\n"}[suffix]
+    path.write_text(content)
+    with pytest.raises(BatchFileError, match="not one localgpt batch wrote"):
+        prepare_output(path, format_for(path))
+    assert path.read_text() == content
