@@ -14,7 +14,7 @@ def test_piped_questions_are_answered_in_order_without_prompt_noise(sample_db, t
         "This line comes after /quit and must not be answered?\n"
     )
     result = subprocess.run(
-        localgpt_cmd("chat", "--db", str(sample_db), "--max-tokens", "24", "-k", "3"),
+        localgpt_cmd("chat", "--db", str(sample_db), "--max-tokens", "24", "-k", "2"),
         input=questions, capture_output=True, text=True, cwd=REPO, timeout=600,
     )
     assert result.returncode == 0, result.stderr

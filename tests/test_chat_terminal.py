@@ -29,7 +29,7 @@ def db(sample_db, tmp_path_factory):
 @pytest.fixture(scope="module")
 def chat(db, tmp_path_factory):
     home = tmp_path_factory.mktemp("chat-home")
-    cmd = localgpt_cmd("chat", "--db", str(db), "--max-tokens", "48", "-k", "3")
+    cmd = localgpt_cmd("chat", "--db", str(db), "--max-tokens", "32", "-k", "2")
     env = {**os.environ, "HOME": str(home), "TERM": "dumb", "PYTHONUNBUFFERED": "1"}
     child = pexpect.spawn(cmd[0], cmd[1:], cwd=str(REPO), env=env, encoding="utf-8", timeout=TIMEOUT,
                           dimensions=(40, 200))
@@ -59,7 +59,7 @@ def test_sources_shows_the_passages_behind_the_last_answer_with_scores(chat):
     chat.sendline("/sources")
     chat.expect(PROMPT)
     lines = [line for line in chat.before.splitlines() if re.search(r"\[\d\] ", line)]
-    assert len(lines) == 3  # -k 3
+    assert len(lines) == 2  # -k 2
     assert "kettle_manual.docx, Care and Descaling" in lines[0]
     assert re.search(r"score \d\.\d{3}", lines[0])
     assert "citric acid" in chat.before  # the passage's own text
