@@ -326,5 +326,92 @@ def doctor(as_json: bool, **options: Any) -> None:
     sys.exit(report.exit_code)
 
 
+def _query_options(command: Callable) -> Callable:
+    """The options of every command that answers questions (chat, batch)."""
+    for name in reversed(("db", "embedding_model", "device", "k", "min_score", "model", "n_ctx", "max_tokens",
+                          "temperature", "threads")):
+        command = setting_option(name)(command)
+    return command
+
+
+@cli.command()
+@_query_options
+@setting_option("history_tokens")
+def chat(**options: Any) -> None:
+    """Ask questions one after another; follow-ups are understood from the conversation.
+
+    \b
+    At a terminal: a prompt with line editing and history (kept in DB/chat_history);
+    /help, /sources (passages behind the last answer), /reset, /quit; Ctrl-C stops
+    an answer, Ctrl-D leaves. Piped: one question per line, answers on stdout.
+    \b
+    localgpt chat
+    printf "What is the rent?\\nAnd the deposit?\\n" | localgpt chat
+    """
+    from frontends.chat import run_chat  # noqa: PLC0415
+    from frontends.session import open_session  # noqa: PLC0415
+
+    settings = settings_from(options)
+
+    def run() -> None:
+        if sys.stdin.isatty():
+            click.echo("Loading the index and the model...", err=True)
+        with open_session(settings) as session:
+            run_chat(session)
+
+    try:
+        run_guarded(run)
+    except KeyboardInterrupt:
+        click.echo("", err=True)
+        sys.exit(130)
+
+
+@cli.command()
+@click.argument("questions", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Answers file: .jsonl, .csv or .md (a report). Rerunning with the same file resumes.")
+@_query_options
+@click.option("--quiet", is_flag=True, help="No progress bar; only the final summary.")
+def batch(questions: str, output: str, quiet: bool, **options: Any) -> None:
+    """Answer every question in QUESTIONS, writing each answer to --output as it is done.
+
+    \b
+    QUESTIONS: a text file (one question a line; blank lines and # comments skipped),
+    .jsonl ({"id": ..., "question": ...} a line) or .csv (a question column, an id
+    column if present); - reads a text file from stdin.
+    Interrupted? Run the same command again: answered questions are skipped.
+    \b
+    Exit codes: 0 every question answered; 3 some failed (recorded with their error,
+    retried by a rerun); 1 nothing could be done (no index, unreadable file); 130 interrupted.
+    \b
+    localgpt batch questions.txt -o answers.jsonl
+    localgpt batch questions.csv -o report.md
+    """
+    from frontends.batch import EXIT_INTERRUPTED, progress_callbacks, run_batch  # noqa: PLC0415
+    from frontends.batch_files import format_for, read_questions  # noqa: PLC0415
+    from frontends.session import open_session  # noqa: PLC0415
+
+    settings = settings_from(options)
+    on_start, on_done, close = progress_callbacks(not quiet)
+
+    def run():
+        format_for(output)  # a wrong extension fails before the model loads
+        items = read_questions(questions, sys.stdin)
+        with open_session(settings) as session:
+            return run_batch(session, items, output, on_done=on_done, on_start=on_start)
+
+    try:
+        report = run_guarded(run)
+    except KeyboardInterrupt:
+        close()
+        click.echo(f"Interrupted. Answers so far are in {output}; run the same command again to go on.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    close()
+    click.echo(report.summary())
+    for question, error in report.failed:
+        click.echo(f"  failed: {question.id}: {error}")
+    sys.exit(report.exit_code)
+
+
 if __name__ == "__main__":
     cli()

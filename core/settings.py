@@ -47,6 +47,8 @@ class Settings:
     excerpt_sentences: int = 3
     threads: int = 0
     n_gpu_layers: int = -1
+    # Chat
+    history_tokens: int = 512
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -81,6 +83,8 @@ HELP: dict[str, str] = {
     "kept with their passage's number. 0: whole passages (better for a large model with a large --n-ctx).",
     "threads": "CPU threads for the LLM. 0: one per CPU core.",
     "n_gpu_layers": "Layers offloaded to the GPU when llama.cpp was built with GPU support. -1: all.",
+    "history_tokens": "Most tokens of earlier conversation used to understand a follow-up question in chat; "
+    "the oldest turns drop out first (never more than the context window holds).",
 }
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Settings)}

@@ -1,0 +1,1 @@
+"""Ways people use localgpt beyond one `ask`: an interactive chat and batch files of questions."""

@@ -1,0 +1,199 @@
+"""`localgpt batch QUESTIONS -o ANSWERS`: many questions, one model load, answers written as they come.
+
+Resumable: the answers file is read back first; questions it already answers (by id, else by
+question text) are skipped. Records of failed questions and a record cut short by a kill are
+dropped from it (the file is rewritten atomically), so a rerun retries them and every question
+ends up in the file exactly once.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from core.types import Hit
+from frontends.batch_files import ANSWERED, FAILED, AnswerFormat, Existing, Question, format_for, normalize
+from frontends.session import Session
+from generation import Answer
+
+log = logging.getLogger(__name__)
+
+# Exit codes of `localgpt batch` (documented in docs/chat-and-batch.md and the command's help).
+EXIT_ALL_ANSWERED = 0
+EXIT_SOME_FAILED = 3
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class BatchReport:
+    output: Path
+    total: int = 0  # questions in the input, duplicates not counted
+    already: int = 0  # answered by an earlier run
+    duplicates: int = 0  # the same id (or text) again in the input: answered once
+    answered: int = 0  # answered by this run
+    failed: list[tuple[Question, str]] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_SOME_FAILED if self.failed else EXIT_ALL_ANSWERED
+
+    def rate_per_minute(self) -> float:
+        done = self.answered + len(self.failed)
+        return 60.0 * done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def summary(self) -> str:
+        parts = [f"{self.answered} answered now", f"{self.already} already in {self.output.name}"]
+        if self.duplicates:
+            parts.append(f"{self.duplicates} duplicates skipped")
+        parts.append(f"{len(self.failed)} failed")
+        text = f"{self.total} questions: {', '.join(parts)}"
+        if self.answered or self.failed:
+            text += f"; {self.rate_per_minute():.1f} questions/minute"
+        if self.failed:
+            text += ". Rerun the same command to retry the failed ones"
+        return text + "."
+
+
+def hit_json(n: int, hit: Hit) -> dict[str, Any]:
+    chunk = hit.chunk
+    out = {"n": n, "file": chunk.source, "page": chunk.page, "location": chunk.location(), "citation": chunk.citation(),
+           "score": round(float(hit.score), 6), "chunk_id": chunk.id}
+    if hit.relevance is not None:
+        out["relevance"] = round(float(hit.relevance), 6)
+    return out
+
+
+def answer_record(question: Question, result: Answer) -> dict[str, Any]:
+    return {
+        "id": question.id,
+        "question": question.text,
+        "status": ANSWERED,
+        "answer": result.text,
+        "refused": result.refused,
+        "sources": [hit_json(n, result.passages[n - 1]) for n in result.cited],
+        "passages": [hit_json(n, hit) for n, hit in enumerate(result.passages, start=1)],
+        "timings": {k: round(v, 4) for k, v in result.timings.items()},
+    }
+
+
+def error_record(question: Question, error: str, elapsed: float) -> dict[str, Any]:
+    return {"id": question.id, "question": question.text, "status": FAILED, "error": error,
+            "timings": {"total_s": round(elapsed, 4)}}
+
+
+def _done_keys(existing: Existing) -> set[tuple[str, str]]:
+    keys = set()
+    for entry in existing.entries:
+        if entry.status == ANSWERED:
+            keys.add(("id", str(entry.id)))
+            keys.add(("question", normalize(entry.question)))
+    return keys
+
+
+def _open_private(path: Path, mode: str):
+    """Answers quote the user's documents: the file is owner-only, like the index."""
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | (os.O_APPEND if "a" in mode else os.O_TRUNC), 0o600)
+    return os.fdopen(fd, mode, encoding="utf-8", newline="")
+
+
+def prepare_output(path: Path, fmt: AnswerFormat) -> set[tuple[str, str]]:
+    """Keys answered already; the file left holding only whole answered records, ready to append to."""
+    content = ""
+    if path.exists():
+        with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+            content = handle.read()
+    if not content.strip():
+        with _open_private(path, "w") as handle:
+            handle.write(fmt.header())
+        return set()
+    existing = fmt.parse(content)
+    kept = [e for e in existing.entries if e.status == ANSWERED]
+    if not existing.clean or len(kept) != len(existing.entries):
+        dropped = len(existing.entries) - len(kept)
+        log.info("rewriting %s: %d failed record(s) to retry%s", path, dropped,
+                 "" if existing.clean else ", a record cut short dropped")
+        temporary = path.with_name(path.name + ".tmp")
+        with _open_private(temporary, "w") as handle:
+            handle.write(existing.header + "".join(e.raw for e in kept))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    return _done_keys(existing)
+
+
+def run_batch(
+    session: Session,
+    questions: list[Question],
+    output: str | Path,
+    on_done: Callable[[dict[str, Any]], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> BatchReport:
+    """Answer every question not answered in `output` yet, appending each record as soon as it is done.
+
+    `on_start(n)` learns how many questions are left; `on_done(record)` is called after each is written.
+    """
+    output = Path(output)
+    fmt = format_for(output)
+    done = prepare_output(output, fmt)
+    report = BatchReport(output)
+    pending: list[Question] = []
+    seen: set[tuple[str, str]] = set()
+    for question in questions:
+        if question.key in seen:
+            report.duplicates += 1
+            continue
+        seen.add(question.key)
+        report.total += 1
+        if question.key in done:
+            report.already += 1
+        else:
+            pending.append(question)
+    if on_start:
+        on_start(len(pending))
+    started = time.perf_counter()
+    with _open_private(output, "a") as handle:
+        for question in pending:
+            began = time.perf_counter()
+            try:
+                record = answer_record(question, session.ask(question.text))
+                report.answered += 1
+            except Exception as exc:  # noqa: BLE001 - one failing question must not end the batch; it is recorded
+                log.debug("question %r failed", question.id, exc_info=True)
+                error = f"{type(exc).__name__}: {exc}"
+                record = error_record(question, error, time.perf_counter() - began)
+                report.failed.append((question, error))
+            handle.write(fmt.render(record))
+            handle.flush()
+            os.fsync(handle.fileno())
+            report.elapsed_s = time.perf_counter() - started
+            if on_done:
+                on_done(record)
+    return report
+
+
+def progress_callbacks(enabled: bool, stream=sys.stderr):
+    """A progress bar on stderr (count, rate, ETA) as (on_start, on_done, close)."""
+    if not enabled:
+        return None, None, lambda: None
+    from tqdm import tqdm  # noqa: PLC0415
+
+    bar: dict[str, Any] = {}
+
+    def on_start(total: int) -> None:
+        bar["bar"] = tqdm(total=total, unit="q", desc="Answering", file=stream, dynamic_ncols=True, smoothing=0.1)
+
+    def on_done(record: dict[str, Any]) -> None:
+        bar["bar"].update(1)
+        if record["status"] == FAILED:
+            bar["bar"].write(f"  failed: {record['id']}: {record['error']}", file=stream)
+
+    def close() -> None:
+        if "bar" in bar:
+            bar["bar"].close()
+
+    return on_start, on_done, close

@@ -1,0 +1,57 @@
+"""One open index and one loaded model, asked many questions (chat and batch share it)."""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from core.settings import Settings
+from core.types import Hit
+from generation import Answer, answer, load_llm
+from generation.llm import LLM
+from retrieval import Retriever, open_retriever
+
+
+@dataclass
+class Session:
+    retriever: Retriever
+    llm: LLM
+    settings: Settings
+
+    def search(self, *queries: str) -> list[Hit]:
+        """The best `k` passages for any of `queries`: each passage once, at its best relevance."""
+        queries = tuple(dict.fromkeys(q for q in queries if q))
+        if len(queries) == 1:
+            return self.retriever.search(queries[0])
+        best: dict[str, Hit] = {}
+        for query in queries:
+            for hit in self.retriever.search(query):
+                kept = best.get(hit.chunk.id)
+                if kept is None or _relevance(hit) > _relevance(kept):
+                    best[hit.chunk.id] = hit
+        return sorted(best.values(), key=_relevance, reverse=True)[: self.settings.k]
+
+    def ask(self, question: str, *also_search: str, on_token: Callable[[str], None] | None = None) -> Answer:
+        """Answer `question`; passages are searched for it and for `also_search` (a follow-up's original words)."""
+        started = time.perf_counter()
+        hits = self.search(question, *also_search)
+        searched = time.perf_counter()
+        result = answer(question, hits, self.llm, self.settings, on_token=on_token)
+        result.timings["retrieve_s"] = searched - started
+        result.timings["answer_s"] = result.timings.pop("total_s")
+        result.timings["total_s"] = time.perf_counter() - started
+        return result
+
+
+def _relevance(hit: Hit) -> float:
+    return hit.relevance if hit.relevance is not None else hit.score
+
+
+@contextmanager
+def open_session(settings: Settings) -> Iterator[Session]:
+    """Open the index and load the model, once, before the first question (errors surface here)."""
+    with open_retriever(settings) as retriever:
+        llm = load_llm(settings)
+        llm.count_tokens([{"role": "user", "content": "ready"}])  # loads the model file now, not mid-answer
+        yield Session(retriever, llm, settings)
