@@ -60,7 +60,7 @@ def test_sources_shows_the_passages_behind_the_last_answer_with_scores(chat):
     chat.expect(PROMPT)
     lines = [line for line in chat.before.splitlines() if re.search(r"\[\d\] ", line)]
     assert len(lines) == 2  # -k 2
-    assert "kettle_manual.docx, Care and Descaling" in lines[0]
+    assert "kettle_manual.docx, Aurora K2 Smart Kettle: User Manual > Care and Descaling" in lines[0]
     assert re.search(r"score \d\.\d{3}", lines[0])
     assert "citric acid" in chat.before  # the passage's own text
 
@@ -75,7 +75,7 @@ def test_follow_up_is_searched_with_the_conversation(chat):
     chat.sendline("/sources")
     chat.expect(PROMPT)
     first = next(line for line in chat.before.splitlines() if re.search(r"\[1\] ", line))
-    assert "kettle_manual.docx, Error Codes" in first
+    assert "kettle_manual.docx, Aurora K2 Smart Kettle: User Manual > Error Codes" in first
 
 
 def test_ctrl_c_stops_the_answer_not_the_chat(chat):
