@@ -30,6 +30,16 @@ from retrieval.lexical import bm25_search
 from retrieval.mmr import mmr_order
 from retrieval.rerank import Reranker
 
+_EXECUTOR: list = []  # one worker thread, started on the first hybrid search
+
+
+def _background():
+    if not _EXECUTOR:
+        from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+        _EXECUTOR.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="dense-search"))
+    return _EXECUTOR[0]
+
 log = logging.getLogger(__name__)
 
 MODES = ("dense", "bm25", "hybrid")
@@ -108,16 +118,26 @@ class Retriever:
         dense_ids: list[str] = []
         lexical_ids: list[str] = []
         pool = max(depth, FUSION_CANDIDATES) if mode == "hybrid" else depth
+        matches: list = []
         if mode in ("dense", "hybrid"):
-            matches = dense_search(self.index.vectors, conn, vector, pool, flt)
+            if mode == "hybrid" and flt is None:
+                # Chroma's core and SQLite both release the GIL: the vector search runs beside
+                # BM25 (it needs no SQLite connection without a filter, and connections stay in their thread).
+                pending = _background().submit(self.index.vectors.query, vector, pool)
+            else:
+                matches = dense_search(self.index.vectors, conn, vector, pool, flt)
+        lexical = bm25_search(conn, question, pool, to_sql(flt) if flt else None) if mode in ("bm25", "hybrid") else []
+        if mode == "hybrid" and flt is None:
+            matches = pending.result()
+        if matches:
             # During an ingest Chroma may briefly hold vectors the catalog does not (yet, or any
             # longer) list; only what the catalog holds is shown (see index/__init__.py).
             listed = self.index.catalog.has_ids(m.id for m in matches)
             for m in (m for m in matches if m.id in listed):
                 candidates[m.id] = _Candidate(Chunk.from_metadata(m.id, m.text, m.metadata), m.score, relevance=m.score)
                 dense_ids.append(m.id)
-        if mode in ("bm25", "hybrid"):
-            for m in bm25_search(conn, question, pool, to_sql(flt) if flt else None):
+        if lexical:
+            for m in lexical:
                 if m.id not in candidates:
                     candidates[m.id] = _Candidate(Chunk.from_metadata(m.id, m.text, json.loads(m.meta)), m.score)
                 else:
