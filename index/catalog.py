@@ -151,41 +151,25 @@ class Catalog:
         return {row[0] for row in self._db.execute("SELECT id FROM chunks")}
 
     def chunk_ids_of(self, sources: Iterable[str]) -> set[str]:
-        found: set[str] = set()
-        sources = list(sources)
-        for start in range(0, len(sources), 500):
-            part = sources[start : start + 500]
-            marks = ",".join("?" * len(part))
-            found.update(row[0] for row in self._db.execute(f"SELECT id FROM chunks WHERE source IN ({marks})", part))
-        return found
+        return {row[0] for row in self._select_in("SELECT id FROM chunks WHERE source IN ({})", sources)}
 
     def sources_of(self, ids: Iterable[str]) -> set[str]:
-        found: set[str] = set()
-        ids = list(ids)
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            marks = ",".join("?" * len(part))
-            found.update(row[0] for row in self._db.execute(f"SELECT DISTINCT source FROM chunks WHERE id IN ({marks})", part))
-        return found
+        return {row[0] for row in self._select_in("SELECT DISTINCT source FROM chunks WHERE id IN ({})", ids)}
 
     def has_ids(self, ids: Iterable[str]) -> set[str]:
         """Those of `ids` the catalog holds now: the chunks a reader may show (see index/__init__.py)."""
-        ids = list(ids)
-        found: set[str] = set()
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            marks = ",".join("?" * len(part))
-            found.update(row[0] for row in self._db.execute(f"SELECT id FROM chunks WHERE id IN ({marks})", part))
-        return found
+        return {row[0] for row in self._select_in("SELECT id FROM chunks WHERE id IN ({})", ids)}
 
     def get_chunks(self, ids: list[str]) -> dict[str, Chunk]:
-        found: dict[str, Chunk] = {}
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            marks = ",".join("?" * len(part))
-            for cid, text, meta in self._db.execute(f"SELECT id, text, meta FROM chunks WHERE id IN ({marks})", part):
-                found[cid] = Chunk.from_metadata(cid, text, json.loads(meta))
-        return found
+        rows = self._select_in("SELECT id, text, meta FROM chunks WHERE id IN ({})", ids)
+        return {cid: Chunk.from_metadata(cid, text, json.loads(meta)) for cid, text, meta in rows}
+
+    def _select_in(self, sql: str, values: Iterable[str]) -> Iterator[tuple]:
+        """Rows of `sql` (one `IN ({})`) for all `values`, asked 500 at a time (SQLite's variable limit)."""
+        values = list(values)
+        for start in range(0, len(values), 500):
+            part = values[start : start + 500]
+            yield from self._db.execute(sql.format(",".join("?" * len(part))), part)
 
     def get_chunks_of(self, source: str) -> list[Chunk]:
         rows = self._db.execute("SELECT id, text, meta FROM chunks WHERE source = ? ORDER BY chunk_index", (source,))
