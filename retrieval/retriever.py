@@ -30,16 +30,6 @@ from retrieval.lexical import bm25_search
 from retrieval.mmr import mmr_order
 from retrieval.rerank import Reranker
 
-_EXECUTOR: list = []  # one worker thread, started on the first hybrid search
-
-
-def _background():
-    if not _EXECUTOR:
-        from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
-
-        _EXECUTOR.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="dense-search"))
-    return _EXECUTOR[0]
-
 log = logging.getLogger(__name__)
 
 MODES = ("dense", "bm25", "hybrid")
@@ -70,6 +60,7 @@ class Retriever:
     embedder: Embedder
     settings: Settings
     _reranker: Reranker | None = field(default=None, repr=False)
+    _worker: Any = field(default=None, repr=False)  # one thread for the vector search of hybrid mode
 
     def search(
         self,
@@ -123,7 +114,7 @@ class Retriever:
             if mode == "hybrid" and flt is None:
                 # Chroma's core and SQLite both release the GIL: the vector search runs beside
                 # BM25 (it needs no SQLite connection without a filter, and connections stay in their thread).
-                pending = _background().submit(self.index.vectors.query, vector, pool)
+                pending = self._background().submit(self.index.vectors.query, vector, pool)
             else:
                 matches = dense_search(self.index.vectors, conn, vector, pool, flt)
         lexical = bm25_search(conn, question, pool, to_sql(flt) if flt else None) if mode in ("bm25", "hybrid") else []
@@ -184,7 +175,17 @@ class Retriever:
             self._reranker = Reranker(self.settings.reranker, device=self.settings.device)
         return self._reranker
 
+    def _background(self):
+        if self._worker is None:
+            from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dense-search")
+        return self._worker
+
     def close(self) -> None:
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
+            self._worker = None
         self.index.close()
 
     def __enter__(self) -> "Retriever":
