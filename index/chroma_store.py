@@ -63,17 +63,19 @@ class ChromaStore:
         for start in range(0, len(ids), self._max_batch):
             self._collection.delete(ids=list(ids[start : start + self._max_batch]))
 
-    def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[VectorMatch]:
-        if k <= 0 or self.count() == 0:
+    def query(self, vector: np.ndarray, k: int, where: dict | None = None, content: bool = True) -> list[VectorMatch]:
+        """The k nearest vectors. content=False: ids and scores only (text and metadata empty),
+        for a caller that reads them from the catalog: 2 ms instead of 5 at 100k chunks."""
+        if k <= 0:
             return []
         from chromadb.errors import InternalError  # noqa: PLC0415
 
+        include = ["documents", "metadatas", "distances"] if content else ["distances"]
+
         def run():
+            # No count() first: it costs 7-8 ms at 100k chunks, and an empty collection answers [] anyway.
             return self._collection.query(
-                query_embeddings=[np.asarray(vector, dtype=np.float32)],
-                n_results=k,
-                where=where or None,
-                include=["documents", "metadatas", "distances"],
+                query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k, where=where or None, include=include
             )
 
         try:
@@ -89,9 +91,12 @@ class ChromaStore:
                     f"The index at {self.path.parent} is being written by an ingest that has not saved its first "
                     "vectors yet. Ask again in a moment."
                 ) from again
+        ids, distances = result["ids"][0], result["distances"][0]
+        if not content:
+            return [VectorMatch(id=i, score=1.0 - float(d), text="", metadata={}) for i, d in zip(ids, distances)]
         return [
             VectorMatch(id=i, score=1.0 - float(d), text=t or "", metadata=dict(m or {}))
-            for i, d, t, m in zip(result["ids"][0], result["distances"][0], result["documents"][0], result["metadatas"][0])
+            for i, d, t, m in zip(ids, distances, result["documents"][0], result["metadatas"][0])
         ]
 
     def ids(self) -> set[str]:

@@ -15,7 +15,7 @@ import numpy as np
 class VectorMatch:
     id: str
     score: float  # cosine similarity, higher is closer
-    text: str
+    text: str  # "" when asked without content
     metadata: dict[str, Any]
 
 
@@ -26,7 +26,8 @@ class VectorStore(Protocol):
 
     def delete_ids(self, ids: Sequence[str]) -> None: ...
 
-    def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[VectorMatch]: ...
+    def query(self, vector: np.ndarray, k: int, where: dict | None = None, content: bool = True) -> list[VectorMatch]:
+        """The k nearest, closest first; content=False may leave text and metadata empty."""
 
     def ids(self) -> set[str]: ...
 

@@ -1,6 +1,7 @@
 """Dense search: nearest chunks by cosine in the vector store, with metadata filters."""
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import numpy as np
@@ -28,8 +29,14 @@ def dense_search(
         return store.query(vector, k)
     wide = max(k * OVERFETCH, OVERFETCH_MIN)
     while True:
-        nearest = store.query(vector, wide)
-        kept = [m for m in nearest if flt.matches(m.metadata)]
+        # Ids only from the store (its documents cost ~0.1 ms a row); metadata from the catalog.
+        nearest = store.query(vector, wide, content=False)
+        metas = _catalog_meta(conn, [m.id for m in nearest])
+        kept = [
+            VectorMatch(m.id, m.score, metas[m.id][0], metas[m.id][1])
+            for m in nearest
+            if m.id in metas and flt.matches(metas[m.id][1])
+        ]
         # Exact whenever k pass: a filtered chunk closer than the k-th kept one is closer than
         # a chunk in the unfiltered list, so it is in that list too. Also exact when the list
         # is shorter than asked for: it was the whole index.
@@ -45,6 +52,16 @@ def dense_search(
         matches.extend(store.query(vector, k, where=where))
     matches.sort(key=lambda m: -m.score)
     return matches[:k]
+
+
+def _catalog_meta(conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[str, dict]]:
+    """id -> (text, metadata) from the catalog, for those of `ids` it holds."""
+    out: dict[str, tuple[str, dict]] = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        rows = conn.execute(f"SELECT id, text, meta FROM chunks WHERE id IN ({','.join('?' * len(part))})", part)
+        out.update((cid, (text, json.loads(meta))) for cid, text, meta in rows)
+    return out
 
 
 def cosine_to(vector: np.ndarray, others: dict[str, np.ndarray]) -> dict[str, float]:

@@ -105,45 +105,38 @@ class Retriever:
             depth = max(depth, MMR_CANDIDATES)
 
         conn = self.index.catalog.connection()
-        candidates: dict[str, _Candidate] = {}
-        dense_ids: list[str] = []
-        lexical_ids: list[str] = []
         pool = max(depth, FUSION_CANDIDATES) if mode == "hybrid" else depth
         matches: list = []
+        pending = None
         if mode in ("dense", "hybrid"):
-            if mode == "hybrid" and flt is None:
-                # Chroma's core and SQLite both release the GIL: the vector search runs beside
-                # BM25 (it needs no SQLite connection without a filter, and connections stay in their thread).
-                pending = self._background().submit(self.index.vectors.query, vector, pool)
+            if flt is None:
+                # Ids and scores only: the catalog holds the text. In hybrid mode the vector search
+                # runs beside BM25 (Chroma's core and SQLite both release the GIL; without a filter
+                # it needs no SQLite connection, and connections stay in their thread).
+                if mode == "hybrid":
+                    pending = self._background().submit(self.index.vectors.query, vector, pool, None, False)
+                else:
+                    matches = self.index.vectors.query(vector, pool, content=False)
             else:
                 matches = dense_search(self.index.vectors, conn, vector, pool, flt)
         lexical = bm25_search(conn, question, pool, to_sql(flt) if flt else None) if mode in ("bm25", "hybrid") else []
-        if mode == "hybrid" and flt is None:
+        if pending is not None:
             matches = pending.result()
         if matches:
             # During an ingest Chroma may briefly hold vectors the catalog does not (yet, or any
             # longer) list; only what the catalog holds is shown (see index/__init__.py).
             listed = self.index.catalog.has_ids(m.id for m in matches)
-            for m in (m for m in matches if m.id in listed):
-                candidates[m.id] = _Candidate(Chunk.from_metadata(m.id, m.text, m.metadata), m.score, relevance=m.score)
-                dense_ids.append(m.id)
-        if lexical:
-            for m in lexical:
-                if m.id not in candidates:
-                    candidates[m.id] = _Candidate(Chunk.from_metadata(m.id, m.text, json.loads(m.meta)), m.score)
-                else:
-                    candidates[m.id].score = m.score
-                lexical_ids.append(m.id)
+            matches = [m for m in matches if m.id in listed]
+        dense_ids = [m.id for m in matches]
+        lexical_ids = [m.id for m in lexical]
 
         if mode == "hybrid":
             ranked = reciprocal_rank_fusion([dense_ids, lexical_ids])[:depth]
-            order = [cid for cid, _ in ranked]
-            for cid, fused in ranked:
-                candidates[cid].score = fused
+        elif mode == "dense":
+            ranked = [(m.id, m.score) for m in matches[:depth]]
         else:
-            order = dense_ids if mode == "dense" else lexical_ids
-        chosen = [candidates[cid] for cid in order[:depth]]
-
+            ranked = [(m.id, m.score) for m in lexical[:depth]]
+        chosen = self._candidates(ranked, matches, lexical)
         if use_rerank and chosen:
             scores = self.reranker().score(question, [c.chunk.text for c in chosen])
             for cand, s in zip(chosen, scores):
@@ -158,6 +151,27 @@ class Retriever:
         chosen = chosen[:k]
         self._fill_relevance(vector, chosen, vectors)
         return [Hit(c.chunk, c.score, relevance=c.relevance) for c in chosen]
+
+    def _candidates(self, ranked: list[tuple[str, float]], matches: list, lexical: list) -> list[_Candidate]:
+        """The ranked ids as candidates with their chunk: from BM25's rows, else read from the catalog."""
+        cosine = {m.id: m.score for m in matches}
+        from_lexical = {m.id: m for m in lexical}
+        by_content = {m.id: m for m in matches if m.metadata}  # a filtered dense search brings its content
+        need = [cid for cid, _ in ranked if cid not in from_lexical and cid not in by_content]
+        stored = self.index.catalog.get_chunks(need) if need else {}
+        out = []
+        for cid, score in ranked:
+            if cid in from_lexical:
+                m = from_lexical[cid]
+                chunk = Chunk.from_metadata(cid, m.text, json.loads(m.meta))
+            elif cid in by_content:
+                chunk = Chunk.from_metadata(cid, by_content[cid].text, by_content[cid].metadata)
+            elif cid in stored:
+                chunk = stored[cid]
+            else:
+                continue  # gone from the catalog between the two reads (an ingest replaced its file)
+            out.append(_Candidate(chunk, score, relevance=cosine.get(cid)))
+        return out
 
     def _fill_relevance(self, vector: np.ndarray, chosen: list[_Candidate], known: dict[str, np.ndarray]) -> None:
         """Cosine to the question for hits that came from BM25 alone (read from the stored vectors)."""
@@ -200,10 +214,11 @@ def open_retriever(settings: Settings) -> Retriever:
     check_mode(settings.search_mode)
     index = open_index(settings.db)
     try:
-        embedder = load_embedder(settings)
+        embedder = load_embedder(settings, index.recorded_precision())
         info = embedder.info
         index.check_compatible(
-            IndexInfo(info.name, info.fingerprint, info.dimensions, settings.chunk_tokens, settings.chunk_overlap),
+            IndexInfo(info.name, info.fingerprint, info.dimensions, settings.chunk_tokens, settings.chunk_overlap,
+                      embedder.precision),
             for_writing=False,
         )
         reranker = Reranker(settings.reranker, device=settings.device) if settings.reranker else None

@@ -181,7 +181,9 @@ def test_filtered_dense_gives_the_same_hits_whether_chroma_filters_or_we_do(retr
     store = retriever.index.vectors
     wheres = []
     real_query = store.query
-    monkeypatch.setattr(store, "query", lambda v, k, where=None: wheres.append(where) or real_query(v, k, where=where))
+    monkeypatch.setattr(
+        store, "query", lambda v, k, where=None, content=True: wheres.append(where) or real_query(v, k, where=where, content=content)
+    )
     chroma = retriever.search(question, k=3, mode="dense", where="source=contracts/2024|manuals/err-4031.md")
     assert wheres[-1] == {"source": {"$in": sorted(["contracts/2024/clause-14-2.md", "contracts/2024/clause-12-4.md", "manuals/err-4031.md"])}}
     assert [h.chunk.id for h in chroma] == [h.chunk.id for h in ours]
