@@ -68,6 +68,7 @@ def cli(verbose: bool) -> None:
 @setting_option("db")
 @setting_option("embedding_model")
 @setting_option("embedding_backend")
+@setting_option("embedding_precision")
 @setting_option("device")
 @setting_option("chunk_tokens")
 @setting_option("chunk_overlap")
@@ -100,6 +101,7 @@ def ingest(quiet: bool, report_path: str | None, **options: Any) -> None:
 
 @cli.command("build-onnx")
 @setting_option("embedding_model")
+@setting_option("embedding_precision")
 @setting_option("onnx_cache")
 def build_onnx(**options: Any) -> None:
     """Export the embedding model to ONNX now (done once, on first use, otherwise).

@@ -1,6 +1,6 @@
 """Ingestion speed and memory: ours against the plain LangChain pipeline, in the same run.
 
-    python benchmarks/ingest.py [--runs N] [--pdfs R-data] [--html 6]
+    python benchmarks/ingest.py [--runs N] [--pdfs R-data] [--html 6] [--precisions float32,int8]
 
 Corpus: R manuals (PDF, Debian's r-doc-pdf) and Python library pages (HTML, python3.11-doc),
 fetched once with `apt-get download` and unpacked with `dpkg -x` under
@@ -9,7 +9,8 @@ fetched once with `apt-get download` and unpacked with `dpkg -x` under
 For each pipeline, in a subprocess: wall time, chunks, chunks/s, peak RSS of the whole
 process tree (main process and workers, sampled every 0.1 s). Then the bare embedder
 (our default backend) embeds the very chunks we wrote: its rate is the ceiling our
-pipeline is measured against. Baseline: ../shared/bench/naive_langchain_ingest.py (same
+pipeline is measured against. Ours and the bare embedder run once per embedding precision
+(float32, the default, and the opt-in int8). Baseline: ../shared/bench/naive_langchain_ingest.py (same
 model). It needs langchain-chroma, langchain-community and langchain-huggingface, which
 localgpt does not depend on: they are looked for in the venv, then in
 ~/.cache/localgpt-bench/naive-site (pip install --target there, --no-deps, so the venv is
@@ -98,11 +99,11 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_ours(corpus: Path, work: Path) -> dict:
-    db, report = work / "ours-db", work / "ours.json"
+def run_ours(corpus: Path, work: Path, precision: str) -> dict:
+    db, report = work / f"ours-{precision}-db", work / f"ours-{precision}.json"
     shutil.rmtree(db, ignore_errors=True)
     cmd = [sys.executable, str(REPO / "localgpt.py"), "ingest", "--source-dir", str(corpus), "--db", str(db), "--quiet",
-           "--report", str(report)]
+           "--report", str(report), "--embedding-precision", precision]
     wall, peak, done = measure(cmd, clean_env())
     if done.returncode not in (0, 3):
         raise SystemExit(f"our ingest failed ({done.returncode}): {done.stdout}{done.stderr}")
@@ -136,7 +137,7 @@ sys.path.insert(0, {repo!r})
 from core.settings import load_settings
 from embeddings import load_embedder
 texts = [r[0] for r in sqlite3.connect({catalog!r}).execute("SELECT text FROM chunks")]
-embedder = load_embedder(load_settings(environ={{}}))
+embedder = load_embedder(load_settings({{"embedding_precision": {precision!r}}}, environ={{}}))
 embedder.embed(texts[:8])  # load the model; not timed
 started = time.perf_counter()
 embedder.embed(texts)
@@ -144,8 +145,8 @@ print(json.dumps({{"seconds": time.perf_counter() - started, "chunks": len(texts
 """
 
 
-def run_standalone(db: Path) -> dict:
-    code = STANDALONE.format(repo=str(REPO), catalog=str(db / "catalog.sqlite"))
+def run_standalone(db: Path, precision: str) -> dict:
+    code = STANDALONE.format(repo=str(REPO), catalog=str(db / "catalog.sqlite"), precision=precision)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=clean_env(), cwd=REPO)
     if done.returncode != 0:
         raise SystemExit(f"the standalone embedder failed: {done.stderr[-2000:]}")
@@ -158,6 +159,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="repetitions (medians are reported)")
     parser.add_argument("--pdfs", default="R-data", help="R manuals to include (comma-separated)")
     parser.add_argument("--html", type=int, default=6, help="Python library pages to include")
+    parser.add_argument("--precisions", default="float32,int8", help="embedding precisions to run ours with")
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive pipeline (ours and the bare embedder only)")
     args = parser.parse_args()
 
@@ -167,40 +169,52 @@ def main() -> None:
     corpus = make_corpus(args.pdfs.split(","), args.html)
     size = sum(p.stat().st_size for p in corpus.iterdir()) / 1e6
     print(f"corpus: {corpus} ({len(list(corpus.iterdir()))} files, {size:.1f} MB); {os.cpu_count()} CPUs")
-    settings = load_settings(environ={})
-    print(f"ONNX export (cached, not timed): {prepare_onnx(settings)}")
+    precisions = args.precisions.split(",")
+    for precision in precisions:
+        settings = load_settings({"embedding_precision": precision}, environ={})
+        print(f"ONNX export (cached, not timed): {prepare_onnx(settings)}")
     env = None if args.no_baseline else naive_env()
     if env is None and not args.no_baseline:
         print("baseline skipped: langchain-chroma, langchain-community and langchain-huggingface are not importable.\n"
               f"  pip install --target {NAIVE_SITE} --no-deps langchain-chroma langchain-community langchain-huggingface "
               "langchain-classic SQLAlchemy httpx-sse dataclasses-json marshmallow typing-inspect mypy_extensions")
     work = Path(tempfile.mkdtemp(prefix="ingest-bench-"))
-    ours, naive, alone = [], [], []
+    naive: list[dict] = []
+    ours: dict[str, list[dict]] = {p: [] for p in precisions}
+    alone: dict[str, list[dict]] = {p: [] for p in precisions}
     try:
         for run in range(args.runs):
             if env is not None:
-                naive.append(run_naive(corpus, work, embedding_model_path(settings), env))
+                naive.append(run_naive(corpus, work, embedding_model_path(load_settings(environ={})), env))
                 print(f"run {run + 1}: naive {naive[-1]['chunks']} chunks in {naive[-1]['wall']:.1f}s", flush=True)
-            ours.append(run_ours(corpus, work))
-            print(f"run {run + 1}: ours  {ours[-1]['chunks']} chunks in {ours[-1]['wall']:.1f}s ({ours[-1]['backend']})", flush=True)
-            alone.append(run_standalone(ours[-1]["db"]))
-            print(f"run {run + 1}: bare embedder {alone[-1]['chunks']} chunks in {alone[-1]['seconds']:.1f}s", flush=True)
+            for precision in precisions:
+                ours[precision].append(run_ours(corpus, work, precision))
+                done = ours[precision][-1]
+                print(f"run {run + 1}: ours ({precision}) {done['chunks']} chunks in {done['wall']:.1f}s ({done['backend']})", flush=True)
+                alone[precision].append(run_standalone(done["db"], precision))
+                bare = alone[precision][-1]
+                print(f"run {run + 1}: bare embedder ({precision}) {bare['chunks']} chunks in {bare['seconds']:.1f}s", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     med = lambda rows, key: statistics.median(r[key] for r in rows)  # noqa: E731
-    print(f"\n{'pipeline':<10}{'chunks':>8}{'wall s':>9}{'chunks/s':>10}{'peak MB':>9}")
-    rates = {}
-    for name, rows in (("naive", naive), ("ours", ours)):
-        if rows:
-            rates[name] = statistics.median(r["chunks"] / r["wall"] for r in rows)
-            print(f"{name:<10}{med(rows, 'chunks'):>8.0f}{med(rows, 'wall'):>9.1f}{rates[name]:>10.1f}{med(rows, 'peak') / 1e6:>9.0f}")
-    bare = statistics.median(r["rate"] for r in alone)
-    print(f"bare embedder ({alone[0]['backend']}, model loaded): {bare:.1f} chunks/s")
-    if "naive" in rates:
-        print(f"ours / naive: {rates['ours'] / rates['naive']:.2f}x chunks/s (target >= 3x); "
-              f"peak memory {med(ours, 'peak') / med(naive, 'peak'):.2f}x of naive (target < 1)")
-    print(f"ours / bare embedder: {100 * rates['ours'] / bare:.0f}% (target >= 85%)")
+    rate = lambda rows: statistics.median(r["chunks"] / r["wall"] for r in rows)  # noqa: E731
+    print(f"\nmedians of {args.runs} run(s), {size:.1f} MB of documents")
+    print(f"{'pipeline':<16}{'chunks':>8}{'wall s':>9}{'chunks/s':>10}{'MB/s':>7}{'peak MB':>9}{'bare chunks/s':>15}{'share':>7}")
+    rows = ([("naive", naive, None)] if naive else []) + [(f"ours {p}", ours[p], alone[p]) for p in precisions]
+    for name, runs, bare in rows:
+        bare_rate = statistics.median(r["rate"] for r in bare) if bare else None
+        extra = f"{bare_rate:>15.1f}{100 * rate(runs) / bare_rate:>6.0f}%" if bare_rate else ""
+        print(f"{name:<16}{med(runs, 'chunks'):>8.0f}{med(runs, 'wall'):>9.1f}{rate(runs):>10.1f}{size / med(runs, 'wall'):>7.2f}"
+              f"{med(runs, 'peak') / 1e6:>9.0f}{extra}")
+    for p in precisions:
+        bare_rate = statistics.median(r["rate"] for r in alone[p])
+        line = f"ours {p}: {100 * rate(ours[p]) / bare_rate:.0f}% of the bare embedder (target >= 85%)"
+        if naive:
+            line += (f"; {rate(ours[p]) / rate(naive):.2f}x naive chunks/s (target >= 3x), "
+                     f"{med(naive, 'wall') / med(ours[p], 'wall'):.2f}x by wall time; "
+                     f"peak memory {med(ours[p], 'peak') / med(naive, 'peak'):.2f}x naive (target < 1)")
+        print(line)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ def index_facts(db: Path, fingerprint: str | None, embedding_name: str | None) -
             chunks=index.catalog.chunk_count(),
             embedding_model=info.get("embedding_model"),
             embedding_fingerprint=info.get("embedding_fingerprint"),
+            embedding_precision=info.get("embedding_precision", "float32" if info.get("embedding_fingerprint") else None),
             chunk_tokens=info.get("chunk_tokens"),
             size_on_disk=human_bytes(_size(db)),
             created=_when(info.get("created_at")),

@@ -16,7 +16,7 @@ from core.errors import ModelLoadError
 from core.offline import enforce_offline
 from core.settings import Settings
 from embeddings.bundled import bundled_embedding_model_path
-from embeddings.onnx_backend import OnnxEncoder, default_cache_root, export_model, pooling_mode
+from embeddings.onnx_backend import PRECISIONS, OnnxEncoder, default_cache_root, export_model, pooling_mode
 from embeddings.tokens import TokenCounter
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 # Files whose bytes identify a model; weights are identified by name and size (hashing them costs seconds).
 _IDENTITY_FILES = ("config.json", "modules.json", "sentence_bert_config.json", "tokenizer.json", "1_Pooling/config.json")
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".onnx")
+# Default batch sizes. ONNX Runtime on CPU (2 cores, MiniLM, length-sorted chunks): batches of
+# 8 embed 41 chunks/s, of 32 36/s, of 64 35/s (benchmarks/ingest.py chunks); small batches pad less.
+ONNX_CPU_BATCH = 8
+TORCH_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -88,10 +92,17 @@ def gpu_may_exist() -> bool:
     return any(Path(p).exists() for p in ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/kfd", "/dev/dxg"))
 
 
-def pick_backend(requested: str, device: str, model_path: Path) -> str:
-    """torch or onnx. auto: ONNX Runtime on CPU (measured faster here, same vectors), torch on a GPU."""
+def pick_backend(requested: str, device: str, model_path: Path, precision: str = "float32") -> str:
+    """torch or onnx. auto: ONNX Runtime on CPU (measured faster here, same vectors), torch on a GPU;
+    int8 exists only as an ONNX model."""
     if requested not in ("auto", "torch", "onnx"):
         raise ModelLoadError(f"Unknown embedding backend {requested!r}: use auto, torch or onnx.")
+    if precision == "int8":
+        if requested == "torch":
+            raise ModelLoadError("int8 embeddings run only on the ONNX backend: drop --embedding-backend torch.")
+        if pooling_mode(model_path) is None or importlib.util.find_spec("onnxruntime") is None:
+            raise ModelLoadError("int8 embeddings need onnxruntime and a mean- or CLS-pooled model; use --embedding-precision float32.")
+        return "onnx"
     if requested != "auto":
         return requested
     if device != "cpu" or pooling_mode(model_path) is None or importlib.util.find_spec("onnxruntime") is None:
@@ -107,15 +118,19 @@ class Embedder:
         model_path: Path,
         device: str = "auto",
         backend: str = "auto",
-        batch_size: int = 32,
+        batch_size: int = 0,
         onnx_cache: Path | None = None,
         threads: int = 0,
+        precision: str = "float32",
     ):
+        if precision not in PRECISIONS:
+            raise ModelLoadError(f"Unknown embedding precision {precision!r}: use auto, {' or '.join(PRECISIONS)}.")
         self.model_path = Path(model_path)
         self.info = describe_model(self.model_path)
+        self.precision = precision
         self.requested_device = device
         self.requested_backend = backend
-        self.batch_size = batch_size
+        self.requested_batch_size = batch_size
         self.onnx_cache = Path(onnx_cache) if onnx_cache else default_cache_root()
         self.threads = threads
         self._model = None
@@ -141,30 +156,41 @@ class Embedder:
         return self._backend or "torch"
 
     @property
+    def batch_size(self) -> int:
+        """Texts per model call: as asked, else what measured fastest for the backend (loads the model)."""
+        if self.requested_batch_size > 0:
+            return self.requested_batch_size
+        return ONNX_CPU_BATCH if self.backend == "onnx" else TORCH_BATCH
+
+    @property
     def loaded(self) -> bool:
         return self._model is not None
+
+    def load(self) -> None:
+        """Load the model now rather than at the first embed."""
+        self._load()
 
     def _load(self):
         if self._model is None:
             enforce_offline()
             device = pick_device(self.requested_device)
-            backend = pick_backend(self.requested_backend, device, self.model_path)
+            backend = pick_backend(self.requested_backend, device, self.model_path, self.precision)
             if backend == "onnx":
                 try:
                     self._model = self._load_onnx()
                 except ModelLoadError:
-                    if self.requested_backend == "onnx":
+                    if self.requested_backend == "onnx" or self.precision != "float32":
                         raise
                     log.warning("ONNX backend unavailable; embedding with torch", exc_info=True)
                     backend = "torch"
             if backend == "torch":
                 self._model = self._load_torch(device)
             self._backend, self._device = backend, device if backend == "torch" else "cpu"
-            log.info("embedding model %s with %s on %s", self.info.name, self._backend, self._device)
+            log.info("embedding model %s (%s) with %s on %s", self.info.name, self.precision, self._backend, self._device)
         return self._model
 
     def _load_onnx(self):
-        onnx_file = export_model(self.model_path, self.info.fingerprint, self.onnx_cache)
+        onnx_file = export_model(self.model_path, self.info.fingerprint, self.onnx_cache, self.precision)
         return OnnxEncoder(self.model_path, onnx_file, threads=self.threads)
 
     def _load_torch(self, device: str):
@@ -195,18 +221,27 @@ def embedding_model_path(settings: Settings) -> Path:
     return Path(settings.embedding_model).expanduser() if settings.embedding_model else bundled_embedding_model_path()
 
 
-def load_embedder(settings: Settings) -> Embedder:
-    """The embedder the settings name; nothing heavy loads until it embeds."""
+def resolve_precision(requested: str, index_precision: str | None) -> str:
+    """auto: the precision the index was built with; float32 for a new index."""
+    if requested == "auto":
+        return index_precision or "float32"
+    return requested
+
+
+def load_embedder(settings: Settings, index_precision: str | None = None) -> Embedder:
+    """The embedder the settings name; nothing heavy loads until it embeds.
+    `index_precision`: what the index to be read or written records (None: a new index)."""
     return Embedder(
         embedding_model_path(settings),
         device=settings.device,
         backend=settings.embedding_backend,
         batch_size=settings.embed_batch_size,
         onnx_cache=Path(settings.onnx_cache).expanduser() if settings.onnx_cache else None,
+        precision=resolve_precision(settings.embedding_precision, index_precision),
     )
 
 
 def prepare_onnx(settings: Settings) -> Path:
     """Export the settings' embedding model to ONNX into the cache (if not there yet); returns its folder."""
     embedder = load_embedder(settings)
-    return export_model(embedder.model_path, embedder.info.fingerprint, embedder.onnx_cache).parent
+    return export_model(embedder.model_path, embedder.info.fingerprint, embedder.onnx_cache, embedder.precision).parent

@@ -5,6 +5,11 @@ uses the model's fast tokenizer (tokenizer.json) and pooling + normalising are d
 so embedding needs neither torch nor sentence-transformers once the export exists.
 
     <cache>/<fingerprint>-<EXPORT_VERSION>/model.onnx, meta.json
+    <cache>/<fingerprint>-<EXPORT_VERSION>-int8/model.onnx, meta.json   (only when int8 is asked for)
+
+The int8 model is the float one with its weights quantized to 8 bits per output channel
+(ONNX Runtime's dynamic quantization): about 1.8x faster on CPU, vectors within about 0.99
+cosine of the float ones, so an index keeps the precision it was built with.
 
 The export is written to a temporary folder beside it and renamed into place, so a kill
 mid-export never leaves a half-written model that a later run would load.
@@ -27,6 +32,7 @@ from core.errors import ModelLoadError
 log = logging.getLogger(__name__)
 
 EXPORT_VERSION = "v1"  # bump when the export recipe changes: older exports are then ignored
+PRECISIONS = ("float32", "int8")
 MODEL_FILE = "model.onnx"
 META_FILE = "meta.json"
 
@@ -63,22 +69,30 @@ def max_seq_length(model_path: Path) -> int:
     return int(_read_json(Path(model_path) / "config.json").get("max_position_embeddings", 512))
 
 
-def export_dir(cache_root: Path, fingerprint: str) -> Path:
-    return Path(cache_root) / f"{fingerprint}-{EXPORT_VERSION}"
+def export_dir(cache_root: Path, fingerprint: str, precision: str = "float32") -> Path:
+    suffix = "" if precision == "float32" else f"-{precision}"
+    return Path(cache_root) / f"{fingerprint}-{EXPORT_VERSION}{suffix}"
 
 
-def export_model(model_path: Path, fingerprint: str, cache_root: Path) -> Path:
+def export_model(model_path: Path, fingerprint: str, cache_root: Path, precision: str = "float32") -> Path:
     """The cached export of the model at `model_path`, made now if missing. Returns the model.onnx path."""
-    target = export_dir(cache_root, fingerprint)
+    if precision not in PRECISIONS:
+        raise ModelLoadError(f"Unknown embedding precision {precision!r}: use {' or '.join(PRECISIONS)}.")
+    target = export_dir(cache_root, fingerprint, precision)
     if (target / MODEL_FILE).exists():
         return target / MODEL_FILE
+    source = export_model(model_path, fingerprint, cache_root) if precision == "int8" else None
     Path(cache_root).mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix=".export-", dir=cache_root))
     try:
-        _export_to(Path(model_path), work / MODEL_FILE)
+        if source is None:
+            _export_to(Path(model_path), work / MODEL_FILE)
+        else:
+            _quantize(source, work / MODEL_FILE)
         (work / META_FILE).write_text(
-            json.dumps({"source": str(model_path), "fingerprint": fingerprint, "export_version": EXPORT_VERSION}),
+            json.dumps({"source": str(model_path), "fingerprint": fingerprint, "export_version": EXPORT_VERSION,
+                        "precision": precision}),
             encoding="utf-8",
         )
         try:
@@ -88,8 +102,23 @@ def export_model(model_path: Path, fingerprint: str, cache_root: Path) -> Path:
                 raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    log.info("exported %s to ONNX in %.1fs: %s", model_path.name, time.perf_counter() - started, target)
+    log.info("exported %s to ONNX (%s) in %.1fs: %s", Path(model_path).name, precision, time.perf_counter() - started, target)
     return target / MODEL_FILE
+
+
+def _quantize(source: Path, out: Path) -> None:
+    """8-bit weights, one scale per output channel (per-tensor scales lost up to 0.19 cosine on some chunks)."""
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: PLC0415
+    except ImportError as exc:
+        raise ModelLoadError(f"Quantizing the embedding model needs onnxruntime and onnx ({exc}); pip install onnx.") from exc
+    quiet = logging.getLogger()  # the quantizer logs a tip about pre-processing at WARNING on the root logger
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(source), str(out), weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        quiet.setLevel(level)
 
 
 def _export_to(model_path: Path, out: Path) -> None:

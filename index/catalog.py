@@ -60,7 +60,8 @@ class FileRecord:
 class Catalog:
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+        # check_same_thread off: ingest writes from one writer thread, never two threads at once
+        self._db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)

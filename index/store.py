@@ -4,10 +4,11 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -34,12 +35,14 @@ class IndexInfo:
     dimensions: int
     chunk_tokens: int
     chunk_overlap: int
+    embedding_precision: str = "float32"
 
     def as_dict(self) -> dict[str, object]:
         return {
             "schema_version": SCHEMA_VERSION,
             "embedding_model": self.embedding_model,
             "embedding_fingerprint": self.embedding_fingerprint,
+            "embedding_precision": self.embedding_precision,
             "dimensions": self.dimensions,
             "chunk_tokens": self.chunk_tokens,
             "chunk_overlap": self.chunk_overlap,
@@ -51,15 +54,32 @@ def index_exists(db: Path) -> bool:
 
 
 class Index:
-    def __init__(self, path: Path, catalog: Catalog, vectors: VectorStore, lock_fd: int | None = None):
+    def __init__(self, path: Path, catalog: Catalog, vectors: VectorStore | Callable[[], VectorStore], lock_fd: int | None = None):
         self.path = path
         self.catalog = catalog
-        self.vectors = vectors
+        self._vectors = vectors
+        self._vectors_lock = threading.Lock()  # hybrid search reaches the store from a worker thread
         self._lock_fd = lock_fd
+
+    @property
+    def vectors(self) -> VectorStore:
+        """The vector store, opened on first use (Chroma takes most of a second to import and open,
+        which an ingest spends while its parse workers start)."""
+        with self._vectors_lock:
+            if callable(self._vectors):
+                self._vectors = self._vectors()
+            return self._vectors
 
     # -- what built it --------------------------------------------------------
     def recorded_info(self) -> dict[str, str]:
         return self.catalog.info()
+
+    def recorded_precision(self) -> str | None:
+        """The embedding precision that built the index; None for an empty index."""
+        recorded = self.catalog.info()
+        if "embedding_fingerprint" not in recorded:
+            return None
+        return recorded.get("embedding_precision", "float32")  # indexes from before int8 existed are float32
 
     def check_compatible(self, info: IndexInfo, for_writing: bool) -> None:
         """Refuse an embedder (or, when writing, a chunking) other than the one that built the index."""
@@ -73,6 +93,13 @@ class Index:
             raise IndexMismatchError(
                 f"The index at {self.path} was built with the embedding model {recorded.get('embedding_model')!r}; "
                 f"you asked to {action} it with {info.embedding_model!r}. Use the same --embedding-model, "
+                f"or ingest into a new --db folder."
+            )
+        precision = recorded.get("embedding_precision", "float32")
+        if precision != info.embedding_precision:
+            raise IndexMismatchError(
+                f"The index at {self.path} was built with {precision} embeddings; you asked for "
+                f"{info.embedding_precision}. Leave --embedding-precision at auto (it follows the index), "
                 f"or ingest into a new --db folder."
             )
         if for_writing and (
@@ -188,9 +215,8 @@ def open_index(db: Path, write: bool = False) -> Index:
         lock_fd = _take_ingest_lock(db)
     try:
         catalog = Catalog(db / CATALOG_FILE)
-        vectors = ChromaStore(db / VECTORS_DIR)
     except Exception:
         if lock_fd is not None:
             os.close(lock_fd)
         raise
-    return Index(db, catalog, vectors, lock_fd)
+    return Index(db, catalog, lambda: ChromaStore(db / VECTORS_DIR), lock_fd)

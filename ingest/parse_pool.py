@@ -85,6 +85,10 @@ def _init(model_path: str, plan: ChunkPlan, parent: int) -> None:
     _worker.update(counter=TokenCounter(Path(model_path)), plan=plan)
 
 
+def _started() -> bool:
+    return True
+
+
 def _load(path: Path, max_bytes: int | None):
     from ingest.loaders import load_file  # noqa: PLC0415
 
@@ -147,6 +151,13 @@ class ParsePool:
                 self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init, initargs=self.init_args
             )
         return self._pool
+
+    def warm_up(self) -> None:
+        """Start the workers now (each spends most of a second importing and loading the tokenizer),
+        so they are ready by the time the caller has opened the index and planned."""
+        pool = self._start()
+        for _ in range(self.workers):
+            pool.submit(_started)
 
     def ready(self) -> bool:
         """A result is waiting: the caller may collect more before it embeds."""

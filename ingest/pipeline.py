@@ -7,8 +7,10 @@ Nothing heavy loads when nothing changed: no worker starts, the model is never l
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -25,7 +27,7 @@ from index.store import Index, IndexInfo
 from ingest.chunking import ChunkPlan
 from ingest.loaders import is_supported, supported_extensions
 from ingest.parse_pool import ParsePool, Parsed, file_hash, worker_count
-from ingest.plan import make_plan
+from ingest.plan import make_plan, reading_order
 from ingest.progress import Progress
 from ingest.report import EXIT_OK, EXIT_SOME_FAILED, FileOutcome, IngestReport
 from ingest.walk import find_documents
@@ -36,9 +38,9 @@ __all__ = ["EXIT_OK", "EXIT_SOME_FAILED", "FileOutcome", "IngestReport", "file_h
 
 # Chunks gathered (from whole files) before they are embedded and written together, in batches:
 # enough to sort by length and cut padding, few enough to keep memory and the work a kill loses small.
-GROUP_BATCHES = 16
-# With nothing more parsed yet, embed what is there rather than wait, once it fills this many batches.
-MIN_GROUP_BATCHES = 2
+GROUP_CHUNKS = 512
+# With nothing more parsed yet, embed what is there rather than wait, once there are this many.
+MIN_GROUP_CHUNKS = 16
 
 
 def chunk_plan(settings: Settings, embedder: Embedder) -> ChunkPlan:
@@ -53,6 +55,7 @@ def index_info(settings: Settings, embedder: Embedder) -> IndexInfo:
         dimensions=embedder.info.dimensions,
         chunk_tokens=plan.max_tokens,
         chunk_overlap=plan.overlap,
+        embedding_precision=embedder.precision,
     )
 
 
@@ -94,8 +97,6 @@ def run_ingest(
 
     progress = progress or Progress(0, enabled=False)
     progress.total_files = len(documents)
-    embedder = load_embedder(settings)
-    plan = chunk_plan(settings, embedder)
 
     def record(outcome: FileOutcome) -> None:
         report.outcomes.append(outcome)
@@ -104,8 +105,22 @@ def run_ingest(
         if on_file:
             on_file(outcome)
 
-    with open_index(settings.db, write=True) as index:
+    with open_index(settings.db, write=True) as index, contextlib.ExitStack() as pools:
+        embedder = load_embedder(settings, index.recorded_precision())
+        plan = chunk_plan(settings, embedder)
         index.check_compatible(index_info(settings, embedder), for_writing=True)
+
+        def parse_pool(files: int) -> ParsePool:
+            workers = worker_count(settings.workers, files)
+            return pools.enter_context(ParsePool(workers, embedding_model_path(settings), plan, max_bytes(settings)))
+
+        pool = None
+        first_look = make_plan(documents, index.catalog.files())
+        if first_look.to_read:  # start the workers and the model while the vector store opens and repairs
+            pool = parse_pool(len(first_look.to_read))
+            pool.warm_up()
+            if any(task.known_hash is None for task in first_look.to_read):  # new files: surely embedded
+                embedder.load()
         report.repaired = index.repair()
         known = index.catalog.files()
         work = make_plan(documents, known)
@@ -121,9 +136,8 @@ def run_ingest(
                 failed_known.append(doc.source)
         index.remove_files(failed_known)
         if work.to_read:
-            workers = worker_count(settings.workers, len(work.to_read))
-            with ParsePool(workers, embedding_model_path(settings), plan, max_bytes(settings)) as pool:
-                _read_embed_write(pool, work.to_read, known, index, embedder, record, progress)
+            pool = pool or parse_pool(len(work.to_read))
+            _read_embed_write(pool, reading_order(work.to_read), known, index, embedder, record, progress)
             report.embedding_backend = embedder.backend if embedder.loaded else ""
         index.catalog.set_info({"last_ingest": time.time(), "source_dir": str(root.resolve())})
     progress.close()
@@ -132,37 +146,76 @@ def run_ingest(
     return report
 
 
+class _Writer:
+    """Writes a group of files to the index in a thread while the main one embeds the next group.
+
+    At most one write is in flight, and the main thread waits for it before it touches the index
+    itself, so the index sees the same writes in the same order as without the thread (each
+    write is crash-safe on its own: Index.write_files). A write's outcomes are recorded, in the
+    main thread, once it is done."""
+
+    def __init__(self, index: Index):
+        self.index = index
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="index-writer")
+        self._pending: tuple[Future, Callable[[], None]] | None = None
+
+    def write(self, files, vectors: np.ndarray, then: Callable[[], None]) -> None:
+        self.wait()
+        self._pending = (self._thread.submit(self.index.write_files, files, vectors), then)
+
+    def wait(self) -> None:
+        if self._pending is not None:
+            future, then = self._pending
+            self._pending = None
+            future.result()
+            then()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self._thread.shutdown(wait=True)
+
+
 def _read_embed_write(pool: ParsePool, tasks, known, index: Index, embedder: Embedder, record, progress: Progress) -> None:
     group = _Group()
-    for parsed in pool.results(tasks):
-        crashpoint("parsed")
-        if parsed.status == "unchanged":
-            index.catalog.touch_file(parsed.record)
-            record(FileOutcome(parsed.source, "unchanged", chunks=known[parsed.source].chunk_count))
-        elif parsed.status == "failed":
-            if parsed.source in known:  # a clean run would hold nothing of it: neither do we
-                index.remove_files([parsed.source])
-            record(FileOutcome(parsed.source, "failed", parsed.reason))
-        else:
-            group.add(parsed)
-        size = max(1, embedder.batch_size)
-        if group.chunks >= GROUP_BATCHES * size or (group.chunks >= MIN_GROUP_BATCHES * size and not pool.ready()):
-            _flush(group, known, index, embedder, record, progress)
-            group = _Group()
-    _flush(group, known, index, embedder, record, progress)
+    writer = _Writer(index)
+    try:
+        for parsed in pool.results(tasks):
+            crashpoint("parsed")
+            if parsed.status == "unchanged":
+                writer.wait()
+                index.catalog.touch_file(parsed.record)
+                record(FileOutcome(parsed.source, "unchanged", chunks=known[parsed.source].chunk_count))
+            elif parsed.status == "failed":
+                if parsed.source in known:  # a clean run would hold nothing of it: neither do we
+                    writer.wait()
+                    index.remove_files([parsed.source])
+                record(FileOutcome(parsed.source, "failed", parsed.reason))
+            else:
+                group.add(parsed)
+            if group.chunks >= GROUP_CHUNKS or (group.chunks >= MIN_GROUP_CHUNKS and not pool.ready()):
+                _flush(group, known, writer, embedder, record, progress)
+                group = _Group()
+        _flush(group, known, writer, embedder, record, progress)
+    finally:
+        writer.close()
 
 
-def _flush(group: _Group, known, index: Index, embedder: Embedder, record, progress: Progress) -> None:
+def _flush(group: _Group, known, writer: _Writer, embedder: Embedder, record, progress: Progress) -> None:
     if not group.files:
         return
     chunks = [c for parsed in group.files for c in parsed.chunks]
     tokens = [t for parsed in group.files for t in parsed.tokens]
     progress.embedding()
     vectors = embed_sorted(embedder, [c.text for c in chunks], tokens, on_batch=progress.chunks_done)
-    index.write_files([(parsed.record, parsed.chunks) for parsed in group.files], vectors)
-    for parsed in group.files:
-        status = "changed" if parsed.source in known else "new"
-        record(FileOutcome(parsed.source, status, chunks=len(parsed.chunks)))
+
+    def written() -> None:
+        for parsed in group.files:
+            status = "changed" if parsed.source in known else "new"
+            record(FileOutcome(parsed.source, status, chunks=len(parsed.chunks)))
+
+    writer.write([(parsed.record, parsed.chunks) for parsed in group.files], vectors, then=written)
 
 
 def embed_sorted(

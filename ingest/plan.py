@@ -14,6 +14,7 @@ class Task:
     path: str
     source: str
     known_hash: str | None  # the catalog's hash of this source, None for a new file
+    size: int = 0  # bytes, when planned
 
 
 @dataclass
@@ -48,6 +49,16 @@ def make_plan(documents: list[Found], known: dict[str, FileRecord]) -> Plan:
         if record and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns:
             plan.unchanged.append(record)
         else:
-            plan.to_read.append(Task(str(doc.path), doc.source, record.content_hash if record else None))
+            plan.to_read.append(Task(str(doc.path), doc.source, record.content_hash if record else None, stat.st_size))
     plan.removed = sorted(s for s in known if s not in present)
     return plan
+
+
+def reading_order(tasks: list[Task]) -> list[Task]:
+    """The smallest file first, so embedding starts as soon as a worker is up; then the largest
+    first, so that with several workers no big file is left to parse alone at the end."""
+    if len(tasks) < 2:
+        return list(tasks)
+    first = min(tasks, key=lambda t: (t.size, t.source))
+    rest = sorted((t for t in tasks if t is not first), key=lambda t: (-t.size, t.source))
+    return [first, *rest]
