@@ -162,8 +162,12 @@ class Catalog:
         return {row[0] for row in self._select_in("SELECT id FROM chunks WHERE id IN ({})", ids)}
 
     def get_chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        return {cid: Chunk.from_metadata(cid, text, meta) for cid, (text, meta) in self.texts_and_meta(ids).items()}
+
+    def texts_and_meta(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
+        """id -> (text, metadata) for those of `ids` the catalog holds."""
         rows = self._select_in("SELECT id, text, meta FROM chunks WHERE id IN ({})", ids)
-        return {cid: Chunk.from_metadata(cid, text, json.loads(meta)) for cid, text, meta in rows}
+        return {cid: (text, json.loads(meta)) for cid, text, meta in rows}
 
     def _select_in(self, sql: str, values: Iterable[str]) -> Iterator[tuple]:
         """Rows of `sql` (one `IN ({})`) for all `values`, asked 500 at a time (SQLite's variable limit)."""

@@ -115,15 +115,19 @@ def run_ingest(
             return pools.enter_context(ParsePool(workers, embedding_model_path(settings), plan, max_bytes(settings)))
 
         pool = None
-        first_look = make_plan(documents, index.catalog.files())
+        known = index.catalog.files()
+        first_look = make_plan(documents, known)
         if first_look.to_read:  # start the workers and the model while the vector store opens and repairs
             pool = parse_pool(len(first_look.to_read))
             pool.warm_up()
             if any(task.known_hash is None for task in first_look.to_read):  # new files: surely embedded
                 embedder.load()
         report.repaired = index.repair()
-        known = index.catalog.files()
-        work = make_plan(documents, known)
+        if report.repaired:  # the repair changed the catalog: plan again
+            known = index.catalog.files()
+            work = make_plan(documents, known)
+        else:
+            work = first_look
         index.remove_files(work.removed)
         for source in work.removed:
             record(FileOutcome(source, "removed"))

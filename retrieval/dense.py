@@ -1,11 +1,9 @@
 """Dense search: nearest chunks by cosine in the vector store, with metadata filters."""
 from __future__ import annotations
 
-import json
-import sqlite3
-
 import numpy as np
 
+from index.catalog import Catalog
 from index.vector_store import VectorMatch, VectorStore
 from retrieval.filters import Filter, to_chroma
 
@@ -19,9 +17,7 @@ OVERFETCH_MIN = 200
 OVERFETCH_MAX = 2000
 
 
-def dense_search(
-    store: VectorStore, conn: sqlite3.Connection, vector: np.ndarray, k: int, flt: Filter | None = None
-) -> list[VectorMatch]:
+def dense_search(store: VectorStore, catalog: Catalog, vector: np.ndarray, k: int, flt: Filter | None = None) -> list[VectorMatch]:
     """The k nearest chunks, best first. A filter matching many sources is queried batch by batch."""
     if k <= 0:
         return []
@@ -31,7 +27,7 @@ def dense_search(
     while True:
         # Ids only from the store (its documents cost ~0.1 ms a row); metadata from the catalog.
         nearest = store.query(vector, wide, content=False)
-        metas = _catalog_meta(conn, [m.id for m in nearest])
+        metas = catalog.texts_and_meta([m.id for m in nearest])
         kept = [
             VectorMatch(m.id, m.score, metas[m.id][0], metas[m.id][1])
             for m in nearest
@@ -48,20 +44,10 @@ def dense_search(
             break
         wide = min(wider, OVERFETCH_MAX)
     matches: list[VectorMatch] = []
-    for where in to_chroma(conn, flt):
+    for where in to_chroma(catalog.connection(), flt):
         matches.extend(store.query(vector, k, where=where))
     matches.sort(key=lambda m: -m.score)
     return matches[:k]
-
-
-def _catalog_meta(conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[str, dict]]:
-    """id -> (text, metadata) from the catalog, for those of `ids` it holds."""
-    out: dict[str, tuple[str, dict]] = {}
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        rows = conn.execute(f"SELECT id, text, meta FROM chunks WHERE id IN ({','.join('?' * len(part))})", part)
-        out.update((cid, (text, json.loads(meta))) for cid, text, meta in rows)
-    return out
 
 
 def cosine_to(vector: np.ndarray, others: dict[str, np.ndarray]) -> dict[str, float]:

@@ -118,7 +118,7 @@ class Retriever:
                 else:
                     matches = self.index.vectors.query(vector, pool, content=False)
             else:
-                matches = dense_search(self.index.vectors, conn, vector, pool, flt)
+                matches = dense_search(self.index.vectors, self.index.catalog, vector, pool, flt)
         lexical = bm25_search(conn, question, pool, to_sql(flt) if flt else None) if mode in ("bm25", "hybrid") else []
         if pending is not None:
             matches = pending.result()
