@@ -1,6 +1,6 @@
 """Ingestion speed and memory: ours against the plain LangChain pipeline, in the same run.
 
-    python benchmarks/ingest.py [--runs N] [--pdfs R-data] [--html 6] [--precisions float32,int8]
+    python benchmarks/ingest.py [--runs N] [--pdfs R-data] [--html 6] [--variants default,onnx,int8]
 
 Corpus: R manuals (PDF, Debian's r-doc-pdf) and Python library pages (HTML, python3.11-doc),
 fetched once with `apt-get download` and unpacked with `dpkg -x` under
@@ -9,8 +9,9 @@ fetched once with `apt-get download` and unpacked with `dpkg -x` under
 For each pipeline, in a subprocess: wall time, chunks, chunks/s, peak RSS of the whole
 process tree (main process and workers, sampled every 0.1 s). Then the bare embedder
 (our default backend) embeds the very chunks we wrote: its rate is the ceiling our
-pipeline is measured against. Ours and the bare embedder run once per embedding precision
-(float32, the default, and the opt-in int8). Baseline: ../shared/bench/naive_langchain_ingest.py (same
+pipeline is measured against. Ours and the bare embedder run once per variant (VARIANTS: the
+defaults, i.e. OpenVINO in bfloat16 on a CPU that has it; ONNX Runtime in exact float32; the opt-in
+int8 model; torch). Baseline: ../shared/bench/naive_langchain_ingest.py (same
 model). It needs langchain-chroma, langchain-community and langchain-huggingface, which
 localgpt does not depend on: they are looked for in the venv, then in
 ~/.cache/localgpt-bench/naive-site (pip install --target there, --no-deps, so the venv is
@@ -99,16 +100,29 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_ours(corpus: Path, work: Path, precision: str) -> dict:
-    db, report = work / f"ours-{precision}-db", work / f"ours-{precision}.json"
+VARIANTS = {  # name -> the settings ours and its bare embedder run with
+    "default": {},
+    "onnx": {"embedding_backend": "onnx"},
+    "int8": {"embedding_precision": "int8"},
+    "torch": {"embedding_backend": "torch"},
+}
+
+
+def variant_env(variant: str) -> dict[str, str]:
+    return {f"LOCALGPT_{key.upper()}": value for key, value in VARIANTS[variant].items()}
+
+
+def run_ours(corpus: Path, work: Path, variant: str) -> dict:
+    db, report = work / f"ours-{variant}-db", work / f"ours-{variant}.json"
     shutil.rmtree(db, ignore_errors=True)
     cmd = [sys.executable, str(REPO / "localgpt.py"), "ingest", "--source-dir", str(corpus), "--db", str(db), "--quiet",
-           "--report", str(report), "--embedding-precision", precision]
-    wall, peak, done = measure(cmd, clean_env())
+           "--report", str(report)]
+    wall, peak, done = measure(cmd, clean_env(**variant_env(variant)))
     if done.returncode not in (0, 3):
         raise SystemExit(f"our ingest failed ({done.returncode}): {done.stdout}{done.stderr}")
     data = json.loads(report.read_text())
-    return {"wall": wall, "peak": peak, "chunks": data["chunks_written"], "backend": data["embedding_backend"], "db": db}
+    return {"wall": wall, "peak": peak, "chunks": data["chunks_written"], "db": db,
+            "backend": f"{data['embedding_backend']} {data['embedding_compute']}"}
 
 
 def naive_env() -> dict[str, str] | None:
@@ -137,7 +151,7 @@ sys.path.insert(0, {repo!r})
 from core.settings import load_settings
 from embeddings import load_embedder
 texts = [r[0] for r in sqlite3.connect({catalog!r}).execute("SELECT text FROM chunks")]
-embedder = load_embedder(load_settings({{"embedding_precision": {precision!r}}}, environ={{}}))
+embedder = load_embedder(load_settings({overrides!r}, environ={{}}))
 embedder.embed(texts[:8])  # load the model; not timed
 started = time.perf_counter()
 embedder.embed(texts)
@@ -145,8 +159,8 @@ print(json.dumps({{"seconds": time.perf_counter() - started, "chunks": len(texts
 """
 
 
-def run_standalone(db: Path, precision: str) -> dict:
-    code = STANDALONE.format(repo=str(REPO), catalog=str(db / "catalog.sqlite"), precision=precision)
+def run_standalone(db: Path, variant: str) -> dict:
+    code = STANDALONE.format(repo=str(REPO), catalog=str(db / "catalog.sqlite"), overrides=VARIANTS[variant])
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=clean_env(), cwd=REPO)
     if done.returncode != 0:
         raise SystemExit(f"the standalone embedder failed: {done.stderr[-2000:]}")
@@ -159,7 +173,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="repetitions (medians are reported)")
     parser.add_argument("--pdfs", default="R-data", help="R manuals to include (comma-separated)")
     parser.add_argument("--html", type=int, default=6, help="Python library pages to include")
-    parser.add_argument("--precisions", default="float32,int8", help="embedding precisions to run ours with")
+    parser.add_argument("--variants", default="default,onnx,int8", help=f"embedding set-ups to run ours with: {', '.join(VARIANTS)}")
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive pipeline (ours and the bare embedder only)")
     args = parser.parse_args()
 
@@ -169,9 +183,12 @@ def main() -> None:
     corpus = make_corpus(args.pdfs.split(","), args.html)
     size = sum(p.stat().st_size for p in corpus.iterdir()) / 1e6
     print(f"corpus: {corpus} ({len(list(corpus.iterdir()))} files, {size:.1f} MB); {os.cpu_count()} CPUs")
-    precisions = args.precisions.split(",")
-    for precision in precisions:
-        settings = load_settings({"embedding_precision": precision}, environ={})
+    variants = args.variants.split(",")
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        raise SystemExit(f"unknown variants {sorted(unknown)}: use {', '.join(VARIANTS)}")
+    for variant in variants:
+        settings = load_settings(VARIANTS[variant], environ={})
         print(f"ONNX export (cached, not timed): {prepare_onnx(settings)}")
     env = None if args.no_baseline else naive_env()
     if env is None and not args.no_baseline:
@@ -180,20 +197,20 @@ def main() -> None:
               "langchain-classic SQLAlchemy httpx-sse dataclasses-json marshmallow typing-inspect mypy_extensions")
     work = Path(tempfile.mkdtemp(prefix="ingest-bench-"))
     naive: list[dict] = []
-    ours: dict[str, list[dict]] = {p: [] for p in precisions}
-    alone: dict[str, list[dict]] = {p: [] for p in precisions}
+    ours: dict[str, list[dict]] = {p: [] for p in variants}
+    alone: dict[str, list[dict]] = {p: [] for p in variants}
     try:
         for run in range(args.runs):
             if env is not None:
                 naive.append(run_naive(corpus, work, embedding_model_path(load_settings(environ={})), env))
                 print(f"run {run + 1}: naive {naive[-1]['chunks']} chunks in {naive[-1]['wall']:.1f}s", flush=True)
-            for precision in precisions:
-                ours[precision].append(run_ours(corpus, work, precision))
-                done = ours[precision][-1]
-                print(f"run {run + 1}: ours ({precision}) {done['chunks']} chunks in {done['wall']:.1f}s ({done['backend']})", flush=True)
-                alone[precision].append(run_standalone(done["db"], precision))
-                bare = alone[precision][-1]
-                print(f"run {run + 1}: bare embedder ({precision}) {bare['chunks']} chunks in {bare['seconds']:.1f}s", flush=True)
+            for variant in variants:
+                ours[variant].append(run_ours(corpus, work, variant))
+                done = ours[variant][-1]
+                print(f"run {run + 1}: ours ({variant}) {done['chunks']} chunks in {done['wall']:.1f}s ({done['backend']})", flush=True)
+                alone[variant].append(run_standalone(done["db"], variant))
+                bare = alone[variant][-1]
+                print(f"run {run + 1}: bare embedder ({variant}) {bare['chunks']} chunks in {bare['seconds']:.1f}s", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -201,13 +218,13 @@ def main() -> None:
     rate = lambda rows: statistics.median(r["chunks"] / r["wall"] for r in rows)  # noqa: E731
     print(f"\nmedians of {args.runs} run(s), {size:.1f} MB of documents")
     print(f"{'pipeline':<16}{'chunks':>8}{'wall s':>9}{'chunks/s':>10}{'MB/s':>7}{'peak MB':>9}{'bare chunks/s':>15}{'share':>7}")
-    rows = ([("naive", naive, None)] if naive else []) + [(f"ours {p}", ours[p], alone[p]) for p in precisions]
+    rows = ([("naive", naive, None)] if naive else []) + [(f"ours {p}", ours[p], alone[p]) for p in variants]
     for name, runs, bare in rows:
         bare_rate = statistics.median(r["rate"] for r in bare) if bare else None
         extra = f"{bare_rate:>15.1f}{100 * rate(runs) / bare_rate:>6.0f}%" if bare_rate else ""
         print(f"{name:<16}{med(runs, 'chunks'):>8.0f}{med(runs, 'wall'):>9.1f}{rate(runs):>10.1f}{size / med(runs, 'wall'):>7.2f}"
               f"{med(runs, 'peak') / 1e6:>9.0f}{extra}")
-    for p in precisions:
+    for p in variants:
         bare_rate = statistics.median(r["rate"] for r in alone[p])
         line = f"ours {p}: {100 * rate(ours[p]) / bare_rate:.0f}% of the bare embedder (target >= 85%)"
         if naive:

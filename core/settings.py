@@ -60,12 +60,14 @@ HELP: dict[str, str] = {
     "db": "Folder of the index (created on first ingest, private to you: mode 0700).",
     "source_dir": "Folder of documents to ingest, searched recursively.",
     "embedding_model": "Path of a local sentence-transformers model folder. Empty: the bundled all-MiniLM-L6-v2.",
-    "embedding_backend": "auto, torch or onnx. auto: ONNX Runtime on CPU where available, torch on a GPU.",
+    "embedding_backend": "auto, openvino, onnx or torch. auto: OpenVINO on CPU (bfloat16 where the CPU has it "
+    "natively, vectors within 2e-4 cosine of torch's), else ONNX Runtime (exact float32); torch on a GPU.",
     "embedding_precision": "auto, float32 or int8. int8: the model with 8-bit weights on ONNX Runtime, about 1.8x "
     "faster on CPU, a little less exact (docs/ingest.md). An index keeps the precision that built it; auto: the "
     "index's, float32 for a new one.",
     "device": "auto, cpu, cuda or mps for embeddings. auto: CUDA or MPS when present, else CPU.",
-    "embed_batch_size": "Chunks embedded per batch. 0: 8 with ONNX Runtime on CPU (measured fastest there: less padding), 32 with torch.",
+    "embed_batch_size": "Chunks embedded per batch. 0: 8 with OpenVINO or ONNX Runtime on CPU (measured fastest there: "
+    "less padding), 32 with torch.",
     "onnx_cache": "Folder caching the ONNX export of the embedding model (made once). Empty: ~/.cache/localgpt/onnx.",
     "chunk_tokens": "Most tokens in one chunk (never more than the embedding model reads).",
     "chunk_overlap": "Tokens shared between neighbouring chunks.",

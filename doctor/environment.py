@@ -20,6 +20,7 @@ KEY_LIBRARIES = {
     "chromadb": True,
     "llama-cpp-python": True,
     "pypdf": False,
+    "openvino": False,
     "onnxruntime": False,
     "numpy": True,
 }

@@ -92,22 +92,32 @@ def gpu_may_exist() -> bool:
     return any(Path(p).exists() for p in ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/kfd", "/dev/dxg"))
 
 
+BACKENDS = ("auto", "torch", "onnx", "openvino")
+CPU_BACKENDS = ("openvino", "onnx")  # auto on a CPU: the first installed (measured fastest first)
+RUNTIME_MODULE = {"openvino": "openvino", "onnx": "onnxruntime"}
+FALLBACK = {"openvino": "onnx", "onnx": "torch"}  # auto: what to try when a runtime fails to load
+
+
 def pick_backend(requested: str, device: str, model_path: Path, precision: str = "float32") -> str:
-    """torch or onnx. auto: ONNX Runtime on CPU (measured faster here, same vectors), torch on a GPU;
-    int8 exists only as an ONNX model."""
-    if requested not in ("auto", "torch", "onnx"):
-        raise ModelLoadError(f"Unknown embedding backend {requested!r}: use auto, torch or onnx.")
+    """torch, onnx or openvino. auto: OpenVINO on CPU (bfloat16 where the CPU has it natively: 2x ONNX
+    Runtime here, vectors within 2e-4 cosine of torch), else ONNX Runtime; torch on a GPU.
+    int8 exists only as an ONNX Runtime model."""
+    if requested not in BACKENDS:
+        raise ModelLoadError(f"Unknown embedding backend {requested!r}: use {', '.join(BACKENDS)}.")
     if precision == "int8":
-        if requested == "torch":
-            raise ModelLoadError("int8 embeddings run only on the ONNX backend: drop --embedding-backend torch.")
+        if requested in ("torch", "openvino"):
+            raise ModelLoadError(f"int8 embeddings run only on the ONNX backend: drop --embedding-backend {requested}.")
         if pooling_mode(model_path) is None or importlib.util.find_spec("onnxruntime") is None:
             raise ModelLoadError("int8 embeddings need onnxruntime and a mean- or CLS-pooled model; use --embedding-precision float32.")
         return "onnx"
     if requested != "auto":
         return requested
-    if device != "cpu" or pooling_mode(model_path) is None or importlib.util.find_spec("onnxruntime") is None:
+    if device != "cpu" or pooling_mode(model_path) is None:
         return "torch"
-    return "onnx"
+    for backend in CPU_BACKENDS:
+        if importlib.util.find_spec(RUNTIME_MODULE[backend]) is not None:
+            return backend
+    return "torch"
 
 
 class Embedder:
@@ -151,16 +161,24 @@ class Embedder:
 
     @property
     def backend(self) -> str:
-        """torch or onnx, the one that runs (loads the model)."""
+        """torch, onnx or openvino: the one that runs (loads the model)."""
         self._load()
         return self._backend or "torch"
+
+    @property
+    def compute(self) -> str:
+        """The number type the model computes in: float32, bfloat16 (OpenVINO on a CPU with it) or int8 (loads the model)."""
+        model = self._load()
+        if self.precision == "int8":
+            return "int8"
+        return "bfloat16" if getattr(model, "compute", "f32") == "bf16" else "float32"
 
     @property
     def batch_size(self) -> int:
         """Texts per model call: as asked, else what measured fastest for the backend (loads the model)."""
         if self.requested_batch_size > 0:
             return self.requested_batch_size
-        return ONNX_CPU_BATCH if self.backend == "onnx" else TORCH_BATCH
+        return TORCH_BATCH if self.backend == "torch" else ONNX_CPU_BATCH
 
     @property
     def loaded(self) -> bool:
@@ -175,22 +193,28 @@ class Embedder:
             enforce_offline()
             device = pick_device(self.requested_device)
             backend = pick_backend(self.requested_backend, device, self.model_path, self.precision)
-            if backend == "onnx":
+            while self._model is None:
                 try:
-                    self._model = self._load_onnx()
+                    self._model = self._load_backend(backend, device)
                 except ModelLoadError:
-                    if self.requested_backend == "onnx" or self.precision != "float32":
+                    # auto goes down the list when a runtime fails to load; a backend asked for by name does not
+                    fallback = FALLBACK.get(backend) if self.requested_backend == "auto" and self.precision == "float32" else None
+                    if fallback is None:
                         raise
-                    log.warning("ONNX backend unavailable; embedding with torch", exc_info=True)
-                    backend = "torch"
-            if backend == "torch":
-                self._model = self._load_torch(device)
+                    log.warning("%s backend unavailable; embedding with %s", backend, fallback, exc_info=True)
+                    backend = fallback
             self._backend, self._device = backend, device if backend == "torch" else "cpu"
             log.info("embedding model %s (%s) with %s on %s", self.info.name, self.precision, self._backend, self._device)
         return self._model
 
-    def _load_onnx(self):
+    def _load_backend(self, backend: str, device: str):
+        if backend == "torch":
+            return self._load_torch(device)
         onnx_file = export_model(self.model_path, self.info.fingerprint, self.onnx_cache, self.precision)
+        if backend == "openvino":
+            from embeddings.openvino_backend import OpenVinoEncoder  # noqa: PLC0415
+
+            return OpenVinoEncoder(self.model_path, onnx_file, threads=self.threads)
         return OnnxEncoder(self.model_path, onnx_file, threads=self.threads)
 
     def _load_torch(self, device: str):
@@ -206,7 +230,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.info.dimensions), dtype=np.float32)
         model = self._load()
-        if self._backend == "onnx":
+        if self._backend != "torch":
             return model.encode(list(texts), batch_size=self.batch_size)
         vectors = model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False

@@ -31,7 +31,9 @@ from core.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
 
-EXPORT_VERSION = "v1"  # bump when the export recipe changes: older exports are then ignored
+EXPORT_VERSION = "v2"  # bump when the export recipe changes: older exports are then ignored
+# v2: exported with eager attention (the explicit softmax(QK^T)V graph) instead of torch SDPA: the same vectors
+# (cosine 1.000000 on the benchmark chunks), 15% faster on ONNX Runtime and OpenVINO here.
 PRECISIONS = ("float32", "int8")
 MODEL_FILE = "model.onnx"
 META_FILE = "meta.json"
@@ -142,7 +144,7 @@ def _export_to(model_path: Path, out: Path) -> None:
             return out.last_hidden_state
 
     try:
-        model = AutoModel.from_pretrained(str(model_path), local_files_only=True).eval()
+        model = AutoModel.from_pretrained(str(model_path), local_files_only=True, attn_implementation="eager").eval()
     except Exception as exc:  # a broken folder fails in many ways inside transformers
         raise ModelLoadError(f"Could not load the embedding model from {model_path} to export it: {exc}") from exc
     sample = torch.ones((2, 8), dtype=torch.long)
@@ -164,15 +166,32 @@ def _export_to(model_path: Path, out: Path) -> None:
 
 
 class OnnxEncoder:
-    """Embeds texts with ONNX Runtime: tokenizer.json -> model.onnx -> pooling -> unit vectors."""
+    """Embeds texts with ONNX Runtime: tokenizer.json -> model.onnx -> pooling -> unit vectors.
+
+    Tokenizing, padding and pooling live here; the runtime that runs model.onnx is `_open` and
+    `_forward` (embeddings/openvino_backend.py runs the same file with OpenVINO)."""
+
+    runtime = "ONNX Runtime"
 
     def __init__(self, model_path: Path, onnx_file: Path, threads: int = 0):
-        import onnxruntime as ort  # noqa: PLC0415
         from tokenizers import Tokenizer  # noqa: PLC0415
 
         self.pooling = pooling_mode(model_path)
         if self.pooling is None:
-            raise ModelLoadError(f"The model at {model_path} pools in a way the ONNX backend does not reproduce; use --embedding-backend torch.")
+            raise ModelLoadError(
+                f"The model at {model_path} pools in a way {self.runtime} here does not reproduce; use --embedding-backend torch."
+            )
+        self.input_names = self._open(Path(onnx_file), threads)
+        self.tokenizer = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=max_seq_length(model_path))
+        self.tokenizer.no_padding()  # each batch is padded to its own longest text in _run
+        pad_id = self.tokenizer.token_to_id("[PAD]")
+        self.pad_id = 0 if pad_id is None else pad_id
+
+    def _open(self, onnx_file: Path, threads: int) -> set[str]:
+        """Load the model into the runtime; returns the names of the inputs it takes."""
+        import onnxruntime as ort  # noqa: PLC0415
+
         options = ort.SessionOptions()
         if threads > 0:
             options.intra_op_num_threads = threads
@@ -180,12 +199,11 @@ class OnnxEncoder:
         # Idle threads sleep instead of spinning: parse workers share the cores, and batches are large.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(onnx_file), sess_options=options, providers=["CPUExecutionProvider"])
-        self.input_names = {i.name for i in self.session.get_inputs()}
-        self.tokenizer = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=max_seq_length(model_path))
-        self.tokenizer.no_padding()  # each batch is padded to its own longest text in _run
-        pad_id = self.tokenizer.token_to_id("[PAD]")
-        self.pad_id = 0 if pad_id is None else pad_id
+        return {i.name for i in self.session.get_inputs()}
+
+    def _forward(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        """last_hidden_state (batch, tokens, dims) for the padded batch."""
+        return self.session.run(None, feed)[0]
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Unit vectors in the order of `texts`; batches are cut from texts sorted by length (less padding)."""
@@ -211,7 +229,7 @@ class OnnxEncoder:
             mask[row, :n] = e.attention_mask[:n]
             types[row, :n] = e.type_ids[:n]
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-        hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self.input_names})[0]
+        hidden = self._forward({k: v for k, v in feed.items() if k in self.input_names})
         if self.pooling == "cls":
             pooled = hidden[:, 0, :]
         else:

@@ -143,6 +143,7 @@ def run_ingest(
             pool = pool or parse_pool(len(work.to_read))
             _read_embed_write(pool, reading_order(work.to_read), known, index, embedder, record, progress)
             report.embedding_backend = embedder.backend if embedder.loaded else ""
+            report.embedding_compute = embedder.compute if embedder.loaded else ""
         index.catalog.set_info({"last_ingest": time.time(), "source_dir": str(root.resolve())})
     progress.close()
     report.sort()

@@ -26,6 +26,7 @@ class IngestReport:
     elapsed: float = 0.0
     repaired: list[str] = field(default_factory=list)
     embedding_backend: str = ""  # "" when nothing needed embedding (the model was not loaded)
+    embedding_compute: str = ""  # float32, bfloat16 or int8 ("" as above)
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -62,5 +63,6 @@ class IngestReport:
             "chunks_written": self.chunks_written,
             "repaired": self.repaired,
             "embedding_backend": self.embedding_backend,
+            "embedding_compute": self.embedding_compute,
             "files": [asdict(o) for o in self.outcomes],
         }

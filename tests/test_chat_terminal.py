@@ -6,6 +6,7 @@ file order and each leaves the chat at its prompt.
 import os
 import re
 import shutil
+import signal
 import stat
 import sys
 
@@ -31,8 +32,16 @@ def chat(db, tmp_path_factory):
     home = tmp_path_factory.mktemp("chat-home")
     cmd = localgpt_cmd("chat", "--db", str(db), "--max-tokens", "32", "-k", "2")
     env = {**os.environ, "HOME": str(home), "TERM": "dumb", "PYTHONUNBUFFERED": "1"}
-    child = pexpect.spawn(cmd[0], cmd[1:], cwd=str(REPO), env=env, encoding="utf-8", timeout=TIMEOUT,
-                          dimensions=(40, 200))
+    # The forked child sets its window size before exec, which sends it SIGWINCH. pytest imports readline,
+    # whose SIGWINCH handler runs on the alternate signal stack; after the in-process tests before this
+    # module have run (OpenVINO among them) the kernel could not deliver it there and killed the child with
+    # SIGSEGV before exec. The child needs no handler before exec: it gets the default (ignore).
+    previous = signal.signal(signal.SIGWINCH, signal.SIG_DFL)
+    try:
+        child = pexpect.spawn(cmd[0], cmd[1:], cwd=str(REPO), env=env, encoding="utf-8", timeout=TIMEOUT,
+                              dimensions=(40, 200))
+    finally:
+        signal.signal(signal.SIGWINCH, previous)
     child.logfile_read = sys.stderr  # shown by pytest when a test fails
     child.expect("/help lists commands")
     child.expect("> ")
@@ -53,6 +62,15 @@ def test_question_streams_an_answer_then_its_sources(chat):
     chat.expect("Sources")
     chat.expect(PROMPT)
     assert "kettle_manual.docx" in chat.before
+
+
+def test_resizing_the_terminal_keeps_the_chat(chat):
+    """A resize sends SIGWINCH to a process that has the embedding runtime and the LLM loaded."""
+    chat.setwinsize(30, 120)
+    chat.sendline("/help")
+    chat.expect(PROMPT)
+    assert chat.isalive() and "/sources" in chat.before
+    chat.setwinsize(40, 200)
 
 
 def test_sources_shows_the_passages_behind_the_last_answer_with_scores(chat):

@@ -92,7 +92,7 @@ def test_unchanged_reingest_loads_no_model(ingested):
         "import sys, json; sys.path.insert(0, '.');"
         "from core.settings import load_settings; from ingest.pipeline import run_ingest;"
         f"r = run_ingest(load_settings({{'db': {str(db)!r}, 'source_dir': {str(folder)!r}}}, environ={{}}));"
-        "heavy = [m for m in ('torch', 'sentence_transformers', 'onnxruntime', 'transformers') if m in sys.modules];"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'onnxruntime', 'openvino', 'transformers') if m in sys.modules];"
         "print(json.dumps({'counts': r.to_json()['counts'], 'heavy': heavy, 'backend': r.embedding_backend}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)

@@ -1,7 +1,10 @@
 """Nothing leaves the machine: the whole ingest-and-ask flow runs with the network blocked."""
 import json
+import os
+import shutil
 import socket
 import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -53,3 +56,36 @@ def test_cli_in_a_process_with_no_network_at_all(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["passages"]
+
+
+SILENT_RUNTIMES = """
+import sys, time
+sys.path.insert(0, {repo!r})
+from core.settings import load_settings
+from embeddings.embedder import load_embedder
+for backend in ("openvino", "onnx"):
+    embedder = load_embedder(load_settings({{"embedding_backend": backend}}, environ={{}}))
+    embedder.embed(["a passage about leases"])
+    assert embedder.backend == backend, embedder.backend
+print("openvino_telemetry" in sys.modules and sys.modules["openvino_telemetry"] is not None)
+time.sleep({linger})  # ONNX Runtime's telemetry client looked up its server ~9 s after import
+"""
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace to see connects made below Python")
+def test_embedding_runtimes_reach_for_no_network_even_below_python(tmp_path):
+    """ONNX Runtime (C++ 1DS client) and OpenVINO (a thread sending a usage event on import) phone home
+    unless switched off; the C++ one never passes through Python's socket module, so only a system-call
+    trace shows it. Both runtimes load and embed, then the process lingers past the telemetry timers."""
+    from conftest import REPO
+
+    trace = tmp_path / "trace.log"
+    code = SILENT_RUNTIMES.format(repo=str(REPO), linger=12)
+    done = subprocess.run(
+        ["strace", "-f", "--seccomp-bpf", "-e", "trace=connect,sendto,sendmsg", "-o", str(trace), sys.executable, "-c", code],
+        capture_output=True, text=True, timeout=300, env={k: v for k, v in os.environ.items() if not k.startswith("LOCALGPT_")},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "False", "OpenVINO's telemetry package was imported"
+    attempts = [line for line in trace.read_text(errors="replace").splitlines() if "AF_INET" in line]
+    assert attempts == [], attempts
