@@ -225,12 +225,15 @@ class Embedder:
         except Exception as exc:  # a broken folder fails in many ways inside transformers
             raise ModelLoadError(f"Could not load the embedding model from {self.model_path}: {exc}") from exc
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text, in the order given."""
+    def embed(self, texts: Sequence[str], token_ids: Sequence | None = None) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text, in the order given. `token_ids`: the texts
+        already tokenized for the model (ingest's workers do it), used by the ONNX-file backends."""
         if not texts:
             return np.zeros((0, self.info.dimensions), dtype=np.float32)
         model = self._load()
         if self._backend != "torch":
+            if token_ids is not None:
+                return model.encode_ids(token_ids, batch_size=self.batch_size)
             return model.encode(list(texts), batch_size=self.batch_size)
         vectors = model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False

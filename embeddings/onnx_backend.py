@@ -207,28 +207,29 @@ class OnnxEncoder:
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Unit vectors in the order of `texts`; batches are cut from texts sorted by length (less padding)."""
-        encodings = self.tokenizer.encode_batch(list(texts))
-        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        return self.encode_ids([e.ids for e in self.tokenizer.encode_batch(list(texts))], batch_size)
+
+    def encode_ids(self, token_ids: Sequence[Sequence[int]], batch_size: int = 32) -> np.ndarray:
+        """As encode, from texts already tokenized for the model ([CLS] ... [SEP], within its length)."""
+        order = np.argsort([len(ids) for ids in token_ids], kind="stable")
         out: np.ndarray | None = None
         for start in range(0, len(order), batch_size):
             picked = order[start : start + batch_size]
-            vectors = self._run([encodings[i] for i in picked])
+            vectors = self._run([token_ids[i] for i in picked])
             if out is None:
-                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+                out = np.empty((len(token_ids), vectors.shape[1]), dtype=np.float32)
             out[picked] = vectors
         return out if out is not None else np.zeros((0, 0), dtype=np.float32)
 
-    def _run(self, encodings) -> np.ndarray:
-        width = max(len(e.ids) for e in encodings)
-        ids = np.full((len(encodings), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(encodings), width), dtype=np.int64)
-        types = np.zeros_like(mask)
-        for row, e in enumerate(encodings):
-            n = len(e.ids)
-            ids[row, :n] = e.ids[:n]
-            mask[row, :n] = e.attention_mask[:n]
-            types[row, :n] = e.type_ids[:n]
-        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+    def _run(self, batch: list[Sequence[int]]) -> np.ndarray:
+        """One padded batch: attention on each text's own tokens, one segment (type id 0)."""
+        width = max(len(ids) for ids in batch)
+        ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, text_ids in enumerate(batch):
+            ids[row, : len(text_ids)] = text_ids
+            mask[row, : len(text_ids)] = 1
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(mask)}
         hidden = self._forward({k: v for k, v in feed.items() if k in self.input_names})
         if self.pooling == "cls":
             pooled = hidden[:, 0, :]

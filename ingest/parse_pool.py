@@ -39,6 +39,7 @@ class Parsed:
     reason: str = ""
     chunks: list[Chunk] = field(default_factory=list)
     tokens: list[int] = field(default_factory=list)  # token count of each chunk
+    token_ids: list | None = None  # each chunk's model input ids (numpy int32), or None: embed from the text
 
 
 def file_hash(path: Path) -> str:
@@ -77,12 +78,13 @@ def _die_with(parent: int) -> None:
 
 def _init(model_path: str, plan: ChunkPlan, parent: int) -> None:
     from core.offline import enforce_offline  # noqa: PLC0415
+    from embeddings.onnx_backend import max_seq_length  # noqa: PLC0415
     from embeddings.tokens import TokenCounter  # noqa: PLC0415
 
     _die_with(parent)
     enforce_offline()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    _worker.update(counter=TokenCounter(Path(model_path)), plan=plan)
+    _worker.update(counter=TokenCounter(Path(model_path), max_length=max_seq_length(Path(model_path))), plan=plan)
 
 
 def _started() -> bool:
@@ -116,7 +118,9 @@ def parse(task: Task, max_bytes: int | None) -> Parsed:
         chunks = chunk_sections(sections, task.source, counter, plan)
         if not chunks:
             raise LoadError("no text found in the file")
-        return Parsed(task.source, "read", record, chunks=chunks, tokens=counter.count_many([c.text for c in chunks]))
+        texts = [c.text for c in chunks]
+        return Parsed(task.source, "read", record, chunks=chunks, tokens=[counter.count(t) for t in texts],
+                      token_ids=counter.model_inputs(texts))
     except LoadError as exc:
         return Parsed(task.source, "failed", reason=str(exc))
     except PermissionError:

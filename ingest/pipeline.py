@@ -212,8 +212,11 @@ def _flush(group: _Group, known, writer: _Writer, embedder: Embedder, record, pr
         return
     chunks = [c for parsed in group.files for c in parsed.chunks]
     tokens = [t for parsed in group.files for t in parsed.tokens]
+    token_ids = None
+    if all(parsed.token_ids is not None for parsed in group.files):
+        token_ids = [ids for parsed in group.files for ids in parsed.token_ids]
     progress.embedding()
-    vectors = embed_sorted(embedder, [c.text for c in chunks], tokens, on_batch=progress.chunks_done)
+    vectors = embed_sorted(embedder, [c.text for c in chunks], tokens, on_batch=progress.chunks_done, token_ids=token_ids)
 
     def written() -> None:
         for parsed in group.files:
@@ -224,15 +227,21 @@ def _flush(group: _Group, known, writer: _Writer, embedder: Embedder, record, pr
 
 
 def embed_sorted(
-    embedder: Embedder, texts: list[str], tokens: list[int], on_batch: Callable[[int], None] | None = None
+    embedder: Embedder,
+    texts: list[str],
+    tokens: list[int],
+    on_batch: Callable[[int], None] | None = None,
+    token_ids: list | None = None,
 ) -> np.ndarray:
-    """Vectors of `texts` in their order, embedded in batches of similar length (less padding)."""
+    """Vectors of `texts` in their order, embedded in batches of similar length (less padding).
+    `token_ids`: the texts as the workers tokenized them for the model (spares tokenizing again)."""
     order = np.argsort(np.asarray(tokens, dtype=np.int64), kind="stable")
     out = np.empty((len(texts), embedder.info.dimensions), dtype=np.float32)
     size = max(1, embedder.batch_size)
     for start in range(0, len(order), size):
         picked = order[start : start + size]
-        out[picked] = embedder.embed([texts[i] for i in picked])
+        ids = [token_ids[i] for i in picked] if token_ids is not None else None
+        out[picked] = embedder.embed([texts[i] for i in picked], token_ids=ids)
         crashpoint("embedded")
         if on_batch:
             on_batch(len(picked))

@@ -118,3 +118,21 @@ def test_auto_falls_back_to_onnx_when_openvino_cannot_load(settings_for, tmp_pat
     named = load_embedder(settings_for(tmp_path, embedding_backend="openvino", device="cpu", onnx_cache=str(cache)))
     with pytest.raises(ModelLoadError, match="made to fail here"):
         named.embed(["x"])
+
+
+def test_token_ids_from_the_ingest_workers_give_the_same_vectors(exported):
+    """Ingest's workers tokenize each chunk for the model, so the embedding process does not tokenize again."""
+    from embeddings.bundled import bundled_embedding_model_path
+    from embeddings.onnx_backend import max_seq_length
+    from embeddings.tokens import TokenCounter
+
+    _, onnx, vectors = exported
+    path = bundled_embedding_model_path()
+    counter = TokenCounter(path, max_length=max_seq_length(path))
+    assert counter.model_inputs(TEXTS) is None  # the long passage needs the model tokenizer's truncation
+    fitting = [i for i, text in enumerate(TEXTS) if counter.count(text) + 2 <= counter.max_length]
+    assert len(fitting) == len(TEXTS) - 1
+    ids = counter.model_inputs([TEXTS[i] for i in fitting])
+    assert [len(x) for x in ids] == [counter.count(TEXTS[i]) + 2 for i in fitting]
+    from_ids = onnx.embed([TEXTS[i] for i in fitting], token_ids=ids)
+    assert np.allclose(from_ids, vectors[fitting], atol=1e-6)
