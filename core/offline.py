@@ -21,7 +21,7 @@ OFFLINE_ENV = {
     "TRANSFORMERS_OFFLINE": "1",  # transformers: local files only
     "HF_DATASETS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
-    # onnxruntime (1.2x+ on Linux too): its C++ 1DS client starts at import and, ~9 s later, looks up
+    # onnxruntime (1.32 here, on Linux): its C++ 1DS client starts at import and, ~9 s later, looks up
     # mobile.events.data.microsoft.com; read once at import, invisible to Python's socket module
     "ORT_DISABLE_TELEMETRY": "1",
     "ANONYMIZED_TELEMETRY": "False",  # chromadb (we also pass Settings(anonymized_telemetry=False))

@@ -61,7 +61,7 @@ HELP: dict[str, str] = {
     "source_dir": "Folder of documents to ingest, searched recursively.",
     "embedding_model": "Path of a local sentence-transformers model folder. Empty: the bundled all-MiniLM-L6-v2.",
     "embedding_backend": "auto, openvino, onnx or torch. auto: OpenVINO on CPU (bfloat16 where the CPU has it "
-    "natively, vectors within 2e-4 cosine of torch's), else ONNX Runtime (exact float32); torch on a GPU.",
+    "natively, vectors within 1e-4 cosine of torch's), else ONNX Runtime (exact float32); torch on a GPU.",
     "embedding_precision": "auto, float32 or int8. int8: the model with 8-bit weights on ONNX Runtime, about 2x "
     "faster than float32 on a CPU without bfloat16, a little less exact (docs/ingest.md). An index keeps the precision that built it; auto: the "
     "index's, float32 for a new one.",

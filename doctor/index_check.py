@@ -6,7 +6,7 @@ from pathlib import Path
 
 from core.errors import LocalGPTError
 from doctor.report import Problem, human_bytes
-from index import index_exists, open_index
+from index import index_exists, open_index, precision_of
 from index.permissions import exposed_paths
 
 
@@ -53,7 +53,7 @@ def index_facts(db: Path, fingerprint: str | None, embedding_name: str | None) -
             chunks=index.catalog.chunk_count(),
             embedding_model=info.get("embedding_model"),
             embedding_fingerprint=info.get("embedding_fingerprint"),
-            embedding_precision=info.get("embedding_precision", "float32" if info.get("embedding_fingerprint") else None),
+            embedding_precision=precision_of(info),
             chunk_tokens=info.get("chunk_tokens"),
             size_on_disk=human_bytes(_size(db)),
             created=_when(info.get("created_at")),

@@ -1,10 +1,9 @@
 """The OpenVINO backend: the same cached model.onnx as the ONNX Runtime backend, run by OpenVINO.
 
 Why: on a CPU with native bfloat16 (AVX512-BF16 or AMX: recent Xeon and EPYC) OpenVINO runs
-the matrix products in bfloat16 and embeds about 2x faster than ONNX Runtime in float32, with
-vectors within 2e-4 cosine of torch's float32 ones (docs/ingest.md). Elsewhere it computes in
-float32, as fast as ONNX Runtime or a little faster. Tokenizing, padding and pooling are
-OnnxEncoder's.
+the matrix products in bfloat16 and embeds about 1.8x faster than ONNX Runtime in float32, with
+vectors within 1e-4 cosine of torch's float32 ones (docs/ingest.md). Elsewhere it computes in
+float32. Tokenizing, padding and pooling are OnnxEncoder's.
 
 OpenVINO sends a usage event to Google Analytics when imported, unless told not to:
 core.offline.enforce_offline() (called before anything loads it) makes its telemetry package

@@ -49,6 +49,13 @@ class IndexInfo:
         }
 
 
+def precision_of(recorded: dict[str, str]) -> str | None:
+    """The embedding precision an index's recorded info names; None before anything was embedded."""
+    if "embedding_fingerprint" not in recorded:
+        return None
+    return recorded.get("embedding_precision", "float32")  # indexes from before int8 existed are float32
+
+
 def index_exists(db: Path) -> bool:
     return (Path(db) / CATALOG_FILE).exists()
 
@@ -76,10 +83,7 @@ class Index:
 
     def recorded_precision(self) -> str | None:
         """The embedding precision that built the index; None for an empty index."""
-        recorded = self.catalog.info()
-        if "embedding_fingerprint" not in recorded:
-            return None
-        return recorded.get("embedding_precision", "float32")  # indexes from before int8 existed are float32
+        return precision_of(self.catalog.info())
 
     def check_compatible(self, info: IndexInfo, for_writing: bool) -> None:
         """Refuse an embedder (or, when writing, a chunking) other than the one that built the index."""
@@ -95,7 +99,7 @@ class Index:
                 f"you asked to {action} it with {info.embedding_model!r}. Use the same --embedding-model, "
                 f"or ingest into a new --db folder."
             )
-        precision = recorded.get("embedding_precision", "float32")
+        precision = precision_of(recorded)
         if precision != info.embedding_precision:
             raise IndexMismatchError(
                 f"The index at {self.path} was built with {precision} embeddings; you asked for "

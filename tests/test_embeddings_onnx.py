@@ -50,11 +50,11 @@ def test_onnx_vectors_equal_torch_vectors(exported, torch_vectors):
 def test_openvino_vectors_equal_torch_vectors(exported, torch_vectors, compute):
     """bf16 is what auto picks on a CPU with native bfloat16 (this machine: AVX512-BF16); emulated elsewhere."""
     from embeddings.bundled import bundled_embedding_model_path
-    from embeddings.onnx_backend import EXPORT_VERSION
+    from embeddings.onnx_backend import MODEL_FILE, export_dir
     from embeddings.openvino_backend import OpenVinoEncoder
 
     cache, onnx, _ = exported
-    model = cache / f"{onnx.info.fingerprint}-{EXPORT_VERSION}" / "model.onnx"
+    model = export_dir(cache, onnx.info.fingerprint) / MODEL_FILE
     encoder = OpenVinoEncoder(bundled_embedding_model_path(), model, compute=compute)
     vectors = encoder.encode(TEXTS, batch_size=8)
     cosine = (vectors * torch_vectors).sum(axis=1)
