@@ -78,7 +78,7 @@ def build(db: Path, size: int, settings, seed: int = 7) -> None:
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             # A fresh index: vectors, then the catalog rows (as Index.replace_file writes them,
             # without the journal and the delete of a previous version, which cost time here).
-            index.vectors.upsert([c.id for c in chunks], vectors, [c.text for c in chunks], [c.metadata() for c in chunks])
+            index.vectors.upsert([c.id for c in chunks], vectors, [c.metadata() for c in chunks])
             index.catalog.replace_file(FileRecord(source, f"h{f}", n, f), chunks)
             print(f"  built {f + n}/{size} chunks ({time.perf_counter() - started:.0f}s)", file=sys.stderr, end="\r")
     print(file=sys.stderr)

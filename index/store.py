@@ -158,7 +158,7 @@ class Index:
         self.catalog.mark_pending(sources)
         crashpoint("pending")
         if chunks:
-            self.vectors.upsert([c.id for c in chunks], vectors, [c.text for c in chunks], [c.metadata() for c in chunks])
+            self.vectors.upsert([c.id for c in chunks], vectors, [c.metadata() for c in chunks])
         crashpoint("vectors")
         old = self.catalog.chunk_ids_of(sources)
         self.catalog.replace_files([(record, list(file_chunks)) for record, file_chunks in files])

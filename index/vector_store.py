@@ -2,10 +2,14 @@
 
 Chroma on disk is the one we ship; Chroma's client/server mode (a team sharing one
 index) is another implementation of the same few methods, chosen by a setting.
+
+The store holds each chunk's vector and its metadata (for filters), not its text: the
+catalog (index/catalog.py) holds the text, once, with its full-text index. Text in Chroma
+cost 2/3 of every write (its own full-text index over it) and was never read.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
 
 import numpy as np
@@ -15,19 +19,19 @@ import numpy as np
 class VectorMatch:
     id: str
     score: float  # cosine similarity, higher is closer
-    text: str  # "" when asked without content
-    metadata: dict[str, Any]
+    text: str = ""  # filled from the catalog by the caller that needs it
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 class VectorStore(Protocol):
-    def upsert(self, ids: Sequence[str], vectors: np.ndarray, texts: Sequence[str], metadatas: Sequence[dict]) -> None: ...
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None: ...
 
     def delete_sources(self, sources: Sequence[str]) -> None: ...
 
     def delete_ids(self, ids: Sequence[str]) -> None: ...
 
-    def query(self, vector: np.ndarray, k: int, where: dict | None = None, content: bool = True) -> list[VectorMatch]:
-        """The k nearest, closest first; content=False may leave text and metadata empty."""
+    def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[VectorMatch]:
+        """The k nearest (passing the metadata filter `where`), closest first: ids and scores."""
 
     def ids(self) -> set[str]: ...
 

@@ -17,22 +17,24 @@ OVERFETCH_MIN = 200
 OVERFETCH_MAX = 2000
 
 
+def _with_content(matches: list[VectorMatch], catalog: Catalog) -> list[VectorMatch]:
+    """The matches with their text and metadata, from the catalog (the store holds neither text
+    nor, for what it returns, metadata); a match the catalog no longer lists is dropped."""
+    content = catalog.texts_and_meta([m.id for m in matches])
+    return [VectorMatch(m.id, m.score, *content[m.id]) for m in matches if m.id in content]
+
+
 def dense_search(store: VectorStore, catalog: Catalog, vector: np.ndarray, k: int, flt: Filter | None = None) -> list[VectorMatch]:
-    """The k nearest chunks, best first. A filter matching many sources is queried batch by batch."""
+    """The k nearest chunks with their text and metadata, best first. A filter matching many
+    sources is queried batch by batch."""
     if k <= 0:
         return []
     if flt is None:
-        return store.query(vector, k)
+        return _with_content(store.query(vector, k), catalog)
     wide = max(k * OVERFETCH, OVERFETCH_MIN)
     while True:
-        # Ids only from the store (its documents cost ~0.1 ms a row); metadata from the catalog.
-        nearest = store.query(vector, wide, content=False)
-        metas = catalog.texts_and_meta([m.id for m in nearest])
-        kept = [
-            VectorMatch(m.id, m.score, metas[m.id][0], metas[m.id][1])
-            for m in nearest
-            if m.id in metas and flt.matches(metas[m.id][1])
-        ]
+        nearest = store.query(vector, wide)
+        kept = [m for m in _with_content(nearest, catalog) if flt.matches(m.metadata)]
         # Exact whenever k pass: a filtered chunk closer than the k-th kept one is closer than
         # a chunk in the unfiltered list, so it is in that list too. Also exact when the list
         # is shorter than asked for: it was the whole index.
@@ -47,7 +49,7 @@ def dense_search(store: VectorStore, catalog: Catalog, vector: np.ndarray, k: in
     for where in to_chroma(catalog.connection(), flt):
         matches.extend(store.query(vector, k, where=where))
     matches.sort(key=lambda m: -m.score)
-    return matches[:k]
+    return _with_content(matches[:k], catalog)
 
 
 def cosine_to(vector: np.ndarray, others: dict[str, np.ndarray]) -> dict[str, float]:

@@ -114,9 +114,9 @@ class Retriever:
                 # runs beside BM25 (Chroma's core and SQLite both release the GIL; without a filter
                 # it needs no SQLite connection, and connections stay in their thread).
                 if mode == "hybrid":
-                    pending = self._background().submit(self.index.vectors.query, vector, pool, None, False)
+                    pending = self._background().submit(self.index.vectors.query, vector, pool)
                 else:
-                    matches = self.index.vectors.query(vector, pool, content=False)
+                    matches = self.index.vectors.query(vector, pool)
             else:
                 matches = dense_search(self.index.vectors, self.index.catalog, vector, pool, flt)
         lexical = bm25_search(conn, question, pool, to_sql(flt) if flt else None) if mode in ("bm25", "hybrid") else []

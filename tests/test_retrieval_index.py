@@ -99,6 +99,16 @@ def test_filters_restrict_every_mode(retriever, mode):
     assert retriever.search("notice", k=5, mode=mode, where="source=nothing/*") == []
 
 
+def test_private_text_is_stored_once_and_every_mode_returns_it(corpus_db, retriever):
+    phrase = CLAUSES["14.2"]
+    holding = [p.relative_to(corpus_db).parts[0] for p in corpus_db.rglob("*") if p.is_file() and phrase.encode() in p.read_bytes()]
+    assert holding == ["catalog.sqlite"]  # the vector store keeps vectors and metadata, not a second copy of the text
+    for mode in ("dense", "bm25", "hybrid"):
+        for where in (None, "source=contracts/2024"):
+            hits = retriever.search("sixty days written notice to the landlord", k=2, mode=mode, where=where)
+            assert (hits[0].chunk.source, hits[0].chunk.text) == ("contracts/2024/clause-14-2.md", f"Clause 14.2\n\nClause 14.2. {phrase}"), (mode, where)
+
+
 def test_mmr_returns_distinct_passages_from_the_same_pool(retriever):
     plain = retriever.search("error on the display", k=4, mode="hybrid")
     diverse = retriever.search("error on the display", k=4, mode="hybrid", mmr=True)
@@ -182,7 +192,7 @@ def test_filtered_dense_gives_the_same_hits_whether_chroma_filters_or_we_do(retr
     wheres = []
     real_query = store.query
     monkeypatch.setattr(
-        store, "query", lambda v, k, where=None, content=True: wheres.append(where) or real_query(v, k, where=where, content=content)
+        store, "query", lambda v, k, where=None: wheres.append(where) or real_query(v, k, where=where)
     )
     chroma = retriever.search(question, k=3, mode="dense", where="source=contracts/2024|manuals/err-4031.md")
     assert wheres[-1] == {"source": {"$in": sorted(["contracts/2024/clause-14-2.md", "contracts/2024/clause-12-4.md", "manuals/err-4031.md"])}}
