@@ -7,7 +7,7 @@ for one chunk is split like any text. Every chunk is checked against the limit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 from core.types import Chunk, Section
 from embeddings.tokens import TokenCounter
@@ -21,7 +21,7 @@ class ChunkPlan:
     overlap: int
 
 
-def _splitter(counter: TokenCounter, budget: int, overlap: int, language: str | None):
+def _splitter(length: Callable[[str], int], budget: int, overlap: int, language: str | None):
     from langchain_text_splitters import Language, RecursiveCharacterTextSplitter  # noqa: PLC0415
 
     overlap = max(0, min(overlap, budget // 4))
@@ -35,7 +35,7 @@ def _splitter(counter: TokenCounter, budget: int, overlap: int, language: str | 
     return RecursiveCharacterTextSplitter(
         chunk_size=budget,
         chunk_overlap=overlap,
-        length_function=counter.count,
+        length_function=length,
         separators=separators,
         is_separator_regex=False,
         # Code separators ("\nclass ", "\ndef ") begin a unit: keep them at the start of the next piece.
@@ -59,14 +59,17 @@ def _hard_split(text: str, counter: TokenCounter, budget: int) -> list[str]:
 
 
 def split_text(text: str, counter: TokenCounter, budget: int, overlap: int, language: str | None = None) -> list[str]:
-    if counter.count(text) <= budget:
+    """Pieces of `text` of at most `budget` tokens each."""
+    length = counter.piece_counter(text)  # tokenizes `text` once; pieces are counted from it
+    if length(text) <= budget:
         return [text.strip()] if text.strip() else []
     pieces: list[str] = []
-    for piece in _splitter(counter, budget, overlap, language).split_text(text):
-        if counter.count(piece) <= budget:
+    for piece in _splitter(length, budget, overlap, language).split_text(text):
+        if length(piece) <= budget:
             pieces.append(piece)
-        else:
-            pieces.extend(_hard_split(piece, counter, budget))
+            continue
+        for sub in _hard_split(piece, counter, budget):  # a cut inside a word can cost a token: cut once more
+            pieces.extend(_hard_split(sub, counter, budget - 2) if counter.count(sub) > budget else [sub])
     return [p for p in pieces if p.strip()]
 
 
@@ -114,10 +117,13 @@ def chunk_sections(sections: list[Section], source: str, counter: TokenCounter, 
         language = meta.pop("language", None)
         budget = plan.max_tokens - header_cost
         for piece in split_text(section.text, counter, budget, plan.overlap, language):
-            text = f"{header}\n{piece}" if header else piece
+            if not header:  # split_text kept it within the budget
+                chunks.append(Chunk.make(piece, source, len(chunks), meta))
+                continue
+            text = f"{header}\n{piece}"
             if counter.count(text) > plan.max_tokens:  # joining can add a token; cut once more
                 for sub in _hard_split(piece, counter, budget - 2):
-                    chunks.append(Chunk.make(f"{header}\n{sub}" if header else sub, source, len(chunks), meta))
+                    chunks.append(Chunk.make(f"{header}\n{sub}", source, len(chunks), meta))
                 continue
             chunks.append(Chunk.make(text, source, len(chunks), meta))
     return chunks

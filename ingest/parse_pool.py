@@ -118,9 +118,8 @@ def parse(task: Task, max_bytes: int | None) -> Parsed:
         chunks = chunk_sections(sections, task.source, counter, plan)
         if not chunks:
             raise LoadError("no text found in the file")
-        texts = [c.text for c in chunks]
-        return Parsed(task.source, "read", record, chunks=chunks, tokens=[counter.count(t) for t in texts],
-                      token_ids=counter.model_inputs(texts))
+        tokens, token_ids = counter.counts_and_inputs([c.text for c in chunks])
+        return Parsed(task.source, "read", record, chunks=chunks, tokens=tokens, token_ids=token_ids)
     except LoadError as exc:
         return Parsed(task.source, "failed", reason=str(exc))
     except PermissionError:
