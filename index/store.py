@@ -1,6 +1,7 @@
 """`Index`: the vector store and the catalog, kept in step."""
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -76,6 +77,16 @@ class Index:
             if callable(self._vectors):
                 self._vectors = self._vectors()
             return self._vectors
+
+    def open_vectors_soon(self) -> None:
+        """Start opening the vector store in a thread; its first user waits for it (and, if the
+        open failed, opens it again and gets the error)."""
+
+        def open_quietly() -> None:
+            with contextlib.suppress(Exception):
+                self.vectors
+
+        threading.Thread(target=open_quietly, name="open-vector-store", daemon=True).start()
 
     # -- what built it --------------------------------------------------------
     def recorded_info(self) -> dict[str, str]:

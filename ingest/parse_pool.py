@@ -29,6 +29,10 @@ from ingest.plan import Task
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 2  # a file in flight when a worker died is tried once more, in a fresh pool
+# Workers run at a lower priority than the process that embeds: reading needs about a twentieth of the
+# CPU that embedding does and has files in hand ahead, so it loses nothing by taking the gaps, while the
+# embedder's threads are no longer preempted mid-batch (6 paired runs on 2 cores: 26.5 s against 27.1 s).
+WORKER_NICE = 10
 
 
 @dataclass
@@ -82,6 +86,7 @@ def _init(model_path: str, plan: ChunkPlan, parent: int) -> None:
     from embeddings.tokens import TokenCounter  # noqa: PLC0415
 
     _die_with(parent)
+    os.nice(WORKER_NICE)
     enforce_offline()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     _worker.update(counter=TokenCounter(Path(model_path), max_length=max_seq_length(Path(model_path))), plan=plan)
@@ -147,6 +152,7 @@ class ParsePool:
         self.max_bytes = max_bytes
         self._pool: ProcessPoolExecutor | None = None
         self._inflight: dict[Future, tuple[Task, int]] = {}
+        self._prefetched: dict[Task, Future] = {}
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -162,6 +168,12 @@ class ParsePool:
         for _ in range(self.workers):
             pool.submit(_started)
 
+    def prefetch(self, tasks: list[Task]) -> None:
+        """Start reading the first of `tasks` before the caller has settled what to read (the
+        vector store is still opening): `results` takes up those it is given again, drops the rest."""
+        for task in tasks[: self.workers * 4]:
+            self._prefetched[task] = self._start().submit(parse, task, self.max_bytes)
+
     def ready(self) -> bool:
         """A result is waiting: the caller may collect more before it embeds."""
         return any(f.done() for f in self._inflight)
@@ -169,11 +181,15 @@ class ParsePool:
     def results(self, tasks: Iterable[Task]) -> Iterator[Parsed]:
         queue: list[tuple[Task, int]] = [(t, 1) for t in tasks]
         queue.reverse()  # popped from the end: files go in the order given
+        wanted = {task for task, _ in queue}
+        for task in [t for t in self._prefetched if t not in wanted]:
+            self._prefetched.pop(task).cancel()
         limit = self.workers * 4
         while queue or self._inflight:
             while queue and len(self._inflight) < limit:
                 task, attempt = queue.pop()
-                self._inflight[self._start().submit(parse, task, self.max_bytes)] = (task, attempt)
+                future = self._prefetched.pop(task, None) or self._start().submit(parse, task, self.max_bytes)
+                self._inflight[future] = (task, attempt)
             done, _ = wait(list(self._inflight), return_when=FIRST_COMPLETED)
             broken = False
             for future in done:
@@ -194,6 +210,7 @@ class ParsePool:
                 self.close()
 
     def close(self) -> None:
+        self._prefetched.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

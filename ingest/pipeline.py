@@ -117,13 +117,18 @@ def run_ingest(
         pool = None
         known = index.catalog.files()
         first_look = make_plan(documents, known)
-        if first_look.to_read:  # start the workers and the model while the vector store opens and repairs
+        if first_look.to_read:
+            # Three things take most of a second each before the first batch: the workers start and
+            # read the first files, the vector store opens (in a thread) and the model loads (here).
+            # They overlap. Nothing is written until the store has settled what a killed ingest left.
             pool = parse_pool(len(first_look.to_read))
             pool.warm_up()
+            pool.prefetch(reading_order(first_look.to_read))
+            index.open_vectors_soon()
             if any(task.known_hash is None for task in first_look.to_read):  # new files: surely embedded
                 embedder.load()
         report.repaired = index.repair()
-        if report.repaired:  # the repair changed the catalog: plan again
+        if report.repaired:  # the repair changed the catalog: plan again (what was read ahead and is still wanted is kept)
             known = index.catalog.files()
             work = make_plan(documents, known)
         else:
