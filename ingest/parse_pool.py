@@ -86,7 +86,6 @@ def _init(model_path: str, plan: ChunkPlan, parent: int) -> None:
     from embeddings.tokens import TokenCounter  # noqa: PLC0415
 
     _die_with(parent)
-    os.nice(WORKER_NICE)
     enforce_offline()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     _worker.update(counter=TokenCounter(Path(model_path), max_length=max_seq_length(Path(model_path))), plan=plan)
@@ -104,6 +103,15 @@ def _load(path: Path, max_bytes: int | None):
 
 def parse(task: Task, max_bytes: int | None) -> Parsed:
     """Hash the file; if its content is new, read it into chunks. Never raises for a bad file."""
+    try:
+        return _parse(task, max_bytes)
+    finally:
+        if not _worker.get("niced"):  # the first file at full priority: embedding waits for it
+            _worker["niced"] = True
+            os.nice(WORKER_NICE)
+
+
+def _parse(task: Task, max_bytes: int | None) -> Parsed:
     from ingest.chunking import chunk_sections  # noqa: PLC0415
     from ingest.loaders import LoadError  # noqa: PLC0415
 

@@ -83,6 +83,38 @@ def test_export_is_cached_and_written_atomically(exported):
     assert [p.name for p in cache.iterdir()] == [folders[0].name]
 
 
+def test_openvino_compiles_once_and_a_truncated_cache_entry_is_compiled_again(exported, tmp_path, monkeypatch):
+    """A kill while OpenVINO writes its compiled model leaves a truncated entry: the next load must still give
+    the same vectors. An unwritable cache folder only costs the compile."""
+    import shutil
+
+    from embeddings.bundled import bundled_embedding_model_path
+    from embeddings.onnx_backend import MODEL_FILE, export_dir
+    from embeddings.openvino_backend import OpenVinoEncoder, compiled_cache
+
+    cache, onnx, _ = exported
+    model = export_dir(cache, onnx.info.fingerprint) / MODEL_FILE
+    shutil.rmtree(compiled_cache(model), ignore_errors=True)
+
+    def vectors():
+        return OpenVinoEncoder(bundled_embedding_model_path(), model, compute="f32").encode(TEXTS[:12], batch_size=4)
+
+    first = vectors()
+    (entry,) = compiled_cache(model).glob("*.blob")
+    size, stamp = entry.stat().st_size, entry.stat().st_mtime_ns
+    assert np.array_equal(vectors(), first)
+    assert entry.stat().st_mtime_ns == stamp  # loaded from the cache, not compiled and written again
+    entry.chmod(0o600)
+    with open(entry, "r+b") as handle:
+        handle.truncate(size // 2)
+    assert np.array_equal(vectors(), first)
+    assert entry.stat().st_size == size  # compiled and written whole again
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setattr("embeddings.openvino_backend.compiled_cache", lambda onnx_file: blocked / "openvino")
+    assert np.array_equal(vectors(), first)
+
+
 def test_backend_does_not_change_the_index_fingerprint(settings_for, tmp_path):
     from embeddings import load_embedder
     from ingest.pipeline import index_info
