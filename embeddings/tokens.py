@@ -89,6 +89,7 @@ class TokenCounter:
             return counts, None
         return counts, [np.asarray(e.ids, dtype=np.int32) for e in encodings]
 
+
 def _tokens_stay_within_words(tokenizer) -> bool:
     """True for a WordPiece tokenizer that cuts words at spaces and punctuation (BERT and its kin,
     the bundled model among them): a word's tokens then do not depend on its neighbours."""

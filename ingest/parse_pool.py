@@ -89,7 +89,7 @@ def _init(model_path: str, plan: ChunkPlan, parent: int) -> None:
     _die_with(parent)
     enforce_offline()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    _worker.update(counter=TokenCounter(Path(model_path), max_length=max_seq_length(Path(model_path))), plan=plan)
+    _worker.update(counter=TokenCounter(Path(model_path), max_length=max_seq_length(Path(model_path))), plan=plan, niced=False)
 
 
 def _started() -> bool:
@@ -107,7 +107,7 @@ def parse(task: Task, max_bytes: int | None) -> Parsed:
     try:
         return _parse(task, max_bytes)
     finally:
-        if not _worker.get("niced"):  # the first file at full priority: embedding waits for it
+        if _worker.get("niced") is False:  # a worker's first file at full priority: embedding waits for it
             _worker["niced"] = True
             os.nice(WORKER_NICE)
 
