@@ -74,14 +74,14 @@ class TokenCounter:
 
         return count
 
-    def model_inputs(self, texts: list[str]) -> list[np.ndarray] | None:
-        """Each text's token ids as the model takes them ([CLS] ... [SEP]), so the process that embeds
-        need not tokenize again; None when a text would need cutting to max_length (the model's own
-        tokenizer then truncates it the usual way)."""
-        return self.counts_and_inputs(texts)[1]
+    def token_offsets(self, text: str) -> list[tuple[int, int]]:
+        """Where each of `text`'s tokens lies in it: (start, end) character offsets."""
+        return self._tokenizer.encode(text, add_special_tokens=False).offsets
 
     def counts_and_inputs(self, texts: list[str]) -> tuple[list[int], list[np.ndarray] | None]:
-        """Each text's count (as `count`) and its model input ids (as `model_inputs`), from one pass."""
+        """Each text's count (as `count`) and its token ids as the model takes them ([CLS] ... [SEP]),
+        from one pass, so the process that embeds need not tokenize again. The ids are None when a
+        text would need cutting to max_length (the model's own tokenizer then truncates it the usual way)."""
         encodings = self._tokenizer.encode_batch(texts, add_special_tokens=True)
         specials = [sum(e.special_tokens_mask) for e in encodings]
         counts = [len(e.ids) - n for e, n in zip(encodings, specials)]

@@ -45,10 +45,18 @@ def _splitter(length: Callable[[str], int], budget: int, overlap: int, language:
 
 
 def _hard_split(text: str, counter: TokenCounter, budget: int) -> list[str]:
-    """Last resort for text the splitter cannot bring under the limit: cut at token boundaries."""
-    encoding = counter._tokenizer.encode(text, add_special_tokens=False)
+    """Last resort for text the splitter cannot bring under the limit: cut at token boundaries.
+    A cut inside a word can cost a token when the piece is tokenized alone: such a piece is cut once more."""
+    return [
+        sub
+        for piece in _cut_at_tokens(text, counter, budget)
+        for sub in (_cut_at_tokens(piece, counter, budget - 2) if counter.count(piece) > budget else [piece])
+    ]
+
+
+def _cut_at_tokens(text: str, counter: TokenCounter, budget: int) -> list[str]:
     pieces, start = [], 0
-    offsets = encoding.offsets
+    offsets = counter.token_offsets(text)
     while start < len(offsets):
         end = min(start + budget, len(offsets))
         piece = text[offsets[start][0] : offsets[end - 1][1]].strip()
@@ -68,8 +76,7 @@ def split_text(text: str, counter: TokenCounter, budget: int, overlap: int, lang
         if length(piece) <= budget:
             pieces.append(piece)
             continue
-        for sub in _hard_split(piece, counter, budget):  # a cut inside a word can cost a token: cut once more
-            pieces.extend(_hard_split(sub, counter, budget - 2) if counter.count(sub) > budget else [sub])
+        pieces.extend(_hard_split(piece, counter, budget))
     return [p for p in pieces if p.strip()]
 
 

@@ -92,10 +92,6 @@ def _init(model_path: str, plan: ChunkPlan, parent: int) -> None:
     _worker.update(counter=TokenCounter(Path(model_path), max_length=max_seq_length(Path(model_path))), plan=plan, niced=False)
 
 
-def _started() -> bool:
-    return True
-
-
 def _load(path: Path, max_bytes: int | None):
     from ingest.loaders import load_file  # noqa: PLC0415
 
@@ -170,16 +166,10 @@ class ParsePool:
             )
         return self._pool
 
-    def warm_up(self) -> None:
-        """Start the workers now (each spends most of a second importing and loading the tokenizer),
-        so they are ready by the time the caller has opened the index and planned."""
-        pool = self._start()
-        for _ in range(self.workers):
-            pool.submit(_started)
-
     def prefetch(self, tasks: list[Task]) -> None:
-        """Start reading the first of `tasks` before the caller has settled what to read (the
-        vector store is still opening): `results` takes up those it is given again, drops the rest."""
+        """Start the workers (each spends a few tenths of a second importing and loading the tokenizer)
+        and let them read the first of `tasks` before the caller has settled what to read (the vector
+        store is still opening): `results` takes up those it is given again, drops the rest."""
         for task in tasks[: self.workers * 4]:
             self._prefetched[task] = self._start().submit(parse, task, self.max_bytes)
 

@@ -122,7 +122,6 @@ def run_ingest(
             # read the first files, the vector store opens (in a thread) and the model loads (here).
             # They overlap. Nothing is written until the store has settled what a killed ingest left.
             pool = parse_pool(len(first_look.to_read))
-            pool.warm_up()
             pool.prefetch(reading_order(first_look.to_read))
             index.open_vectors_soon()
             if any(task.known_hash is None for task in first_look.to_read):  # new files: surely embedded

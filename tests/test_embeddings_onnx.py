@@ -161,10 +161,10 @@ def test_token_ids_from_the_ingest_workers_give_the_same_vectors(exported):
     _, onnx, vectors = exported
     path = bundled_embedding_model_path()
     counter = TokenCounter(path, max_length=max_seq_length(path))
-    assert counter.model_inputs(TEXTS) is None  # the long passage needs the model tokenizer's truncation
+    assert counter.counts_and_inputs(TEXTS)[1] is None  # the long passage needs the model tokenizer's truncation
     fitting = [i for i, text in enumerate(TEXTS) if counter.count(text) + 2 <= counter.max_length]
     assert len(fitting) == len(TEXTS) - 1
-    ids = counter.model_inputs([TEXTS[i] for i in fitting])
+    ids = counter.counts_and_inputs([TEXTS[i] for i in fitting])[1]
     assert [len(x) for x in ids] == [counter.count(TEXTS[i]) + 2 for i in fitting]
     from_ids = onnx.embed([TEXTS[i] for i in fitting], token_ids=ids)
     assert np.allclose(from_ids, vectors[fitting], atol=1e-6)
