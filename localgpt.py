@@ -123,6 +123,7 @@ def build_onnx(**options: Any) -> None:
 @setting_option("device")
 @setting_option("k")
 @setting_option("min_score")
+@setting_option("min_evidence")
 @setting_option("model")
 @setting_option("n_ctx")
 @setting_option("max_tokens")
@@ -146,10 +147,13 @@ def ask(question: str, as_json: bool, show_sources: bool, **options: Any) -> Non
     localgpt ask --show-sources "How often should the kettle be descaled?"
     localgpt ask --model ~/models/Llama-3.2-3B-Instruct-Q4_K_M.gguf --n-ctx 8192 --excerpt-sentences 0 "Who signed?"
     """
+    from frontends.render import evidence_lines  # noqa: PLC0415
     from generation import AnswerInterrupted, answer, load_llm  # noqa: PLC0415
     from retrieval import open_retriever  # noqa: PLC0415
 
     settings = settings_from(options)
+    if sys.stderr.isatty():  # a person waiting: say at once that something is happening
+        click.echo("Searching the index and loading the model...", err=True)
 
     def stream(piece: str) -> None:
         click.echo(piece, nl=False)
@@ -157,8 +161,10 @@ def ask(question: str, as_json: bool, show_sources: bool, **options: Any) -> Non
 
     def run():
         with open_retriever(settings) as retriever:
-            hits = retriever.search(question)
-        return answer(question, hits, load_llm(settings), settings, on_token=None if as_json else stream)
+            vector = retriever.embedder.embed_query(question)
+            hits = retriever.search_embedded(question, vector)
+        return answer(question, hits, load_llm(settings), settings, on_token=None if as_json else stream,
+                      embed=retriever.embedder.embed, question_vector=vector)
 
     interrupted = False
     try:
@@ -174,36 +180,36 @@ def ask(question: str, as_json: bool, show_sources: bool, **options: Any) -> Non
         click.echo()
         if interrupted:
             click.echo("[answer interrupted]", err=True)
-        print_sources(result, show_all=show_sources)
+        lines = evidence_lines(result)
+        if lines:
+            click.echo("\n" + "\n".join(lines))
+        print_sources(result, show_all=show_sources, min_score=settings.min_score)
     if result.left_out:
         click.echo(f"Note: {len(result.left_out)} relevant passage(s) did not fit the context window "
                    f"(--n-ctx {settings.n_ctx}) and were left out: "
                    + "; ".join(h.chunk.citation() for h in result.left_out), err=True)
-    if result.unsupported:
-        click.echo("Warning: these figures in the answer appear in none of the passages it was given: "
-                   + ", ".join(result.unsupported) + ". Check them against the sources.", err=True)
+    if result.answer_method == "quoted" and result.withheld and not as_json:
+        click.echo(f"Note: the model's own answer was not shown ({result.withheld}); the answer quotes the documents.",
+                   err=True)
     if interrupted:
         sys.exit(130)
 
 
-def print_sources(result, show_all: bool = False) -> None:
+def print_sources(result, show_all: bool = False, min_score: float = 0.0) -> None:
     """The cited sources (file and page) after an answer; with show_all, every retrieved passage and its score."""
     if result.cited and not result.refused:
-        if result.citation_method == "overlap":
-            click.echo("\nSources (the model cited none; these are the passages the answer's words match):")
-        else:
-            click.echo("\nSources:")
-        for n in result.cited:
+        click.echo("\nSources:")
+        for n in sorted(result.cited):
             click.echo(f"  [{n}] {result.passages[n - 1].chunk.citation()}")
     elif result.passages and not result.refused:
         click.echo("\nThe answer cited no passage. Passages it was given:")
         for n, hit in enumerate(result.passages, start=1):
             click.echo(f"  [{n}] {hit.chunk.citation()}")
     if show_all:
-        print_retrieved(result)
+        print_retrieved(result, min_score)
 
 
-def print_retrieved(result) -> None:
+def print_retrieved(result, min_score: float) -> None:
     numbers = {h.chunk.id: n for n, h in enumerate(result.passages, start=1)}
     left_out = {h.chunk.id for h in result.left_out}
     click.echo(f"\nRetrieved passages ({len(result.retrieved)}):")
@@ -212,8 +218,10 @@ def print_retrieved(result) -> None:
             role = f"[{numbers[hit.chunk.id]}]"
         elif hit.chunk.id in left_out:
             role = "left out: no room in the context window"
+        elif result.refused_by == "threshold" or (hit.relevance is not None and hit.relevance < min_score):
+            role = "not given to the model: relevance below --min-score"
         else:
-            role = "not given to the model (below --min-score, or no sentence chosen)"
+            role = "not given to the model: none of its sentences ranked among the best"
         relevance = f", relevance {hit.relevance:.3f}" if hit.relevance is not None else ""
         click.echo(f"\n#{rank} {hit.chunk.citation()} (score {hit.score:.3f}{relevance}) {role}")
         click.echo("    " + hit.chunk.text.strip().replace("\n", "\n    "))
@@ -330,7 +338,7 @@ def doctor(as_json: bool, **options: Any) -> None:
 
 def _query_options(command: Callable) -> Callable:
     """The options of every command that answers questions (chat, batch)."""
-    for name in reversed(("db", "embedding_model", "device", "k", "min_score", "model", "n_ctx", "max_tokens",
+    for name in reversed(("db", "embedding_model", "device", "k", "min_score", "min_evidence", "model", "n_ctx", "max_tokens",
                           "temperature", "threads")):
         command = setting_option(name)(command)
     return command

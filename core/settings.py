@@ -39,6 +39,7 @@ class Settings:
     mmr: bool = False
     reranker: str = ""
     min_score: float = 0.2
+    min_evidence: float = 0.3
     # Generation
     model: str = ""
     n_ctx: int = 2048
@@ -80,6 +81,9 @@ HELP: dict[str, str] = {
     "min_score": "Passages whose relevance (cosine similarity to the question) is below this are not used; when none "
     "reaches it the answer is a refusal and the LLM is not asked. 0.2 was calibrated for the bundled embedding model "
     "(docs/answers.md); 0 never refuses.",
+    "min_evidence": "The best evidence sentence must score at least this (0-1: its similarity to the question, the share "
+    "of the question's words it holds, whether it holds the kind of fact asked for); below it the answer is a refusal. "
+    "Calibrated on mixed real collections (docs/answers.md); 0 never refuses on evidence.",
     "model": "Path of a GGUF model file. Empty: the bundled SmolLM2-135M-Instruct.",
     "n_ctx": "Context window of the LLM in tokens.",
     "max_tokens": "Most tokens in an answer.",
@@ -87,7 +91,8 @@ HELP: dict[str, str] = {
     "repeat_penalty": "Penalty on repeated tokens (1: none); keeps small models from looping.",
     "excerpt_sentences": "Sentences of the retrieved passages the LLM reads: those sharing most words with the question, "
     "kept with their passage's number. 0: whole passages (better for a large model with a large --n-ctx).",
-    "threads": "CPU threads for the LLM. 0: one per CPU core.",
+    "threads": "CPU threads for the LLM. 0: one per CPU core that is free when the model loads (a core another "
+    "process keeps busy would hold every token back; docs/answers.md).",
     "n_gpu_layers": "Layers offloaded to the GPU when llama.cpp was built with GPU support. -1: all.",
     "history_tokens": "Most tokens of earlier conversation used to understand a follow-up question in chat; "
     "the oldest turns drop out first (never more than the context window holds).",

@@ -169,8 +169,8 @@ class JsonlFormat:
         return Existing("", entries, clean and content.endswith("\n"))
 
 
-CSV_COLUMNS = ["id", "question", "answer", "refused", "sources", "source_scores", "retrieved", "retrieve_s",
-               "answer_s", "total_s", "error", "status"]
+CSV_COLUMNS = ["id", "question", "answer", "answer_method", "evidence", "refused", "sources", "source_scores", "retrieved",
+               "retrieve_s", "answer_s", "total_s", "error", "status"]
 
 
 class CsvFormat:
@@ -190,6 +190,8 @@ class CsvFormat:
             "id": record["id"],
             "question": record["question"],
             "answer": record.get("answer", ""),
+            "answer_method": record.get("answer_method", ""),
+            "evidence": " | ".join(f'[{e["n"]}] "{" ".join(e["text"].split())}" ({e["citation"]})' for e in record.get("evidence") or []),
             "refused": "yes" if record.get("refused") else "no",
             "sources": "; ".join(s["citation"] for s in sources),
             "source_scores": "; ".join(f"{s['score']:.4f}" for s in sources),
@@ -230,14 +232,21 @@ class MarkdownFormat:
             lines += [f"**Error:** {record.get('error', '')}", ""]
         else:
             lines += [record.get("answer", "").strip() or "(empty answer)", ""]
+            evidence = record.get("evidence") or []
+            if evidence:
+                lines.append("Evidence (quoted from the documents):")
+                lines += [f'> [{e["n"]}] "{" ".join(e["text"].split())}" ({e["citation"]})' for e in evidence]
+                lines.append("")
             sources = record.get("sources") or []
             if sources:
                 lines.append("Sources:")
-                lines += [f"- [{s['n']}] {s['citation']} (score {s['score']:.3f})" for s in sources]
+                lines += [f"- [{s['n']}] {s['citation']}" + (f" (relevance {s['relevance']:.2f})" if "relevance" in s else "")
+                          for s in sources]
                 lines.append("")
             passages = record.get("passages") or []
             timings = record.get("timings") or {}
-            best = f", best score {max(p['score'] for p in passages):.3f}" if passages else ""
+            relevances = [p["relevance"] for p in passages if "relevance" in p]
+            best = f", best relevance {max(relevances):.2f}" if relevances else ""
             lines += [f"*{len(passages)} passages retrieved{best}; {timings.get('total_s', 0):.1f} s.*", ""]
         key = {"id": record["id"], "question": record["question"], "status": record["status"]}
         # '>' escaped so that no question can close the comment early.

@@ -16,9 +16,9 @@ from typing import Iterator, TextIO
 
 from core.errors import LocalGPTError
 from core.types import Hit
-from frontends.render import passage_lines, source_lines
+from frontends.render import evidence_lines, passage_lines, source_lines
 from frontends.session import Session
-from generation import Answer, answer
+from generation import Answer
 from generation.followup import History, rewrite_followup
 
 log = logging.getLogger(__name__)
@@ -102,10 +102,10 @@ class Chat:
             self.out.write(piece)
             self.out.flush()
 
-        result = answer(rewrite.standalone, self.last_hits, self.session.llm, settings, on_token=stream)
+        result = self.session.answer(rewrite.standalone, self.last_hits, on_token=stream)
         self.last_answer = result
         self.say()
-        lines = source_lines(result)
+        lines = evidence_lines(result) + source_lines(result)
         if lines:
             self.say()
             self.say("\n".join(lines))

@@ -8,17 +8,25 @@ SNIPPET_CHARS = 160
 
 
 def source_lines(result: Answer) -> list[str]:
-    """'Sources:' and one line per cited passage; what the answer rests on."""
+    """'Sources:' and one line per cited passage, in passage order; what the answer rests on."""
     if result.refused:
         return []
     if result.cited:
-        return ["Sources:", *(f"  [{n}] {result.passages[n - 1].chunk.citation()}" for n in result.cited)]
+        return ["Sources:", *(f"  [{n}] {result.passages[n - 1].chunk.citation()}" for n in sorted(result.cited))]
     if not result.passages:
         return []
     return [
         "Sources (the answer cited none; passages it was given):",
         *(f"  [{n}] {hit.chunk.citation()}" for n, hit in enumerate(result.passages, start=1)),
     ]
+
+
+def evidence_lines(result: Answer) -> list[str]:
+    """'Evidence:' and each quoted sentence with its [n], file and page: what the answer rests on, verbatim."""
+    if result.refused or not result.evidence:
+        return []
+    return ["Evidence (quoted from the documents):",
+            *(f'  [{e.n}] "{e.quote()}" ({result.passages[e.n - 1].chunk.citation()})' for e in result.evidence)]
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:

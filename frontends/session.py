@@ -32,12 +32,16 @@ class Session:
                     best[hit.chunk.id] = hit
         return sorted(best.values(), key=_relevance, reverse=True)[: self.settings.k]
 
+    def answer(self, question: str, hits: list[Hit], on_token: Callable[[str], None] | None = None) -> Answer:
+        """Answer `question` from `hits`, evidence ranked with the index's own embedder."""
+        return answer(question, hits, self.llm, self.settings, on_token=on_token, embed=self.retriever.embedder.embed)
+
     def ask(self, question: str, *also_search: str, on_token: Callable[[str], None] | None = None) -> Answer:
         """Answer `question`; passages are searched for it and for `also_search` (a follow-up's original words)."""
         started = time.perf_counter()
         hits = self.search(question, *also_search)
         searched = time.perf_counter()
-        result = answer(question, hits, self.llm, self.settings, on_token=on_token)
+        result = self.answer(question, hits, on_token=on_token)
         result.timings["retrieve_s"] = searched - started
         result.timings["answer_s"] = result.timings.pop("total_s")
         result.timings["total_s"] = time.perf_counter() - started

@@ -1,5 +1,13 @@
-"""An answer: refused when nothing relevant was found, else generated from the packed prompt,
-streamed with its citation markers checked, and attributed to passages when the model cited none.
+"""An answer built around its evidence: sentences copied from the passages, then words the
+model may add only where the evidence holds what they state.
+
+    hits -> relevant?  (no passage reaches --min-score: refused, "threshold")
+         -> evidence   (generation.evidence: the sentences that answer, verbatim, with offsets)
+         -> grounded?  (the best evidence scores under --min-evidence: refused, "evidence")
+         -> generate   (the model reads the best sentences; each sentence it writes is checked
+                        against the evidence before it is shown: generation.gate)
+         -> answer     ("generated" when a checked answer was shown; else "quoted": the
+                        evidence sentence itself, said to be a quote)
 """
 from __future__ import annotations
 
@@ -9,11 +17,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
+
 from core.settings import Settings
 from core.types import Hit
-from generation.citations import MarkerFilter, attribute_by_overlap, check_citations, unsupported_figures
+from generation.citations import MarkerFilter, check_citations, unsupported_figures
+from generation.evidence import Embed, Evidence, choose_evidence, score_candidates
+from generation.gate import SentenceGate
 from generation.llm import LLM
 from generation.prompt import pack_prompt
+from generation.question import read_question
+from generation.sentences import one_line
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +43,8 @@ _SAYS_NOT_THERE = re.compile(
 
 __all__ = ["Answer", "AnswerInterrupted", "REFUSAL", "answer", "check_citations", "relevance"]
 
+QUOTE_INTRO = "The documents say:"
+
 
 @dataclass
 class Answer:
@@ -39,15 +55,18 @@ class Answer:
     invalid_markers: list[str] = field(default_factory=list)  # markers pointing to no passage (dropped)
     refused: bool = False
     timings: dict[str, float] = field(default_factory=dict)
-    # Added by issue 5; all have defaults so older callers keep working.
     retrieved: list[Hit] = field(default_factory=list)  # every hit retrieval returned, in rank order
     left_out: list[Hit] = field(default_factory=list)  # relevant, but no room in the context window
     excerpts: list[str] = field(default_factory=list)  # what the model saw of each passage
-    citation_method: str = ""  # "model": its own markers; "overlap": attributed by shared words; "": none
-    refused_by: str = ""  # "threshold": nothing relevant retrieved; "model": it said the passages do not say
-    unsupported: list[str] = field(default_factory=list)  # numbers in the answer found in no passage
+    citation_method: str = ""  # "model": its own markers; "evidence": the quoted evidence's passage; "": none
+    refused_by: str = ""  # "threshold": nothing relevant retrieved; "evidence": no sentence answers
+    unsupported: list[str] = field(default_factory=list)  # numbers in the model's text found in no passage
     interrupted: bool = False  # stopped by Ctrl-C; `text` is what came before
     prompt_tokens: int = 0
+    evidence: list[Evidence] = field(default_factory=list)  # verbatim sentences the answer rests on, best first
+    answer_method: str = ""  # "generated", "quoted" or "refused"
+    withheld: str = ""  # why the model's words were not shown (all or the rest): "unsupported figure 12", ...
+    generated: str = ""  # what the model wrote, checked or not (for --json and evaluation; never the answer itself)
 
     def sources(self) -> list[Hit]:
         return [self.passages[n - 1] for n in self.cited]
@@ -56,8 +75,10 @@ class Answer:
         return {
             "question": self.question,
             "answer": self.text,
+            "answer_method": self.answer_method,
             "refused": self.refused,
             "refused_by": self.refused_by,
+            "evidence": [e.to_json() for e in self.evidence],
             "citation_method": self.citation_method,
             "sources": [{"n": n, **self.passages[n - 1].to_json()} for n in self.cited],
             "passages": [
@@ -67,6 +88,8 @@ class Answer:
             "left_out": [h.to_json() for h in self.left_out],
             "invalid_markers": self.invalid_markers,
             "unsupported_figures": self.unsupported,
+            "withheld": self.withheld,
+            "generated": self.generated,
             "interrupted": self.interrupted,
             "prompt_tokens": self.prompt_tokens,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
@@ -89,66 +112,107 @@ def says_not_in_documents(text: str) -> bool:
     return bool(_SAYS_NOT_THERE.search(text.strip()))
 
 
-def answer(
-    question: str, hits: list[Hit], llm: LLM, settings: Settings, on_token: Callable[[str], None] | None = None
-) -> Answer:
-    """Answer `question` from `hits`; `on_token` receives the text as it is generated.
+def quoted_answer(evidence: Evidence) -> str:
+    """The evidence sentence as the answer, said plainly to be a quote."""
+    return f'{QUOTE_INTRO} "{evidence.quote()}" [{evidence.n}]'
 
-    Refuses without calling the model when no hit reaches `settings.min_score`. Markers
-    to no passage are dropped from the streamed text as well as from `Answer.text`.
+
+def _excerpts(hits: list[Hit], ranked, sentences: int, at_least: int) -> list[str]:
+    """What the model reads of each hit: its best-ranked sentences in document order (0: whole passages)."""
+    if sentences <= 0:
+        return [h.chunk.text for h in hits]
+    chosen = ranked[: max(sentences, at_least)]
+    return [" ".join(one_line(c.text) for c in sorted((c for c in chosen if c.n == n), key=lambda c: c.start))
+            for n in range(1, len(hits) + 1)]
+
+
+def _refuse(question: str, hits: list[Hit], by: str, started: float, on_token, **more) -> Answer:
+    if on_token:
+        on_token(REFUSAL)
+    return Answer(question, REFUSAL, refused=True, refused_by=by, answer_method="refused", retrieved=list(hits),
+                  timings={"total_s": time.perf_counter() - started}, **more)
+
+
+def answer(
+    question: str,
+    hits: list[Hit],
+    llm: LLM,
+    settings: Settings,
+    on_token: Callable[[str], None] | None = None,
+    embed: Embed | None = None,
+    question_vector: np.ndarray | None = None,
+) -> Answer:
+    """Answer `question` from `hits`; `on_token` receives the answer as it is shown.
+
+    `embed` (texts -> unit vectors, the index's embedder) ranks evidence sentences by meaning;
+    without it they are ranked by words alone. Refuses without calling the model when no hit
+    reaches `settings.min_score` or no sentence scores `settings.min_evidence`.
     Raises `AnswerInterrupted` (a KeyboardInterrupt) on Ctrl-C, carrying the partial answer.
     """
     started = time.perf_counter()
     relevant = [h for h in hits if relevance(h) >= settings.min_score]
     if not relevant:
-        if on_token:
-            on_token(REFUSAL)
-        return Answer(question, REFUSAL, refused=True, refused_by="threshold", retrieved=list(hits),
-                      timings={"total_s": time.perf_counter() - started})
-    packed = pack_prompt(question, relevant, llm, settings.max_tokens, settings.excerpt_sentences)
+        return _refuse(question, hits, "threshold", started, on_token)
+    asked = read_question(question)
+    ranked = score_candidates(asked, relevant, embed, question_vector)
+    evidence = choose_evidence(ranked, relevant)
+    if not evidence or evidence[0].score < settings.min_evidence:
+        return _refuse(question, hits, "evidence", started, on_token, evidence=[])
+    excerpts = _excerpts(relevant, ranked, settings.excerpt_sentences, len(evidence))
+    packed = pack_prompt(question, relevant, llm, settings.max_tokens, excerpts=excerpts)
     if packed.left_out:
         log.info("%d relevant passage(s) did not fit the context window and were left out", len(packed.left_out))
+    number = {h.chunk.id: n for n, h in enumerate(packed.passages, start=1)}
+    evidence = [Evidence(number[relevant[e.n - 1].chunk.id], e.start, e.end, e.text, e.source, e.location, e.score)
+                for e in evidence if relevant[e.n - 1].chunk.id in number]
+    result = Answer(question, "", packed.passages, retrieved=list(hits), left_out=packed.left_out,
+                    excerpts=packed.excerpts, prompt_tokens=packed.prompt_tokens, evidence=evidence)
+    if not evidence:  # every evidence passage was left out for room: nothing to ground an answer on
+        return _refuse(question, hits, "evidence", started, on_token)
+
     markers = MarkerFilter(len(packed.passages))
-    pieces: list[str] = []
+    gate = SentenceGate(" ".join(e.text for e in evidence), asked, emit=on_token)
+    raw: list[str] = []
     first_token_at = None
-    interrupted = False
-
-    def emit(text: str) -> None:
-        if text:
-            pieces.append(text)
-            if on_token:
-                on_token(text)
-
     stream = llm.stream_chat(packed.messages, settings.max_tokens, settings.temperature, settings.repeat_penalty)
     try:
         for piece in stream:
             if first_token_at is None:
                 first_token_at = time.perf_counter()
-            emit(markers.feed(piece))
-        emit(markers.flush())
+            raw.append(piece)
+            if not gate.feed(markers.feed(piece)):
+                break
+        else:
+            gate.feed(markers.flush())
+        gate.finish()
     except KeyboardInterrupt:
-        interrupted = True
+        result.interrupted = True
+    finally:
         close = getattr(stream, "close", None)
         if close:
             close()
-    text = "".join(pieces).strip()
-    result = Answer(
-        question, text, packed.passages, list(markers.cited), list(markers.dropped),
-        retrieved=list(hits), left_out=packed.left_out, excerpts=packed.excerpts,
-        interrupted=interrupted, prompt_tokens=packed.prompt_tokens,
-    )
-    if result.cited:
-        result.citation_method = "model"
-    elif says_not_in_documents(text):
-        result.refused, result.refused_by = True, "model"
-    else:
-        result.cited = attribute_by_overlap(text, packed.excerpts, question)
-        result.citation_method = "overlap" if result.cited else ""
-    result.unsupported = [] if result.refused else unsupported_figures(text, packed.excerpts, question)
+    result.generated = "".join(raw).strip()
+    result.invalid_markers = list(markers.dropped)
+    result.unsupported = unsupported_figures(result.generated, packed.excerpts, question)
+    if gate.shown:
+        result.text, result.answer_method = gate.text(), "generated"
+        result.withheld = gate.reason
+        cited = [n for n in markers.cited if n <= len(packed.passages)]
+        result.cited = cited or [evidence[0].n]
+        result.citation_method = "model" if cited else "evidence"
+    elif not result.interrupted:
+        result.withheld = gate.reason
+        if says_not_in_documents(result.generated):
+            result.withheld = "the model said the documents do not answer"
+        result.text, result.answer_method = quoted_answer(evidence[0]), "quoted"
+        result.cited, result.citation_method = [evidence[0].n], "evidence"
+        if on_token:
+            on_token(result.text)
     finished = time.perf_counter()
     result.timings = {"total_s": finished - started}
     if first_token_at is not None:
         result.timings["first_token_s"] = first_token_at - started
-    if interrupted:
+    if result.interrupted:
+        result.answer_method = "generated" if gate.shown else ""
         raise AnswerInterrupted(result)
     return result

@@ -6,7 +6,6 @@ implementation of the same three members, chosen by a setting.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Protocol
@@ -14,6 +13,7 @@ from typing import Iterator, Protocol
 from core.errors import ModelLoadError
 from core.settings import Settings
 from generation.bundled import bundled_llm_path
+from generation.threads import choose_threads
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class LlamaCppLLM:
             llama = Llama(
                 model_path=str(path),
                 n_ctx=self.n_ctx,
-                n_threads=self.threads or os.cpu_count() or 1,
+                n_threads=choose_threads(self.threads),
                 n_gpu_layers=layers,
                 verbose=False,
             )

@@ -48,7 +48,8 @@ class PackedPrompt:
     excerpts: list[str] = field(default_factory=list)  # what the model saw of each passage
 
 
-def pack_prompt(question: str, hits: list[Hit], llm: LLM, answer_tokens: int, excerpt_sentences: int = 0) -> PackedPrompt:
+def pack_prompt(question: str, hits: list[Hit], llm: LLM, answer_tokens: int, excerpt_sentences: int = 0,
+                excerpts: list[str] | None = None) -> PackedPrompt:
     """Passages in rank order, each whole (or its chosen excerpt) or not at all, while prompt + answer fit in n_ctx.
 
     Token counts come from the model's own tokenizer and chat template, so the prompt
@@ -62,7 +63,7 @@ def pack_prompt(question: str, hits: list[Hit], llm: LLM, answer_tokens: int, ex
             f"The question alone takes {tokens} tokens, more than the {limit} the context window leaves "
             f"(n_ctx {llm.n_ctx} minus {answer_tokens} for the answer). Shorten it, lower --max-tokens or raise --n-ctx."
         )
-    texts = choose_excerpts(question, hits, excerpt_sentences)
+    texts = excerpts if excerpts is not None else choose_excerpts(question, hits, excerpt_sentences)
     chosen: list[Hit] = []
     chosen_texts: list[str] = []
     left_out: list[Hit] = []

@@ -1,0 +1,87 @@
+"""What a question asks for: its content terms and the kind of fact that answers it.
+
+"How many days..." wants a number, "When..." a date or time, "Who..." a name, "Which
+command..." a code. A sentence that holds that kind of fact is more likely the answer,
+and a generated answer to a "how many" question that holds no figure has not answered.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from generation.excerpts import terms
+
+_WANTS = (
+    ("number", re.compile(
+        r"\bhow\s+(?:many|much|long|often|far|old|large|big|high|low|fast|soon|frequently|deep|wide|tall|heavy)\b"
+        r"|\bwhat\s+(?:is\s+the\s+)?(?:percentage|percent|number|amount|size|fraction|proportion|rate|port|limit|"
+        r"maximum|minimum|max|min|count|length|duration|period|price|cost|fee|temperature|version)\b"
+        r"|\b(?:maximum|minimum|default)\s+(?:\w+\s+)?(?:size|number|value|length|port|limit|count|width|depth)\b",
+        re.IGNORECASE)),
+    ("date", re.compile(r"\bwhen\b|\b(?:what|which)\s+(?:year|date|day|month|time|weekday|hours?)\b|\bdeadline\b",
+                        re.IGNORECASE)),
+    ("name", re.compile(r"^\s*who\b|\bwhom\b|\bwhose\b|\b(?:what|which)\s+(?:person|company|team|department|author|"
+                        r"organi[sz]ation|vendor|manufacturer|supplier)\b", re.IGNORECASE)),
+    ("code", re.compile(r"\b(?:command|function|option|flag|argument|parameter|method|variable|keyword|directive|"
+                        r"module|package|syntax|macro|operator|class|file\s*name|environment\s+variable|"
+                        r"error\s+code|part\s+number|code)s?\b", re.IGNORECASE)),
+)
+
+NUMBER_WORDS = frozenset(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million "
+    "billion half quarter twice once double triple".split()
+)
+_MONTHS = ("january february march april may june july august september october november december "
+           "jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday")
+_DATE = re.compile(r"\b(?:" + "|".join(_MONTHS.split()) + r")\b|\b(?:1[5-9]|20)\d\d\b|\b\d{1,2}[:.]\d{2}\b"
+                   r"|\b\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b|\b(?:a\.m\.|p\.m\.|am|pm|noon|midnight)\b", re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
+_WORD = re.compile(r"[A-Za-z][\w'-]*")
+# A code: a word with an underscore, dot, brackets, '=' or '--' inside, a CamelCase word, or an option like -x.
+_CODE = re.compile(r"(?<!\w)(?:--?[a-zA-Z][\w-]*|\w+(?:[._:/=]\w+)+|\w+\(\)?|[a-z]+[A-Z]\w*|`[^`]+`|[A-Z]{2,}[-_]?\d+\w*)")
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    terms: frozenset[str]  # content terms, stemmed (generation.excerpts.terms)
+    wants: str  # "number", "date", "name", "code" or "" (anything)
+
+
+def read_question(text: str) -> Question:
+    wants = next((kind for kind, pattern in _WANTS if pattern.search(text)), "")
+    return Question(text, frozenset(terms(text)), wants)
+
+
+def has_number(text: str) -> bool:
+    return bool(_DIGIT.search(text)) or any(w.lower() in NUMBER_WORDS for w in _WORD.findall(text))
+
+
+def has_date(text: str) -> bool:
+    return bool(_DATE.search(text))
+
+
+def names_in(text: str) -> list[str]:
+    """Capitalised words that do not start a sentence: likely names."""
+    out = []
+    for match in re.finditer(r"(?<=[a-z0-9,;:)]\s)([A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+)*)", text):
+        out.append(match.group(1))
+    return out
+
+
+def codes_in(text: str) -> list[str]:
+    return [m.group(0) for m in _CODE.finditer(text)]
+
+
+def holds_wanted(question: Question, sentence: str) -> bool | None:
+    """Whether `sentence` holds the kind of fact the question asks for; None when it asks for no kind."""
+    if question.wants == "number":
+        return has_number(sentence)
+    if question.wants == "date":
+        return has_date(sentence)
+    if question.wants == "name":
+        return bool(names_in(sentence))
+    if question.wants == "code":
+        return bool(codes_in(sentence))
+    return None
