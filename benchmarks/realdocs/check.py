@@ -11,7 +11,9 @@ answerable question:
 - every field is there and well-formed (ids unique, `match` any/all, a known `type`);
 - its expected strings, compared as `localgpt eval` compares them (case-insensitive,
   whitespace runs collapsed), are found per `match` inside single chunks of the named
-  `source` (a string split across two chunks could never be scored as found);
+  `source` (a string split across two chunks could never be scored as found). With
+  "match": "any", an alternative may come from another file that states the same fact,
+  as long as one string is in the named source and every string is somewhere;
 - it prints in how many chunks of the whole index each expected string occurs: 1-3
   means that finding the string in the top k really means the right passage was found.
 
@@ -149,9 +151,10 @@ def check_answerable_texts(path: Path, items: list[dict], chunks: list[tuple[str
             in_index = sum(1 for _, text in chunks if wanted in text)
             report.rows.append((obj["id"], s, in_source, in_index))
             found.append(in_source > 0)
-            if in_source == 0:
-                (report.errors if obj.get("match") == "all" else report.warnings).append(
-                    f"{where}: {s!r} is in no chunk of {named}.")
+            if in_index == 0:
+                report.errors.append(f"{where}: {s!r} is in no chunk of the index.")
+            elif in_source == 0 and obj.get("match") == "all":
+                report.errors.append(f"{where}: {s!r} is in no chunk of {named}.")
             elif in_index > DISTINCTIVE:
                 report.warnings.append(f"{where}: {s!r} is in {in_index} chunks of the index (aim for 1-{DISTINCTIVE}).")
         if obj["expected"] and obj.get("match") == "any" and not any(found):
