@@ -163,8 +163,9 @@ def ask(question: str, as_json: bool, show_sources: bool, **options: Any) -> Non
         with open_retriever(settings) as retriever:
             vector = retriever.embedder.embed_query(question)
             hits = retriever.search_embedded(question, vector)
-        return answer(question, hits, load_llm(settings), settings, on_token=None if as_json else stream,
-                      embed=retriever.embedder.embed, question_vector=vector)
+            return answer(question, hits, load_llm(settings), settings, on_token=None if as_json else stream,
+                          embed=retriever.embedder.embed, question_vector=vector,
+                          word_counts=retriever.index.catalog.word_counts)
 
     interrupted = False
     try:

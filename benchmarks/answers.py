@@ -200,9 +200,10 @@ def main() -> None:
                             or holds_expected(c.text, q["expected"]))} for c in ranked] if answerable else [],
                     })
                 if args.evidence_only:
-                    result = _evidence_only(q["question"], hits, settings, embed, vector)
+                    result = _evidence_only(q["question"], hits, settings, embed, vector, retriever.index.catalog.word_counts)
                 else:
-                    result = answer(q["question"], hits, llm, settings, embed=embed, question_vector=vector)
+                    result = answer(q["question"], hits, llm, settings, embed=embed, question_vector=vector,
+                                    word_counts=retriever.index.catalog.word_counts)
                 row = score_row(q, result, answerable)
                 row["set"] = name
                 rows.append(row)
@@ -226,7 +227,7 @@ def main() -> None:
         args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in all_rows))
 
 
-def _evidence_only(question, hits, settings, embed, vector):
+def _evidence_only(question, hits, settings, embed, vector, word_counts):
     """What `answer` decides before it calls the model: refused, or the quoted evidence."""
     from generation.answer import Answer, quoted_answer, relevance  # noqa: PLC0415
     from generation.evidence import choose_evidence, score_candidates  # noqa: PLC0415
@@ -235,6 +236,10 @@ def _evidence_only(question, hits, settings, embed, vector):
     relevant = [h for h in hits if relevance(h) >= settings.min_score]
     if not relevant:
         return Answer(question, "", refused=True, refused_by="threshold", answer_method="refused", retrieved=hits)
+    from generation.question import unknown_share  # noqa: PLC0415
+
+    if unknown_share(question, word_counts) >= settings.max_unknown:
+        return Answer(question, "", refused=True, refused_by="unknown_words", answer_method="refused", retrieved=hits)
     ranked = score_candidates(read_question(question), relevant, embed, vector)
     evidence = choose_evidence(ranked, relevant)
     if not evidence or evidence[0].score < settings.min_evidence:

@@ -38,8 +38,9 @@ class Settings:
     search_mode: str = "hybrid"
     mmr: bool = False
     reranker: str = ""
-    min_score: float = 0.2
+    min_score: float = 0.3
     min_evidence: float = 0.3
+    max_unknown: float = 0.34
     # Generation
     model: str = ""
     n_ctx: int = 2048
@@ -79,11 +80,13 @@ HELP: dict[str, str] = {
     "mmr": "Diversify retrieved passages with maximal marginal relevance.",
     "reranker": "Path of a local cross-encoder model folder to rerank passages. Empty: no reranking.",
     "min_score": "Passages whose relevance (cosine similarity to the question) is below this are not used; when none "
-    "reaches it the answer is a refusal and the LLM is not asked. 0.2 was calibrated for the bundled embedding model "
-    "(docs/answers.md); 0 never refuses.",
+    "reaches it the answer is a refusal and the LLM is not asked. 0.3 was calibrated for the bundled embedding model "
+    "on a mixed collection of real documents (docs/answers.md); 0 never refuses.",
     "min_evidence": "The best evidence sentence must score at least this (0-1: its similarity to the question, the share "
     "of the question's words it holds, whether it holds the kind of fact asked for); below it the answer is a refusal. "
     "Calibrated on mixed real collections (docs/answers.md); 0 never refuses on evidence.",
+    "max_unknown": "Refuse when at least this share of the question's content words appears nowhere in the index "
+    "(a question about something the documents never mention). 1 never refuses on it.",
     "model": "Path of a GGUF model file. Empty: the bundled SmolLM2-135M-Instruct.",
     "n_ctx": "Context window of the LLM in tokens.",
     "max_tokens": "Most tokens in an answer.",

@@ -34,7 +34,8 @@ class Session:
 
     def answer(self, question: str, hits: list[Hit], on_token: Callable[[str], None] | None = None) -> Answer:
         """Answer `question` from `hits`, evidence ranked with the index's own embedder."""
-        return answer(question, hits, self.llm, self.settings, on_token=on_token, embed=self.retriever.embedder.embed)
+        return answer(question, hits, self.llm, self.settings, on_token=on_token, embed=self.retriever.embedder.embed,
+                      word_counts=self.retriever.index.catalog.word_counts)
 
     def ask(self, question: str, *also_search: str, on_token: Callable[[str], None] | None = None) -> Answer:
         """Answer `question`; passages are searched for it and for `also_search` (a follow-up's original words)."""

@@ -26,7 +26,7 @@ from generation.evidence import Embed, Evidence, choose_evidence, score_candidat
 from generation.gate import SentenceGate
 from generation.llm import LLM
 from generation.prompt import pack_prompt
-from generation.question import read_question
+from generation.question import read_question, unknown_share
 from generation.sentences import one_line
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class Answer:
     left_out: list[Hit] = field(default_factory=list)  # relevant, but no room in the context window
     excerpts: list[str] = field(default_factory=list)  # what the model saw of each passage
     citation_method: str = ""  # "model": its own markers; "evidence": the quoted evidence's passage; "": none
-    refused_by: str = ""  # "threshold": nothing relevant retrieved; "evidence": no sentence answers
+    refused_by: str = ""  # "threshold": nothing relevant; "unknown_words": about words the index lacks; "evidence": no sentence answers
     unsupported: list[str] = field(default_factory=list)  # numbers in the model's text found in no passage
     interrupted: bool = False  # stopped by Ctrl-C; `text` is what came before
     prompt_tokens: int = 0
@@ -141,18 +141,23 @@ def answer(
     on_token: Callable[[str], None] | None = None,
     embed: Embed | None = None,
     question_vector: np.ndarray | None = None,
+    word_counts: Callable[[list[str]], dict[str, int]] | None = None,
 ) -> Answer:
     """Answer `question` from `hits`; `on_token` receives the answer as it is shown.
 
     `embed` (texts -> unit vectors, the index's embedder) ranks evidence sentences by meaning;
-    without it they are ranked by words alone. Refuses without calling the model when no hit
-    reaches `settings.min_score` or no sentence scores `settings.min_evidence`.
+    without it they are ranked by words alone. `word_counts` (words -> chunks holding each, the
+    index's catalog) tells which of the question's words the documents never use. Refuses without
+    calling the model when no hit reaches `settings.min_score`, when `settings.max_unknown` of the
+    question's words are unknown to the index, or when no sentence scores `settings.min_evidence`.
     Raises `AnswerInterrupted` (a KeyboardInterrupt) on Ctrl-C, carrying the partial answer.
     """
     started = time.perf_counter()
     relevant = [h for h in hits if relevance(h) >= settings.min_score]
     if not relevant:
         return _refuse(question, hits, "threshold", started, on_token)
+    if word_counts is not None and unknown_share(question, word_counts) >= settings.max_unknown:
+        return _refuse(question, hits, "unknown_words", started, on_token)
     asked = read_question(question)
     ranked = score_candidates(asked, relevant, embed, question_vector)
     evidence = choose_evidence(ranked, relevant)

@@ -7,6 +7,7 @@ SQLite commits are atomic, so the catalog is never half-written.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -160,6 +161,15 @@ class Catalog:
     def has_ids(self, ids: Iterable[str]) -> set[str]:
         """Those of `ids` the catalog holds now: the chunks a reader may show (see index/__init__.py)."""
         return {row[0] for row in self._select_in("SELECT id FROM chunks WHERE id IN ({})", ids)}
+
+    def word_counts(self, words: Iterable[str]) -> dict[str, int]:
+        """For each word, how many chunks hold it (the full-text index's own tokenizer and stemmer)."""
+        counts = {}
+        for word in words:
+            tokens = re.findall(r"[^\W_]+", word.lower())
+            phrase = '"' + " ".join(tokens) + '"'
+            counts[word] = self._db.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (phrase,)).fetchone()[0] if tokens else 0
+        return counts
 
     def get_chunks(self, ids: list[str]) -> dict[str, Chunk]:
         return {cid: Chunk.from_metadata(cid, text, meta) for cid, (text, meta) in self.texts_and_meta(ids).items()}
