@@ -225,7 +225,7 @@ def print_retrieved(result, min_score: float) -> None:
             role = "not given to the model: none of its sentences ranked among the best"
         relevance = f", relevance {hit.relevance:.3f}" if hit.relevance is not None else ""
         click.echo(f"\n#{rank} {hit.chunk.citation()} (score {hit.score:.3f}{relevance}) {role}")
-        click.echo("    " + hit.chunk.text.strip().replace("\n", "\n    "))
+        click.echo("    " + hit.text.strip().replace("\n", "\n    "))
 
 
 def _search_options(command: Callable) -> Callable:
@@ -235,6 +235,9 @@ def _search_options(command: Callable) -> Callable:
         setting_option("embedding_model"),
         setting_option("device"),
         setting_option("reranker"),
+        setting_option("fusion"),
+        setting_option("bm25_weight"),
+        setting_option("passage_chars"),
         click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
                      help="Only passages whose metadata matches: source=GLOB (e.g. 'contracts/*'), page=N or N-M, "
                           "KEY=VALUE; alternatives with |; repeat to require several."),
@@ -249,7 +252,8 @@ def _search_options(command: Callable) -> Callable:
 @setting_option("k")
 @setting_option("search_mode")
 @click.option("--mmr/--no-mmr", "mmr", default=None, help=f"{HELP['mmr']} [env: {env_var('mmr')}]")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON array of passages (with their full text).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array of hits: the matched chunk's full text, and "
+              "its widened passage (text, and where the chunk sits in it).")
 def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any) -> None:
     """Show the passages that match QUESTION, best first, without generating an answer.
 
@@ -277,7 +281,7 @@ def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any)
     for n, hit in enumerate(hits, start=1):
         relevance = f"  relevance {hit.relevance:.3f}" if hit.relevance is not None else ""
         click.echo(f"{n}. {hit.chunk.citation()}  (score {hit.score:.4f}{relevance})")
-        for line in hit.chunk.text.strip().splitlines():
+        for line in hit.text.strip().splitlines():
             click.echo(f"   {line}")
         click.echo()
 
@@ -289,7 +293,11 @@ def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any)
               help="Comma-separated modes to score: dense, bm25, hybrid, each optionally +rerank and/or +mmr. "
                    "[default: dense,bm25,hybrid, and hybrid+rerank when a reranker is set]")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object of the figures instead of a table.")
-def eval_command(qa_file: str, where: tuple[str, ...], modes: str | None, as_json: bool, **options: Any) -> None:
+@click.option("--mlflow", "mlflow_dir", default=None, metavar="DIR",
+              help="Also log the run's settings and figures to the local MLflow file store DIR "
+                   "(needs the optional extra: pip install 'localgpt[mlflow]').")
+def eval_command(qa_file: str, where: tuple[str, ...], modes: str | None, as_json: bool, mlflow_dir: str | None,
+                 **options: Any) -> None:
     """Score retrieval on a question set (JSONL) against the current index.
 
     Prints recall@1/5/10, MRR@10, nDCG@10 and latency p50/p95 for each mode.
@@ -299,6 +307,7 @@ def eval_command(qa_file: str, where: tuple[str, ...], modes: str | None, as_jso
     \b
     localgpt eval questions.jsonl
     localgpt eval --reranker ~/models/ms-marco-MiniLM-L-6-v2 --json questions.jsonl
+    localgpt eval --mlflow ~/localgpt-runs questions.jsonl
     """
     from evaluation import evaluate, load_qa  # noqa: PLC0415
     from evaluation.runner import default_modes  # noqa: PLC0415
@@ -307,6 +316,10 @@ def eval_command(qa_file: str, where: tuple[str, ...], modes: str | None, as_jso
     settings = settings_from(options)
 
     def run():
+        if mlflow_dir:
+            from evaluation.mlflow_log import require_mlflow  # noqa: PLC0415
+
+            require_mlflow()  # before the run, not after it
         items = load_qa(qa_file)
         names = [m for m in modes.split(",") if m.strip()] if modes else default_modes(bool(settings.reranker))
         with open_retriever(settings) as retriever:
@@ -314,6 +327,11 @@ def eval_command(qa_file: str, where: tuple[str, ...], modes: str | None, as_jso
 
     report = run_guarded(run)
     click.echo(json.dumps(report.to_json(), ensure_ascii=False) if as_json else report.table())
+    if mlflow_dir:
+        from evaluation.mlflow_log import log_eval  # noqa: PLC0415
+
+        run_id = run_guarded(lambda: log_eval(mlflow_dir, report.to_json(), settings, qa_file))
+        click.echo(f"Logged to MLflow in {mlflow_dir} (experiment localgpt-retrieval, run {run_id}).", err=True)
 
 
 @cli.command()

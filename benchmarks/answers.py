@@ -74,7 +74,7 @@ def score_row(q: dict, result, answerable: bool) -> dict:
         row["fact_in_evidence"] = bool(result.evidence) and (
             matches(expected, how, lambda e: has_fact(evidence_text, e)) or holds_expected(evidence_text, expected))
         row["wrong_shown"] = (not result.refused) and not row["fact_in_answer"]
-        row["fact_retrieved"] = any(holds_expected(h.chunk.text, expected) for h in result.retrieved)
+        row["fact_retrieved"] = any(holds_expected(h.text, expected) for h in result.retrieved)
     else:
         row["answered"] = not result.refused
     return row

@@ -36,6 +36,9 @@ class Settings:
     # Retrieval
     k: int = 6
     search_mode: str = "hybrid"
+    fusion: str = "convex"
+    bm25_weight: float = 0.5
+    passage_chars: int = 2000
     mmr: bool = False
     reranker: str = ""
     min_score: float = 0.3
@@ -77,6 +80,12 @@ HELP: dict[str, str] = {
     "workers": "Processes that parse documents while the main one embeds. 0: one per CPU core but one (at least one).",
     "k": "Passages retrieved for a question.",
     "search_mode": "dense (embeddings), bm25 (exact words, codes, numbers) or hybrid (both, fused by reciprocal rank).",
+    "fusion": "How hybrid search fuses the dense and BM25 lists: convex (weighted sum of each list's scores "
+    "rescaled to 0..1) or rrf (weighted reciprocal rank fusion, k=60). docs/retrieval.md compares them.",
+    "bm25_weight": "BM25's share in hybrid fusion, 0..1 (dense gets the rest); questions holding code-like terms "
+    "(names with _ . ::, numbers, options) give BM25 0.2 more, at most 0.9.",
+    "passage_chars": "Most characters of the passage shown for each hit: the matched chunk widened with its "
+    "neighbours in the same file (small-to-big). 0: the chunk alone.",
     "mmr": "Diversify retrieved passages with maximal marginal relevance.",
     "reranker": "Path of a local cross-encoder model folder to rerank passages. Empty: no reranking.",
     "min_score": "Passages whose relevance (cosine similarity to the question) is below this are not used; when none "

@@ -112,9 +112,33 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class Passage:
+    """The text around a matched chunk that a reader answers from (small-to-big).
+
+    `text` is the chunk widened with its neighbours in the same file (chunk_index
+    `first_index`..`last_index`), at most about 2,000 characters; the matched chunk's own
+    text is `text[start:end]`.
+    """
+
+    text: str
+    start: int
+    end: int
+    first_index: int
+    last_index: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "start": self.start, "end": self.end,
+                "chunk_indexes": [self.first_index, self.last_index]}
+
+
+@dataclass(frozen=True)
 class Hit:
     """A chunk found for a question.
 
+    `chunk` is the small piece that matched. `passage` is the text to read and answer from:
+    the chunk widened with its neighbouring text in the same file (at most about 2,000
+    characters, `Passage.text`; the chunk sits at `passage.text[passage.start:passage.end]`).
+    It is None only where a caller built a Hit itself; use `text` to get the one or the other.
     `score` ranks hits within one search (cosine, BM25 or fused, by mode): higher is better.
     `relevance` is the cosine similarity of the chunk to the question whatever the mode,
     so that "is anything relevant enough to answer from?" has one calibrated scale.
@@ -123,11 +147,19 @@ class Hit:
     chunk: Chunk
     score: float
     relevance: float | None = None
+    passage: Passage | None = None
+
+    @property
+    def text(self) -> str:
+        """The passage's text when there is one, else the chunk's."""
+        return self.passage.text if self.passage is not None else self.chunk.text
 
     def to_json(self) -> dict[str, Any]:
         out = {"score": round(float(self.score), 6), **self.chunk.to_json()}
         if self.relevance is not None:
             out["relevance"] = round(float(self.relevance), 6)
+        if self.passage is not None:
+            out["passage"] = self.passage.to_json()
         return out
 
 

@@ -33,8 +33,10 @@ def _matches(chunk: Chunk, ref: str) -> bool:
     return chunk.id == ref or chunk.source == ref or chunk.source.endswith("/" + ref.lstrip("/"))
 
 
-def find_ranks(item: QAItem, chunks: Sequence[Chunk]) -> tuple[list[int], int]:
-    """(ranks, 1-based, at which each thing to find was first found; how many things there are)."""
+def find_ranks(item: QAItem, chunks: Sequence[Chunk], texts: Sequence[str] | None = None) -> tuple[list[int], int]:
+    """(ranks, 1-based, at which each thing to find was first found; how many things there are).
+
+    `texts`: what the user reads of each hit (its widened passage); the chunks' own texts by default."""
     if item.qrels:
         ranks = []
         for ref in item.qrels:
@@ -45,7 +47,7 @@ def find_ranks(item: QAItem, chunks: Sequence[Chunk]) -> tuple[list[int], int]:
     wanted = [normalise(s) for s in item.expected]
     missing = set(wanted)
     for rank, chunk in enumerate(chunks, start=1):
-        text = normalise(chunk.text)
+        text = normalise(texts[rank - 1] if texts is not None else chunk.text)
         held = {w for w in wanted if w in text}
         if item.match == "any" and held:
             return [rank], 1
@@ -62,8 +64,8 @@ class QuestionScore:
     ndcg: float
 
 
-def score_question(item: QAItem, chunks: Sequence[Chunk], depth: int = 10) -> QuestionScore:
-    ranks, total = find_ranks(item, chunks)
+def score_question(item: QAItem, chunks: Sequence[Chunk], depth: int = 10, texts: Sequence[str] | None = None) -> QuestionScore:
+    ranks, total = find_ranks(item, chunks, texts)
     recall = {k: sum(1 for r in ranks if r <= k) / total for k in CUTOFFS}
     within = [r for r in ranks if r <= depth]
     mrr = 1.0 / within[0] if within else 0.0

@@ -42,12 +42,14 @@ class ModeResult:
     ndcg: float
     latencies_ms: list[float] = field(repr=False)
     missed: list[str] = field(default_factory=list)  # ids of questions not found in the top 10
+    passage_chars: float = 0.0  # mean characters of the text a hit shows (its passage), over all hits returned
 
     def to_json(self) -> dict:
         return {
             **{f"recall@{k}": round(v, 4) for k, v in self.recall.items()},
             "mrr@10": round(self.mrr, 4),
             "ndcg@10": round(self.ndcg, 4),
+            "mean_passage_chars": round(self.passage_chars, 1),
             "latency_ms": {"p50": round(percentile(self.latencies_ms, 50), 2), "p95": round(percentile(self.latencies_ms, 95), 2)},
             "missed": self.missed,
         }
@@ -68,15 +70,16 @@ class EvalReport:
         }
 
     def table(self) -> str:
-        head = f"{'mode':<16}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}{'nDCG@10':>9}{'p50 ms':>9}{'p95 ms':>9}"
+        head = f"{'mode':<16}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}{'nDCG@10':>9}{'chars':>7}{'p50 ms':>9}{'p95 ms':>9}"
         rows = [head]
         for m in self.modes:
             rows.append(
-                f"{m.name:<16}" + "".join(f"{m.recall[k]:>7.3f}" for k in CUTOFFS) + f"{m.mrr:>8.3f}{m.ndcg:>9.3f}"
+                f"{m.name:<16}" + "".join(f"{m.recall[k]:>7.3f}" for k in CUTOFFS) + f"{m.mrr:>8.3f}{m.ndcg:>9.3f}{m.passage_chars:>7.0f}"
                 f"{percentile(m.latencies_ms, 50):>9.1f}{percentile(m.latencies_ms, 95):>9.1f}"
             )
         rows.append(
-            f"{self.questions} questions. Latency is retrieval alone; embedding the question took "
+            f"{self.questions} questions, scored on the passages shown (chars: their mean length). "
+            "Latency is retrieval alone; embedding the question took "
             f"p50 {percentile(self.embed_ms, 50):.1f} ms, p95 {percentile(self.embed_ms, 95):.1f} ms more."
         )
         return "\n".join(rows)
@@ -98,6 +101,7 @@ def evaluate(
     scores = {s.name: [] for s in specs}
     latencies = {s.name: [] for s in specs}
     missed = {s.name: [] for s in specs}
+    chars = {s.name: [] for s in specs}
     embed_ms = []
     for n, item in enumerate(items, start=1):
         started = time.perf_counter()
@@ -107,7 +111,9 @@ def evaluate(
             started = time.perf_counter()
             hits = retriever.search_embedded(item.question, vector, DEPTH, where, mode=spec.mode, mmr=spec.mmr, rerank=spec.rerank)
             latencies[spec.name].append((time.perf_counter() - started) * 1000)
-            score = score_question(item, [h.chunk for h in hits], DEPTH)
+            texts = [h.text for h in hits]
+            chars[spec.name].extend(len(t) for t in texts)
+            score = score_question(item, [h.chunk for h in hits], DEPTH, texts)
             scores[spec.name].append(score)
             if score.recall[10] == 0:
                 missed[spec.name].append(item.id)
@@ -125,6 +131,7 @@ def evaluate(
                 sum(q.ndcg for q in s) / count,
                 latencies[spec.name],
                 missed[spec.name],
+                sum(chars[spec.name]) / max(len(chars[spec.name]), 1),
             )
         )
     return EvalReport(len(items), results, embed_ms)

@@ -120,7 +120,7 @@ def quoted_answer(evidence: Evidence) -> str:
 def _excerpts(hits: list[Hit], ranked, sentences: int, at_least: int) -> list[str]:
     """What the model reads of each hit: its best-ranked sentences in document order (0: whole passages)."""
     if sentences <= 0:
-        return [h.chunk.text for h in hits]
+        return [h.text for h in hits]
     chosen = ranked[: max(sentences, at_least)]
     return [" ".join(one_line(c.text) for c in sorted((c for c in chosen if c.n == n), key=lambda c: c.start))
             for n in range(1, len(hits) + 1)]

@@ -70,8 +70,9 @@ class Evidence:
 
 
 def passage_text(hit: Hit) -> str:
-    """The text of a hit that evidence offsets refer to."""
-    return hit.chunk.text
+    """The text of a hit that evidence offsets refer to: its passage (the matched chunk widened with
+    its neighbours, retrieval/passages.py), or the chunk where a hit has no passage."""
+    return hit.text
 
 
 def candidates(hits: Sequence[Hit]) -> list[Candidate]:

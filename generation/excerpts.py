@@ -64,8 +64,8 @@ def choose_excerpts(question: str, hits: list[Hit], max_sentences: int) -> list[
     `max_sentences` counts over all hits together; 0 keeps every passage whole.
     """
     if max_sentences <= 0:
-        return [hit.chunk.text for hit in hits]
-    split = [sentences(hit.chunk.text) for hit in hits]
+        return [hit.text for hit in hits]
+    split = [sentences(hit.text) for hit in hits]
     documents = [set(terms(s)) for per_hit in split for s in per_hit]
     frequency = Counter(t for doc in documents for t in doc)
     total = max(1, len(documents))

@@ -14,7 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from core.index_text import head_of
 from core.types import Chunk
+
+# The full-text index: each chunk's head (title > heading path, core/index_text.py) and its text,
+# kept in step with `chunks` by triggers. BM25 sums over both columns.
+FTS = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5("
+    "head, text, content='chunks', content_rowid='rowid', tokenize='porter unicode61')",
+    "CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN "
+    "INSERT INTO chunks_fts(rowid, head, text) VALUES (new.rowid, new.head, new.text); END",
+    "CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN "
+    "INSERT INTO chunks_fts(chunks_fts, rowid, head, text) VALUES ('delete', old.rowid, old.head, old.text); END",
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -32,18 +44,10 @@ CREATE TABLE IF NOT EXISTS chunks (
     source TEXT NOT NULL,
     chunk_index INTEGER NOT NULL,
     text TEXT NOT NULL,
-    meta TEXT NOT NULL
+    meta TEXT NOT NULL,
+    head TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks(source);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    text, content='chunks', content_rowid='rowid', tokenize='porter unicode61'
-);
-CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts(rowid, text) VALUES (new.rowid, new.text);
-END;
-CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
-END;
+CREATE INDEX IF NOT EXISTS chunks_by_position ON chunks(source, chunk_index);
 CREATE TABLE IF NOT EXISTS pending (source TEXT PRIMARY KEY, started_at REAL NOT NULL);
 """
 
@@ -66,6 +70,31 @@ class Catalog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._migrate()
+        for statement in FTS:
+            self._db.execute(statement)
+
+    def _migrate(self) -> None:
+        """Bring a catalog written before chunk heads existed up to date, once: the `head` column
+        (filled from each chunk's metadata) and a full-text index over heads and texts."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(chunks)")}
+        fts = {row[1] for row in self._db.execute("PRAGMA table_info(chunks_fts)")}
+        if "head" in columns and (not fts or "head" in fts):
+            return
+        with self._transaction():
+            if "head" not in columns:
+                self._db.execute("ALTER TABLE chunks ADD COLUMN head TEXT NOT NULL DEFAULT ''")
+                rows = self._db.execute("SELECT rowid, source, meta FROM chunks").fetchall()
+                self._db.executemany(
+                    "UPDATE chunks SET head = ? WHERE rowid = ?", [(head_of(src, json.loads(meta)), rowid) for rowid, src, meta in rows]
+                )
+            self._db.execute("DROP TRIGGER IF EXISTS chunks_ai")
+            self._db.execute("DROP TRIGGER IF EXISTS chunks_ad")
+            self._db.execute("DROP TABLE IF EXISTS chunks_fts")
+            self._db.execute("DROP INDEX IF EXISTS chunks_by_source")
+            for statement in FTS:
+                self._db.execute(statement)
+            self._db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
 
     def close(self) -> None:
         self._db.close()
@@ -118,8 +147,11 @@ class Catalog:
             for record, chunks in files:
                 self._db.execute("DELETE FROM chunks WHERE source = ?", (record.source,))
                 self._db.executemany(
-                    "INSERT INTO chunks(id, source, chunk_index, text, meta) VALUES (?, ?, ?, ?, ?)",
-                    [(c.id, c.source, c.chunk_index, c.text, json.dumps(c.metadata(), ensure_ascii=False)) for c in chunks],
+                    "INSERT INTO chunks(id, source, chunk_index, text, meta, head) VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (c.id, c.source, c.chunk_index, c.text, json.dumps(c.metadata(), ensure_ascii=False), head_of(c.source, c.metadata()))
+                        for c in chunks
+                    ],
                 )
                 self._db.execute(
                     "INSERT OR REPLACE INTO files(source, content_hash, size, mtime_ns, chunk_count, ingested_at) "
@@ -185,6 +217,13 @@ class Catalog:
         for start in range(0, len(values), 500):
             part = values[start : start + 500]
             yield from self._db.execute(sql.format(",".join("?" * len(part))), part)
+
+    def neighbours(self, source: str, low: int, high: int) -> dict[int, str]:
+        """chunk_index -> text of the chunks of `source` numbered low..high."""
+        rows = self._db.execute(
+            "SELECT chunk_index, text FROM chunks WHERE source = ? AND chunk_index BETWEEN ? AND ?", (source, low, high)
+        )
+        return dict(rows)
 
     def get_chunks_of(self, source: str) -> list[Chunk]:
         rows = self._db.execute("SELECT id, text, meta FROM chunks WHERE source = ? ORDER BY chunk_index", (source,))

@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from core.index_text import INDEX_TEXT, PLAIN
 from core.errors import IndexMismatchError, IngestLockedError, NoIndexError
 from core.types import Chunk
 from index.catalog import Catalog, FileRecord
@@ -47,6 +48,7 @@ class IndexInfo:
             "dimensions": self.dimensions,
             "chunk_tokens": self.chunk_tokens,
             "chunk_overlap": self.chunk_overlap,
+            "index_text": INDEX_TEXT,
         }
 
 
@@ -95,6 +97,12 @@ class Index:
     def recorded_precision(self) -> str | None:
         """The embedding precision that built the index; None for an empty index."""
         return precision_of(self.catalog.info())
+
+    def index_text_is_current(self) -> bool:
+        """Whether the vectors were embedded with today's index text (core/index_text.py); an empty
+        index is current. An older one keeps working for search; the next ingest embeds it again."""
+        recorded = self.catalog.info()
+        return "embedding_fingerprint" not in recorded or recorded.get("index_text", PLAIN) == INDEX_TEXT
 
     def check_compatible(self, info: IndexInfo, for_writing: bool) -> None:
         """Refuse an embedder (or, when writing, a chunking) other than the one that built the index."""

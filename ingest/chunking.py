@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from core.index_text import head_of, index_text
 from core.types import Chunk, Section
 from embeddings.tokens import TokenCounter
 
@@ -134,3 +135,18 @@ def chunk_sections(sections: list[Section], source: str, counter: TokenCounter, 
                 continue
             chunks.append(Chunk.make(text, source, len(chunks), meta))
     return chunks
+
+
+def index_inputs(chunks: list[Chunk], counter: TokenCounter) -> tuple[list[str], list[int], list | None]:
+    """What the embedder gets for each chunk: its index text (head + text, core/index_text.py), the
+    token count of that, and its model input ids (None: embed from the texts). A chunk whose head
+    would push it past the model's window is embedded without the head: the chunk is never cut."""
+    texts = [index_text(head_of(c.source, c.metadata()), c.text) for c in chunks]
+    tokens, token_ids = counter.counts_and_inputs(texts)
+    if token_ids is None and counter.max_length is not None:
+        too_long = [n for n, count in enumerate(tokens) if count + 2 > counter.max_length]
+        for n in too_long:
+            texts[n] = chunks[n].text
+        if too_long:
+            tokens, token_ids = counter.counts_and_inputs(texts)
+    return texts, tokens, token_ids

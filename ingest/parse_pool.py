@@ -45,6 +45,7 @@ class Parsed:
     chunks: list[Chunk] = field(default_factory=list)
     tokens: list[int] = field(default_factory=list)  # token count of each chunk
     token_ids: list | None = None  # each chunk's model input ids (numpy int32), or None: embed from the text
+    texts: list[str] = field(default_factory=list)  # what is embedded for each chunk: its index text
 
 
 def file_hash(path: Path) -> str:
@@ -109,7 +110,7 @@ def parse(task: Task, max_bytes: int | None) -> Parsed:
 
 
 def _parse(task: Task, max_bytes: int | None) -> Parsed:
-    from ingest.chunking import chunk_sections  # noqa: PLC0415
+    from ingest.chunking import chunk_sections, index_inputs  # noqa: PLC0415
     from ingest.loaders import LoadError  # noqa: PLC0415
 
     path = Path(task.path)
@@ -128,8 +129,8 @@ def _parse(task: Task, max_bytes: int | None) -> Parsed:
         chunks = chunk_sections(sections, task.source, counter, plan)
         if not chunks:
             raise LoadError("no text found in the file")
-        tokens, token_ids = counter.counts_and_inputs([c.text for c in chunks])
-        return Parsed(task.source, "read", record, chunks=chunks, tokens=tokens, token_ids=token_ids)
+        texts, tokens, token_ids = index_inputs(chunks, counter)
+        return Parsed(task.source, "read", record, chunks=chunks, tokens=tokens, token_ids=token_ids, texts=texts)
     except LoadError as exc:
         return Parsed(task.source, "failed", reason=str(exc))
     except PermissionError:

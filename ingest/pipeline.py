@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from core.errors import SourceError
+from core.index_text import INDEX_TEXT
 from core.settings import Settings
 from embeddings import Embedder, load_embedder
 from embeddings.embedder import embedding_model_path
@@ -108,6 +109,10 @@ def run_ingest(
     with open_index(settings.db, write=True) as index, contextlib.ExitStack() as pools:
         embedder = load_embedder(settings, index.recorded_precision())
         plan = chunk_plan(settings, embedder)
+        reembed = not index.index_text_is_current()
+        if reembed:
+            log.warning("the index at %s was embedded with an older recipe (chunk text without its title and "
+                        "headings): every file is read and embedded again, once", settings.db)
         index.check_compatible(index_info(settings, embedder), for_writing=True)
 
         def parse_pool(files: int) -> ParsePool:
@@ -116,7 +121,7 @@ def run_ingest(
 
         pool = None
         known = index.catalog.files()
-        first_look = make_plan(documents, known)
+        first_look = make_plan(documents, known, everything=reembed)
         if first_look.to_read:
             # Three things take most of a second each before the first batch: the workers start and
             # read the first files, the vector store opens (in a thread) and the model loads (here).
@@ -129,7 +134,7 @@ def run_ingest(
         report.repaired = index.repair()
         if report.repaired:  # the repair changed the catalog: plan again (what was read ahead and is still wanted is kept)
             known = index.catalog.files()
-            work = make_plan(documents, known)
+            work = make_plan(documents, known, everything=reembed)
         else:
             work = first_look
         index.remove_files(work.removed)
@@ -148,7 +153,8 @@ def run_ingest(
             _read_embed_write(pool, reading_order(work.to_read), known, index, embedder, record, progress)
             report.embedding_backend = embedder.backend if embedder.loaded else ""
             report.embedding_compute = embedder.compute if embedder.loaded else ""
-        index.catalog.set_info({"last_ingest": time.time(), "source_dir": str(root.resolve())})
+        index.catalog.set_info({"last_ingest": time.time(), "source_dir": str(root.resolve()),
+                                **({"index_text": INDEX_TEXT} if reembed else {})})
     progress.close()
     report.sort()
     report.elapsed = time.perf_counter() - started
@@ -220,7 +226,8 @@ def _flush(group: _Group, known, writer: _Writer, embedder: Embedder, record, pr
     if all(parsed.token_ids is not None for parsed in group.files):
         token_ids = [ids for parsed in group.files for ids in parsed.token_ids]
     progress.embedding()
-    vectors = embed_sorted(embedder, [c.text for c in chunks], tokens, on_batch=progress.chunks_done, token_ids=token_ids)
+    texts = [t for parsed in group.files for t in (parsed.texts or [c.text for c in parsed.chunks])]
+    vectors = embed_sorted(embedder, texts, tokens, on_batch=progress.chunks_done, token_ids=token_ids)
 
     def written() -> None:
         for parsed in group.files:

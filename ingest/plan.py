@@ -25,8 +25,9 @@ class Plan:
     unreadable: list[tuple[Found, str]] = field(default_factory=list)  # (file, reason): cannot even stat it
 
 
-def make_plan(documents: list[Found], known: dict[str, FileRecord]) -> Plan:
+def make_plan(documents: list[Found], known: dict[str, FileRecord], everything: bool = False) -> Plan:
     """A file with the size and mtime the catalog recorded is unchanged; any other is read.
+    With `everything`, every file is read and embedded again (the index's recipe changed).
 
     A renamed file is a removal of its old source and a new file."""
     plan = Plan()
@@ -46,7 +47,9 @@ def make_plan(documents: list[Found], known: dict[str, FileRecord]) -> Plan:
             plan.unreadable.append((doc, f"cannot read the file: {exc.strerror or exc}"))
             continue
         record = known.get(doc.source)
-        if record and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns:
+        if everything:
+            plan.to_read.append(Task(str(doc.path), doc.source, None, stat.st_size))
+        elif record and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns:
             plan.unchanged.append(record)
         else:
             plan.to_read.append(Task(str(doc.path), doc.source, record.content_hash if record else None, stat.st_size))

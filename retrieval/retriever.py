@@ -3,9 +3,11 @@
     question -> embed once
       dense:  nearest vectors (Chroma)                      score = cosine
       bm25:   FTS5 bm25() over the catalog                  score = -bm25 (higher is better)
-      hybrid: both candidate lists fused by reciprocal rank score = RRF sum
+      hybrid: both candidate lists fused (fusion.py)        score = fused score
     -> reranker (cross-encoder, optional)                   score = the reranker's
     -> MMR (optional): reorders for diversity, keeps the scores above
+    -> passages (small-to-big, passages.py): each hit widened with its neighbours; a hit
+       already inside a better hit's passage is left out (its text is shown there)
     -> top k, each with `relevance` = cosine to the question, whatever the mode
 """
 from __future__ import annotations
@@ -25,9 +27,10 @@ from index.store import IndexInfo
 from retrieval.dense import cosine_to, dense_search
 from retrieval.errors import SearchOptionError
 from retrieval.filters import parse_where, to_sql
-from retrieval.fusion import reciprocal_rank_fusion
+from retrieval.fusion import FUSIONS, adaptive_bm25_weight, fuse
 from retrieval.lexical import bm25_search
 from retrieval.mmr import mmr_order
+from retrieval.passages import passages_for
 from retrieval.rerank import Reranker
 
 log = logging.getLogger(__name__)
@@ -37,12 +40,21 @@ MODES = ("dense", "bm25", "hybrid")
 FUSION_CANDIDATES = 50
 RERANK_CANDIDATES = 30
 MMR_CANDIDATES = 30
+# Extra BM25 share for questions with code-like terms (fusion.adaptive_bm25_weight).
+CODE_BOOST = 0.2
 
 
 def check_mode(mode: str) -> str:
     if mode not in MODES:
         raise SearchOptionError(f"Unknown search mode {mode!r}. Use one of: {', '.join(MODES)}.")
     return mode
+
+
+def check_fusion(settings: Settings) -> None:
+    if settings.fusion not in FUSIONS:
+        raise SearchOptionError(f"Unknown fusion {settings.fusion!r}. Use one of: {', '.join(FUSIONS)}.")
+    if not 0.0 <= settings.bm25_weight <= 1.0:
+        raise SearchOptionError(f"--bm25-weight {settings.bm25_weight} is outside 0..1.")
 
 
 @dataclass
@@ -98,7 +110,8 @@ class Retriever:
         if use_rerank and not self.settings.reranker:
             raise SearchOptionError("Reranking needs a cross-encoder: pass --reranker PATH to a local model folder.")
         flt = parse_where(where)
-        depth = k
+        widen = self.settings.passage_chars > 0
+        depth = 2 * k if widen else k  # hits inside a better hit's passage are left out: keep spares
         if use_rerank:
             depth = max(depth, RERANK_CANDIDATES)
         if use_mmr:
@@ -127,11 +140,10 @@ class Retriever:
             # longer) list; only what the catalog holds is shown (see index/__init__.py).
             listed = self.index.catalog.has_ids(m.id for m in matches)
             matches = [m for m in matches if m.id in listed]
-        dense_ids = [m.id for m in matches]
-        lexical_ids = [m.id for m in lexical]
 
         if mode == "hybrid":
-            ranked = reciprocal_rank_fusion([dense_ids, lexical_ids])[:depth]
+            weight = adaptive_bm25_weight(question, self.settings.bm25_weight, CODE_BOOST)
+            ranked = fuse([(m.id, m.score) for m in matches], [(m.id, m.score) for m in lexical], self.settings.fusion, weight)[:depth]
         elif mode == "dense":
             ranked = [(m.id, m.score) for m in matches[:depth]]
         else:
@@ -148,9 +160,26 @@ class Retriever:
             dims = len(vector)
             matrix = np.stack([vectors.get(c.chunk.id, np.zeros(dims, dtype=np.float32)) for c in chosen])
             chosen = [chosen[i] for i in mmr_order(np.array([c.score for c in chosen]), matrix, k)]
+        passages: list = [None] * len(chosen)
+        if widen:
+            chosen, passages = self._widen(chosen, k)
         chosen = chosen[:k]
         self._fill_relevance(vector, chosen, vectors)
-        return [Hit(c.chunk, c.score, relevance=c.relevance) for c in chosen]
+        return [Hit(c.chunk, c.score, relevance=c.relevance, passage=p) for c, p in zip(chosen, passages)]
+
+    def _widen(self, chosen: list[_Candidate], k: int) -> tuple[list[_Candidate], list]:
+        """The first k candidates not already inside a better one's passage, with their passages."""
+        kept: list[_Candidate] = []
+        passages: list = []
+        for cand in chosen:
+            c = cand.chunk
+            if any(o.chunk.source == c.source and p.first_index <= c.chunk_index <= p.last_index for o, p in zip(kept, passages)):
+                continue
+            passages.append(passages_for(self.index.catalog, [c], self.settings.passage_chars)[0])
+            kept.append(cand)
+            if len(kept) == k:
+                break
+        return kept, passages
 
     def _candidates(self, ranked: list[tuple[str, float]], matches: list, lexical: list) -> list[_Candidate]:
         """The ranked ids as candidates with their chunk: from BM25's rows, else read from the catalog."""
@@ -212,6 +241,7 @@ class Retriever:
 def open_retriever(settings: Settings) -> Retriever:
     """Open the index for reading; refuses an embedding model other than the one that built it."""
     check_mode(settings.search_mode)
+    check_fusion(settings)
     index = open_index(settings.db)
     try:
         embedder = load_embedder(settings, index.recorded_precision())

@@ -67,7 +67,9 @@ def test_a_checked_generated_answer_is_shown_with_its_evidence():
     assert record["answer_method"] == "generated"
     ev = record["evidence"][0]
     assert {"text", "n", "source", "location", "start", "end"} <= set(ev)
-    assert record["passages"][ev["n"] - 1]["text"][ev["start"]:ev["end"]] == ev["text"]
+    passage = record["passages"][ev["n"] - 1]
+    text = passage["passage"]["text"] if "passage" in passage else passage["text"]
+    assert text[ev["start"]:ev["end"]] == ev["text"]
 
 
 @pytest.mark.parametrize("reply, why", [

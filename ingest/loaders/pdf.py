@@ -26,6 +26,46 @@ def _clean(text: str) -> str:
     return _LINE_ENDS.sub("\n", text).replace("\ufffe", "").replace("\x00", "").strip()
 
 
+# Most bookmarks read for heading paths (a PDF may carry many thousands: refman's index).
+MAX_BOOKMARKS = 5000
+
+
+def _title(document) -> str:
+    try:
+        return " ".join(str(document.get_metadata_dict().get("Title", "")).split())
+    except Exception:  # noqa: BLE001 (broken metadata only costs the title)
+        return ""
+
+
+def _page_headings(document, pages: int) -> list[str]:
+    """Each page's heading path from the PDF's bookmarks ("5 Arrays > 5.1 Arrays"): the path of the
+    last bookmark that begins on or before the page. Empty strings when the PDF has none."""
+    headings = [""] * pages
+    marks: list[tuple[int, str]] = []  # (page index, path)
+    path: list[str] = []
+    try:
+        for n, item in enumerate(document.get_toc(max_depth=4)):
+            if n >= MAX_BOOKMARKS:
+                break
+            title = " ".join((item.title or "").split())
+            del path[item.level:]
+            path.append(title)
+            if item.page_index is not None and title:
+                marks.append((item.page_index, " > ".join(p for p in path if p)))
+    except Exception:  # noqa: BLE001 (broken bookmarks only cost the headings)
+        log.debug("unreadable bookmarks", exc_info=True)
+        return headings
+    marks.sort(key=lambda m: m[0])  # stable: bookmarks of one page keep their order, the last wins
+    at = 0
+    current = ""
+    for page in range(pages):
+        while at < len(marks) and marks[at][0] <= page:
+            current = marks[at][1]
+            at += 1
+        headings[page] = current
+    return headings
+
+
 def read_pdf(path: Path) -> list[Section]:
     import pypdfium2 as pdfium  # noqa: PLC0415
 
@@ -39,6 +79,8 @@ def read_pdf(path: Path) -> list[Section]:
     try:
         if len(document) == 0:
             raise LoadError("PDF has no pages")
+        title = _title(document)
+        headings = _page_headings(document, len(document))
         for number in range(1, len(document) + 1):
             try:
                 page = document[number - 1]
@@ -52,7 +94,10 @@ def read_pdf(path: Path) -> list[Section]:
                 log.warning("%s: page %d unreadable (%s)", path, number, exc)
                 continue
             if text:
-                sections.append(Section(text=text, meta={"page": number}))
+                meta = {"page": number, **({"title": title} if title else {})}
+                if headings[number - 1]:
+                    meta["heading"] = headings[number - 1]
+                sections.append(Section(text=text, meta=meta))
     finally:
         document.close()
     if not sections:
