@@ -99,6 +99,10 @@ def summarise(name: str, rows: list[dict]) -> None:
         print("  by method: " + "; ".join(f"{m or '-'} {len(rs)} (fact {sum(x['fact_in_answer'] for x in rs)})" for m, rs in methods.items()))
     if una:
         print(f"  {'unanswerable answered':<24} {rate(una, 'answered')}")
+    chosen = [r for r in ans if "model_top1" in r]
+    if chosen:
+        print(f"  evidence@1: ours {rate(chosen, 'ours_top1')}, the model's pick among 4 {rate(chosen, 'model_top1')}, "
+              f"any of the 4 {rate(chosen, 'any_top4')}")
     totals = [r["timings"].get("total_s") for r in rows if r["timings"].get("total_s") is not None]
     if totals:
         print(f"  answer time median {statistics.median(totals):.2f}s")
@@ -108,13 +112,13 @@ def sweep(cases: list[dict]) -> None:
     """Evidence@1 and refusal errors for other weights and thresholds, from cached candidates."""
     from generation.evidence import WEIGHTS  # noqa: PLC0415
 
-    print("\nweights (similarity, coverage, kind, passage) -> evidence@1 among answerable with the fact retrieved")
+    print("\nweights (similarity, coverage, kind, passage, before) -> evidence@1 among answerable with the fact retrieved")
     grid = [0.0, 0.15, 0.3, 0.45, 0.6]
     results = []
-    for ws, wc, wk, wp in itertools.product(grid, grid, [0.0, 0.05, 0.1, 0.2], [0.0, 0.1, 0.2]):
+    for ws, wc, wk, wp, wb in itertools.product(grid, grid, [0.0, 0.05, 0.1, 0.2], [0.0, 0.1, 0.2], [0.0, 0.1, 0.2, 0.3]):
         if ws + wc == 0:
             continue
-        weights = {"similarity": ws, "coverage": wc, "kind": wk, "passage": wp}
+        weights = {"similarity": ws, "coverage": wc, "kind": wk, "passage": wp, "before": wb}
         total = sum(weights.values())
         weights = {k: v / total for k, v in weights.items()}
         hit = 0
@@ -158,6 +162,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--model-choice", action="store_true",
+                        help="Also measure the model choosing among the top 4 sentences (a GBNF grammar allows only 1-4).")
     args = parser.parse_args()
 
     from core.offline import enforce_offline  # noqa: PLC0415
@@ -206,6 +212,8 @@ def main() -> None:
                                     word_counts=retriever.index.catalog.word_counts)
                 row = score_row(q, result, answerable)
                 row["set"] = name
+                if args.model_choice and answerable and result.evidence:
+                    row.update(_model_choice(q, hits, settings, embed, vector))
                 rows.append(row)
                 ok = row.get("fact_in_answer") if answerable else not row["answered"]
                 print(f"{'ok ' if ok else 'BAD'} [{name}] {q['question'][:70]!r} -> {result.text[:140]!r}",
@@ -225,6 +233,37 @@ def main() -> None:
         sweep(with_fact)
     if args.out:
         args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in all_rows))
+
+
+_CHOOSER = {}
+
+
+def _model_choice(q, hits, settings, embed, vector) -> dict:
+    """Evidence@1 by our ranking and by the model picking among our top 4 (grammar-constrained)."""
+    from generation import load_llm  # noqa: PLC0415
+    from generation.answer import relevance  # noqa: PLC0415
+    from generation.evidence import score_candidates  # noqa: PLC0415
+    from generation.question import read_question  # noqa: PLC0415
+    from generation.sentences import one_line  # noqa: PLC0415
+    from llama_cpp import LlamaGrammar  # noqa: PLC0415
+
+    if "llm" not in _CHOOSER:
+        _CHOOSER["llm"] = load_llm(settings)
+        _CHOOSER["grammar"] = LlamaGrammar.from_string('root ::= [1-4]', verbose=False)
+    llm = _CHOOSER["llm"]
+    relevant = [h for h in hits if relevance(h) >= settings.min_score]
+    top = score_candidates(read_question(q["question"]), relevant, embed, vector)[:4]
+    listing = "\n".join(f"{i}. {one_line(c.text)}" for i, c in enumerate(top, start=1))
+    messages = [{"role": "system", "content": "You pick the sentence that answers the question."},
+                {"role": "user", "content": f"Sentences:\n{listing}\n\nQuestion: {q['question']}\n"
+                                            "Which sentence answers the question? Reply with its number only."}]
+    llama = llm._load()
+    reply = llama.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0, grammar=_CHOOSER["grammar"])
+    pick = int(reply["choices"][0]["message"]["content"].strip() or 1) - 1
+    def holds(text):
+        return matches(q["expected"], q.get("match", "any"), lambda e: has_fact(text, e)) or holds_expected(text, q["expected"])
+    return {"ours_top1": holds(top[0].text), "model_top1": holds(top[min(pick, len(top) - 1)].text),
+            "any_top4": any(holds(c.text) for c in top)}
 
 
 def _evidence_only(question, hits, settings, embed, vector, word_counts):

@@ -32,7 +32,7 @@ from generation.sentences import one_line, sentence_spans
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit-length vectors, one row each
 
 # Weights of the signals (benchmarks/answers.py --sweep measured them; docs/answers.md).
-WEIGHTS = {"similarity": 0.45, "coverage": 0.35, "kind": 0.10, "passage": 0.10}
+WEIGHTS = {"similarity": 0.45, "coverage": 0.35, "kind": 0.10, "passage": 0.10, "before": 0.0}
 MAX_EVIDENCE = 3
 NEAR_BEST = 0.85  # another sentence is evidence too when it scores at least this share of the best
 
@@ -115,12 +115,18 @@ def score_candidates(question: Question, hits: Sequence[Hit], embed: Embed | Non
         sims = (vectors[1:] if question_vector is None else vectors) @ qv
     else:
         sims = np.zeros(len(found))
+    # What the sentence before says of the question: an answer often follows the sentence that names its subject.
+    before = [0.0] * len(found)
+    for i in range(1, len(found)):
+        if found[i].n == found[i - 1].n:
+            before[i] = (float(sims[i - 1]) + coverage[i - 1]) / 2
     scored = []
-    for cand, text, cov, sim in zip(found, texts, coverage, sims):
+    for cand, text, cov, sim, prev in zip(found, texts, coverage, sims, before):
         kind = holds_wanted(question, text)
         hit = hits[cand.n - 1]
         rel = hit.relevance if hit.relevance is not None else 0.0
-        signals = {"similarity": float(sim), "coverage": cov, "kind": 0.5 if kind is None else float(kind), "passage": float(rel)}
+        signals = {"similarity": float(sim), "coverage": cov, "kind": 0.5 if kind is None else float(kind),
+                   "passage": float(rel), "before": prev}
         score = scale * sum(weights.get(k, 0.0) * v for k, v in signals.items())
         scored.append(Candidate(cand.n, cand.start, cand.end, cand.text, signals, score))
     scored.sort(key=lambda c: (-c.score, c.n, c.start))
