@@ -268,7 +268,7 @@ def _model_choice(q, hits, settings, embed, vector) -> dict:
 
 def _evidence_only(question, hits, settings, embed, vector, word_counts):
     """What `answer` decides before it calls the model: refused, or the quoted evidence."""
-    from generation.answer import Answer, quoted_answer, relevance  # noqa: PLC0415
+    from generation.answer import Answer, quoted_answer, relevance, to_quote  # noqa: PLC0415
     from generation.evidence import choose_evidence, score_candidates  # noqa: PLC0415
     from generation.question import read_question  # noqa: PLC0415
 
@@ -283,7 +283,8 @@ def _evidence_only(question, hits, settings, embed, vector, word_counts):
     evidence = choose_evidence(ranked, relevant)
     if not evidence or evidence[0].score < settings.min_evidence:
         return Answer(question, "", refused=True, refused_by="evidence", answer_method="refused", retrieved=hits)
-    return Answer(question, quoted_answer(evidence[0]), relevant, cited=[evidence[0].n], retrieved=hits,
+    quoted = to_quote(evidence, read_question(question))
+    return Answer(question, quoted_answer(quoted), relevant, cited=[e.n for e in quoted], retrieved=hits,
                   evidence=evidence, answer_method="quoted")
 
 

@@ -26,7 +26,7 @@ from generation.evidence import Embed, Evidence, choose_evidence, score_candidat
 from generation.gate import SentenceGate
 from generation.llm import LLM
 from generation.prompt import pack_prompt
-from generation.question import read_question, unknown_share
+from generation.question import holds_wanted, read_question, unknown_share
 from generation.sentences import one_line
 
 log = logging.getLogger(__name__)
@@ -112,9 +112,19 @@ def says_not_in_documents(text: str) -> bool:
     return bool(_SAYS_NOT_THERE.search(text.strip()))
 
 
-def quoted_answer(evidence: Evidence) -> str:
-    """The evidence sentence as the answer, said plainly to be a quote."""
-    return f'{QUOTE_INTRO} "{evidence.quote()}" [{evidence.n}]'
+def to_quote(evidence: list[Evidence], question=None) -> list[Evidence]:
+    """The evidence a quoted answer quotes: the best sentence; and when the question asks for a kind
+    of fact (a number, a date, a name, a code) that sentence lacks, the best other evidence sentence
+    holding one (the sentence naming the subject often comes just before the one giving its value)."""
+    chosen = [evidence[0]]
+    if question is not None and holds_wanted(question, evidence[0].quote()) is False:
+        chosen += [e for e in evidence[1:] if holds_wanted(question, e.quote())][:1]
+    return chosen
+
+
+def quoted_answer(quoted: list[Evidence]) -> str:
+    """Evidence sentences as the answer, said plainly to be quotes."""
+    return f"{QUOTE_INTRO} " + " ".join(f'"{e.quote()}" [{e.n}]' for e in quoted)
 
 
 def _excerpts(hits: list[Hit], ranked, sentences: int, at_least: int) -> list[str]:
@@ -209,8 +219,9 @@ def answer(
         result.withheld = gate.reason
         if says_not_in_documents(result.generated):
             result.withheld = "the model said the documents do not answer"
-        result.text, result.answer_method = quoted_answer(evidence[0]), "quoted"
-        result.cited, result.citation_method = [evidence[0].n], "evidence"
+        quoted = to_quote(evidence, asked)
+        result.text, result.answer_method = quoted_answer(quoted), "quoted"
+        result.cited, result.citation_method = list(dict.fromkeys(e.n for e in quoted)), "evidence"
         if on_token:
             on_token(result.text)
     finished = time.perf_counter()
