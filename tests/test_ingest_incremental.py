@@ -120,7 +120,7 @@ def test_add_change_delete_rename_touch_equals_clean_run(ingested, tmp_path):
     assert outcome["part2/renamed.txt"] == "new"
     assert outcome["part2/note050.txt"] == "new"
     assert outcome["part0/note003.txt"] == "unchanged"
-    assert report["counts"] == {"new": 2, "changed": 1, "unchanged": 5, "removed": 2, "failed": 0, "skipped": 0}
+    assert report["counts"] == {"new": 2, "changed": 1, "unchanged": 5, "removed": 2, "failed": 0, "skipped": 0, "excluded": 0}
     assert "2 new, 1 changed, 5 unchanged, 2 removed, 0 failed" in again.stdout
 
     clean = run_cli("ingest", "--source-dir", str(folder), "--db", str(tmp_path / "clean"), "--quiet")
