@@ -151,7 +151,7 @@ def test_failures_are_listed_reported_and_exit_3(tmp_path):
     by_source = {f["source"]: f for f in report["files"]}
     assert by_source["big.txt"]["status"] == "failed" and "MB" in by_source["big.txt"]["reason"]
     assert by_source["notes.xyz"]["status"] == "skipped"
-    assert by_source["part0/note000.txt"] == {"source": "part0/note000.txt", "status": "new", "reason": "", "chunks": by_source["part0/note000.txt"]["chunks"]}
+    assert by_source["part0/note000.txt"] == {"source": "part0/note000.txt", "status": "new", "reason": "", "chunks": by_source["part0/note000.txt"]["chunks"], "known": False}
     assert "files" in result.stderr and "chunks/s" in result.stderr  # the progress bar, on stderr
 
     # Raise the limit: the big file is ingested, everything else unchanged.
