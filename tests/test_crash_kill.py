@@ -145,3 +145,22 @@ def test_kill_mid_ingest_of_a_second_folder_leaves_the_first_untouched(tmp_path)
     assert index_state(db) == expected
     again = ingest(first, db)  # and the first folder is still complete: nothing to do
     assert again.returncode == 0 and "6 unchanged" in again.stdout and "0 removed" in again.stdout
+
+
+def test_remove_killed_mid_way_is_finished_by_the_next_write(tmp_path):
+    folder, db = tmp_path / "docs", tmp_path / "db"
+    write_corpus(folder, 6)
+    assert ingest(folder, db).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALGPT_")}
+    env["LOCALGPT_TEST_KILL_AT"] = "removed:1"  # the files left the catalog, their vectors not yet
+    killed = subprocess.run(localgpt_cmd("remove", "--db", str(db), "part0"), capture_output=True, text=True,
+                            cwd=REPO, env=env, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert_readers_safe(db, "a remove")
+    state = index_state(db)
+    assert not any(s.startswith("part0/") for s in state["files"]) and state["pending"]
+    rerun = ingest(folder, db)  # the next write deletes the orphaned vectors, then reads part0 back
+    assert rerun.returncode == 0, rerun.stderr
+    clean = tmp_path / "clean"
+    assert ingest(folder, clean).returncode == 0
+    assert index_state(db) == index_state(clean)
