@@ -12,9 +12,9 @@ from typing import Any, Callable
 
 import click
 
+from core.display import shown
 from core.errors import LocalGPTError, NoIndexError
 from core.offline import enforce_offline
-from core.display import shown
 from core.settings import HELP, default_of, env_var, load_settings
 
 # Option names for settings whose CLI name differs from --setting-name.
