@@ -12,7 +12,8 @@ from typing import Any, Callable
 
 import click
 
-from core.errors import LocalGPTError
+from core.display import shown
+from core.errors import LocalGPTError, NoIndexError
 from core.offline import enforce_offline
 from core.settings import HELP, default_of, env_var, load_settings
 
@@ -74,14 +75,27 @@ def cli(verbose: bool) -> None:
 @setting_option("chunk_overlap")
 @setting_option("max_file_mb")
 @setting_option("workers")
+@setting_option("onnx_cache")
+@click.option("--exclude", "exclude", multiple=True, metavar="GLOB",
+              help="Do not ingest files matching GLOB (gitignore syntax, as in the folder's .localgptignore); repeat for several.")
+@click.option("--follow-external-links", "follow_external_links", is_flag=True, default=None,
+              help=f"{HELP['follow_external_links']} [env: {env_var('follow_external_links')}]")
 @click.option("--quiet", is_flag=True, help="No progress bar; only the final summary and the failures.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the outcome of every file to this JSON file.")
-def ingest(quiet: bool, report_path: str | None, **options: Any) -> None:
+def ingest(quiet: bool, report_path: str | None, exclude: tuple[str, ...], **options: Any) -> None:
     """Read a folder of documents into the index (again: only what changed).
 
+    An index holds several folders: ingesting one touches only that folder's files
+    (`localgpt documents` lists them, `localgpt remove` takes files or a folder out).
+
     \b
-    Exit codes: 0 every file ingested; 3 some files failed (listed with the reason);
-    1 nothing could be done (missing or empty folder, index locked or built otherwise).
+    Exit codes: 0 every file ingested (or failed before and acknowledged: localgpt
+    acknowledge); 3 some files failed anew (listed with the reason); 1 nothing could be
+    done (missing or empty folder, index locked or built otherwise).
+    \b
+    localgpt ingest --source-dir ~/private --db db
+    localgpt ingest --source-dir ~/mail-export --db db --exclude 'drafts/' --exclude '*.tmp.pdf'
+    localgpt ingest --source-dir ~/private --quiet --report outcome.json   # for cron
     """
     from ingest.pipeline import run_ingest  # noqa: PLC0415
     from ingest.progress import Progress  # noqa: PLC0415
@@ -89,10 +103,14 @@ def ingest(quiet: bool, report_path: str | None, **options: Any) -> None:
     settings = settings_from(options)
     progress = Progress(0, enabled=not quiet)
 
-    report = run_guarded(lambda: run_ingest(settings, progress=progress))
+    report = run_guarded(lambda: run_ingest(settings, progress=progress, exclude=exclude))
     click.echo(report.summary())
     for outcome in report.failed:
-        click.echo(f"  failed: {outcome.source}: {outcome.reason}")
+        known = " (known)" if outcome.known else ""
+        click.echo(f"  failed{known}: {shown(outcome.source)}: {outcome.reason}")
+    for outcome in report.outcomes:
+        if outcome.status == "skipped" and outcome.reason.startswith("symbolic link"):
+            click.echo(f"  skipped: {shown(outcome.source)}: {outcome.reason}")
     if report_path:
         with open(report_path, "w", encoding="utf-8") as handle:
             json.dump(report.to_json(), handle, indent=2, ensure_ascii=False)
@@ -109,6 +127,9 @@ def build_onnx(**options: Any) -> None:
     \b
     For an air-gapped machine: build it where torch and onnx are installed, copy the folder
     printed here into the other machine's --onnx-cache (default ~/.cache/localgpt/onnx).
+    \b
+    localgpt build-onnx
+    localgpt build-onnx --onnx-cache /media/usb/onnx-cache
     """
     from embeddings.embedder import prepare_onnx  # noqa: PLC0415
 
@@ -116,14 +137,32 @@ def build_onnx(**options: Any) -> None:
     click.echo(run_guarded(lambda: prepare_onnx(settings)))
 
 
+def where_option(command: Callable) -> Callable:
+    return click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
+                        help="Only passages whose metadata matches: source=GLOB (e.g. 'contracts/*'), page=N or N-M, "
+                             "KEY=VALUE; alternatives with |; repeat to require several.")(command)
+
+
+def check_question(question: str) -> str:
+    if not question.strip():
+        raise click.BadParameter("the question is empty. Ask something, e.g. localgpt ask \"What is the rent?\"",
+                                 param_hint="QUESTION")
+    return question
+
+
 @cli.command()
 @click.argument("question")
 @setting_option("db")
 @setting_option("embedding_model")
 @setting_option("device")
+@setting_option("onnx_cache")
 @setting_option("k")
+@setting_option("search_mode")
+@setting_option("reranker")
+@where_option
 @setting_option("min_score")
 @setting_option("min_evidence")
+@setting_option("max_unknown")
 @setting_option("model")
 @setting_option("n_ctx")
 @setting_option("max_tokens")
@@ -134,7 +173,7 @@ def build_onnx(**options: Any) -> None:
 @setting_option("excerpt_sentences")
 @click.option("--show-sources", is_flag=True, help="After the answer, print every retrieved passage with its score.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, sources, passages) instead of text.")
-def ask(question: str, as_json: bool, show_sources: bool, **options: Any) -> None:
+def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...], **options: Any) -> None:
     """Answer QUESTION from the index, citing file and page.
 
     The answer streams as it is written; Ctrl-C stops it (exit code 130). Passages are
@@ -145,12 +184,15 @@ def ask(question: str, as_json: bool, show_sources: bool, **options: Any) -> Non
     \b
     localgpt ask "What is the notice period in the lease?"
     localgpt ask --show-sources "How often should the kettle be descaled?"
+    localgpt ask --where 'source=contracts/*' --mode bm25 "What does clause 14.2 say?"
     localgpt ask --model ~/models/Llama-3.2-3B-Instruct-Q4_K_M.gguf --n-ctx 8192 --excerpt-sentences 0 "Who signed?"
     """
     from frontends.render import evidence_lines  # noqa: PLC0415
     from generation import AnswerInterrupted, answer, load_llm  # noqa: PLC0415
+    from index.metadata_keys import check_where_keys  # noqa: PLC0415
     from retrieval import open_retriever  # noqa: PLC0415
 
+    check_question(question)
     settings = settings_from(options)
     if sys.stderr.isatty():  # a person waiting: say at once that something is happening
         click.echo("Searching the index and loading the model...", err=True)
@@ -161,8 +203,9 @@ def ask(question: str, as_json: bool, show_sources: bool, **options: Any) -> Non
 
     def run():
         with open_retriever(settings) as retriever:
+            check_where_keys(retriever.index.catalog, where)
             vector = retriever.embedder.embed_query(question)
-            hits = retriever.search_embedded(question, vector)
+            hits = retriever.search_embedded(question, vector, None, list(where) or None)
             return answer(question, hits, load_llm(settings), settings, on_token=None if as_json else stream,
                           embed=retriever.embedder.embed, question_vector=vector,
                           word_counts=retriever.index.catalog.word_counts)
@@ -238,9 +281,7 @@ def _search_options(command: Callable) -> Callable:
         setting_option("fusion"),
         setting_option("bm25_weight"),
         setting_option("passage_chars"),
-        click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
-                     help="Only passages whose metadata matches: source=GLOB (e.g. 'contracts/*'), page=N or N-M, "
-                          "KEY=VALUE; alternatives with |; repeat to require several."),
+        where_option,
     ]):
         command = decorate(command)
     return command
@@ -263,12 +304,15 @@ def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any)
     localgpt search --where 'source=contracts/*' -k 3 "notice period"
     localgpt search --json "clause 14.2" | jq '.[0].text'
     """
+    from index.metadata_keys import check_where_keys  # noqa: PLC0415
     from retrieval import open_retriever  # noqa: PLC0415
 
+    check_question(question)
     settings = settings_from(options)
 
     def run():
         with open_retriever(settings) as retriever:
+            check_where_keys(retriever.index.catalog, where)
             return retriever.search(question, where=list(where) or None)
 
     hits = run_guarded(run)
@@ -346,6 +390,9 @@ def doctor(as_json: bool, **options: Any) -> None:
     \b
     Exit codes: 0 nothing needed is missing or broken; 1 a problem, named in brackets
     (llm-missing, embedding-model-missing, index-embedder-mismatch, index-readable-by-others, ...).
+    \b
+    localgpt doctor
+    localgpt doctor --db ~/indexes/work --json
     """
     from doctor import run_doctor  # noqa: PLC0415
 
@@ -355,18 +402,114 @@ def doctor(as_json: bool, **options: Any) -> None:
     sys.exit(report.exit_code)
 
 
+@cli.command()
+@click.argument("patterns", nargs=-1, metavar="[GLOB]...")
+@setting_option("db")
+@click.option("--folder", help="Only the files ingested from this folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array of files instead of text.")
+def documents(patterns: tuple[str, ...], folder: str | None, as_json: bool, **options: Any) -> None:
+    """List what the index holds: each file with its folder, chunks, pages, size, when it was
+    ingested, and the reason it failed in its folder's last ingest, if it did.
+
+    GLOB: only sources matching it ('*.pdf', 'office/*'), or under a folder of sources ('office').
+    \b
+    localgpt documents
+    localgpt documents --folder ~/private '*.pdf'
+    localgpt documents --json | jq '.[] | select(.last_failure != "")'
+    """
+    from index import open_index  # noqa: PLC0415
+    from index.listing import list_documents, render  # noqa: PLC0415
+
+    settings = settings_from(options)
+
+    def run():
+        with open_index(settings.db) as index:
+            return list_documents(index.catalog, folder, patterns), index.catalog.roots()
+
+    docs, roots = run_guarded(run)
+    click.echo(json.dumps([d.to_json() for d in docs], ensure_ascii=False) if as_json else render(docs, roots))
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, required=True, metavar="SOURCE...")
+@setting_option("db")
+def remove(targets: tuple[str, ...], **options: Any) -> None:
+    """Take files or a whole folder out of the index; the files on disk are not touched.
+
+    SOURCE: a folder the index holds (its path), a file or folder on disk inside one, a
+    source as `localgpt documents` lists it, a folder of sources, or a glob ('office/*.tmp').
+    If one matches nothing, nothing is removed. A file still in an ingested folder comes back
+    at that folder's next ingest unless excluded (.localgptignore or --exclude).
+    \b
+    localgpt remove ~/old-projects
+    localgpt remove 'office/drafts/*' secrets.txt
+    """
+    from index import index_exists, open_index  # noqa: PLC0415
+    from index.listing import remove as remove_from, resolve_targets  # noqa: PLC0415
+
+    settings = settings_from(options)
+
+    def run():
+        if not index_exists(settings.db):
+            raise NoIndexError(f"No index at {settings.db}: nothing to remove.")
+        with open_index(settings.db, write=True) as index:
+            removal = resolve_targets(index.catalog, targets)
+            remove_from(index, removal)
+            return removal
+
+    removal = run_guarded(run)
+    for source in removal.sources:
+        click.echo(f"removed: {shown(source)}")
+    for folder in removal.folders:
+        click.echo(f"removed folder: {shown(folder)} (ingest it again to bring it back)")
+    click.echo(f"{len(removal.sources)} file(s) removed from {settings.db}; nothing on disk was touched.")
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, metavar="[SOURCE]...")
+@setting_option("db")
+def acknowledge(sources: tuple[str, ...], **options: Any) -> None:
+    """Mark failures of the last ingest as known: while the file and the reason stay the same,
+    later ingests still list them, as "failed (known)", but exit 0 for them, not 3.
+
+    Without SOURCE: every failure `localgpt documents` shows. A file that changes, or fails for
+    another reason, counts as a new failure again.
+    \b
+    localgpt acknowledge scans/receipt.pdf
+    localgpt acknowledge            # all current failures
+    """
+    from index import index_exists, open_index  # noqa: PLC0415
+
+    settings = settings_from(options)
+
+    def run():
+        if not index_exists(settings.db):
+            raise NoIndexError(f"No index at {settings.db}: nothing to acknowledge.")
+        with open_index(settings.db, write=True) as index:
+            unknown = sorted(set(sources) - set(index.catalog.failures()))
+            if unknown:
+                raise LocalGPTError(f"No failure recorded for {', '.join(map(shown, unknown))}; nothing was marked. "
+                                    "`localgpt documents` shows each file's last failure.")
+            return index.catalog.acknowledge_failures(list(sources) or None)
+
+    marked = run_guarded(run)
+    for source in marked:
+        click.echo(f"acknowledged: {shown(source)}")
+    click.echo(f"{len(marked)} failure(s) marked as known.")
+
+
 def _query_options(command: Callable) -> Callable:
     """The options of every command that answers questions (chat, batch)."""
-    for name in reversed(("db", "embedding_model", "device", "k", "min_score", "min_evidence", "model", "n_ctx", "max_tokens",
-                          "temperature", "threads")):
+    for name in reversed(("db", "embedding_model", "device", "k", "search_mode", "reranker", "min_score", "min_evidence",
+                          "max_unknown", "model", "n_ctx", "max_tokens", "temperature", "threads")):
         command = setting_option(name)(command)
-    return command
+    return where_option(command)
 
 
 @cli.command()
 @_query_options
 @setting_option("history_tokens")
-def chat(**options: Any) -> None:
+def chat(where: tuple[str, ...], **options: Any) -> None:
     """Ask questions one after another; follow-ups are understood from the conversation.
 
     \b
@@ -385,7 +528,7 @@ def chat(**options: Any) -> None:
     def run() -> None:
         if sys.stdin.isatty():
             click.echo("Loading the index and the model...", err=True)
-        with open_session(settings) as session:
+        with open_session(settings, where=where) as session:
             run_chat(session)
 
     try:
@@ -401,7 +544,7 @@ def chat(**options: Any) -> None:
               help="Answers file: .jsonl, .csv or .md (a report). Rerunning with the same file resumes.")
 @_query_options
 @click.option("--quiet", is_flag=True, help="No progress bar; only the final summary.")
-def batch(questions: str, output: str, quiet: bool, **options: Any) -> None:
+def batch(questions: str, output: str, quiet: bool, where: tuple[str, ...], **options: Any) -> None:
     """Answer every question in QUESTIONS, writing each answer to --output as it is done.
 
     \b
@@ -419,6 +562,7 @@ def batch(questions: str, output: str, quiet: bool, **options: Any) -> None:
     from frontends.batch import EXIT_INTERRUPTED, progress_callbacks, run_batch  # noqa: PLC0415
     from frontends.batch_files import format_for, read_questions  # noqa: PLC0415
     from frontends.session import open_session  # noqa: PLC0415
+    from core.locks import output_lock  # noqa: PLC0415
 
     settings = settings_from(options)
     on_start, on_done, close = progress_callbacks(not quiet)
@@ -426,7 +570,7 @@ def batch(questions: str, output: str, quiet: bool, **options: Any) -> None:
     def run():
         format_for(output)  # a wrong extension fails before the model loads
         items = read_questions(questions, sys.stdin)
-        with open_session(settings) as session:
+        with output_lock(output), open_session(settings, where=where) as session:
             return run_batch(session, items, output, on_done=on_done, on_start=on_start)
 
     try:

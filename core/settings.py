@@ -33,6 +33,7 @@ class Settings:
     # Ingestion
     max_file_mb: float = 200.0
     workers: int = 0
+    follow_external_links: bool = False
     # Retrieval
     k: int = 6
     search_mode: str = "hybrid"
@@ -78,6 +79,8 @@ HELP: dict[str, str] = {
     "chunk_overlap": "Tokens shared between neighbouring chunks.",
     "max_file_mb": "Files larger than this many MB are not read (listed as failed, with the reason); raise it to ingest them.",
     "workers": "Processes that parse documents while the main one embeds. 0: one per CPU core but one (at least one).",
+    "follow_external_links": "Read files that symbolic links in the folder point to outside it. Off: such links are "
+    "skipped (listed in the summary), so a stray link cannot put a private file into the index.",
     "k": "Passages retrieved for a question.",
     "search_mode": "dense (embeddings), bm25 (exact words, codes, numbers) or hybrid (both, fused by reciprocal rank).",
     "fusion": "How hybrid search fuses the dense and BM25 lists: convex (weighted sum of each list's scores "
@@ -109,6 +112,9 @@ HELP: dict[str, str] = {
     "history_tokens": "Most tokens of earlier conversation used to understand a follow-up question in chat; "
     "the oldest turns drop out first (never more than the context window holds).",
 }
+
+# Settings for which 0 or less means nothing: refused with the reason, not silently accepted.
+AT_LEAST_ONE = ("k",)
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Settings)}
 
@@ -146,7 +152,12 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
         if name not in FIELDS:
             raise KeyError(f"unknown setting {name!r}")
         values[name] = Path(value).expanduser() if isinstance(FIELDS[name].default, Path) else value
-    return Settings(**values)
+    settings = Settings(**values)
+    for name in AT_LEAST_ONE:
+        if getattr(settings, name) < 1:
+            raise ValueError(f"{name} (--{name.replace('_', '-')}, {env_var(name)}) must be 1 or more, "
+                             f"got {getattr(settings, name)}: {HELP[name]}")
+    return settings
 
 
 def default_of(name: str) -> Any:

@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.display import shown
+
 # Metadata keys that `Chunk` owns; everything else of a chunk's metadata is in `extra`.
 _CORE_KEYS = ("source", "chunk_index", "content_hash", "page")
 
@@ -103,9 +105,14 @@ class Chunk:
         return ", ".join(parts)
 
     def citation(self) -> str:
-        """'contracts/lease.pdf, page 3' — what a user reads after an answer."""
+        """'contracts/lease.pdf, page 3' — what a user reads after an answer; for a mail's
+        attachment 'invoice_mail.eml › INV-20931.docx, page 2'. Control characters in a
+        name are escaped (core/display.py)."""
         where = self.location()
-        return f"{self.source}, {where}" if where else self.source
+        name = shown(self.source)
+        if self.extra.get("attachment"):
+            name += " › " + shown(str(self.extra["attachment"]).replace(" > ", " › "))
+        return f"{name}, {where}" if where else name
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "source": self.source, "location": self.location(), **self.metadata(), "text": self.text}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from core.settings import Settings
 from core.types import Hit
@@ -18,15 +18,17 @@ class Session:
     retriever: Retriever
     llm: LLM
     settings: Settings
+    where: tuple[str, ...] = ()  # --where filters, applied to every search
 
     def search(self, *queries: str) -> list[Hit]:
         """The best `k` passages for any of `queries`: each passage once, at its best relevance."""
         queries = tuple(dict.fromkeys(q for q in queries if q))
+        where = list(self.where) or None
         if len(queries) == 1:
-            return self.retriever.search(queries[0])
+            return self.retriever.search(queries[0], where=where)
         best: dict[str, Hit] = {}
         for query in queries:
-            for hit in self.retriever.search(query):
+            for hit in self.retriever.search(query, where=where):
                 kept = best.get(hit.chunk.id)
                 if kept is None or _relevance(hit) > _relevance(kept):
                     best[hit.chunk.id] = hit
@@ -54,9 +56,14 @@ def _relevance(hit: Hit) -> float:
 
 
 @contextmanager
-def open_session(settings: Settings) -> Iterator[Session]:
+def open_session(settings: Settings, where: Sequence[str] = ()) -> Iterator[Session]:
     """Open the index and load the model, once, before the first question (errors surface here)."""
+    from index.metadata_keys import check_where_keys  # noqa: PLC0415
+    from retrieval.filters import parse_where  # noqa: PLC0415
+
     with open_retriever(settings) as retriever:
+        parse_where(list(where) or None)  # a malformed filter fails now, not at every question
+        check_where_keys(retriever.index.catalog, where)
         llm = load_llm(settings)
         llm.count_tokens([{"role": "user", "content": "ready"}])  # loads the model file now, not mid-answer
-        yield Session(retriever, llm, settings)
+        yield Session(retriever, llm, settings, tuple(where))

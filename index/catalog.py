@@ -49,7 +49,25 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_by_position ON chunks(source, chunk_index);
 CREATE TABLE IF NOT EXISTS pending (source TEXT PRIMARY KEY, started_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS roots (
+    path TEXT PRIMARY KEY,
+    label TEXT NOT NULL UNIQUE,
+    added_at REAL NOT NULL,
+    last_ingest REAL
+);
+CREATE TABLE IF NOT EXISTS failures (
+    source TEXT PRIMARY KEY,
+    root TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    size INTEGER,
+    mtime_ns INTEGER,
+    first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    acknowledged INTEGER NOT NULL DEFAULT 0
+);
 """
+# Columns added after the first release, with their definitions: added to an older catalog on open.
+ADDED_COLUMNS = {"files": {"root": "TEXT"}}
 
 
 @dataclass(frozen=True)
@@ -60,6 +78,34 @@ class FileRecord:
     mtime_ns: int
     chunk_count: int = 0
     ingested_at: float = 0.0
+    root: str | None = None  # the folder it was ingested from (None: an index from before folders were recorded)
+
+
+@dataclass(frozen=True)
+class Root:
+    """A folder ingested into the index; its files' sources start with `label/` (none for label "")."""
+
+    path: str
+    label: str
+    added_at: float
+    last_ingest: float | None = None
+
+    def source_of(self, relative: str) -> str:
+        return f"{self.label}/{relative}" if self.label else relative
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file that could not be read, the last time its folder was ingested."""
+
+    source: str
+    root: str
+    reason: str
+    size: int | None
+    mtime_ns: int | None
+    first_seen: float
+    last_seen: float
+    acknowledged: bool = False
 
 
 class Catalog:
@@ -71,6 +117,7 @@ class Catalog:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._migrate()
+        self._add_columns()
         for statement in FTS:
             self._db.execute(statement)
 
@@ -99,6 +146,18 @@ class Catalog:
     def close(self) -> None:
         self._db.close()
 
+    def _add_columns(self) -> None:
+        """The migration of a catalog written before a column existed (additive only)."""
+        for table, columns in ADDED_COLUMNS.items():
+            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, definition in columns.items():
+                if name not in have:
+                    try:
+                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
+                    except sqlite3.OperationalError as exc:  # another process added it a moment ago
+                        if "duplicate column" not in str(exc):
+                            raise
+
     # -- index info ---------------------------------------------------------
     def info(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT key, value FROM info"))
@@ -111,9 +170,79 @@ class Catalog:
             )
 
     # -- files --------------------------------------------------------------
-    def files(self) -> dict[str, FileRecord]:
-        rows = self._db.execute("SELECT source, content_hash, size, mtime_ns, chunk_count, ingested_at FROM files")
+    def files(self, root: str | None = None) -> dict[str, FileRecord]:
+        """The files in the index; with `root`, only those ingested from that folder."""
+        sql = "SELECT source, content_hash, size, mtime_ns, chunk_count, ingested_at, root FROM files"
+        rows = self._db.execute(sql + " WHERE root = ?", (root,)) if root is not None else self._db.execute(sql)
         return {row[0]: FileRecord(*row) for row in rows}
+
+    def pages_of_files(self) -> dict[str, int]:
+        """source -> how many distinct pages its chunks cite (files without pages are absent)."""
+        rows = self._db.execute(
+            "SELECT source, count(DISTINCT json_extract(meta, '$.page')) FROM chunks "
+            "WHERE json_extract(meta, '$.page') IS NOT NULL GROUP BY source"
+        )
+        return dict(rows)
+
+    # -- folders ------------------------------------------------------------
+    def roots(self) -> list[Root]:
+        rows = self._db.execute("SELECT path, label, added_at, last_ingest FROM roots ORDER BY added_at, path")
+        return [Root(*row) for row in rows]
+
+    def add_root(self, path: str, label: str) -> Root:
+        """Record a folder; files the catalog holds without a folder (an older index) become its own."""
+        now = time.time()
+        with self._transaction():
+            self._db.execute("INSERT INTO roots(path, label, added_at) VALUES (?, ?, ?)", (path, label, now))
+        return Root(path, label, now)
+
+    def adopt_files(self, root: str) -> int:
+        """Files recorded before folders were (root NULL) are from `root`: returns how many."""
+        with self._transaction():
+            return self._db.execute("UPDATE files SET root = ? WHERE root IS NULL", (root,)).rowcount
+
+    def set_root_ingested(self, path: str) -> None:
+        with self._transaction():
+            self._db.execute("UPDATE roots SET last_ingest = ? WHERE path = ?", (time.time(), path))
+
+    def remove_root(self, path: str) -> None:
+        with self._transaction():
+            self._db.execute("DELETE FROM roots WHERE path = ?", (path,))
+            self._db.execute("DELETE FROM failures WHERE root = ?", (path,))
+
+    # -- failures: files that could not be read ---------------------------------
+    def failures(self, root: str | None = None) -> dict[str, Failure]:
+        sql = "SELECT source, root, reason, size, mtime_ns, first_seen, last_seen, acknowledged FROM failures"
+        rows = self._db.execute(sql + " WHERE root = ?", (root,)) if root is not None else self._db.execute(sql)
+        return {row[0]: Failure(*row[:7], bool(row[7])) for row in rows}
+
+    def set_failures(self, root: str, failures: list[Failure]) -> None:
+        """The failures of the last ingest of `root`, replacing that folder's earlier ones."""
+        with self._transaction():
+            self._db.execute("DELETE FROM failures WHERE root = ?", (root,))
+            self._db.executemany(
+                "INSERT OR REPLACE INTO failures(source, root, reason, size, mtime_ns, first_seen, last_seen, acknowledged) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(f.source, root, f.reason, f.size, f.mtime_ns, f.first_seen, f.last_seen, int(f.acknowledged))
+                 for f in failures],
+            )
+
+    def acknowledge_failures(self, sources: Iterable[str] | None = None) -> list[str]:
+        """Mark failures as known (all of them when `sources` is None): returns the sources marked."""
+        with self._transaction():
+            if sources is None:
+                marked = [r[0] for r in self._db.execute("SELECT source FROM failures WHERE acknowledged = 0")]
+                self._db.execute("UPDATE failures SET acknowledged = 1")
+            else:
+                marked = []
+                for source in sources:
+                    if self._db.execute("UPDATE failures SET acknowledged = 1 WHERE source = ?", (source,)).rowcount:
+                        marked.append(source)
+        return sorted(marked)
+
+    def forget_failures(self, sources: Iterable[str]) -> None:
+        with self._transaction():
+            self._db.executemany("DELETE FROM failures WHERE source = ?", [(s,) for s in sources])
 
     def file_count(self) -> int:
         return self._db.execute("SELECT count(*) FROM files").fetchone()[0]
@@ -154,9 +283,9 @@ class Catalog:
                     ],
                 )
                 self._db.execute(
-                    "INSERT OR REPLACE INTO files(source, content_hash, size, mtime_ns, chunk_count, ingested_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (record.source, record.content_hash, record.size, record.mtime_ns, len(chunks), now),
+                    "INSERT OR REPLACE INTO files(source, content_hash, size, mtime_ns, chunk_count, ingested_at, root) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (record.source, record.content_hash, record.size, record.mtime_ns, len(chunks), now, record.root),
                 )
 
     def replace_file(self, record: FileRecord, chunks: list[Chunk]) -> None:

@@ -121,7 +121,7 @@ def _parse(task: Task, max_bytes: int | None) -> Parsed:
             raise LoadError(
                 f"file is {mb(stat.st_size)} MB, above the {mb(max_bytes)} MB limit (--max-file-mb); raise the limit to ingest it"
             )
-        record = FileRecord(task.source, file_hash(path), stat.st_size, stat.st_mtime_ns)
+        record = FileRecord(task.source, file_hash(path), stat.st_size, stat.st_mtime_ns, root=task.root)
         if task.known_hash == record.content_hash:
             return Parsed(task.source, "unchanged", record)
         sections = _load(path, max_bytes)

@@ -8,12 +8,13 @@ Nothing heavy loads when nothing changed: no worker starts, the model is never l
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -23,15 +24,18 @@ from core.settings import Settings
 from embeddings import Embedder, load_embedder
 from embeddings.embedder import embedding_model_path
 from index import open_index
+from index.catalog import Failure, Root
 from index.crashpoints import crashpoint
 from index.store import Index, IndexInfo
 from ingest.chunking import ChunkPlan
+from ingest.exclude import load_exclusions
+from ingest.folders import claim_folder
 from ingest.loaders import is_supported, supported_extensions
 from ingest.parse_pool import ParsePool, Parsed, file_hash, worker_count
 from ingest.plan import make_plan, reading_order
 from ingest.progress import Progress
 from ingest.report import EXIT_OK, EXIT_SOME_FAILED, FileOutcome, IngestReport
-from ingest.walk import find_documents
+from ingest.walk import Found, find_documents
 
 log = logging.getLogger(__name__)
 
@@ -80,21 +84,25 @@ def run_ingest(
     settings: Settings,
     on_file: Callable[[FileOutcome], None] | None = None,
     progress: Progress | None = None,
+    exclude: Sequence[str] = (),
 ) -> IngestReport:
+    """Ingest `settings.source_dir` into `settings.db`: only that folder's files are touched
+    (an index may hold several folders: ingest/folders.py). `exclude`: gitignore-style patterns,
+    added to the folder's .localgptignore."""
     started = time.perf_counter()
     root = Path(settings.source_dir).expanduser()
-    found = find_documents(root)
-    documents = [f for f in found if is_supported(f.path) or f.problem]
+    found = find_documents(root, follow_external_links=settings.follow_external_links)
+    exclusions = load_exclusions(root, exclude)
+    excluded = [f for f in found if exclusions.excludes(f.source)]
+    found = [f for f in found if not exclusions.excludes(f.source)]
+    documents = [f for f in found if (is_supported(f.path) or f.problem) and not f.skipped]
     report = IngestReport(source_dir=str(root), db=str(settings.db))
-    wanted = {f.source for f in documents}
-    for f in found:
-        if f.source not in wanted:
-            report.outcomes.append(FileOutcome(f.source, "skipped", f"unsupported file type {f.path.suffix or '(none)'}"))
     if not documents:
         raise SourceError(
             f"No documents to ingest in {root} (supported: {', '.join(supported_extensions())}). "
             "Add files or pass another --source-dir."
         )
+    check_db_folder(settings.db)
 
     progress = progress or Progress(0, enabled=False)
     progress.total_files = len(documents)
@@ -114,14 +122,26 @@ def run_ingest(
             log.warning("the index at %s was embedded with an older recipe (chunk text without its title and "
                         "headings): every file is read and embedded again, once", settings.db)
         index.check_compatible(index_info(settings, embedder), for_writing=True)
+        folder = claim_folder(index.catalog, root)
+        documents = _as_sources(folder, documents, index.catalog.roots())
+        wanted = {f.source for f in documents}
+        for f in found:
+            source = folder.source_of(f.source)
+            if f.skipped:
+                report.outcomes.append(FileOutcome(source, "skipped", f.skipped))
+            elif source not in wanted:
+                report.outcomes.append(FileOutcome(source, "skipped", f"unsupported file type {f.path.suffix or '(none)'}"))
+        for f in excluded:
+            report.outcomes.append(FileOutcome(folder.source_of(f.source), "excluded", "excluded (.localgptignore or --exclude)"))
+        excluded_sources = {folder.source_of(f.source) for f in excluded}
 
         def parse_pool(files: int) -> ParsePool:
             workers = worker_count(settings.workers, files)
             return pools.enter_context(ParsePool(workers, embedding_model_path(settings), plan, max_bytes(settings)))
 
         pool = None
-        known = index.catalog.files()
-        first_look = make_plan(documents, known, everything=reembed)
+        known = index.catalog.files(root=folder.path)
+        first_look = make_plan(documents, known, folder.path, everything=reembed)
         if first_look.to_read:
             # Three things take most of a second each before the first batch: the workers start and
             # read the first files, the vector store opens (in a thread) and the model loads (here).
@@ -133,13 +153,13 @@ def run_ingest(
                 embedder.load()
         report.repaired = index.repair()
         if report.repaired:  # the repair changed the catalog: plan again (what was read ahead and is still wanted is kept)
-            known = index.catalog.files()
-            work = make_plan(documents, known, everything=reembed)
+            known = index.catalog.files(root=folder.path)
+            work = make_plan(documents, known, folder.path, everything=reembed)
         else:
             work = first_look
         index.remove_files(work.removed)
         for source in work.removed:
-            record(FileOutcome(source, "removed"))
+            record(FileOutcome(source, "removed", "excluded" if source in excluded_sources else ""))
         for unchanged in work.unchanged:
             record(FileOutcome(unchanged.source, "unchanged", chunks=unchanged.chunk_count))
         failed_known = []
@@ -153,12 +173,54 @@ def run_ingest(
             _read_embed_write(pool, reading_order(work.to_read), known, index, embedder, record, progress)
             report.embedding_backend = embedder.backend if embedder.loaded else ""
             report.embedding_compute = embedder.compute if embedder.loaded else ""
+        _settle_failures(index, folder, report, {f.source: f.path for f in documents})
+        index.catalog.set_root_ingested(folder.path)
         index.catalog.set_info({"last_ingest": time.time(), "source_dir": str(root.resolve()),
                                 **({"index_text": INDEX_TEXT} if reembed else {})})
     progress.close()
     report.sort()
     report.elapsed = time.perf_counter() - started
     return report
+
+
+def check_db_folder(db: Path) -> None:
+    db = Path(db).expanduser()
+    if db.exists() and not db.is_dir():
+        raise SourceError(f"--db {db} is a file, not a folder. Pass the folder of an index (or a new folder's name).")
+
+
+def _as_sources(folder: Root, documents: list[Found], roots: list[Root]) -> list[Found]:
+    """The folder's files under their sources in the index (its label first). A file of the
+    unlabelled folder whose path starts with another folder's label would be mistaken for that
+    folder's: it fails, with the reason."""
+    labels = {r.label for r in roots if r.label and r.path != folder.path}
+    out = []
+    for doc in documents:
+        source = folder.source_of(doc.source)
+        if not folder.label and source.split("/", 1)[0] in labels:
+            doc = dataclasses.replace(doc, problem=f"its path starts with {source.split('/', 1)[0]}/, the name another "
+                                      "folder's files have in this index; rename it, or remove that folder")
+        out.append(dataclasses.replace(doc, source=source))
+    return out
+
+
+def _settle_failures(index: Index, folder: Root, report: IngestReport, paths: dict[str, Path]) -> None:
+    """Record this run's failures of the folder; mark those acknowledged before, for the same
+    reason and the same file (size and mtime), as known: they no longer make the exit code 3."""
+    before = index.catalog.failures(root=folder.path)
+    now = time.time()
+    failures = []
+    for outcome in report.failed:
+        size = mtime = None
+        with contextlib.suppress(OSError, KeyError):
+            stat = paths[outcome.source].stat()
+            size, mtime = stat.st_size, stat.st_mtime_ns
+        old = before.get(outcome.source)
+        same = old is not None and old.reason == outcome.reason and (old.size, old.mtime_ns) == (size, mtime)
+        outcome.known = same and old.acknowledged
+        failures.append(Failure(outcome.source, folder.path, outcome.reason, size, mtime,
+                                old.first_seen if same else now, now, outcome.known))
+    index.catalog.set_failures(folder.path, failures)
 
 
 class _Writer:

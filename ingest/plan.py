@@ -15,6 +15,7 @@ class Task:
     source: str
     known_hash: str | None  # the catalog's hash of this source, None for a new file
     size: int = 0  # bytes, when planned
+    root: str | None = None  # the folder it is ingested from (recorded with the file)
 
 
 @dataclass
@@ -25,10 +26,12 @@ class Plan:
     unreadable: list[tuple[Found, str]] = field(default_factory=list)  # (file, reason): cannot even stat it
 
 
-def make_plan(documents: list[Found], known: dict[str, FileRecord], everything: bool = False) -> Plan:
+def make_plan(documents: list[Found], known: dict[str, FileRecord], root: str | None = None,
+              everything: bool = False) -> Plan:
     """A file with the size and mtime the catalog recorded is unchanged; any other is read.
     With `everything`, every file is read and embedded again (the index's recipe changed).
 
+    `known`: the catalog's files of this folder only (other folders' files are never removed here).
     A renamed file is a removal of its old source and a new file."""
     plan = Plan()
     present: set[str] = set()
@@ -48,11 +51,11 @@ def make_plan(documents: list[Found], known: dict[str, FileRecord], everything: 
             continue
         record = known.get(doc.source)
         if everything:
-            plan.to_read.append(Task(str(doc.path), doc.source, None, stat.st_size))
+            plan.to_read.append(Task(str(doc.path), doc.source, None, stat.st_size, root))
         elif record and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns:
             plan.unchanged.append(record)
         else:
-            plan.to_read.append(Task(str(doc.path), doc.source, record.content_hash if record else None, stat.st_size))
+            plan.to_read.append(Task(str(doc.path), doc.source, record.content_hash if record else None, stat.st_size, root))
     plan.removed = sorted(s for s in known if s not in present)
     return plan
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 EXIT_OK = 0
 EXIT_SOME_FAILED = 3
 
-STATUSES = ("new", "changed", "unchanged", "removed", "failed", "skipped")
+STATUSES = ("new", "changed", "unchanged", "removed", "failed", "skipped", "excluded")
 
 
 @dataclass
@@ -16,6 +16,7 @@ class FileOutcome:
     status: str  # one of STATUSES
     reason: str = ""
     chunks: int = 0
+    known: bool = False  # a failure acknowledged earlier, same reason, same size and mtime: no exit code 3
 
 
 @dataclass
@@ -40,11 +41,18 @@ class IngestReport:
         return sum(o.chunks for o in self.outcomes if o.status in ("new", "changed"))
 
     @property
+    def new_failures(self) -> list[FileOutcome]:
+        return [o for o in self.failed if not o.known]
+
+    @property
     def exit_code(self) -> int:
-        return EXIT_SOME_FAILED if self.failed else EXIT_OK
+        return EXIT_SOME_FAILED if self.new_failures else EXIT_OK
 
     def summary(self) -> str:
         parts = [f"{self.count(s)} {s}" for s in STATUSES]
+        known = len(self.failed) - len(self.new_failures)
+        if known:
+            parts[STATUSES.index("failed")] += f" ({known} known)"
         return (
             f"Ingested {self.source_dir} into {self.db}: {', '.join(parts)}; "
             f"{self.chunks_written} chunks written in {self.elapsed:.1f}s."
@@ -60,6 +68,7 @@ class IngestReport:
             "elapsed_s": round(self.elapsed, 3),
             "exit_code": self.exit_code,
             "counts": {s: self.count(s) for s in STATUSES},
+            "new_failures": len(self.new_failures),
             "chunks_written": self.chunks_written,
             "repaired": self.repaired,
             "embedding_backend": self.embedding_backend,

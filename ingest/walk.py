@@ -3,9 +3,12 @@
 Policy (docs/formats.md):
 - Hidden files and folders (".git/", ".DS_Store") and temp/lock files ("~$lock.docx",
   ".~lock.x.odt#", "x.tmp", "x~", "Thumbs.db") are skipped silently.
-- Symbolic links to files are followed, wherever the target lies: the user linked it in.
-  The chunk's source is the link's path inside the folder.
-- Symbolic links to folders are followed too, each real folder once: a link back to a
+- Symbolic links whose target lies inside the folder are followed; the chunk's source is the
+  link's path inside the folder. A link whose target lies outside the folder (a file or a
+  folder) is not followed: one stray link would put a private file into the index and into
+  answers. It is returned with `skipped` set (listed in the summary and the report);
+  `follow_external_links=True` (--follow-external-links) follows it.
+- Symbolic links to folders are followed each real folder once: a link back to a
   folder already being walked (a loop) or already walked is skipped, so nothing is read twice
   and no loop is followed.
 - A broken link, a link loop, or a folder that cannot be listed is returned with `problem`
@@ -34,6 +37,7 @@ class Found:
     path: Path  # absolute (or as given under root); for a link, the link itself
     source: str  # relative to the root, forward slashes
     problem: str = ""  # why it cannot be read ("broken symbolic link ..."), "" when readable
+    skipped: str = ""  # why it is deliberately not read (a link leaving the folder), "" otherwise
 
 
 def is_hidden_or_temp(name: str) -> bool:
@@ -54,7 +58,13 @@ def _link_problem(path: Path) -> str:
     return ""
 
 
-def find_documents(root: Path) -> list[Found]:
+def _leaves(path: Path, inside: Path) -> bool:
+    """Whether the link `path` resolves to somewhere outside the real folder `inside`."""
+    target = Path(os.path.realpath(path))
+    return target != inside and inside not in target.parents
+
+
+def find_documents(root: Path, follow_external_links: bool = False) -> list[Found]:
     """Every non-hidden file under `root`, recursively, in a stable (sorted) order."""
     root = Path(root).expanduser()
     if not root.exists():
@@ -62,6 +72,7 @@ def find_documents(root: Path) -> list[Found]:
     if not root.is_dir():
         raise SourceError(f"{root} is not a folder. Pass --source-dir with the folder of documents to ingest.")
     found: list[Found] = []
+    real_root = Path(os.path.realpath(root))
     seen: set[tuple[int, int]] = set()  # (device, inode) of every folder entered
 
     def walk(folder: Path) -> None:
@@ -89,6 +100,11 @@ def find_documents(root: Path) -> list[Found]:
                     problem = _link_problem(path)
                     if problem:
                         found.append(Found(path, source, problem))
+                        continue
+                    if not follow_external_links and _leaves(path, real_root):
+                        kind = "folder" if entry.is_dir(follow_symlinks=True) else "file"
+                        found.append(Found(path, source, skipped=f"symbolic link to a {kind} outside the folder "
+                                           f"({os.path.realpath(path)}); pass --follow-external-links to read it"))
                         continue
                 if entry.is_dir(follow_symlinks=True):
                     walk(path)

@@ -121,3 +121,46 @@ def shutil_copy_tree(src, dst) -> None:
 
     shutil.rmtree(dst)
     shutil.copytree(src, dst)
+
+
+def test_kill_mid_ingest_of_a_second_folder_leaves_the_first_untouched(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_corpus(first, 6)
+    write_corpus(second, 24, start=40)
+    clean, db = tmp_path / "clean", tmp_path / "db"
+    assert ingest(first, clean).returncode == 0 and ingest(second, clean).returncode == 0
+    expected = index_state(clean)
+
+    assert ingest(first, db).returncode == 0
+    before = index_state(db)
+    killed_at(second, db, "embedded:10")  # a first group of the second folder may be written, the rest not
+    killed_at(second, db, "vectors:2")  # new vectors in Chroma, the catalog not yet switched
+    after_kills = index_state(db)
+    assert set(before["catalog"]) <= set(after_kills["catalog"])  # the first folder's chunks untouched
+    assert set(before["catalog"]) <= set(after_kills["vectors"])
+    assert {s: h for s, h in after_kills["files"].items() if not s.startswith("second/")} == before["files"]
+
+    rerun = ingest(second, db)
+    assert rerun.returncode == 0, rerun.stderr
+    assert index_state(db) == expected
+    again = ingest(first, db)  # and the first folder is still complete: nothing to do
+    assert again.returncode == 0 and "6 unchanged" in again.stdout and "0 removed" in again.stdout
+
+
+def test_remove_killed_mid_way_is_finished_by_the_next_write(tmp_path):
+    folder, db = tmp_path / "docs", tmp_path / "db"
+    write_corpus(folder, 6)
+    assert ingest(folder, db).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALGPT_")}
+    env["LOCALGPT_TEST_KILL_AT"] = "removed:1"  # the files left the catalog, their vectors not yet
+    killed = subprocess.run(localgpt_cmd("remove", "--db", str(db), "part0"), capture_output=True, text=True,
+                            cwd=REPO, env=env, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert_readers_safe(db, "a remove")
+    state = index_state(db)
+    assert not any(s.startswith("part0/") for s in state["files"]) and state["pending"]
+    rerun = ingest(folder, db)  # the next write deletes the orphaned vectors, then reads part0 back
+    assert rerun.returncode == 0, rerun.stderr
+    clean = tmp_path / "clean"
+    assert ingest(folder, clean).returncode == 0
+    assert index_state(db) == index_state(clean)

@@ -120,7 +120,7 @@ def test_add_change_delete_rename_touch_equals_clean_run(ingested, tmp_path):
     assert outcome["part2/renamed.txt"] == "new"
     assert outcome["part2/note050.txt"] == "new"
     assert outcome["part0/note003.txt"] == "unchanged"
-    assert report["counts"] == {"new": 2, "changed": 1, "unchanged": 5, "removed": 2, "failed": 0, "skipped": 0}
+    assert report["counts"] == {"new": 2, "changed": 1, "unchanged": 5, "removed": 2, "failed": 0, "skipped": 0, "excluded": 0}
     assert "2 new, 1 changed, 5 unchanged, 2 removed, 0 failed" in again.stdout
 
     clean = run_cli("ingest", "--source-dir", str(folder), "--db", str(tmp_path / "clean"), "--quiet")
@@ -151,7 +151,7 @@ def test_failures_are_listed_reported_and_exit_3(tmp_path):
     by_source = {f["source"]: f for f in report["files"]}
     assert by_source["big.txt"]["status"] == "failed" and "MB" in by_source["big.txt"]["reason"]
     assert by_source["notes.xyz"]["status"] == "skipped"
-    assert by_source["part0/note000.txt"] == {"source": "part0/note000.txt", "status": "new", "reason": "", "chunks": by_source["part0/note000.txt"]["chunks"]}
+    assert by_source["part0/note000.txt"] == {"source": "part0/note000.txt", "status": "new", "reason": "", "chunks": by_source["part0/note000.txt"]["chunks"], "known": False}
     assert "files" in result.stderr and "chunks/s" in result.stderr  # the progress bar, on stderr
 
     # Raise the limit: the big file is ingested, everything else unchanged.

@@ -1,4 +1,5 @@
-"""Finding documents: hidden and temp files skipped, symlinks followed once, broken ones reported."""
+"""Finding documents: hidden and temp files skipped, symlinks followed once (those leaving the
+folder only when asked), broken ones reported."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,7 +31,7 @@ def test_hidden_and_temp_files_are_skipped_silently(tmp_path):
     assert all(f.problem == "" and f.path.is_file() for f in found)
 
 
-def test_symlinks_to_files_inside_and_outside_are_followed(tmp_path):
+def test_symlinks_inside_are_followed_and_outside_only_when_asked(tmp_path):
     root, outside = tmp_path / "docs", tmp_path / "elsewhere"
     write(root / "a.txt", "alpha")
     write(outside / "b.txt", "beta from outside")
@@ -38,7 +39,11 @@ def test_symlinks_to_files_inside_and_outside_are_followed(tmp_path):
     (root / "link-to-b.txt").symlink_to(outside / "b.txt")
     found = find_documents(root)
     assert sources(found) == ["a.txt", "link-to-a.txt", "link-to-b.txt"]
-    assert load_file(found[2].path)[0].text == "beta from outside"
+    assert [bool(f.skipped) for f in found] == [False, False, True]
+    assert found[2].skipped.startswith(f"symbolic link to a file outside the folder ({outside / 'b.txt'})")
+    followed = find_documents(root, follow_external_links=True)
+    assert not any(f.skipped for f in followed)
+    assert load_file(followed[2].path)[0].text == "beta from outside"
 
 
 def test_broken_links_are_returned_with_their_reason(tmp_path):
@@ -64,8 +69,11 @@ def test_folder_links_are_followed_once_and_loops_end(tmp_path):
     (root / "inner" / "up").symlink_to(root / "inner")  # a loop onto its own folder
     (root / "shared").symlink_to(shared)  # a folder outside, linked in
     (root / "shared-again").symlink_to(shared)  # the same folder twice: read once
-    found = find_documents(root)
+    found = find_documents(root, follow_external_links=True)
     assert sources(found) == ["inner/deep.txt", "shared/team.md", "top.txt"]
+    by_default = find_documents(root)  # links leaving the folder are skipped, with the reason
+    assert [(f.source, bool(f.skipped)) for f in by_default] == [
+        ("inner/deep.txt", False), ("shared", True), ("shared-again", True), ("top.txt", False)]
 
 
 def test_missing_or_file_root_is_a_source_error(tmp_path):

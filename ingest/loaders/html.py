@@ -44,6 +44,8 @@ class _Walker:
         tag = element.tag.rsplit("}", 1)[-1].lower()  # XHTML (EPUB) tags carry a namespace
         if tag in _SKIP or element.get("role") in _SKIP_ROLES:
             return
+        if tag == "a" and "headerlink" in (element.get("class") or "").split():
+            return  # Sphinx's "¶" permalink after headings and every function's signature
         if tag in _HEADINGS:
             self.flush()
             self.builder.heading(_HEADINGS[tag], element.text_content().strip().rstrip(_PERMALINK_MARKS))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from pathlib import Path
 
 from core.types import Section
@@ -20,10 +21,26 @@ NO_TEXT_REASON = "PDF has no text layer (scanned?); OCR is not supported"
 # PDFium ends lines with \r\n and puts U+FFFE where a word was hyphenated across a line break
 # ("pack\ufffeages"): the word is joined again, so a search for "packages" finds it.
 _LINE_ENDS = re.compile(r"\r\n?")
+# TeX draws an accent as its own spacing character before the letter ("Wirtschaftsuniversit¨at"):
+# it is joined to the letter as the combining mark, then composed (NFC: "ä"), so a search for
+# "Wirtschaftsuniversität" finds it. Only the non-ASCII spacing accents: ` ^ ~ are code too often.
+_SPACING_ACCENTS = {
+    "\u00a8": "\u0308", "\u00b4": "\u0301", "\u02c6": "\u0302", "\u02dc": "\u0303", "\u00b8": "\u0327",
+    "\u02da": "\u030a", "\u02c7": "\u030c", "\u02d8": "\u0306", "\u00af": "\u0304", "\u02d9": "\u0307",
+    "\u02dd": "\u030b", "\u02db": "\u0328",
+}
+_ACCENT_THEN_LETTER = re.compile(f"([{''.join(_SPACING_ACCENTS)}])([^\\W\\d_])")
+
+
+def _accented(match: re.Match) -> str:
+    letter = "i" if match.group(2) == "\u0131" else match.group(2)  # TeX's dotless i under an accent
+    composed = unicodedata.normalize("NFC", letter + _SPACING_ACCENTS[match.group(1)])
+    return composed if len(composed) == 1 else match.group(0)
 
 
 def _clean(text: str) -> str:
-    return _LINE_ENDS.sub("\n", text).replace("\ufffe", "").replace("\x00", "").strip()
+    text = _LINE_ENDS.sub("\n", text).replace("\ufffe", "").replace("\x00", "")
+    return unicodedata.normalize("NFC", _ACCENT_THEN_LETTER.sub(_accented, text)).strip()
 
 
 # Most bookmarks read for heading paths (a PDF may carry many thousands: refman's index).

@@ -1,0 +1,37 @@
+"""A `--where` key no passage has is refused with the keys the index does have: otherwise
+the search silently finds nothing."""
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from index.catalog import Catalog
+from retrieval.errors import SearchOptionError
+
+# Keys every chunk has.
+ALWAYS = {"source", "chunk_index", "content_hash"}
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # others are malformed: the filter's parser says so
+
+
+def has_key(catalog: Catalog, key: str) -> bool:
+    row = catalog.connection().execute(
+        "SELECT 1 FROM chunks WHERE json_extract(meta, ?) IS NOT NULL LIMIT 1", (f'$."{key}"',)
+    ).fetchone()
+    return row is not None
+
+
+def keys_in_use(catalog: Catalog, sample: int = 5000) -> list[str]:
+    rows = catalog.connection().execute(
+        "SELECT DISTINCT j.key FROM (SELECT meta FROM chunks LIMIT ?) AS c, json_each(c.meta) AS j", (sample,)
+    )
+    return sorted(r[0] for r in rows)
+
+
+def check_where_keys(catalog: Catalog, where: Sequence[str]) -> None:
+    keys = {w.split("=", 1)[0].strip() for w in where if "=" in w}
+    missing = sorted(k for k in keys if _KEY.match(k) and k not in ALWAYS and not has_key(catalog, k))
+    if missing and catalog.chunk_count():
+        raise SearchOptionError(
+            f"No passage in the index has the key {', '.join(missing)} (--where). "
+            f"Keys in this index: {', '.join(keys_in_use(catalog))}."
+        )
