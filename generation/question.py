@@ -19,8 +19,8 @@ _WANTS = (
         r"maximum|minimum|max|min|count|length|duration|period|price|cost|fee|temperature|version)\b"
         r"|\b(?:maximum|minimum|default)\s+(?:\w+\s+)?(?:size|number|value|length|port|limit|count|width|depth)\b",
         re.IGNORECASE)),
-    ("date", re.compile(r"\bwhen\b|\b(?:what|which)\s+(?:year|date|day|month|time|weekday|hours?)\b|\bdeadline\b",
-                        re.IGNORECASE)),
+    ("date", re.compile(r"\bwhen\b|\b(?:what|which)\b[^?.,;]*\b(?:year|date|day|month|time|times|weekday|hours|"
+                        r"deadline|schedule)\b|\bdeadline\b", re.IGNORECASE)),
     ("name", re.compile(r"^\s*who\b|\bwhom\b|\bwhose\b|\b(?:what|which)\s+(?:person|company|team|department|author|"
                         r"organi[sz]ation|vendor|manufacturer|supplier)\b", re.IGNORECASE)),
     ("code", re.compile(r"\b(?:command|function|option|flag|argument|parameter|method|variable|keyword|directive|"
