@@ -74,6 +74,9 @@ def cli(verbose: bool) -> None:
 @setting_option("chunk_overlap")
 @setting_option("max_file_mb")
 @setting_option("workers")
+@setting_option("ocr")
+@setting_option("ocr_language")
+@setting_option("ocr_max_megapixels")
 @click.option("--quiet", is_flag=True, help="No progress bar; only the final summary and the failures.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the outcome of every file to this JSON file.")
 def ingest(quiet: bool, report_path: str | None, **options: Any) -> None:

@@ -33,6 +33,9 @@ class Settings:
     # Ingestion
     max_file_mb: float = 200.0
     workers: int = 0
+    ocr: str = "auto"
+    ocr_language: str = "eng"
+    ocr_max_megapixels: float = 100.0
     # Retrieval
     k: int = 6
     search_mode: str = "hybrid"
@@ -73,6 +76,12 @@ HELP: dict[str, str] = {
     "chunk_overlap": "Tokens shared between neighbouring chunks.",
     "max_file_mb": "Files larger than this many MB are not read (listed as failed, with the reason); raise it to ingest them.",
     "workers": "Processes that parse documents while the main one embeds. 0: one per CPU core but one (at least one).",
+    "ocr": "auto, off or force: OCR (Tesseract, bundled) of scanned pages and images. auto: PDF pages with no usable "
+    "text layer, and image files (PNG, JPEG, TIFF, WebP); force: every PDF page, its text layer ignored; off: neither "
+    "(scanned pages are left out, images skipped).",
+    "ocr_language": "Language of the scanned text: eng or deu (the models bundled), or both as eng+deu (slower).",
+    "ocr_max_megapixels": "Images larger than this many megapixels are refused (a guard against decompression bombs); "
+    "100 holds an A3 page scanned at 600 dpi. PDF pages are rendered smaller instead.",
     "k": "Passages retrieved for a question.",
     "search_mode": "dense (embeddings), bm25 (exact words, codes, numbers) or hybrid (both, fused by reciprocal rank).",
     "mmr": "Diversify retrieved passages with maximal marginal relevance.",

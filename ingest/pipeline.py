@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from core.errors import SourceError
+from core.errors import LocalGPTError, SourceError
 from core.settings import Settings
 from embeddings import Embedder, load_embedder
 from embeddings.embedder import embedding_model_path
@@ -26,6 +26,8 @@ from index.crashpoints import crashpoint
 from index.store import Index, IndexInfo
 from ingest.chunking import ChunkPlan
 from ingest.loaders import is_supported, supported_extensions
+from ingest.loaders.image import OFF_REASON
+from ingest.ocr import OcrOptions
 from ingest.parse_pool import ParsePool, Parsed, file_hash, worker_count
 from ingest.plan import make_plan, reading_order
 from ingest.progress import Progress
@@ -63,6 +65,13 @@ def max_bytes(settings: Settings) -> int | None:
     return int(settings.max_file_mb * 1_000_000) if settings.max_file_mb > 0 else None
 
 
+def ocr_options(settings: Settings) -> OcrOptions:
+    try:
+        return OcrOptions.from_settings(settings)
+    except ValueError as exc:
+        raise LocalGPTError(f"{exc}: pass --ocr auto, off or force.") from None
+
+
 @dataclass
 class _Group:
     """Files read and waiting to be embedded and written together."""
@@ -82,13 +91,15 @@ def run_ingest(
 ) -> IngestReport:
     started = time.perf_counter()
     root = Path(settings.source_dir).expanduser()
+    ocr = ocr_options(settings)
     found = find_documents(root)
-    documents = [f for f in found if is_supported(f.path) or f.problem]
+    documents = [f for f in found if is_supported(f.path, images=ocr.enabled) or f.problem]
     report = IngestReport(source_dir=str(root), db=str(settings.db))
     wanted = {f.source for f in documents}
     for f in found:
         if f.source not in wanted:
-            report.outcomes.append(FileOutcome(f.source, "skipped", f"unsupported file type {f.path.suffix or '(none)'}"))
+            reason = OFF_REASON if is_supported(f.path) else f"unsupported file type {f.path.suffix or '(none)'}"
+            report.outcomes.append(FileOutcome(f.source, "skipped", reason))
     if not documents:
         raise SourceError(
             f"No documents to ingest in {root} (supported: {', '.join(supported_extensions())}). "
@@ -112,7 +123,7 @@ def run_ingest(
 
         def parse_pool(files: int) -> ParsePool:
             workers = worker_count(settings.workers, files)
-            return pools.enter_context(ParsePool(workers, embedding_model_path(settings), plan, max_bytes(settings)))
+            return pools.enter_context(ParsePool(workers, embedding_model_path(settings), plan, max_bytes(settings), ocr))
 
         pool = None
         known = index.catalog.files()
