@@ -315,6 +315,8 @@ def eval_command(qa_file: str, where: tuple[str, ...], modes: str | None, as_jso
 @setting_option("embedding_model")
 @setting_option("device")
 @setting_option("model")
+@setting_option("ocr")
+@setting_option("ocr_language")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def doctor(as_json: bool, **options: Any) -> None:
     """Check this install: versions, models (path, size, SHA-256), devices, the index, disk, memory, offline switches.

