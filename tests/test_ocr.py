@@ -195,13 +195,25 @@ def test_a_huge_image_is_refused_under_the_pixel_limit_which_the_user_can_raise(
     assert load_file(path, ocr=OcrOptions(max_pixels=20_000_000))[0].meta == {"page": 1, "ocr": True, "ocr_confidence": 0.95}
 
 
-def test_a_decompression_bomb_is_refused_before_it_is_decoded(tmp_path, fake_engine):
-    from PIL import Image
+def _png_bomb(path: Path, side: int) -> None:
+    """A valid black-and-white PNG of side x side pixels, a few hundred KB (written by hand: Pillow would take seconds)."""
+    import struct
+    import zlib
 
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    packer, rows = zlib.compressobj(6), b"\x00" * (1 + (side + 7) // 8) * 500
+    body = b"".join(packer.compress(rows) for _ in range(side // 500)) + packer.flush()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
+                     + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+
+
+def test_a_decompression_bomb_is_refused_before_it_is_decoded(tmp_path, fake_engine):
     path = tmp_path / "bomb.png"
-    Image.new("1", (30000, 30000), 1).save(path)  # 900 megapixels in about 100 KB
+    _png_bomb(path, 20000)  # 400 megapixels in about 50 KB
     assert path.stat().st_size < 1_000_000
-    with pytest.raises(LoadError, match=r"30000x30000 pixels \(900 megapixels\), above the 100 megapixel limit"):
+    with pytest.raises(LoadError, match=r"20000x20000 pixels \(400 megapixels\), above the 100 megapixel limit"):
         load_file(path)
 
 
@@ -234,14 +246,17 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
 
 
-def test_doctor_reports_the_ocr_engine_and_its_models(tmp_path):
+def test_doctor_reports_the_ocr_engine_and_its_models(settings_for, tmp_path):
     import hashlib
 
-    result = CliRunner().invoke(__import__("localgpt").cli, ["doctor", "--json", "--db", str(tmp_path / "db")])
-    report = json.loads(result.output)
-    ocr = report["ocr"]
-    assert ocr["engine"] == "tesseract" and ocr["mode"] == "auto" and ocr["version"].startswith("tesseract 5.")
-    assert "eng" in ocr["languages_installed"]
-    (model,) = ocr["models"]
+    from doctor.ocr_check import ocr_facts
+    from doctor.report import DoctorReport
+
+    facts, problems = ocr_facts(settings_for(tmp_path / "db"))
+    assert problems == []
+    assert facts["engine"] == "tesseract" and facts["mode"] == "auto" and facts["version"].startswith("tesseract 5.")
+    assert "eng" in facts["languages_installed"]
+    (model,) = facts["models"]
     assert model["language"] == "eng" and model["sha256"] == hashlib.sha256(Path(model["path"]).read_bytes()).hexdigest()
-    assert not [p for p in report["problems"] if p["reason"].startswith("ocr")]
+    text = DoctorReport(sections={"ocr": facts}).to_text()
+    assert text.startswith("OCR\n  engine: tesseract\n") and f"sha256={model['sha256']}" in text
