@@ -226,9 +226,14 @@ def test_a_corrupt_image_is_named_as_such(tmp_path, fake_engine):
     broken.write_bytes(good.read_bytes()[:120])
     with pytest.raises(LoadError, match="corrupt image"):
         load_file(broken)
-    junk = tmp_path / "photo.jpg"
-    junk.write_bytes(b"\xff\xd8\xff" + b"\x00not a jpeg" * 50)
-    with pytest.raises(LoadError, match="corrupt image|not a readable image"):
+    Image.new("RGB", (800, 600), "white").save(good.with_suffix(".jpg"))
+    cut = tmp_path / "photo.jpg"
+    cut.write_bytes(good.with_suffix(".jpg").read_bytes()[:600])
+    with pytest.raises(LoadError, match="^corrupt image: it cannot be decoded"):
+        load_file(cut)
+    junk = tmp_path / "scan.tiff"
+    junk.write_bytes(b"II*\x00" + b"\x00not a tiff" * 50)
+    with pytest.raises(LoadError, match="^(corrupt|not a readable) image"):
         load_file(junk)
 
 

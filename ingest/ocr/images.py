@@ -40,6 +40,10 @@ def frames(path: Path, max_pixels: int) -> Iterator[tuple[int, Any]]:
             raise _too_big(*probe.size, max_pixels, "the image") from None
     except UnidentifiedImageError:
         raise LoadError("not a readable image: its content is no image format we read (damaged, or wrong extension?)") from None
+    except PermissionError:
+        raise
+    except (OSError, ValueError, SyntaxError) as exc:  # a header cut short or garbled
+        raise LoadError(f"corrupt image: it cannot be decoded ({exc})") from None
     with image:
         count = getattr(image, "n_frames", 1)
         for index in range(count):
