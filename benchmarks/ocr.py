@@ -180,6 +180,41 @@ def classify() -> None:
         document.close()
 
 
+MEMORY_PROBE = """
+import resource, sys, time
+sys.path.insert(0, {repo!r})
+from ingest.loaders import load_file
+from ingest.ocr import engine
+class Stub:  # Tesseract runs as a program per page: its memory is one page's, whatever the PDF's length
+    def read_once(self, image, dpi):
+        image.load()
+        return engine.PageText("text", 4, 95.0)
+engine._ENGINES["eng"] = Stub()
+started = time.perf_counter()
+pages = len(load_file({path!r}))
+print(pages, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, time.perf_counter() - started)
+"""
+
+
+def memory() -> None:
+    """Peak RSS of reading a scanned PDF of 20 and of 200 pages (real A4 pages rendered at 150 dpi)."""
+    import pypdfium2 as pdfium  # noqa: PLC0415
+
+    source = pdfium.PdfDocument(str(CORPUS / "r-doc-pdf/manual/R-exts.pdf"))
+    images = [source[n].render(scale=150 / 72, grayscale=True).to_pil().copy() for n in range(10, 30)]
+    source.close()
+    with tempfile.TemporaryDirectory() as folder:
+        for count in (20, 200):
+            path = Path(folder) / f"scan-{count}.pdf"
+            pages = [images[n % len(images)] for n in range(count)]
+            pages[0].copy().save(path, save_all=True, append_images=[p.copy() for p in pages[1:]], resolution=150)
+            done = subprocess.run([sys.executable, "-c", MEMORY_PROBE.format(repo=str(REPO), path=str(path))],
+                                  capture_output=True, text=True, check=True)
+            read, peak, seconds = done.stdout.split()
+            print(f"{count:4} scanned pages ({path.stat().st_size / 1e6:.0f} MB): {read} read, peak RSS {int(peak) / 2**20:.0f} MiB, "
+                  f"{float(seconds):.1f} s rendering at 200 dpi")
+
+
 def run_engine(name: str, pages) -> dict:
     try:
         read = ENGINES[name]()
@@ -217,6 +252,8 @@ def main() -> None:
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--classify", action="store_true",
                         help="only count the pages of every PDF in the corpus that --ocr auto would OCR, and name them")
+    parser.add_argument("--memory", action="store_true",
+                        help="only measure the peak memory of reading a 20- and a 200-page scanned PDF (Tesseract stubbed out)")
     parser.add_argument("-v", "--verbose", action="store_true")
     ARGS = parser.parse_args()
     from core.offline import enforce_offline  # noqa: PLC0415
@@ -224,6 +261,9 @@ def main() -> None:
     enforce_offline()
     if ARGS.classify:
         classify()
+        return
+    if ARGS.memory:
+        memory()
         return
     pages = pick_pages(ARGS.pages, ARGS.dpi)
     chars = sum(len(p[1]) for p in pages)
