@@ -17,6 +17,7 @@ layer and no page of theirs is OCRed (`python benchmarks/ocr.py --classify` coun
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 
 MIN_CHARACTERS = 20
@@ -25,6 +26,11 @@ IMAGE_COVER = 0.5
 MIN_IMAGE_COVER = 0.05
 MANY_PATHS = 100
 BAD_SHARE = 0.3
+# The quick test every page of a text PDF goes through looks at its first characters only, with
+# regular expressions (C speed): about 1 ms a page here, against 19 ms for PDFium to extract the text.
+_SAMPLE = 1000
+_NOT_ALNUM = re.compile(r"[\W_]+")
+_UNUSABLE = re.compile("[\ufffd\ue000-\uf8ff\U000f0000-\U0010ffff\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _counts(text: str) -> tuple[int, int, int]:
@@ -42,9 +48,10 @@ def _counts(text: str) -> tuple[int, int, int]:
 
 
 def clearly_usable(text: str) -> bool:
-    """Enough readable text that nothing on the page needs looking at (most pages of a text PDF)."""
-    useful, bad, visible = _counts(text)
-    return useful >= SHORT_TEXT and bad <= BAD_SHARE * visible
+    """Enough readable text that nothing on the page needs looking at (most pages of a text PDF):
+    SHORT_TEXT letters and digits among its first characters, none of them unusable."""
+    sample = text[:_SAMPLE]
+    return _UNUSABLE.search(sample) is None and len(_NOT_ALNUM.sub("", sample)) >= SHORT_TEXT
 
 
 def needs_ocr(text: str, image_cover: float, paths: int) -> bool:
