@@ -27,6 +27,9 @@ OCR_FOUND_NOTHING_REASON = "PDF has no text layer, and OCR found no text on its 
 # Pages are rendered for OCR at this resolution: Tesseract's character error rate on the R manuals and
 # the Debian Reference was as low at 200 dpi as at 300, at half the pixels (benchmarks/ocr.py --dpi).
 OCR_DPI = 200
+# PDFium keeps what it decoded for a page in caches of the document until it is closed (about 0.3 MB a
+# page here): a long scan is reopened after this many rendered pages, so memory stays flat.
+REOPEN_AFTER = 25
 
 # PDFium ends lines with \r\n and puts U+FFFE where a word was hyphenated across a line break
 # ("pack\ufffeages"): the word is joined again, so a search for "packages" finds it.
@@ -89,10 +92,15 @@ def read_pdf(path: Path, ocr: OcrOptions | None = None) -> list[Section]:
         raise LoadError(f"corrupt or unreadable PDF ({exc})") from None
     sections = []
     ocr_tried = False
+    rendered = 0
     try:
         if len(document) == 0:
             raise LoadError("PDF has no pages")
         for number in range(1, len(document) + 1):
+            if rendered >= REOPEN_AFTER:
+                document.close()
+                document = pdfium.PdfDocument(str(path))
+                rendered = 0
             try:
                 page = document[number - 1]
                 try:
@@ -106,6 +114,7 @@ def read_pdf(path: Path, ocr: OcrOptions | None = None) -> list[Section]:
                     )
                     if scan:
                         ocr_tried = True
+                        rendered += 1
                         section = _ocr_page(page, path, number, options, "" if options.mode == "force" else text)
                         if section is not None:
                             sections.append(section)
