@@ -5,7 +5,7 @@ PDFium is Chrome's PDF engine: it read the R manuals' text 14x faster than pypdf
 
 A page with no usable text layer (ingest/ocr/usable.py says which) is rendered, alone, to a
 grayscale image and OCRed (--ocr auto); --ocr force OCRs every page; --ocr off leaves such
-pages out. Only one page image exists at a time, so memory stays flat on a long scanned PDF.
+pages out. Only one page image exists at a time.
 """
 from __future__ import annotations
 
