@@ -181,7 +181,7 @@ def classify() -> None:
 
 
 MEMORY_PROBE = """
-import resource, sys, time
+import sys, time
 sys.path.insert(0, {repo!r})
 from ingest.loaders import load_file
 from ingest.ocr import engine
@@ -192,7 +192,9 @@ class Stub:  # Tesseract runs as a program per page: its memory is one page's, w
 engine._ENGINES["eng"] = Stub()
 started = time.perf_counter()
 pages = len(load_file({path!r}))
-print(pages, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, time.perf_counter() - started)
+# VmHWM, this program's own peak: ru_maxrss would carry the parent's over fork and exec
+peak = [int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:")][0]
+print(pages, peak, time.perf_counter() - started)
 """
 
 
