@@ -80,6 +80,9 @@ def cli(verbose: bool) -> None:
               help="Do not ingest files matching GLOB (gitignore syntax, as in the folder's .localgptignore); repeat for several.")
 @click.option("--follow-external-links", "follow_external_links", is_flag=True, default=None,
               help=f"{HELP['follow_external_links']} [env: {env_var('follow_external_links')}]")
+@setting_option("ocr")
+@setting_option("ocr_language")
+@setting_option("ocr_max_megapixels")
 @click.option("--quiet", is_flag=True, help="No progress bar; only the final summary and the failures.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the outcome of every file to this JSON file.")
 def ingest(quiet: bool, report_path: str | None, exclude: tuple[str, ...], **options: Any) -> None:
@@ -383,6 +386,8 @@ def eval_command(qa_file: str, where: tuple[str, ...], modes: str | None, as_jso
 @setting_option("embedding_model")
 @setting_option("device")
 @setting_option("model")
+@setting_option("ocr")
+@setting_option("ocr_language")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def doctor(as_json: bool, **options: Any) -> None:
     """Check this install: versions, models (path, size, SHA-256), devices, the index, disk, memory, offline switches.

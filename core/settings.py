@@ -34,6 +34,9 @@ class Settings:
     max_file_mb: float = 200.0
     workers: int = 0
     follow_external_links: bool = False
+    ocr: str = "auto"
+    ocr_language: str = "eng"
+    ocr_max_megapixels: float = 100.0
     # Retrieval
     k: int = 6
     search_mode: str = "hybrid"
@@ -81,6 +84,12 @@ HELP: dict[str, str] = {
     "workers": "Processes that parse documents while the main one embeds. 0: one per CPU core but one (at least one).",
     "follow_external_links": "Read files that symbolic links in the folder point to outside it. Off: such links are "
     "skipped (listed in the summary), so a stray link cannot put a private file into the index.",
+    "ocr": "auto, off or force: OCR (Tesseract, bundled) of scanned pages and images. auto: PDF pages with no usable "
+    "text layer, and image files (PNG, JPEG, TIFF, WebP); force: every PDF page, its text layer ignored; off: neither "
+    "(scanned pages are left out, images skipped).",
+    "ocr_language": "Language of the scanned text: eng or deu (the models bundled), or both as eng+deu (slower).",
+    "ocr_max_megapixels": "Images larger than this many megapixels are refused (a guard against decompression bombs); "
+    "100 holds an A3 page scanned at 600 dpi. PDF pages are rendered smaller instead.",
     "k": "Passages retrieved for a question.",
     "search_mode": "dense (embeddings), bm25 (exact words, codes, numbers) or hybrid (both, fused by reciprocal rank).",
     "fusion": "How hybrid search fuses the dense and BM25 lists: convex (weighted sum of each list's scores "

@@ -90,10 +90,12 @@ class Chunk:
         )
 
     def location(self) -> str:
-        """Where in the file: 'page 3', 'slide 2', 'sheet Q3, rows 2-40', or ''."""
+        """Where in the file: 'page 3', 'page 3, scanned' (read by OCR), 'slide 2', 'sheet Q3, rows 2-40', or ''."""
         parts = []
         if self.page is not None:
             parts.append(f"page {self.page}")
+        if self.extra.get("ocr"):
+            parts.append("scanned")
         if "slide" in self.extra:
             parts.append(f"slide {self.extra['slide']}")
         if "sheet" in self.extra:

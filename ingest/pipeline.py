@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from core.errors import SourceError
+from core.errors import LocalGPTError, SourceError
 from core.index_text import INDEX_TEXT
 from core.settings import Settings
 from embeddings import Embedder, load_embedder
@@ -31,6 +31,8 @@ from ingest.chunking import ChunkPlan
 from ingest.exclude import load_exclusions
 from ingest.folders import claim_folder
 from ingest.loaders import is_supported, supported_extensions
+from ingest.loaders.image import OFF_REASON
+from ingest.ocr import OcrOptions
 from ingest.parse_pool import ParsePool, Parsed, file_hash, worker_count
 from ingest.plan import make_plan, reading_order
 from ingest.progress import Progress
@@ -68,6 +70,13 @@ def max_bytes(settings: Settings) -> int | None:
     return int(settings.max_file_mb * 1_000_000) if settings.max_file_mb > 0 else None
 
 
+def ocr_options(settings: Settings) -> OcrOptions:
+    try:
+        return OcrOptions.from_settings(settings)
+    except ValueError as exc:
+        raise LocalGPTError(f"{exc}: pass --ocr auto, off or force.") from None
+
+
 @dataclass
 class _Group:
     """Files read and waiting to be embedded and written together."""
@@ -91,11 +100,12 @@ def run_ingest(
     added to the folder's .localgptignore."""
     started = time.perf_counter()
     root = Path(settings.source_dir).expanduser()
+    ocr = ocr_options(settings)
     found = find_documents(root, follow_external_links=settings.follow_external_links)
     exclusions = load_exclusions(root, exclude)
     excluded = [f for f in found if exclusions.excludes(f.source)]
     found = [f for f in found if not exclusions.excludes(f.source)]
-    documents = [f for f in found if (is_supported(f.path) or f.problem) and not f.skipped]
+    documents = [f for f in found if (is_supported(f.path, images=ocr.enabled) or f.problem) and not f.skipped]
     report = IngestReport(source_dir=str(root), db=str(settings.db))
     if not documents:
         raise SourceError(
@@ -130,14 +140,15 @@ def run_ingest(
             if f.skipped:
                 report.outcomes.append(FileOutcome(source, "skipped", f.skipped))
             elif source not in wanted:
-                report.outcomes.append(FileOutcome(source, "skipped", f"unsupported file type {f.path.suffix or '(none)'}"))
+                reason = OFF_REASON if is_supported(f.path) else f"unsupported file type {f.path.suffix or '(none)'}"
+                report.outcomes.append(FileOutcome(source, "skipped", reason))
         for f in excluded:
             report.outcomes.append(FileOutcome(folder.source_of(f.source), "excluded", "excluded (.localgptignore or --exclude)"))
         excluded_sources = {folder.source_of(f.source) for f in excluded}
 
         def parse_pool(files: int) -> ParsePool:
             workers = worker_count(settings.workers, files)
-            return pools.enter_context(ParsePool(workers, embedding_model_path(settings), plan, max_bytes(settings)))
+            return pools.enter_context(ParsePool(workers, embedding_model_path(settings), plan, max_bytes(settings), ocr))
 
         pool = None
         known = index.catalog.files(root=folder.path)

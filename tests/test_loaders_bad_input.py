@@ -141,14 +141,15 @@ def test_a_damaged_office_file_is_a_load_error(tmp_path):
 
 
 def test_unsupported_extension_and_the_list_of_extensions():
-    assert not is_supported(Path("photo.jpeg"))
-    assert is_supported(Path("REPORT.PDF")) and is_supported(Path("x.Docx"))
-    with pytest.raises(LoadError, match=r"unsupported file type \.jpeg"):
-        load_file(Path("photo.jpeg"))
+    assert not is_supported(Path("photo.gif"))
+    assert is_supported(Path("REPORT.PDF")) and is_supported(Path("x.Docx")) and is_supported(Path("scan.JPEG"))
+    with pytest.raises(LoadError, match=r"unsupported file type \.gif"):
+        load_file(Path("photo.gif"))
     extensions = supported_extensions()
     for ext in (".pdf", ".docx", ".pptx", ".xlsx", ".xls", ".csv", ".txt", ".md", ".rst", ".html", ".htm", ".eml",
                 ".msg", ".epub", ".odt", ".rtf", ".json", ".jsonl", ".py", ".js", ".ts", ".java", ".go", ".rs", ".c",
-                ".cpp", ".h", ".sh", ".rb", ".php", ".cs", ".kt", ".swift", ".scala", ".sql"):
+                ".cpp", ".h", ".sh", ".rb", ".php", ".cs", ".kt", ".swift", ".scala", ".sql", ".png", ".jpg", ".jpeg",
+                ".tif", ".tiff", ".webp"):
         assert ext in extensions, ext
 
 

@@ -67,17 +67,21 @@ def test_password_protected_pdf_says_so(tmp_path):
         load_file(locked)
 
 
-def test_pdf_with_no_text_layer_says_ocr_is_not_supported(tmp_path):
+def test_pdf_with_no_text_and_nothing_to_ocr_says_so(tmp_path):
     from fpdf import FPDF
+
+    from ingest.ocr import OcrOptions
 
     pdf = FPDF()
     for _ in range(2):
         pdf.add_page()
-        pdf.rect(20, 20, 100, 150, style="F")  # a "scanned" page: marks, no text
+        pdf.rect(20, 20, 100, 150, style="F")  # marks, no text, no image: nothing OCR could read
     path = tmp_path / "scan.pdf"
     pdf.output(str(path))
-    with pytest.raises(LoadError, match=r"no text layer \(scanned\?\); OCR is not supported"):
+    with pytest.raises(LoadError, match=r"no text layer, and no page holds an image or drawing to OCR"):
         load_file(path)
+    with pytest.raises(LoadError, match=r"no text layer \(scanned\?\); OCR is not supported"):  # --ocr off: as before OCR
+        load_file(path, ocr=OcrOptions(mode="off"))
 
 
 def test_corrupt_pdf_is_a_clear_failure(tmp_path):

@@ -4,8 +4,9 @@ The extension picks the reader (case-insensitively), but the content decides: a 
 bytes show another supported format (a PDF renamed .docx, an HTML page saved as .pdf) is read
 by the reader of what it really is; one that shows an unsupported format or binary junk where
 text was expected fails with a reason. Every failure is a `LoadError` whose message is the
-reason shown to the user ("password-protected PDF: ...", "PDF has no text layer (scanned?);
-OCR is not supported"); nothing a reader raises escapes as another exception.
+reason shown to the user ("password-protected PDF: ...", "corrupt image: ..."); nothing a
+reader raises escapes as another exception. Scanned pages and images are read by OCR, as
+`OcrOptions` say (ingest/ocr).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Callable
 
 from core.types import Section
 from ingest.loaders.errors import LoadError
+from ingest.ocr import OcrOptions
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,8 @@ def formats() -> dict[str, Format]:
         ".rtf": Format("rtf", "RTF"),
         ".json": Format("json", "JSON"),
         ".jsonl": Format("jsonl", "JSON Lines"), ".ndjson": Format("jsonl", "JSON Lines"),
+        ".png": Format("image", "image"), ".jpg": Format("image", "image"), ".jpeg": Format("image", "image"),
+        ".tif": Format("image", "image"), ".tiff": Format("image", "image"), ".webp": Format("image", "image"),
     }
     table.update(_code_formats())
     return table
@@ -80,19 +84,22 @@ def supported_extensions() -> list[str]:
     return sorted(_table())
 
 
-def is_supported(path: Path) -> bool:
-    return Path(path).suffix.lower() in _table()
+def is_supported(path: Path, images: bool = True) -> bool:
+    """A reader handles `path`'s extension; `images`: count image files (read by OCR) as supported."""
+    found = _table().get(Path(path).suffix.lower())
+    return found is not None and (images or found.name != "image")
 
 
-def _reader(name: str, depth: int) -> Reader:
+def _reader(name: str, depth: int, ocr: OcrOptions) -> Reader:
     # Imported here so that importing `ingest.loaders` stays cheap (worker processes import it).
-    from ingest.loaders import code, data, html, mail, office, pandoc, pdf, tabular, text  # noqa: PLC0415
+    from ingest.loaders import code, data, html, image, mail, office, pandoc, pdf, tabular, text  # noqa: PLC0415
 
     def nested(path: Path, inner_depth: int) -> list[Section]:
-        return _load(path, None, inner_depth)
+        return _load(path, None, inner_depth, ocr)
 
     readers: dict[str, Reader] = {
-        "pdf": pdf.read_pdf,
+        "pdf": lambda p: pdf.read_pdf(p, ocr),
+        "image": lambda p: image.read_image(p, ocr),
         "docx": office.read_docx,
         "pptx": office.read_pptx,
         "xlsx": tabular.read_xlsx,
@@ -168,7 +175,7 @@ def _actual_format(path: Path, expected: Format) -> str:
     return found
 
 
-def _load(path: Path, max_bytes: int | None, depth: int) -> list[Section]:
+def _load(path: Path, max_bytes: int | None, depth: int, ocr: OcrOptions) -> list[Section]:
     path = Path(path)
     expected = _table().get(path.suffix.lower())
     if expected is None:
@@ -176,7 +183,7 @@ def _load(path: Path, max_bytes: int | None, depth: int) -> list[Section]:
     _check_file(path, max_bytes)
     try:
         name = _actual_format(path, expected)
-        sections = _reader(name, depth)(path)
+        sections = _reader(name, depth, ocr)(path)
     except LoadError:
         raise
     except PermissionError:
@@ -196,12 +203,13 @@ def _load(path: Path, max_bytes: int | None, depth: int) -> list[Section]:
     return sections
 
 
-def load_file(path: Path, max_bytes: int | None = None) -> list[Section]:
+def load_file(path: Path, max_bytes: int | None = None, ocr: OcrOptions | None = None) -> list[Section]:
     """The sections of one file; `LoadError` says why when it cannot be read.
 
-    Files above `max_bytes` fail without being read.
+    Files above `max_bytes` fail without being read. `ocr`: what to do about scanned pages and
+    images (default: OCR them where there is no usable text).
     """
-    return _load(Path(path), max_bytes, 0)
+    return _load(Path(path), max_bytes, 0, ocr or OcrOptions())
 
 
-__all__ = ["Format", "LoadError", "Reader", "formats", "is_supported", "load_file", "supported_extensions"]
+__all__ = ["Format", "LoadError", "OcrOptions", "Reader", "formats", "is_supported", "load_file", "supported_extensions"]

@@ -46,7 +46,7 @@ def attachment_sections(name: str, data: bytes, load: LoadFn, depth: int) -> lis
     from ingest.loaders import is_supported  # noqa: PLC0415
 
     safe = Path(name.replace("\\", "/")).name or "attachment"
-    if depth >= MAX_ATTACHMENT_DEPTH or not is_supported(Path(safe)) or not data:
+    if depth >= MAX_ATTACHMENT_DEPTH or not is_supported(Path(safe), images=False) or not data:
         return []
     with tempfile.TemporaryDirectory(prefix="localgpt-att-") as folder:
         path = Path(folder) / safe

@@ -1,7 +1,7 @@
 """What a file really is, from its first bytes, whatever its extension says.
 
 `detect()` returns a format name ("pdf", "docx", "xlsx", "pptx", "epub", "odt", "xls",
-"msg", "rtf", "html", "text") or None when the bytes do not identify a format. Office
+"msg", "rtf", "html", "image") or None when the bytes do not identify a format. Office
 containers are told apart by their members (ZIP) or stream names (OLE2), read without
 loading the file.
 """
@@ -35,7 +35,6 @@ UNSUPPORTED_NAMES = {
     "odp": "an OpenDocument presentation (save it as .pptx to ingest it)",
     "zip": "a ZIP archive",
     "gzip": "a gzip archive",
-    "image": "an image",
     "ole": "a damaged or unrecognised OLE2 compound file (an Office 97-2003 container)",
 }
 
@@ -124,7 +123,9 @@ def detect(path: Path, head: bytes) -> str | None:
         return "rtf"
     if head.startswith(b"\x1f\x8b"):
         return "gzip"
-    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*")):
+    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*")) or (
+        head.startswith(b"RIFF") and head[8:12] == b"WEBP"
+    ):
         return "image"
     if _is_html(head):
         return "html"
