@@ -124,3 +124,31 @@ def test_passages_read_neighbours_of_the_same_file_only(tmp_path):
         assert "of b" not in passage.text
     finally:
         catalog.close()
+
+
+def test_an_index_embedded_without_heads_is_embedded_again_once_on_the_next_ingest(tmp_path, settings_for):
+    """Real ingest (bundled model, Chroma on disk): an index whose info records no index-text recipe
+    (as every index written before heads did) is re-read and re-embedded by the next ingest, whole,
+    keeps its chunk ids, and records the recipe, so the ingest after that reads nothing."""
+    from core.index_text import INDEX_TEXT
+    from index import open_index
+    from ingest.pipeline import run_ingest
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "lease.md").write_text("# Lease\n\n## Termination\n\nEither party gives sixty (60) days written notice.\n")
+    (docs / "kettle.txt").write_text("Descale the kettle every month with citric acid.\n")
+    settings = settings_for(tmp_path / "db", source_dir=docs)
+    run_ingest(settings)
+    with open_index(settings.db, write=True) as index:
+        ids = index.catalog.chunk_ids()
+        index.catalog.connection().execute("DELETE FROM info WHERE key = 'index_text'")
+        assert not index.index_text_is_current()
+    again = run_ingest(settings)
+    assert sorted(o.status for o in again.outcomes) == ["changed", "changed"]
+    with open_index(settings.db) as index:
+        assert index.catalog.chunk_ids() == ids and index.recorded_info()["index_text"] == INDEX_TEXT
+        assert index.vectors.count() == len(ids)
+        head = index.catalog.connection().execute("SELECT head FROM chunks WHERE source = 'lease.md'").fetchone()[0]
+        assert head == "Lease > Termination"
+    assert [o.status for o in run_ingest(settings).outcomes] == ["unchanged", "unchanged"]
