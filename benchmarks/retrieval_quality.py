@@ -108,7 +108,7 @@ def main() -> None:
             lexical = [(m.id, m.score) for m in bm25_search(conn, item.question, POOL)]
             runs = list(chosen.items())
             if args.maxsim:
-                for blend in (0.0, 0.5):
+                for blend in (0.5,):
                     runs.append((f"{args.maxsim} +maxsim{blend}", (args.maxsim, blend)))
             for name, make in runs:
                 if isinstance(make, tuple):

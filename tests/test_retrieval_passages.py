@@ -152,3 +152,27 @@ def test_an_index_embedded_without_heads_is_embedded_again_once_on_the_next_inge
         head = index.catalog.connection().execute("SELECT head FROM chunks WHERE source = 'lease.md'").fetchone()[0]
         assert head == "Lease > Termination"
     assert [o.status for o in run_ingest(settings).outcomes] == ["unchanged", "unchanged"]
+
+
+def test_pdf_pages_carry_the_title_and_the_bookmark_heading_path(tmp_path):
+    """The PDF's Title metadata and its bookmarks become each page's title and heading path (the chunk's head)."""
+    from fpdf import FPDF
+
+    from ingest.loaders.pdf import read_pdf
+
+    pdf = FPDF()
+    pdf.set_title("An Introduction to Widgets")
+    pdf.set_font("helvetica", size=12)
+    for title, level, body in [("1 Basics", 0, "Widgets are small."), ("1.1 Sizes", 1, "Sizes go from S to XL."),
+                               ("2 Care", 0, "Clean widgets weekly.")]:
+        pdf.add_page()
+        pdf.start_section(title, level=level)
+        pdf.cell(text=body)
+    pdf.add_page()
+    pdf.cell(text="More about care on a page with no bookmark of its own.")
+    path = tmp_path / "widgets.pdf"
+    pdf.output(str(path))
+    sections = read_pdf(path)
+    assert [s.meta.get("heading") for s in sections] == ["1 Basics", "1 Basics > 1.1 Sizes", "2 Care", "2 Care"]
+    assert {s.meta.get("title") for s in sections} == {"An Introduction to Widgets"}
+    assert head_of("widgets.pdf", sections[1].meta) == "An Introduction to Widgets > 1 Basics > 1.1 Sizes"
