@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -29,6 +32,29 @@ from retrieval.passages import passages_for  # noqa: E402
 
 POOL = 50
 DEPTH = 10
+RERANK_TOP = 20
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n{2,}")
+
+
+def maxsim_order(embedder, vector, chunks, fused_rank_weight: float) -> tuple[list, float]:
+    """The chunks reordered by their best sentence's cosine to the question (blended with their
+    fused rank when fused_rank_weight > 0); and the milliseconds it took."""
+    started = time.perf_counter()
+    sentences, owner = [], []
+    for n, c in enumerate(chunks):
+        for sentence in _SENTENCE.split(c.text):
+            if len(sentence.split()) >= 3:
+                sentences.append(sentence)
+                owner.append(n)
+    best = np.full(len(chunks), -1.0)
+    if sentences:
+        sims = embedder.embed(sentences) @ np.asarray(vector, dtype=np.float32)
+        for n, sim in zip(owner, sims):
+            best[n] = max(best[n], float(sim))
+    rank_score = np.array([1.0 - n / max(len(chunks), 1) for n in range(len(chunks))])
+    score = (1 - fused_rank_weight) * best + fused_rank_weight * rank_score
+    order = sorted(range(len(chunks)), key=lambda n: -score[n])
+    return [chunks[n] for n in order], (time.perf_counter() - started) * 1000
 
 
 def load_groups(paths: list[str]) -> tuple[list, list[bool | None]]:
@@ -61,6 +87,8 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--only", default="", help="comma-separated variant names (default: all)")
     parser.add_argument("--json", default="")
+    parser.add_argument("--maxsim", default="", help="variant whose top 20 to rerank by sentence max-sim (measured apart)")
+    parser.add_argument("--head-weight", type=float, default=None, help="BM25 weight of the head column (0: text only)")
     args = parser.parse_args()
     settings = load_settings({"db": args.db})
     items, reworded = load_groups(args.qa)
@@ -68,17 +96,31 @@ def main() -> None:
     if args.only:
         chosen = {k: v for k, v in chosen.items() if k in args.only.split(",")}
     results: dict[str, dict[str, list]] = {}
+    rerank_ms: list[float] = []
     with open_retriever(settings) as retriever:
         catalog = retriever.index.catalog
         conn = catalog.connection()
+        if args.head_weight is not None:
+            conn.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('rank', ?)", (f"bm25({args.head_weight}, 1.0)",))
         for n, item in enumerate(items):
             vector = retriever.embedder.embed_query(item.question)
             dense = [(m.id, m.score) for m in retriever.index.vectors.query(vector, POOL)]
             lexical = [(m.id, m.score) for m in bm25_search(conn, item.question, POOL)]
-            for name, make in chosen.items():
-                ranked = [cid for cid, _ in make(item.question, dense, lexical)][: 2 * DEPTH]
-                chunks_by_id = catalog.get_chunks(ranked)
-                chunks = [chunks_by_id[c] for c in ranked if c in chunks_by_id]
+            runs = list(chosen.items())
+            if args.maxsim:
+                for blend in (0.5,):
+                    runs.append((f"{args.maxsim} +maxsim{blend}", (args.maxsim, blend)))
+            for name, make in runs:
+                if isinstance(make, tuple):
+                    base, blend = make
+                    ranked = [cid for cid, _ in chosen[base](item.question, dense, lexical)][:RERANK_TOP]
+                    chunks_by_id = catalog.get_chunks(ranked)
+                    chunks, ms = maxsim_order(retriever.embedder, vector, [chunks_by_id[c] for c in ranked if c in chunks_by_id], blend)
+                    rerank_ms.append(ms)
+                else:
+                    ranked = [cid for cid, _ in make(item.question, dense, lexical)][: 2 * DEPTH]
+                    chunks_by_id = catalog.get_chunks(ranked)
+                    chunks = [chunks_by_id[c] for c in ranked if c in chunks_by_id]
                 plain = chunks[:DEPTH]
                 # small-to-big, as the retriever does: a chunk inside a better hit's passage is left out
                 kept, passages = [], []
@@ -93,6 +135,10 @@ def main() -> None:
                     score = score_question(item, cs, DEPTH, texts)
                     chars = sum(len(t) for t in (texts or [c.text for c in cs])) / max(len(cs), 1)
                     results.setdefault(label, {}).setdefault("rows", []).append((score, chars, reworded[n]))
+        if args.head_weight is not None:
+            conn.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('rank', 'bm25(1.0, 1.0)')")
+    if rerank_ms:
+        print(f"sentence max-sim rerank of the top {RERANK_TOP}: p50 {np.median(rerank_ms):.0f} ms per query")
     table = {}
     for label, data in results.items():
         rows = data["rows"]

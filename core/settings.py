@@ -94,8 +94,7 @@ HELP: dict[str, str] = {
     "search_mode": "dense (embeddings), bm25 (exact words, codes, numbers) or hybrid (both, fused by reciprocal rank).",
     "fusion": "How hybrid search fuses the dense and BM25 lists: convex (weighted sum of each list's scores "
     "rescaled to 0..1) or rrf (weighted reciprocal rank fusion, k=60). docs/retrieval.md compares them.",
-    "bm25_weight": "BM25's share in hybrid fusion, 0..1 (dense gets the rest); questions holding code-like terms "
-    "(names with _ . ::, numbers, options) give BM25 0.2 more, at most 0.9.",
+    "bm25_weight": "BM25's share in hybrid fusion, 0..1; dense gets the rest. 0.5: equal shares.",
     "passage_chars": "Most characters of the passage shown for each hit: the matched chunk widened with its "
     "neighbours in the same file (small-to-big). 0: the chunk alone.",
     "mmr": "Diversify retrieved passages with maximal marginal relevance.",

@@ -6,8 +6,8 @@ Two ways, both weighted:
 - convex combination: the sum of weight * score, each list's scores rescaled to 0..1 over its
   own candidates (min-max), an item missing from a list getting 0 from it.
 
-`bm25_weight` gives BM25's share (dense gets the rest). `adaptive_bm25_weight` raises it for
-questions holding code-like terms (identifiers, numbers, options) that embeddings do not see.
+`bm25_weight` gives BM25's share (dense gets the rest). `adaptive_bm25_weight` (raising it for
+questions holding code-like terms) was measured and is not used: it did not pay (docs/retrieval.md).
 """
 from __future__ import annotations
 

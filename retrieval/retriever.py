@@ -27,7 +27,7 @@ from index.store import IndexInfo
 from retrieval.dense import cosine_to, dense_search
 from retrieval.errors import SearchOptionError
 from retrieval.filters import parse_where, to_sql
-from retrieval.fusion import FUSIONS, adaptive_bm25_weight, fuse
+from retrieval.fusion import FUSIONS, fuse
 from retrieval.lexical import bm25_search
 from retrieval.mmr import mmr_order
 from retrieval.passages import passages_for
@@ -40,8 +40,6 @@ MODES = ("dense", "bm25", "hybrid")
 FUSION_CANDIDATES = 50
 RERANK_CANDIDATES = 30
 MMR_CANDIDATES = 30
-# Extra BM25 share for questions with code-like terms (fusion.adaptive_bm25_weight).
-CODE_BOOST = 0.2
 
 
 def check_mode(mode: str) -> str:
@@ -142,8 +140,8 @@ class Retriever:
             matches = [m for m in matches if m.id in listed]
 
         if mode == "hybrid":
-            weight = adaptive_bm25_weight(question, self.settings.bm25_weight, CODE_BOOST)
-            ranked = fuse([(m.id, m.score) for m in matches], [(m.id, m.score) for m in lexical], self.settings.fusion, weight)[:depth]
+            ranked = fuse([(m.id, m.score) for m in matches], [(m.id, m.score) for m in lexical], self.settings.fusion,
+                          self.settings.bm25_weight)[:depth]
         elif mode == "dense":
             ranked = [(m.id, m.score) for m in matches[:depth]]
         else:
@@ -159,7 +157,7 @@ class Retriever:
             vectors = self.index.vectors.vectors([c.chunk.id for c in chosen])
             dims = len(vector)
             matrix = np.stack([vectors.get(c.chunk.id, np.zeros(dims, dtype=np.float32)) for c in chosen])
-            chosen = [chosen[i] for i in mmr_order(np.array([c.score for c in chosen]), matrix, k)]
+            chosen = [chosen[i] for i in mmr_order(np.array([c.score for c in chosen]), matrix, depth if widen else k)]
         passages: list = [None] * len(chosen)
         if widen:
             chosen, passages = self._widen(chosen, k)

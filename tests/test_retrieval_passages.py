@@ -124,3 +124,55 @@ def test_passages_read_neighbours_of_the_same_file_only(tmp_path):
         assert "of b" not in passage.text
     finally:
         catalog.close()
+
+
+def test_an_index_embedded_without_heads_is_embedded_again_once_on_the_next_ingest(tmp_path, settings_for):
+    """Real ingest (bundled model, Chroma on disk): an index whose info records no index-text recipe
+    (as every index written before heads did) is re-read and re-embedded by the next ingest, whole,
+    keeps its chunk ids, and records the recipe, so the ingest after that reads nothing."""
+    from core.index_text import INDEX_TEXT
+    from index import open_index
+    from ingest.pipeline import run_ingest
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "lease.md").write_text("# Lease\n\n## Termination\n\nEither party gives sixty (60) days written notice.\n")
+    (docs / "kettle.txt").write_text("Descale the kettle every month with citric acid.\n")
+    settings = settings_for(tmp_path / "db", source_dir=docs)
+    run_ingest(settings)
+    with open_index(settings.db, write=True) as index:
+        ids = index.catalog.chunk_ids()
+        index.catalog.connection().execute("DELETE FROM info WHERE key = 'index_text'")
+        assert not index.index_text_is_current()
+    again = run_ingest(settings)
+    assert sorted(o.status for o in again.outcomes) == ["changed", "changed"]
+    with open_index(settings.db) as index:
+        assert index.catalog.chunk_ids() == ids and index.recorded_info()["index_text"] == INDEX_TEXT
+        assert index.vectors.count() == len(ids)
+        head = index.catalog.connection().execute("SELECT head FROM chunks WHERE source = 'lease.md'").fetchone()[0]
+        assert head == "Lease > Termination"
+    assert [o.status for o in run_ingest(settings).outcomes] == ["unchanged", "unchanged"]
+
+
+def test_pdf_pages_carry_the_title_and_the_bookmark_heading_path(tmp_path):
+    """The PDF's Title metadata and its bookmarks become each page's title and heading path (the chunk's head)."""
+    from fpdf import FPDF
+
+    from ingest.loaders.pdf import read_pdf
+
+    pdf = FPDF()
+    pdf.set_title("An Introduction to Widgets")
+    pdf.set_font("helvetica", size=12)
+    for title, level, body in [("1 Basics", 0, "Widgets are small."), ("1.1 Sizes", 1, "Sizes go from S to XL."),
+                               ("2 Care", 0, "Clean widgets weekly.")]:
+        pdf.add_page()
+        pdf.start_section(title, level=level)
+        pdf.cell(text=body)
+    pdf.add_page()
+    pdf.cell(text="More about care on a page with no bookmark of its own.")
+    path = tmp_path / "widgets.pdf"
+    pdf.output(str(path))
+    sections = read_pdf(path)
+    assert [s.meta.get("heading") for s in sections] == ["1 Basics", "1 Basics > 1.1 Sizes", "2 Care", "2 Care"]
+    assert {s.meta.get("title") for s in sections} == {"An Introduction to Widgets"}
+    assert head_of("widgets.pdf", sections[1].meta) == "An Introduction to Widgets > 1 Basics > 1.1 Sizes"

@@ -31,8 +31,25 @@ def test_search_json_is_one_array_with_full_text(sample_db):
     assert [h["rank"] for h in hits] == [1, 2, 3]
     top = hits[0]
     assert top["source"] == "kettle_manual.docx"
-    assert {"score", "relevance", "id", "source", "location", "text"} <= set(top)
+    assert {"score", "relevance", "id", "source", "location", "text", "passage"} <= set(top)
     assert scores_descend(hits)
+
+
+def test_each_hit_carries_its_passage_with_the_matched_chunk_inside(sample_db):
+    for mode in ("dense", "bm25", "hybrid"):
+        hits = search_json(sample_db, "--mode", mode, "-k", "4", "How often should the kettle be descaled?")
+        for hit in hits:
+            passage = hit["passage"]
+            assert passage["text"][passage["start"]:passage["end"]] == hit["text"]
+            assert len(passage["text"]) <= 2000 or passage["text"] == hit["text"]
+            first, last = passage["chunk_indexes"]
+            assert first <= hit["chunk_index"] <= last
+        # k distinct passages: no hit lies inside a better hit's passage
+        for n, hit in enumerate(hits):
+            assert not any(o["source"] == hit["source"] and o["passage"]["chunk_indexes"][0] <= hit["chunk_index"]
+                           <= o["passage"]["chunk_indexes"][1] for o in hits[:n])
+    alone = search_json(sample_db, "--passage-chars", "0", "-k", "2", "kettle")
+    assert all("passage" not in h for h in alone)
 
 
 def scores_descend(hits):

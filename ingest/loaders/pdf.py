@@ -68,6 +68,15 @@ def _title(document) -> str:
         return ""
 
 
+def _bookmark(item) -> tuple[str, int | None]:
+    """(title, 0-based page index or None) of a bookmark, from pypdfium2 5 (methods) or 4 (attributes)."""
+    if hasattr(item, "get_title"):
+        dest = item.get_dest()
+        page = dest.get_index() if dest is not None else None
+        return " ".join((item.get_title() or "").split()), page
+    return " ".join((item.title or "").split()), item.page_index
+
+
 def _page_headings(document, pages: int) -> list[str]:
     """Each page's heading path from the PDF's bookmarks ("5 Arrays > 5.1 Arrays"): the path of the
     last bookmark that begins on or before the page. Empty strings when the PDF has none."""
@@ -78,11 +87,11 @@ def _page_headings(document, pages: int) -> list[str]:
         for n, item in enumerate(document.get_toc(max_depth=4)):
             if n >= MAX_BOOKMARKS:
                 break
-            title = " ".join((item.title or "").split())
+            title, page = _bookmark(item)
             del path[item.level:]
             path.append(title)
-            if item.page_index is not None and title:
-                marks.append((item.page_index, " > ".join(p for p in path if p)))
+            if page is not None and title:
+                marks.append((page, " > ".join(p for p in path if p)))
     except Exception:  # noqa: BLE001 (broken bookmarks only cost the headings)
         log.debug("unreadable bookmarks", exc_info=True)
         return headings
