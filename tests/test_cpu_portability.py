@@ -134,3 +134,32 @@ def test_doctor_names_a_build_this_cpu_cannot_run_and_does_not_load_it(sample_db
     assert report.exit_code == 1
     assert "features" in report.sections["cpu"] and "llama_cpp_build" in report.sections["cpu"]
 
+
+
+
+def test_llama_cpp_python_is_built_once_per_arguments_and_the_rest_installs_from_the_lock(tmp_path, monkeypatch):
+    """bootstrap.py and make-bundle.sh: the portable build by default, CMAKE_ARGS to change it, each kept."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "deploy"))
+    import bundletool
+
+    lock = Path(__file__).resolve().parent.parent / "requirements.lock"
+    rest = bundletool.lock_without_llama(lock)
+    assert "llama-cpp-python==" not in rest and "chromadb==" in rest
+    assert len(lock.read_text().splitlines()) - len(rest.splitlines()) == 3  # the pin, its hash, its comment
+    builds = []
+
+    def pip_wheel(cmd, check, env):
+        assert "--require-hashes" in cmd and env["FORCE_CMAKE"] == "1"
+        builds.append(env["CMAKE_ARGS"])
+        (Path(cmd[cmd.index("--wheel-dir") + 1]) / "llama_cpp_python-0.3.36-cp311-cp311-linux_x86_64.whl").write_bytes(b"")
+
+    monkeypatch.setattr(bundletool.subprocess, "run", pip_wheel)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("CMAKE_ARGS", raising=False)
+    portable = bundletool.llama_wheel(lock)
+    assert bundletool.llama_wheel(lock) == portable  # from the cache: built once
+    monkeypatch.setenv("CMAKE_ARGS", "-DGGML_NATIVE=ON")
+    native = bundletool.llama_wheel(lock)
+    assert native != portable
+    assert builds == [bundletool.PORTABLE_CMAKE_ARGS, "-DGGML_NATIVE=ON"]
+    assert (Path(portable).parent / "CMAKE_ARGS").read_text().strip() == bundletool.PORTABLE_CMAKE_ARGS
