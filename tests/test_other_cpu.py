@@ -32,7 +32,8 @@ def emulated():
     if os.uname().machine != "x86_64":
         pytest.skip("emulates another x86-64 CPU")
     if not installed_build().portable:
-        pytest.fail("the installed llama-cpp-python is a native build: python3 bootstrap.py setup builds the portable one")
+        why = "the installed llama-cpp-python is a native build: a .venv made by python3 bootstrap.py setup has the portable one"
+        pytest.fail(why) if os.environ.get("CI") else pytest.skip(why)
 
     def run(*args: str, timeout: float = 1500) -> subprocess.CompletedProcess:  # emulation: ~50x slower
         return subprocess.run(offline_cmd([QEMU, "-cpu", "max", sys.executable, *args]), cwd=REPO, capture_output=True,
