@@ -91,7 +91,14 @@ def load_cpu_backends() -> str | None:
         return None
     folder = next(iter(build.variants.values())).parent
     lib.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
-    lib.ggml_backend_load_all_from_path(str(folder).encode())
+    # llama-cpp-python routes llama.cpp's log through this logger; Llama(verbose=False) quiets it, later
+    quiet = logging.getLogger("llama-cpp-python")
+    level = quiet.level
+    quiet.setLevel(max(level, logging.ERROR))  # no "load_backend: loaded CPU backend" line on every answer
+    try:
+        lib.ggml_backend_load_all_from_path(str(folder).encode())
+    finally:
+        quiet.setLevel(level)
     log.debug("llama.cpp CPU variants loaded from %s (%d backends)", folder, lib.ggml_backend_reg_count())
     return str(folder)
 
