@@ -5,7 +5,10 @@
     python3 bootstrap.py test    # set up, run the test suite
 
 Only the Python standard library is used here, so it runs on a fresh machine.
-Installs come from requirements.lock (exact versions, with hashes) when it exists.
+Installs come from requirements.lock (exact versions, with hashes) when it exists. llama-cpp-python,
+a source package, is built once per machine for any x86-64 CPU (GGML_NATIVE off, CPU variants chosen
+at run time) and kept in ~/.cache/localgpt/wheels; set CMAKE_ARGS for another build (-DGGML_NATIVE=ON,
+-DGGML_CUDA=on).
 """
 from __future__ import annotations
 
@@ -32,6 +35,14 @@ def venv_python() -> Path:
 def run(*args: str | Path) -> None:
     print("+", " ".join(str(a) for a in args), file=sys.stderr, flush=True)
     subprocess.run([str(a) for a in args], cwd=ROOT, check=True)
+
+
+def bundletool():
+    """deploy/bundletool.py (standard library only), which builds llama-cpp-python for bootstrap and the bundle."""
+    sys.path.insert(0, str(ROOT / "deploy"))
+    import bundletool as tool  # noqa: PLC0415
+
+    return tool
 
 
 def wanted_stamp() -> str:
@@ -70,7 +81,12 @@ def set_up() -> Path:
         pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "--quiet"]
         if LOCK.exists() and lock_fits():
             try:
-                run(*pip, "--require-hashes", "-r", LOCK)
+                # llama-cpp-python built for any x86-64 CPU (or with your CMAKE_ARGS), once per machine
+                llama = bundletool().llama_wheel(LOCK, python)
+                rest = VENV / "requirements-without-llama.txt"
+                rest.write_text(bundletool().lock_without_llama(LOCK))
+                run(*pip, "--require-hashes", "-r", rest)
+                run(*pip, "--no-deps", "--force-reinstall", llama)
             except subprocess.CalledProcessError:
                 print(
                     "Installing from requirements.lock failed. If pip found no torch==...+cpu: the CPU build of torch "

@@ -11,7 +11,8 @@ process tree (main process and workers, sampled every 0.1 s). Then the bare embe
 (our default backend) embeds the very chunks we wrote: its rate is the ceiling our
 pipeline is measured against. Ours and the bare embedder run once per variant (VARIANTS: the
 defaults, i.e. OpenVINO in bfloat16 on a CPU that has it; ONNX Runtime in exact float32; the opt-in
-int8 model; torch). Baseline: ../shared/bench/naive_langchain_ingest.py (same
+int8 model; torch). Baseline: shared/bench/naive_langchain_ingest.py beside the checkout
+(../shared, or ../../shared from a worktree; --naive PATH names another copy) (same
 model). It needs langchain-chroma, langchain-community and langchain-huggingface, which
 localgpt does not depend on: they are looked for in the venv, then in
 ~/.cache/localgpt-bench/naive-site (pip install --target there, --no-deps, so the venv is
@@ -30,15 +31,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 CACHE = Path(os.environ.get("LOCALGPT_BENCH_CACHE", Path.home() / ".cache" / "localgpt-bench"))
-NAIVE = REPO.parent / "shared" / "bench" / "naive_langchain_ingest.py"
-if not NAIVE.exists():
-    NAIVE = Path("/work/shared/bench/naive_langchain_ingest.py")
+NAIVE_CANDIDATES = [up / "shared" / "bench" / "naive_langchain_ingest.py" for up in (REPO.parent, REPO.parent.parent)]
 NAIVE_SITE = CACHE / "naive-site"
 PACKAGES = {"r-doc-pdf": "usr/share/doc/r-doc-pdf/manual", "python3.11-doc": "usr/share/doc/python3.11/html/library"}
 HTML_PAGES = ["json", "csv", "pathlib", "re", "datetime", "collections", "itertools", "functools", "argparse", "sqlite3",
@@ -75,18 +72,29 @@ def make_corpus(pdfs: list[str], html: int) -> Path:
     return corpus
 
 
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants, read from /proc (Linux; 0 elsewhere)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/status", encoding="ascii") as handle:
+                total += next((int(line.split()[1]) * 1024 for line in handle if line.startswith("VmRSS:")), 0)
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue  # the process ended while being read
+    return total
+
+
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, subprocess.CompletedProcess]:
     """Wall seconds, peak RSS (bytes) of the process tree, and the finished process."""
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=REPO)
-    top, peak = psutil.Process(proc.pid), 0
+    peak = 0
     while proc.poll() is None:
-        try:
-            tree = [top, *top.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.Error:
-            pass
+        peak = max(peak, tree_rss(proc.pid))
         time.sleep(0.1)
     wall = time.perf_counter() - started
     out.seek(0), err.seek(0)
@@ -134,10 +142,10 @@ def naive_env() -> dict[str, str] | None:
     return None
 
 
-def run_naive(corpus: Path, work: Path, model_dir: Path, env: dict[str, str]) -> dict:
+def run_naive(corpus: Path, work: Path, model_dir: Path, env: dict[str, str], script: Path) -> dict:
     db = work / "naive-db"
     shutil.rmtree(db, ignore_errors=True)
-    wall, peak, done = measure([sys.executable, str(NAIVE), str(corpus), str(db), str(model_dir)], env)
+    wall, peak, done = measure([sys.executable, str(script), str(corpus), str(db), str(model_dir)], env)
     if done.returncode != 0:
         raise SystemExit(f"the naive pipeline failed: {done.stderr[-2000:]}")
     line = [l for l in done.stdout.splitlines() if "chunks=" in l][-1]
@@ -175,6 +183,8 @@ def main() -> None:
     parser.add_argument("--html", type=int, default=6, help="Python library pages to include")
     parser.add_argument("--variants", default="default,onnx,int8", help=f"embedding set-ups to run ours with: {', '.join(VARIANTS)}")
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive pipeline (ours and the bare embedder only)")
+    parser.add_argument("--naive", type=Path, default=next((p for p in NAIVE_CANDIDATES if p.exists()), None),
+                        help="the baseline script (default: shared/bench/naive_langchain_ingest.py beside the checkout)")
     args = parser.parse_args()
 
     from core.settings import load_settings  # noqa: PLC0415
@@ -190,8 +200,11 @@ def main() -> None:
     for variant in variants:
         settings = load_settings(VARIANTS[variant], environ={})
         print(f"ONNX export (cached, not timed): {prepare_onnx(settings)}")
-    env = None if args.no_baseline else naive_env()
-    if env is None and not args.no_baseline:
+    env = None if args.no_baseline or args.naive is None else naive_env()
+    if not args.no_baseline and args.naive is None:
+        print("baseline skipped: no naive_langchain_ingest.py in " + " or ".join(str(p.parent) for p in NAIVE_CANDIDATES)
+              + "; pass --naive PATH")
+    elif env is None and not args.no_baseline:
         print("baseline skipped: langchain-chroma, langchain-community and langchain-huggingface are not importable.\n"
               f"  pip install --target {NAIVE_SITE} --no-deps langchain-chroma langchain-community langchain-huggingface "
               "langchain-classic SQLAlchemy httpx-sse dataclasses-json marshmallow typing-inspect mypy_extensions")
@@ -202,7 +215,7 @@ def main() -> None:
     try:
         for run in range(args.runs):
             if env is not None:
-                naive.append(run_naive(corpus, work, embedding_model_path(load_settings(environ={})), env))
+                naive.append(run_naive(corpus, work, embedding_model_path(load_settings(environ={})), env, args.naive))
                 print(f"run {run + 1}: naive {naive[-1]['chunks']} chunks in {naive[-1]['wall']:.1f}s", flush=True)
             for variant in variants:
                 ours[variant].append(run_ours(corpus, work, variant))

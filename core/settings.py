@@ -73,7 +73,7 @@ HELP: dict[str, str] = {
     "natively, vectors within 1e-4 cosine of torch's), else ONNX Runtime (exact float32); torch on a GPU.",
     "embedding_precision": "auto, float32 or int8. int8: the model with 8-bit weights on ONNX Runtime, about 2x "
     "faster than float32 on a CPU without bfloat16, a little less exact (docs/ingest.md). An index keeps the precision that built it; auto: the "
-    "index's, float32 for a new one.",
+    "index's; for a new one int8 on a CPU without native bfloat16 (the same recall on our real dev set), float32 elsewhere.",
     "device": "auto, cpu, cuda or mps for embeddings. auto: CUDA or MPS when present, else CPU.",
     "embed_batch_size": "Chunks embedded per batch. 0: 8 with OpenVINO or ONNX Runtime on CPU (measured fastest there: "
     "less padding), 32 with torch.",

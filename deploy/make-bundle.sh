@@ -13,7 +13,9 @@
 #   --lock FILE             another lock (e.g. one with a CUDA torch); default requirements.lock
 #
 # Variables: PYTHON (the interpreter whose platform the bundle targets; python3), CMAKE_ARGS
-# (e.g. "-DGGML_CUDA=on": llama-cpp-python is then built afresh with them, never taken from pip's cache).
+# (llama-cpp-python's build; default "-DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON":
+# any x86-64 CPU, the best CPU variant chosen at run time; e.g. "-DGGML_CUDA=on"). Each build is made
+# once and kept in ~/.cache/localgpt/wheels, never taken from pip's cache (made with other arguments).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -68,16 +70,14 @@ step() { echo "[$1] $2" >&2; step_started=$SECONDS; }
 done_step() { echo "    done in $((SECONDS - step_started))s" >&2; }
 
 pip=("$python" -m pip --disable-pip-version-check)
-cache=()
-if [[ -n "${CMAKE_ARGS:-}" ]]; then
-    cache=(--no-cache-dir)   # a cached llama-cpp-python wheel was built without these CMAKE_ARGS
-    export FORCE_CMAKE=1
-fi
 
-step 1/5 "wheels of the $(grep -cE '^[A-Za-z0-9]' "$lock") locked packages (downloaded once; llama-cpp-python built once, then from pip's cache)"
+step 1/5 "wheels of the $(grep -cE '^[A-Za-z0-9]' "$lock") locked packages (downloaded once; llama-cpp-python built once per machine)"
 # (pip's per-package "Location ... is ignored" warnings about file:// mirrors that lack a package are noise)
-"${pip[@]}" wheel --quiet --no-deps --require-hashes "${cache[@]}" -r "$lock" --wheel-dir "$out/wheels" \
-    2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+"${pip[@]}" wheel --quiet --no-deps --require-hashes -r <("$python" "$repo/deploy/bundletool.py" lock-without-llama "$lock") \
+    --wheel-dir "$out/wheels" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+llama_wheel=$("$python" "$repo/deploy/bundletool.py" llama-wheel "$lock" 2> >(grep -v "is ignored: it is neither" >&2))
+cp "$llama_wheel" "$out/wheels/"
+echo "    llama-cpp-python: $(basename "$llama_wheel"), built with CMAKE_ARGS=$(cat "$(dirname "$llama_wheel")/CMAKE_ARGS")" >&2
 done_step
 
 step 2/5 "localgpt's own wheel"

@@ -61,7 +61,8 @@ def embedding_facts(settings: Settings) -> tuple[dict[str, object], list[Problem
     return facts, problems, info.fingerprint
 
 
-def llm_facts(settings: Settings) -> tuple[dict[str, object], list[Problem]]:
+def llm_facts(settings: Settings, llama_loads: bool = True) -> tuple[dict[str, object], list[Problem]]:
+    """`llama_loads`: llama.cpp can be loaded in this process (doctor.cpu_check found it runs on this CPU)."""
     from generation.bundled import bundled_llm_path  # noqa: PLC0415
 
     facts: dict[str, object] = {"setting": settings.model or "(bundled SmolLM2-135M-Instruct)"}
@@ -81,7 +82,7 @@ def llm_facts(settings: Settings) -> tuple[dict[str, object], list[Problem]]:
     try:
         from generation.llm import gpu_offload_supported  # noqa: PLC0415
 
-        facts["llama_cpp_gpu_offload"] = gpu_offload_supported()
+        facts["llama_cpp_gpu_offload"] = gpu_offload_supported() if llama_loads else None
     except ImportError as exc:
         problems.append(Problem("library-missing", f"llama-cpp-python cannot be imported ({exc}): reinstall localgpt."))
     facts.update(n_ctx=settings.n_ctx, n_gpu_layers=settings.n_gpu_layers)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from core.settings import Settings
+from doctor.cpu_check import cpu_facts
 from doctor.environment import library_facts, offline_facts, python_facts, system_facts
 from doctor.index_check import index_facts
 from doctor.models import embedding_facts, llm_facts
@@ -16,7 +17,9 @@ def run_doctor(settings: Settings) -> DoctorReport:
     report.problems += problems
     report.sections["embedding_model"], problems, fingerprint = embedding_facts(settings)
     report.problems += problems
-    report.sections["llm"], problems = llm_facts(settings)
+    report.sections["cpu"], problems, llama_loads = cpu_facts()
+    report.problems += problems
+    report.sections["llm"], problems = llm_facts(settings, llama_loads)
     report.problems += problems
     report.sections["ocr"], problems = ocr_facts(settings)
     report.problems += problems

@@ -8,10 +8,11 @@ import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
+from core.cpu import has_native_bf16
 from core.errors import ModelLoadError
 from core.offline import enforce_offline
 from core.settings import Settings
@@ -249,10 +250,24 @@ def embedding_model_path(settings: Settings) -> Path:
     return Path(settings.embedding_model).expanduser() if settings.embedding_model else bundled_embedding_model_path()
 
 
-def resolve_precision(requested: str, index_precision: str | None) -> str:
-    """auto: the precision the index was built with; float32 for a new index."""
+def new_index_precision(requested_device: str, backend: str, model_path: Path, features: frozenset[str] | None = None) -> str:
+    """What auto means for a new index. On a CPU without native bfloat16, OpenVINO computes in float32 and
+    the int8 model on ONNX Runtime embeds faster at nearly the same recall (docs/ingest.md, "CPUs without
+    bfloat16"): int8 there. float32 elsewhere: a CPU with bfloat16 (OpenVINO's bfloat16 is faster still and
+    more exact), a GPU, a backend named other than onnx, or a model int8 cannot run."""
+    if has_native_bf16(features) or backend not in ("auto", "onnx"):
+        return "float32"
+    if requested_device not in ("auto", "cpu") or (requested_device == "auto" and gpu_may_exist()):
+        return "float32"  # a GPU may be there: torch in float32
+    if pooling_mode(model_path) is None or importlib.util.find_spec("onnxruntime") is None:
+        return "float32"
+    return "int8"
+
+
+def resolve_precision(requested: str, index_precision: str | None, new_index: Callable[[], str] = lambda: "float32") -> str:
+    """auto: the precision the index was built with; for a new index, `new_index()`."""
     if requested == "auto":
-        return index_precision or "float32"
+        return index_precision or new_index()
     return requested
 
 
@@ -265,7 +280,8 @@ def load_embedder(settings: Settings, index_precision: str | None = None) -> Emb
         backend=settings.embedding_backend,
         batch_size=settings.embed_batch_size,
         onnx_cache=Path(settings.onnx_cache).expanduser() if settings.onnx_cache else None,
-        precision=resolve_precision(settings.embedding_precision, index_precision),
+        precision=resolve_precision(settings.embedding_precision, index_precision, lambda: new_index_precision(
+            settings.device, settings.embedding_backend, embedding_model_path(settings))),
     )
 
 

@@ -4,8 +4,11 @@ The transformer is exported with torch's own exporter (once per model, cached); 
 uses the model's fast tokenizer (tokenizer.json) and pooling + normalising are done in numpy,
 so embedding needs neither torch nor sentence-transformers once the export exists.
 
-    <cache>/<fingerprint>-<EXPORT_VERSION>/model.onnx, meta.json
-    <cache>/<fingerprint>-<EXPORT_VERSION>-int8/model.onnx, meta.json   (only when int8 is asked for)
+    <cache>/<fingerprint>-<EXPORT_VERSION>-<libraries>/model.onnx, meta.json
+    <cache>/<fingerprint>-<EXPORT_VERSION>-<libraries>-int8/model.onnx, meta.json   (only when int8 is asked for)
+    <cache>/.../openvino/<openvino version>-<CPU key>/   OpenVINO's compiled models (openvino_backend.py)
+
+<libraries> is a hash of the torch, onnx and onnxruntime versions (export_key).
 
 The int8 model is the float one with its weights quantized to 8 bits per output channel
 (ONNX Runtime's dynamic quantization): about 1.8x faster on CPU, vectors within about 0.99
@@ -16,6 +19,7 @@ mid-export never leaves a half-written model that a later run would load.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -71,9 +75,29 @@ def max_seq_length(model_path: Path) -> int:
     return int(_read_json(Path(model_path) / "config.json").get("max_position_embeddings", 512))
 
 
+def library_versions(*names: str) -> str:
+    """name=version for each installed distribution (read from its metadata, nothing imported)."""
+    from importlib import metadata  # noqa: PLC0415
+
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "none"
+
+    return ",".join(f"{name}={version(name)}" for name in names)
+
+
+def export_key() -> str:
+    """What an export's validity depends on besides the model and the recipe: the exporter's and the
+    runtime's versions (a newer torch may write an opset an older ONNX Runtime cannot read). The ONNX
+    file itself holds no CPU-specific code. A home folder shared between machines keeps one entry each."""
+    return hashlib.sha256(library_versions("torch", "onnx", "onnxruntime").encode()).hexdigest()[:8]
+
+
 def export_dir(cache_root: Path, fingerprint: str, precision: str = "float32") -> Path:
     suffix = "" if precision == "float32" else f"-{precision}"
-    return Path(cache_root) / f"{fingerprint}-{EXPORT_VERSION}{suffix}"
+    return Path(cache_root) / f"{fingerprint}-{EXPORT_VERSION}-{export_key()}{suffix}"
 
 
 def export_model(model_path: Path, fingerprint: str, cache_root: Path, precision: str = "float32") -> Path:

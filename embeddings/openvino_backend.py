@@ -19,7 +19,8 @@ import numpy as np
 
 from core.errors import ModelLoadError
 from core.offline import enforce_offline
-from embeddings.onnx_backend import OnnxEncoder
+from core.cpu import cpu_key
+from embeddings.onnx_backend import OnnxEncoder, library_versions
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +28,12 @@ COMPUTE = ("auto", "f32", "bf16")
 
 
 def compiled_cache(onnx_file: Path) -> Path:
-    """OpenVINO's cache of compiled models, beside the export they come from. OpenVINO keys each entry
-    by the model, the settings and its own version, and a truncated entry (a kill mid-write) is
-    detected and compiled again (tests/test_embeddings_onnx.py)."""
-    return Path(onnx_file).parent / "openvino"
+    """OpenVINO's cache of compiled models, beside the export they come from, in a folder named by
+    OpenVINO's version and this CPU's instruction set: a compiled model holds kernels for the CPU that
+    compiled it, so a home folder shared with another machine never hands it one. Within the folder
+    OpenVINO keys each entry by the model and the settings, and a truncated entry (a kill mid-write)
+    is detected and compiled again (tests/test_embeddings_onnx.py)."""
+    return Path(onnx_file).parent / "openvino" / f"{library_versions('openvino').split('=')[1]}-{cpu_key()}"
 
 
 def native_bf16(core) -> bool:

@@ -13,6 +13,7 @@ from typing import Iterator, Protocol
 from core.errors import ModelLoadError
 from core.settings import Settings
 from generation.bundled import bundled_llm_path
+from generation.llama_native import load_cpu_backends
 from generation.threads import choose_threads
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ class LLM(Protocol):
 
 def gpu_offload_supported() -> bool:
     import llama_cpp  # noqa: PLC0415
+
+    load_cpu_backends()  # a portable build's CPU variants, before llama.cpp looks for backends itself
 
     return bool(llama_cpp.llama_supports_gpu_offload())
 

@@ -9,11 +9,12 @@ import shutil
 import signal
 import stat
 import sys
+import time
 
 import pexpect
 import pytest
 
-from conftest import REPO, localgpt_cmd
+from conftest import REPO, offline_cmd
 
 PROMPT = "\r\n> "  # the prompt at the start of a line
 TIMEOUT = 240  # a loaded 2-core machine answers slowly
@@ -28,10 +29,18 @@ def db(sample_db, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def chat(db, tmp_path_factory):
+def endless_switch(tmp_path_factory):
+    """While this file exists the chat's answers cannot end before Ctrl-C (tests/endless_answer.py)."""
+    return tmp_path_factory.mktemp("switch") / "endless"
+
+
+@pytest.fixture(scope="module")
+def chat(db, tmp_path_factory, endless_switch):
     home = tmp_path_factory.mktemp("chat-home")
-    cmd = localgpt_cmd("chat", "--db", str(db), "--max-tokens", "32", "-k", "2")
-    env = {**os.environ, "HOME": str(home), "TERM": "dumb", "PYTHONUNBUFFERED": "1"}
+    cmd = offline_cmd([sys.executable, str(REPO / "tests" / "endless_answer.py"),
+                       "chat", "--db", str(db), "--max-tokens", "32", "-k", "2"])
+    env = {**os.environ, "HOME": str(home), "TERM": "dumb", "PYTHONUNBUFFERED": "1",
+           "ENDLESS_ANSWER_SWITCH": str(endless_switch)}
     # The forked child sets its window size before exec, which sends it SIGWINCH. pytest imports readline,
     # whose SIGWINCH handler runs on the alternate signal stack; after the in-process tests before this
     # module have run (OpenVINO among them) the kernel could not deliver it there and killed the child with
@@ -96,10 +105,19 @@ def test_follow_up_is_searched_with_the_conversation(chat):
     assert "kettle_manual.docx, Aurora K2 Smart Kettle: User Manual > Error Codes" in first
 
 
-def test_ctrl_c_stops_the_answer_not_the_chat(chat):
-    chat.sendline("What are the rules for pets in the lease, and what fee applies?")
-    chat.expect(r"applies\?\r\n[\s\S]")  # the question was sent and the answer has begun
-    chat.sendintr()
+def test_ctrl_c_stops_the_answer_not_the_chat(chat, endless_switch):
+    chat.sendline("/reset")  # a question on its own: no follow-up rewrite runs the model before the answer
+    chat.expect(PROMPT)
+    endless_switch.touch()  # this answer cannot end by itself: Ctrl-C comes while it is being generated
+    try:
+        chat.sendline("What are the rules for pets in the lease, and what fee applies?")
+        deadline = time.monotonic() + TIMEOUT
+        while endless_switch.read_text() != "generating" and time.monotonic() < deadline:
+            chat.expect([pexpect.TIMEOUT, "never printed"], timeout=0.2)  # keeps reading the screen meanwhile
+        assert endless_switch.read_text() == "generating", "the answer never began"
+        chat.sendintr()
+    finally:
+        endless_switch.unlink()
     chat.expect(r"\[stopped\]")
     assert "Sources" not in chat.before
     chat.expect(PROMPT)

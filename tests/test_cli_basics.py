@@ -37,7 +37,7 @@ def test_ask_before_any_ingest_says_to_ingest(tmp_path):
 def test_ask_retrieves_the_right_file_and_page(sample_db):
     result = run("ask", "--db", str(sample_db), "--json", "What is the notice period in the lease?")
     assert result.exit_code == 0, result.output
-    answer = json.loads(result.output)
+    answer = json.loads(result.stdout)  # stdout alone: warnings go to stderr
     top = answer["passages"][0]
     assert top["source"] == "lease_agreement.pdf"
     assert top["page"] == 2

@@ -49,12 +49,13 @@ def test_int8_vectors_stay_close_to_float32_and_rank_alike(both):
 def test_int8_export_is_cached_beside_the_float_one(both, cache):
     from embeddings import Embedder
     from embeddings.bundled import bundled_embedding_model_path
-    from embeddings.onnx_backend import EXPORT_VERSION
+    from embeddings.onnx_backend import export_dir
 
     exact, small = both
     small.embed(["warm"])
     names = sorted(p.name for p in cache.iterdir())
-    assert names == [f"{exact.info.fingerprint}-{EXPORT_VERSION}", f"{exact.info.fingerprint}-{EXPORT_VERSION}-int8"]  # no temporary folders left
+    assert names == [export_dir(cache, exact.info.fingerprint).name,
+                     export_dir(cache, exact.info.fingerprint, "int8").name]  # no temporary folders left
     model = cache / names[1] / "model.onnx"
     assert model.stat().st_size < (cache / names[0] / "model.onnx").stat().st_size / 3  # 8-bit weights
     stamp = model.stat().st_mtime_ns

@@ -108,18 +108,44 @@ def test_openvino_compiles_once_and_a_truncated_cache_entry_is_compiled_again(ex
     with open(entry, "r+b") as handle:
         handle.truncate(size // 2)
     assert np.array_equal(vectors(), first)
-    assert entry.stat().st_size == size  # compiled and written whole again
+    rewritten = entry.stat()
+    assert rewritten.st_mtime_ns != stamp and rewritten.st_size > size // 2  # compiled and written again
+    assert np.array_equal(vectors(), first)
+    assert entry.stat().st_mtime_ns == rewritten.st_mtime_ns  # and the new entry loads
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
     monkeypatch.setattr("embeddings.openvino_backend.compiled_cache", lambda onnx_file: blocked / "openvino")
     assert np.array_equal(vectors(), first)
 
 
+def test_a_cache_shared_with_another_cpu_or_library_version_gets_entries_of_its_own(exported, monkeypatch):
+    """A home folder shared between machines: OpenVINO's compiled kernels are per CPU, exports per library version."""
+    from embeddings.bundled import bundled_embedding_model_path
+    from embeddings.onnx_backend import MODEL_FILE, export_dir
+    from embeddings.openvino_backend import OpenVinoEncoder, compiled_cache
+
+    cache, onnx, _ = exported
+    model = export_dir(cache, onnx.info.fingerprint) / MODEL_FILE
+    here = compiled_cache(model)
+    first = OpenVinoEncoder(bundled_embedding_model_path(), model, compute="f32").encode(TEXTS[:4], batch_size=4)
+    entries = {entry: entry.stat().st_mtime_ns for entry in here.glob("*.blob")}
+    assert entries
+    monkeypatch.setattr("embeddings.openvino_backend.cpu_key", lambda: "other-cpu")
+    elsewhere = compiled_cache(model)
+    assert elsewhere != here and elsewhere.parent == here.parent
+    assert np.array_equal(OpenVinoEncoder(bundled_embedding_model_path(), model, compute="f32").encode(TEXTS[:4], batch_size=4), first)
+    assert len(list(elsewhere.glob("*.blob"))) == 1  # compiled afresh for that CPU
+    assert {entry: entry.stat().st_mtime_ns for entry in here.glob("*.blob")} == entries  # this CPU's left as they were
+    monkeypatch.setattr("embeddings.onnx_backend.library_versions", lambda *names: "torch=99.0")
+    assert export_dir(cache, onnx.info.fingerprint) != model.parent  # another torch or ONNX Runtime: another export
+
+
 def test_backend_does_not_change_the_index_fingerprint(settings_for, tmp_path):
     from embeddings import load_embedder
     from ingest.pipeline import index_info
 
-    infos = {b: index_info(settings_for(tmp_path, embedding_backend=b), load_embedder(settings_for(tmp_path, embedding_backend=b)))
+    infos = {b: index_info(settings_for(tmp_path, embedding_backend=b, embedding_precision="float32"),
+                           load_embedder(settings_for(tmp_path, embedding_backend=b, embedding_precision="float32")))
              for b in ("torch", "onnx", "openvino", "auto")}
     assert infos["torch"] == infos["onnx"] == infos["openvino"] == infos["auto"]
 
@@ -128,7 +154,8 @@ def test_auto_picks_openvino_on_cpu(settings_for, tmp_path, exported):
     from embeddings import load_embedder
 
     cache, _, _ = exported
-    embedder = load_embedder(settings_for(tmp_path, embedding_backend="auto", device="cpu", onnx_cache=str(cache)))
+    embedder = load_embedder(settings_for(tmp_path, embedding_backend="auto", device="cpu", onnx_cache=str(cache),
+                                         embedding_precision="float32"))
     assert embedder.backend == "openvino"
 
 
@@ -143,11 +170,13 @@ def test_auto_falls_back_to_onnx_when_openvino_cannot_load(settings_for, tmp_pat
 
     monkeypatch.setattr(OpenVinoEncoder, "_open", refuse)
     cache, _, vectors = exported
-    auto = load_embedder(settings_for(tmp_path, embedding_backend="auto", device="cpu", onnx_cache=str(cache)))
+    auto = load_embedder(settings_for(tmp_path, embedding_backend="auto", device="cpu", onnx_cache=str(cache),
+                                         embedding_precision="float32"))
     assert np.allclose(auto.embed(TEXTS[:3]), vectors[:3], atol=1e-6)
     assert auto.backend == "onnx"
     assert "openvino backend unavailable; embedding with onnx" in caplog.text
-    named = load_embedder(settings_for(tmp_path, embedding_backend="openvino", device="cpu", onnx_cache=str(cache)))
+    named = load_embedder(settings_for(tmp_path, embedding_backend="openvino", device="cpu", onnx_cache=str(cache),
+                                         embedding_precision="float32"))
     with pytest.raises(ModelLoadError, match="made to fail here"):
         named.embed(["x"])
 
