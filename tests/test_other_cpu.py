@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,6 +61,10 @@ def test_ask_answers_with_sources_on_a_cpu_without_avx512(emulated, sample_db):
     assert done.returncode == 0, done.stderr[-3000:]
     answer = json.loads(done.stdout)  # stdout alone: warnings go to stderr
     assert answer["answer"].strip() and not answer["refused"]
-    # answer content: see issue 14 tests (the words differ by CPU: that is why this runs on another one)
     assert answer["passages"][0]["source"] == "lease_agreement.pdf"
     assert any("sixty (60)" in p["text"] for p in answer["passages"])
+    # The model's words differ by CPU (here it has said "12 months"); the answer shown never does:
+    # either checked against the evidence or the evidence quoted, it holds the notice period.
+    assert "sixty (60) days" in answer["evidence"][0]["text"]
+    assert re.search(r"\b60\b|sixty", answer["answer"], re.IGNORECASE), answer["answer"]
+    assert "12" not in re.sub(r"\[\d+\]", "", answer["answer"])
