@@ -25,7 +25,7 @@ from generation.citations import MarkerFilter, check_citations, unsupported_figu
 from generation.evidence import Embed, Evidence, choose_evidence, score_candidates
 from generation.gate import SentenceGate
 from generation.llm import LLM
-from generation.prompt import pack_prompt
+from generation.prompt import check_question_fits, pack_prompt
 from generation.question import holds_wanted, read_question, unknown_share
 from generation.sentences import one_line
 
@@ -163,6 +163,7 @@ def answer(
     Raises `AnswerInterrupted` (a KeyboardInterrupt) on Ctrl-C, carrying the partial answer.
     """
     started = time.perf_counter()
+    check_question_fits(question, llm, settings.max_tokens)  # too long is an error, whatever else is decided
     relevant = [h for h in hits if relevance(h) >= settings.min_score]
     if not relevant:
         return _refuse(question, hits, "threshold", started, on_token)

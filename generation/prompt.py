@@ -25,6 +25,21 @@ class PromptTooLongError(LocalGPTError):
     """The question alone does not fit the context window."""
 
 
+def check_question_fits(question: str, llm: LLM, answer_tokens: int, exact: bool = False) -> int:
+    """The prompt's tokens without passages; PromptTooLongError when the question alone leaves no room.
+    Unless `exact`, a question far shorter than the window is let through without counting (no model load)."""
+    limit = llm.n_ctx - answer_tokens
+    if not exact and len(question) + 400 < limit:  # a token is at least one character; 400: the rest of the prompt
+        return 0
+    tokens = llm.count_tokens(build_messages(question, []))
+    if tokens > limit:
+        raise PromptTooLongError(
+            f"The question alone takes {tokens} tokens, more than the {limit} the context window leaves "
+            f"(n_ctx {llm.n_ctx} minus {answer_tokens} for the answer). Shorten it, lower --max-tokens or raise --n-ctx."
+        )
+    return tokens
+
+
 def format_passage(number: int, text: str) -> str:
     return f"[{number}] {text}"
 
@@ -57,12 +72,7 @@ def pack_prompt(question: str, hits: list[Hit], llm: LLM, answer_tokens: int, ex
     out and reported in `left_out`, never cut.
     """
     limit = llm.n_ctx - answer_tokens
-    tokens = llm.count_tokens(build_messages(question, []))
-    if tokens > limit:
-        raise PromptTooLongError(
-            f"The question alone takes {tokens} tokens, more than the {limit} the context window leaves "
-            f"(n_ctx {llm.n_ctx} minus {answer_tokens} for the answer). Shorten it, lower --max-tokens or raise --n-ctx."
-        )
+    tokens = check_question_fits(question, llm, answer_tokens, exact=True)
     texts = excerpts if excerpts is not None else choose_excerpts(question, hits, excerpt_sentences)
     chosen: list[Hit] = []
     chosen_texts: list[str] = []

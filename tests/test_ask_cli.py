@@ -25,7 +25,7 @@ def test_show_sources_prints_every_retrieved_passage_with_its_score(sample_db):
     assert result.exit_code == 0, result.output
     listing = result.output.split("Retrieved passages (")[1]
     count = int(listing.split(")")[0])
-    assert count == 6  # the default k
+    assert 1 <= count <= 6  # at most the default k: hits inside a better hit's passage are not repeated (retrieval/passages.py)
     scores = re.findall(r"^#\d+ (\S+).*\(score (-?\d\.\d{3}), relevance (-?\d\.\d{3})\)", listing, re.MULTILINE)
     assert len(scores) == count
     assert scores[0][0] == "team_handbook.md,"
