@@ -192,6 +192,7 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
     """
     from frontends.render import evidence_lines  # noqa: PLC0415
     from generation import AnswerInterrupted, answer, load_llm  # noqa: PLC0415
+    from generation.question import vocabulary  # noqa: PLC0415
     from index.metadata_keys import check_where_keys  # noqa: PLC0415
     from retrieval import open_retriever  # noqa: PLC0415
 
@@ -211,7 +212,8 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
             hits = retriever.search_embedded(question, vector, None, list(where) or None)
             return answer(question, hits, load_llm(settings), settings, on_token=None if as_json else stream,
                           embed=retriever.embedder.embed, question_vector=vector,
-                          word_counts=retriever.index.catalog.word_counts)
+                          word_counts=vocabulary(retriever.index.catalog.word_counts,
+                                                 retriever.index.catalog.chunk_count()))
 
     interrupted = False
     try:

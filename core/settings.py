@@ -106,7 +106,8 @@ HELP: dict[str, str] = {
     "of the question's words it holds, whether it holds the kind of fact asked for); below it the answer is a refusal. "
     "Calibrated on mixed real collections (docs/answers.md); 0 never refuses on evidence.",
     "max_unknown": "Refuse when at least this share of the question's content words appears nowhere in the index "
-    "(a question about something the documents never mention). 1 never refuses on it.",
+    "(a question about something the documents never mention); used on indexes of 500 chunks or more, where a common "
+    "word's absence means something. 1 never refuses on it.",
     "model": "Path of a GGUF model file. Empty: the bundled SmolLM2-135M-Instruct.",
     "n_ctx": "Context window of the LLM in tokens.",
     "max_tokens": "Most tokens in an answer.",

@@ -10,6 +10,7 @@ from core.settings import Settings
 from core.types import Hit
 from generation import Answer, answer, load_llm
 from generation.llm import LLM
+from generation.question import vocabulary
 from retrieval import Retriever, open_retriever
 
 
@@ -37,7 +38,8 @@ class Session:
     def answer(self, question: str, hits: list[Hit], on_token: Callable[[str], None] | None = None) -> Answer:
         """Answer `question` from `hits`, evidence ranked with the index's own embedder."""
         return answer(question, hits, self.llm, self.settings, on_token=on_token, embed=self.retriever.embedder.embed,
-                      word_counts=self.retriever.index.catalog.word_counts)
+                      word_counts=vocabulary(self.retriever.index.catalog.word_counts,
+                                             self.retriever.index.catalog.chunk_count()))
 
     def ask(self, question: str, *also_search: str, on_token: Callable[[str], None] | None = None) -> Answer:
         """Answer `question`; passages are searched for it and for `also_search` (a follow-up's original words)."""

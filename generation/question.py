@@ -110,3 +110,12 @@ def unknown_share(text: str, word_counts: Callable[[list[str]], dict[str, int]])
     if unknown < 2 and unknown < len(words):
         return 0.0
     return unknown / len(words)
+
+
+# Below this many chunks, a common word's absence says little (a ten-chunk lease lacks "rules" and "fee").
+MIN_CHUNKS_FOR_UNKNOWN = 500
+
+
+def vocabulary(word_counts: Callable[[list[str]], dict[str, int]], chunks: int):
+    """`word_counts` when the index is large enough for unknown words to mean something, else None."""
+    return word_counts if chunks >= MIN_CHUNKS_FOR_UNKNOWN else None

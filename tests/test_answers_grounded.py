@@ -3,6 +3,7 @@ import pytest
 
 from core.types import Chunk, Hit
 from generation import answer
+from generation.question import vocabulary
 from generation.prompt import build_messages, pack_prompt
 from retrieval import open_retriever
 
@@ -14,7 +15,7 @@ def ask(sample_db, settings_for, llm):
 
     def run(question: str, **changes):
         return answer(question, retriever.search(question), llm, settings.replace(**changes),
-                      embed=retriever.embedder.embed, word_counts=retriever.index.catalog.word_counts)
+                      embed=retriever.embedder.embed, word_counts=vocabulary(retriever.index.catalog.word_counts, retriever.index.catalog.chunk_count()))
 
     yield run
     retriever.close()
