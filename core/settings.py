@@ -45,7 +45,7 @@ class Settings:
     passage_chars: int = 2000
     mmr: bool = False
     reranker: str = ""
-    min_score: float = 0.2
+    min_score: float = 0.15
     min_evidence: float = 0.3
     max_unknown: float = 0.34
     # Generation
@@ -100,7 +100,7 @@ HELP: dict[str, str] = {
     "mmr": "Diversify retrieved passages with maximal marginal relevance.",
     "reranker": "Path of a local cross-encoder model folder to rerank passages. Empty: no reranking.",
     "min_score": "Passages whose relevance (cosine similarity to the question) is below this are not used; when none "
-    "reaches it the answer is a refusal and the LLM is not asked. 0.2 was calibrated for the bundled embedding model "
+    "reaches it the answer is a refusal and the LLM is not asked. 0.15 was calibrated for the bundled embedding model "
     "on a mixed collection of real documents (docs/answers.md); 0 never refuses.",
     "min_evidence": "The best evidence sentence must score at least this (0-1: its similarity to the question, the share "
     "of the question's words it holds, whether it holds the kind of fact asked for); below it the answer is a refusal. "
