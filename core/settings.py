@@ -101,7 +101,7 @@ HELP: dict[str, str] = {
     "reranker": "Path of a local cross-encoder model folder to rerank passages. Empty: no reranking.",
     "min_score": "Passages whose relevance (cosine similarity to the question) is below this are not used; when none "
     "reaches it the answer is a refusal and the LLM is not asked. 0.15 was calibrated for the bundled embedding model "
-    "on a mixed collection of real documents (docs/answers.md); 0 never refuses.",
+    "on a mixed collection of real documents (docs/answers.md); 0 never refuses on relevance (see --min-evidence).",
     "min_evidence": "The best evidence sentence must score at least this (0-1: its similarity to the question, the share "
     "of the question's words it holds, whether it holds the kind of fact asked for); below it the answer is a refusal. "
     "Calibrated on mixed real collections (docs/answers.md); 0 never refuses on evidence.",
