@@ -85,7 +85,7 @@ def set_up() -> Path:
                 llama = bundletool().llama_wheel(LOCK, python)
                 rest = VENV / "requirements-without-llama.txt"
                 rest.write_text(bundletool().lock_without_llama(LOCK))
-                run(*pip, "--require-hashes", "-r", rest)
+                run(*pip, "--require-hashes", "--no-deps", "-r", rest)  # the lock pins every dependency; llama-cpp-python comes next
                 run(*pip, "--no-deps", "--force-reinstall", llama)
             except subprocess.CalledProcessError:
                 print(
