@@ -1,6 +1,6 @@
 """Tokens/s of two llama-cpp-python builds on this CPU, in the same run: e.g. portable against native.
 
-    python benchmarks/llama_builds.py --a native= --b portable=/tmp/portable-site [--runs 5] [--tokens 128]
+    python benchmarks/llama_builds.py --a native= --b portable=/tmp/portable-site [--runs 5] [--tokens 128] [--model F.gguf]
 
 Each build is NAME=SITE: SITE is a folder holding that build's `llama_cpp` package (an unpacked wheel),
 put first on the path of a child process; an empty SITE means the one installed in this environment.
@@ -28,7 +28,7 @@ from generation.llama_native import load_cpu_backends, loaded_variant
 from generation.bundled import bundled_llm_path
 load_cpu_backends()
 import llama_cpp
-llm = llama_cpp.Llama(model_path=str(bundled_llm_path()), n_ctx=2048, n_threads={threads}, verbose=False)
+llm = llama_cpp.Llama(model_path={model!r} or str(bundled_llm_path()), n_ctx=2048, n_threads={threads}, verbose=False)
 vocab = llama_cpp.llama_model_get_vocab(llm.model)
 banned = {{t: float("-inf") for t in range(llm.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, t)}}
 prompt = "Explain, step by step and in detail, how to look after a kettle, its parts and its care. " * 4
@@ -46,11 +46,11 @@ print(json.dumps({{"gen_tps": (count - 1) / (done - first), "prompt_tps": prompt
 """
 
 
-def run_child(site: str, threads: int, tokens: int) -> dict:
+def run_child(site: str, threads: int, tokens: int, model: str = "") -> dict:
     env = {**os.environ}
     if site:
         env["PYTHONPATH"] = site + os.pathsep + env.get("PYTHONPATH", "")
-    code = CHILD.format(repo=str(REPO), threads=threads, tokens=tokens)
+    code = CHILD.format(repo=str(REPO), threads=threads, tokens=tokens, model=model)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd="/")
     if done.returncode != 0:
         raise SystemExit(f"the child for {site or 'the installed build'} failed ({done.returncode}): {done.stderr[-2000:]}")
@@ -63,13 +63,14 @@ def main() -> None:
     parser.add_argument("--b", required=True, help="NAME=SITE of the build compared with it")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument("--model", default="", help="a GGUF file (default: the bundled SmolLM2)")
     args = parser.parse_args()
     threads = int(os.environ.get("LOCALGPT_THREADS") or 2)
     builds = [tuple(spec.split("=", 1)) for spec in (args.a, args.b)]
     results: dict[str, list[dict]] = {name: [] for name, _ in builds}
     for run in range(args.runs):
         for name, site in builds:
-            results[name].append(run_child(site, threads, args.tokens))
+            results[name].append(run_child(site, threads, args.tokens, args.model))
             r = results[name][-1]
             print(f"run {run + 1} {name}: {r['gen_tps']:.1f} tokens/s generating, {r['prompt_tps']:.0f} prompt tokens/s "
                   f"({r['variant'] or 'native'}; {Path(r['module']).parent})", flush=True)

@@ -75,9 +75,47 @@ def installed_build(package: Path | None = None) -> Build:
     return Build(package, variants)
 
 
+# Variants this build carries that must not run. sapphirerapids: its AMX code faults with an illegal
+# instruction (tileloadd) on Sapphire Rapids under Linux 6.x, seen on an Intel Xeon VM with AMX enabled
+# (kernel 6.18): llama.cpp requests AMX permission on the main thread only and its tile configuration can be
+# optimised away (llama.cpp pull request 26954). Its next best variant there (AVX-512 with bfloat16) ran.
+SKIPPED_VARIANTS = {"sapphirerapids": "AMX faults (illegal instruction) in this llama.cpp"}
+
+
+def variant_scores(build: Build) -> dict[str, int]:
+    """Each variant's own score for this CPU (0: it cannot run here), asked from its library as llama.cpp
+    does when it picks one, and closed again."""
+    import _ctypes  # noqa: PLC0415
+    import ctypes  # noqa: PLC0415
+
+    from llama_cpp import llama_cpp as _bindings  # noqa: F401, PLC0415  (loads libggml-base, which variants need)
+
+    scores = {}
+    for name, path in build.variants.items():
+        try:
+            library = ctypes.CDLL(str(path))
+        except OSError:
+            continue
+        try:
+            score = library.ggml_backend_score
+            score.restype = ctypes.c_int
+            scores[name] = score()
+        except AttributeError:
+            pass
+        finally:
+            _ctypes.dlclose(library._handle)
+    return scores
+
+
+def best_variant(scores: dict[str, int]) -> str | None:
+    """The highest-scoring variant that can run here, the skipped ones left out."""
+    usable = {name: score for name, score in scores.items() if score > 0 and name not in SKIPPED_VARIANTS}
+    return max(usable, key=usable.get) if usable else None
+
+
 def load_cpu_backends() -> str | None:
-    """Load a portable build's CPU variants (the best one for this CPU) if llama.cpp has no backend yet.
-    Returns the folder they were loaded from, None when nothing was needed. Idempotent."""
+    """Load a portable build's best CPU variant for this CPU if llama.cpp has no backend yet.
+    Returns the variant's library, None when nothing was needed. Idempotent."""
     build = installed_build()
     if not build.portable:
         return None
@@ -89,18 +127,29 @@ def load_cpu_backends() -> str | None:
     lib.ggml_backend_reg_count.restype = ctypes.c_size_t
     if lib.ggml_backend_reg_count() > 0:
         return None
-    folder = next(iter(build.variants.values())).parent
-    lib.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
+    chosen = best_variant(variant_scores(build))
+    if chosen is None:
+        from core.errors import ModelLoadError  # noqa: PLC0415
+
+        raise ModelLoadError(
+            f"None of llama.cpp's CPU variants ({', '.join(sorted(build.variants))}) runs on this CPU. "
+            "Reinstall llama-cpp-python built on this machine (see docs/deploy.md).")
+    lib.ggml_backend_load.argtypes = [ctypes.c_char_p]
+    lib.ggml_backend_load.restype = ctypes.c_void_p
     # llama-cpp-python routes llama.cpp's log through this logger; Llama(verbose=False) quiets it, later
     quiet = logging.getLogger("llama-cpp-python")
     level = quiet.level
     quiet.setLevel(max(level, logging.ERROR))  # no "load_backend: loaded CPU backend" line on every answer
     try:
-        lib.ggml_backend_load_all_from_path(str(folder).encode())
+        loaded = lib.ggml_backend_load(str(build.variants[chosen]).encode())
     finally:
         quiet.setLevel(level)
-    log.debug("llama.cpp CPU variants loaded from %s (%d backends)", folder, lib.ggml_backend_reg_count())
-    return str(folder)
+    if not loaded:
+        from core.errors import ModelLoadError  # noqa: PLC0415
+
+        raise ModelLoadError(f"llama.cpp could not load its {chosen} CPU variant from {build.variants[chosen]}.")
+    log.debug("llama.cpp CPU variant %s loaded from %s", chosen, build.variants[chosen])
+    return str(build.variants[chosen])
 
 
 def loaded_variant() -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from core import cpu
+from conftest import REPO
 from generation import llama_native
 
 NO_BF16 = frozenset({"SSE42", "AVX", "AVX2", "FMA3", "F16C", "AVX512F", "AVX512BW"})  # an EPYC without bfloat16
@@ -104,6 +105,28 @@ def test_a_build_that_dies_with_an_illegal_instruction_is_reported_not_fatal(tmp
     python.chmod(python.stat().st_mode | stat.S_IXUSR)
     found = llama_native.probe(str(python))
     assert not found.ok and "illegal instruction" in found.problem and "portable build" in found.problem
+
+
+def test_the_best_variant_for_the_cpu_is_chosen_and_a_broken_one_never_is():
+    # Scores as each variant's library gives them on a Sapphire Rapids CPU: its AMX variant scores
+    # highest but faults in this llama.cpp, so the AVX-512 bfloat16 one runs.
+    on_sapphire_rapids = {"x64": 1, "haswell": 64, "skylakex": 192, "icelake": 1472, "cooperlake": 1984,
+                          "sapphirerapids": 4032, "zen4": 0}
+    assert llama_native.best_variant(on_sapphire_rapids) == "cooperlake"
+    assert llama_native.best_variant({"haswell": 64, "zen4": 0, "x64": 1}) == "haswell"
+    assert llama_native.best_variant({"zen4": 0, "sapphirerapids": 9}) is None
+
+
+def test_the_portable_build_loads_exactly_one_variant_the_one_its_libraries_score_best(tmp_path):
+    build = llama_native.installed_build()
+    if not build.portable:
+        pytest.skip("the installed llama-cpp-python is a native build")
+    code = ("from generation.llama_native import *; scores = variant_scores(installed_build()); "
+            "load_cpu_backends(); print(best_variant(scores), loaded_variant())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-2000:]
+    best, loaded = done.stdout.split()
+    assert best == loaded and loaded in build.variants and loaded not in llama_native.SKIPPED_VARIANTS
 
 
 def test_the_installed_build_runs_here_and_says_with_what():
