@@ -27,7 +27,7 @@ from evaluation.metrics import CUTOFFS, score_question  # noqa: E402
 from evaluation.qa import load_qa  # noqa: E402
 from retrieval import open_retriever  # noqa: E402
 from retrieval.fusion import adaptive_bm25_weight, fuse, reciprocal_rank_fusion  # noqa: E402
-from retrieval.lexical import bm25_search  # noqa: E402
+from index.lexical import bm25_search  # noqa: E402
 from retrieval.passages import passages_for  # noqa: E402
 
 POOL = 50

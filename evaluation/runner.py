@@ -7,7 +7,7 @@ from typing import Callable, Sequence
 
 from evaluation.metrics import CUTOFFS, percentile, score_question
 from evaluation.qa import QAItem
-from retrieval.errors import SearchOptionError
+from core.errors import SearchOptionError
 from retrieval.retriever import MODES, Retriever
 
 DEPTH = 10

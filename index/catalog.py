@@ -250,6 +250,13 @@ class Catalog:
     def chunk_count(self) -> int:
         return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
+    def has_files_under(self, name: str) -> bool:
+        """Whether a file is named `name`, or lies under a folder of that name."""
+        row = self._db.execute(
+            "SELECT 1 FROM files WHERE source = ? OR substr(source, 1, ?) = ? LIMIT 1", (name, len(name) + 1, name + "/")
+        ).fetchone()
+        return row is not None
+
     # -- journal: sources whose vectors in the store may differ from the catalog -----
     def mark_pending(self, sources: Iterable[str]) -> None:
         now = time.time()

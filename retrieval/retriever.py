@@ -19,16 +19,16 @@ from typing import Any
 
 import numpy as np
 
+from core.errors import SearchOptionError
+from core.filters import parse_where
 from core.settings import Settings
 from core.types import Chunk, Hit
 from embeddings import Embedder, load_embedder
 from index import Index, open_index
+from index.lexical import bm25_search
 from index.store import IndexInfo
 from retrieval.dense import cosine_to, dense_search
-from retrieval.errors import SearchOptionError
-from retrieval.filters import parse_where, to_sql
 from retrieval.fusion import FUSIONS, fuse
-from retrieval.lexical import bm25_search
 from retrieval.mmr import mmr_order
 from retrieval.passages import passages_for
 from retrieval.rerank import Reranker
@@ -130,7 +130,7 @@ class Retriever:
                     matches = self.index.vectors.query(vector, pool)
             else:
                 matches = dense_search(self.index.vectors, self.index.catalog, vector, pool, flt)
-        lexical = bm25_search(conn, question, pool, to_sql(flt) if flt else None) if mode in ("bm25", "hybrid") else []
+        lexical = bm25_search(conn, question, pool, flt) if mode in ("bm25", "hybrid") else []
         if pending is not None:
             matches = pending.result()
         if matches:

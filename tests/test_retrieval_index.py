@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from core.settings import load_settings
+from index.chroma_filter import chroma_where
 from ingest.pipeline import run_ingest
 from retrieval import open_retriever
 
@@ -194,7 +195,7 @@ def test_filtered_dense_gives_the_same_hits_whether_chroma_filters_or_we_do(retr
     wheres = []
     real_query = store.query
     monkeypatch.setattr(
-        store, "query", lambda v, k, where=None: wheres.append(where) or real_query(v, k, where=where)
+        store, "query", lambda v, k, where=None: wheres.append(chroma_where(where)) or real_query(v, k, where=where)
     )
     chroma = retriever.search(question, k=3, mode="dense", where="source=contracts/2024|manuals/fault-0.md")
     assert wheres[-1] == {"source": {"$in": sorted(["contracts/2024/clause-14-2.md", "contracts/2024/clause-12-4.md", "manuals/fault-0.md"])}}

@@ -9,7 +9,7 @@ from core.index_text import HEAD_CHARS, head_of, index_text
 from core.types import Chunk
 from index.catalog import Catalog, FileRecord
 from retrieval.fusion import adaptive_bm25_weight, code_like, convex_fusion, fuse
-from retrieval.lexical import bm25_search
+from index.lexical import bm25_search
 from retrieval.passages import overlap, passages_for, widen
 
 DENSE = [("a", 0.9), ("b", 0.8), ("c", 0.3)]

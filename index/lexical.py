@@ -11,7 +11,8 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
-from retrieval.filters import SqlFilter
+from core.filters import Filter
+from index.sql_filter import to_sql
 
 # unicode61 keeps letters, digits and private-use characters together and splits on
 # everything else (underscore included): the same rule here, so a code like "ERR-4031"
@@ -95,11 +96,12 @@ def split_common(conn: sqlite3.Connection, terms: list[str], budget: int | None 
     return rare, [t for t in terms if t not in rare]
 
 
-def bm25_search(conn: sqlite3.Connection, question: str, k: int, where: SqlFilter | None = None) -> list[LexicalMatch]:
-    """The k chunks that best match `question` by BM25, best first."""
+def bm25_search(conn: sqlite3.Connection, question: str, k: int, flt: Filter | None = None) -> list[LexicalMatch]:
+    """The k chunks that best match `question` by BM25, best first; only those passing `flt`."""
     terms = query_terms(question)
     if not terms or k <= 0:
         return []
+    where = to_sql(flt) if flt is not None else None
     rare, common = split_common(conn, terms)
     any_rare = " OR ".join(rare)
     filter_sql, filter_params = (f"JOIN chunks AS c ON c.rowid = s.rowid WHERE {where.sql}", list(where.params)) if where else ("", [])
