@@ -160,7 +160,7 @@ def answer(
     result = Answer(question, "", packed.passages, retrieved=list(hits), left_out=packed.left_out,
                     excerpts=packed.excerpts, prompt_tokens=packed.prompt_tokens, evidence=evidence)
     if not evidence:  # every evidence passage was left out for room: nothing to ground an answer on
-        return _refuse(question, hits, "evidence", started, on_token)
+        return _refuse(question, hits, "evidence", started, on_token, left_out=packed.left_out)
 
     markers = MarkerFilter(len(packed.passages))
     gate = SentenceGate(" ".join(e.text for e in evidence), asked, emit=on_token)

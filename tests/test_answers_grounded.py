@@ -62,6 +62,7 @@ def small_window_llm():
     return LlamaCppLLM(bundled_llm_path(), n_ctx=512, threads=2)
 
 
+@pytest.mark.slow
 def test_context_far_larger_than_the_window_is_packed_without_overflow(small_window_llm, settings_for, tmp_path):
     llm = small_window_llm
     settings = settings_for(tmp_path / "unused", temperature=0.0, max_tokens=24, excerpt_sentences=0)

@@ -44,6 +44,7 @@ def test_a_new_index_gets_the_precision_measured_best_for_the_cpu(settings_for, 
     assert load_embedder(settings.replace(embedding_precision="float32")).precision == "float32"  # asked for by name
 
 
+@pytest.mark.slow
 def test_ingest_on_a_cpu_without_bfloat16_builds_an_int8_index_that_ask_reads_back(settings_for, tmp_path, on_cpu):
     from core.settings import load_settings
     from ingest.pipeline import run_ingest
@@ -106,6 +107,7 @@ def test_a_build_that_dies_with_an_illegal_instruction_is_reported_not_fatal(tmp
     assert not found.ok and "illegal instruction" in found.problem and "portable build" in found.problem
 
 
+@pytest.mark.slow
 def test_the_installed_build_runs_here_and_says_with_what():
     found = llama_native.probe()
     assert found.ok, found.problem
@@ -114,6 +116,7 @@ def test_the_installed_build_runs_here_and_says_with_what():
         assert found.variant in llama_native.installed_build().variants
 
 
+@pytest.mark.slow
 def test_the_report_command_says_what_the_cpu_has_and_what_the_build_needs():
     done = subprocess.run([sys.executable, "-c", llama_native.REPORT_COMMAND], capture_output=True, text=True,
                           cwd=Path(llama_native.__file__).resolve().parent.parent, env={**os.environ})

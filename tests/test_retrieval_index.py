@@ -14,6 +14,9 @@ from index.chroma_filter import chroma_where
 from ingest.pipeline import run_ingest
 from retrieval import open_retriever
 
+
+pytestmark = pytest.mark.slow  # a corpus ingested with the real embedder
+
 PROBLEMS = [
     ("the impeller is blocked by scale", "remove the front cover and clear the impeller"),
     ("the heating element is cold", "check the thermal fuse and replace it"),

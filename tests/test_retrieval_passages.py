@@ -126,6 +126,7 @@ def test_passages_read_neighbours_of_the_same_file_only(tmp_path):
         catalog.close()
 
 
+@pytest.mark.slow
 def test_an_index_embedded_without_heads_is_embedded_again_once_on_the_next_ingest(tmp_path, settings_for):
     """Real ingest (bundled model, Chroma on disk): an index whose info records no index-text recipe
     (as every index written before heads did) is re-read and re-embedded by the next ingest, whole,
