@@ -5,7 +5,7 @@ import subprocess
 
 from core.errors import ModelLoadError
 from core.settings import Settings
-from doctor.models import file_sha256
+from core.files import file_sha256
 from doctor.report import WARNING, Problem, human_bytes
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from core.files import open_private
 from frontends.batch_files import ANSWERED, FAILED, AnswerFormat, Existing, Question, format_for, normalize
 from frontends.session import Session
 from generation import Answer
@@ -78,12 +79,6 @@ def _done_keys(existing: Existing) -> set[tuple[str, str]]:
     return keys
 
 
-def _open_private(path: Path, mode: str):
-    """Answers quote the user's documents: the file is owner-only, like the index."""
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY | (os.O_APPEND if "a" in mode else os.O_TRUNC), 0o600)
-    return os.fdopen(fd, mode, encoding="utf-8", newline="")
-
-
 def prepare_output(path: Path, fmt: AnswerFormat) -> set[tuple[str, str]]:
     """Keys answered already; the file left holding only whole answered records, ready to append to."""
     content = ""
@@ -91,7 +86,7 @@ def prepare_output(path: Path, fmt: AnswerFormat) -> set[tuple[str, str]]:
         with open(path, encoding="utf-8", errors="replace", newline="") as handle:
             content = handle.read()
     if not content.strip():
-        with _open_private(path, "w") as handle:
+        with open_private(path, "w") as handle:
             handle.write(fmt.header())
         return set()
     existing = fmt.parse(content)
@@ -101,7 +96,7 @@ def prepare_output(path: Path, fmt: AnswerFormat) -> set[tuple[str, str]]:
         log.info("rewriting %s: %d failed record(s) to retry%s", path, dropped,
                  "" if existing.clean else ", a record cut short dropped")
         temporary = path.with_name(path.name + ".tmp")
-        with _open_private(temporary, "w") as handle:
+        with open_private(temporary, "w") as handle:
             handle.write(existing.header + "".join(e.raw for e in kept))
             handle.flush()
             os.fsync(handle.fileno())
@@ -139,7 +134,7 @@ def run_batch(
     if on_start:
         on_start(len(pending))
     started = time.perf_counter()
-    with _open_private(output, "a") as handle:
+    with open_private(output, "a") as handle:
         for question in pending:
             began = time.perf_counter()
             try:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from core.errors import LocalGPTError
+from core.files import PRIVATE_FILE, create_private
 from frontends.render import Record, evidence_lines, passage_lines, source_lines
 from frontends.session import Session
 from generation import AnswerInterrupted
@@ -148,18 +149,11 @@ def _setup_readline(history_path: Path | None):
     readline.set_history_length(HISTORY_LINES)
     if history_path:
         try:
-            _create_private(history_path)
+            create_private(history_path)  # it holds the user's questions
             readline.read_history_file(str(history_path))
         except OSError as exc:
             log.warning("chat history not kept: %s", exc)
     return readline
-
-
-def _create_private(path: Path) -> None:
-    """The history holds the user's questions: owner-only, whatever the umask."""
-    fd = os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600)
-    os.close(fd)
-    os.chmod(path, 0o600)
 
 
 def _append_history(readline, path: Path) -> None:
@@ -173,7 +167,7 @@ def _save_history(readline, path: Path) -> None:
     """Rewrite the file with the last HISTORY_LINES lines, so it does not grow for ever."""
     try:
         readline.write_history_file(str(path))
-        os.chmod(path, 0o600)
+        os.chmod(path, PRIVATE_FILE)
     except OSError as exc:
         log.warning("could not save chat history to %s: %s", path, exc)
 

@@ -18,6 +18,7 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 
+from core.stopwords import CONVERSATION_WORDS, STOPWORDS
 from generation.llm import LLM, Message
 
 log = logging.getLogger(__name__)
@@ -33,16 +34,7 @@ REWRITE_SYSTEM = (
     "Keep every other word of the question. Do not answer it. Reply with the rewritten question only."
 )
 
-_STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before being below
-    between both but by can could did do does doing done down during each either else ever few for from further
-    get gets got had has have having he her here hers herself him himself his how i if in into is it its itself
-    just let me more most my myself no nor not now of off on once one ones only or other our ours out over own
-    same say says she should so some such tell than that the their theirs them themselves then there these they
-    this those through to too under until up us very was we were what whats when where which while who whom why
-    will with would you your yours yourself please thanks thank okay ok yes well much many second first third
-    last next former latter another""".split()
-)
+_STOPWORDS = STOPWORDS | CONVERSATION_WORDS
 _ANAPHORA = frozenset(
     "it its it's they them their this that these those there he she him her his hers one ones former latter "
     "same other another second first third last above previous".split()

@@ -361,14 +361,6 @@ class Catalog:
         )
         return dict(rows)
 
-    def get_chunks_of(self, source: str) -> list[Chunk]:
-        rows = self._db.execute("SELECT id, text, meta FROM chunks WHERE source = ? ORDER BY chunk_index", (source,))
-        return [Chunk.from_metadata(cid, text, json.loads(meta)) for cid, text, meta in rows]
-
-    def iter_chunks(self) -> Iterator[Chunk]:
-        for cid, text, meta in self._db.execute("SELECT id, text, meta FROM chunks ORDER BY source, chunk_index"):
-            yield Chunk.from_metadata(cid, text, json.loads(meta))
-
     def connection(self) -> sqlite3.Connection:
         """For read-only queries of other stages (full-text search)."""
         return self._db

@@ -12,6 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from core.filters import Filter
+from core.stopwords import STOPWORDS
 from index.sql_filter import to_sql
 
 # unicode61 keeps letters, digits and private-use characters together and splits on
@@ -19,16 +20,8 @@ from index.sql_filter import to_sql
 # or "14.2" becomes the phrase "err 4031" / "14 2" and matches only that sequence.
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
-# Words that carry no meaning of their own in a question. Kept out of the query because
-# FTS5 scores every chunk that matches any term: "the" would touch nearly all of them.
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have having
-    he her here hers herself him himself his how i if in into is it its itself just me more most my myself no
-    nor not of off on once only or other our ours ourselves out over own same she should so some such than that
-    the their theirs them themselves then there these they this those through to too under until up very was we
-    were what when where which while who whom why will with would you your yours yourself yourselves""".split()
-)
+# Words that carry no meaning of their own in a question (core/stopwords.py) are kept out of the
+# query because FTS5 scores every chunk that matches any term: "the" would touch nearly all of them.
 
 
 # Most rows one query scores with bm25(). FTS5 scores every row that matches any term,

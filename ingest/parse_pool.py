@@ -7,7 +7,6 @@ A worker that crashes on a file (a parser segfault, the OOM killer) costs that f
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import multiprocessing
 import os
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from core.files import file_sha256
 from core.types import Chunk
 from index.catalog import FileRecord
 from ingest.chunking import ChunkPlan
@@ -47,14 +47,6 @@ class Parsed:
     tokens: list[int] = field(default_factory=list)  # token count of each chunk
     token_ids: list | None = None  # each chunk's model input ids (numpy int32), or None: embed from the text
     texts: list[str] = field(default_factory=list)  # what is embedded for each chunk: its index text
-
-
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # -- in the worker -------------------------------------------------------------
@@ -113,7 +105,7 @@ def parse(task: Task, max_bytes: int | None) -> Parsed:
 
 def _parse(task: Task, max_bytes: int | None) -> Parsed:
     from ingest.chunking import chunk_sections, index_inputs  # noqa: PLC0415
-    from ingest.loaders import LoadError  # noqa: PLC0415
+    from ingest.loaders import LoadError, read_failure  # noqa: PLC0415
 
     path = Path(task.path)
     try:
@@ -123,7 +115,7 @@ def _parse(task: Task, max_bytes: int | None) -> Parsed:
             raise LoadError(
                 f"file is {mb(stat.st_size)} MB, above the {mb(max_bytes)} MB limit (--max-file-mb); raise the limit to ingest it"
             )
-        record = FileRecord(task.source, file_hash(path), stat.st_size, stat.st_mtime_ns, root=task.root)
+        record = FileRecord(task.source, file_sha256(path), stat.st_size, stat.st_mtime_ns, root=task.root)
         if task.known_hash == record.content_hash:
             return Parsed(task.source, "unchanged", record)
         sections = _load(path, max_bytes)
@@ -133,15 +125,10 @@ def _parse(task: Task, max_bytes: int | None) -> Parsed:
             raise LoadError("no text found in the file")
         texts, tokens, token_ids = index_inputs(chunks, counter)
         return Parsed(task.source, "read", record, chunks=chunks, tokens=tokens, token_ids=token_ids, texts=texts)
-    except LoadError as exc:
-        return Parsed(task.source, "failed", reason=str(exc))
-    except PermissionError:
-        return Parsed(task.source, "failed", reason="permission denied: cannot read the file")
-    except OSError as exc:
-        return Parsed(task.source, "failed", reason=f"cannot read the file: {exc.strerror or exc}")
-    except Exception as exc:  # noqa: BLE001 (a reader's bug must cost one file, not the run)
-        log.debug("reader failed on %s", task.source, exc_info=True)
-        return Parsed(task.source, "failed", reason=f"could not read the file ({exc.__class__.__name__}: {exc})")
+    except Exception as exc:  # noqa: BLE001 - reading is mapped by _load; this is stat, hash and chunking: one file, not the run
+        if not isinstance(exc, LoadError):
+            log.debug("parsing failed on %s", task.source, exc_info=True)
+        return Parsed(task.source, "failed", reason=str(read_failure(exc)))
 
 
 # -- in the main process -------------------------------------------------------

@@ -33,7 +33,7 @@ from ingest.folders import claim_folder
 from ingest.loaders import is_supported, supported_extensions
 from ingest.loaders.image import OFF_REASON
 from ingest.ocr import OcrOptions
-from ingest.parse_pool import ParsePool, Parsed, file_hash, worker_count
+from ingest.parse_pool import ParsePool, Parsed, worker_count
 from ingest.plan import make_plan, reading_order
 from ingest.progress import Progress
 from ingest.report import EXIT_OK, EXIT_SOME_FAILED, FileOutcome, IngestReport
@@ -41,7 +41,7 @@ from ingest.walk import Found, find_documents
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EXIT_OK", "EXIT_SOME_FAILED", "FileOutcome", "IngestReport", "file_hash", "run_ingest"]
+__all__ = ["EXIT_OK", "EXIT_SOME_FAILED", "FileOutcome", "IngestReport", "run_ingest"]
 
 # Chunks gathered (from whole files) before they are embedded and written together, in batches:
 # enough to sort by length and cut padding, few enough to keep memory and the work a kill loses small.

@@ -148,7 +148,7 @@ def test_an_index_embedded_without_heads_is_embedded_again_once_on_the_next_inge
     again = run_ingest(settings)
     assert sorted(o.status for o in again.outcomes) == ["changed", "changed"]
     with open_index(settings.db) as index:
-        assert index.catalog.chunk_ids() == ids and index.recorded_info()["index_text"] == INDEX_TEXT
+        assert index.catalog.chunk_ids() == ids and index.catalog.info()["index_text"] == INDEX_TEXT
         assert index.vectors.count() == len(ids)
         head = index.catalog.connection().execute("SELECT head FROM chunks WHERE source = 'lease.md'").fetchone()[0]
         assert head == "Lease > Termination"

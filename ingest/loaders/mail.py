@@ -105,10 +105,7 @@ def read_eml(path: Path, load: LoadFn, depth: int = 0) -> list[Section]:
 def read_msg(path: Path, load: LoadFn, depth: int = 0) -> list[Section]:
     from oxmsg import Message  # noqa: PLC0415
 
-    try:
-        message = Message.load(str(path))
-    except Exception as exc:  # oxmsg/olefile raise many kinds for a damaged file
-        raise LoadError(f"corrupt or unreadable Outlook MSG file ({exc.__class__.__name__}: {exc})") from None
+    message = Message.load(str(path))  # a damaged file: loaders.read_failure names it
     recipients = ", ".join(str(getattr(r, "email_address", "") or r) for r in message.recipients)
     header_lines = [
         f"Subject: {message.subject or ''}",
