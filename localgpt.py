@@ -100,8 +100,8 @@ def ingest(quiet: bool, report_path: str | None, exclude: tuple[str, ...], **opt
     localgpt ingest --source-dir ~/mail-export --db db --exclude 'drafts/' --exclude '*.tmp.pdf'
     localgpt ingest --source-dir ~/private --quiet --report outcome.json   # for cron
     """
-    from ingest.pipeline import run_ingest  # noqa: PLC0415
-    from ingest.progress import Progress  # noqa: PLC0415
+    from ingest.pipeline import run_ingest
+    from ingest.progress import Progress
 
     settings = settings_from(options)
     progress = Progress(0, enabled=not quiet)
@@ -134,7 +134,7 @@ def build_onnx(**options: Any) -> None:
     localgpt build-onnx
     localgpt build-onnx --onnx-cache /media/usb/onnx-cache
     """
-    from embeddings.embedder import prepare_onnx  # noqa: PLC0415
+    from embeddings.embedder import prepare_onnx
 
     settings = settings_from(options)
     click.echo(run_guarded(lambda: prepare_onnx(settings)))
@@ -190,10 +190,10 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
     localgpt ask --where 'source=contracts/*' --mode bm25 "What does clause 14.2 say?"
     localgpt ask --model ~/models/Llama-3.2-3B-Instruct-Q4_K_M.gguf --n-ctx 8192 --excerpt-sentences 0 "Who signed?"
     """
-    from frontends.render import evidence_lines, retrieved_lines, source_lines  # noqa: PLC0415
-    from frontends.session import open_session  # noqa: PLC0415
-    from generation import AnswerInterrupted  # noqa: PLC0415
-    from generation.record import answer_record  # noqa: PLC0415
+    from frontends.render import evidence_lines, retrieved_lines, source_lines
+    from frontends.session import open_session
+    from generation import AnswerInterrupted
+    from generation.record import answer_record
 
     check_question(question)
     settings = settings_from(options)
@@ -272,9 +272,9 @@ def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any)
     localgpt search --where 'source=contracts/*' -k 3 "notice period"
     localgpt search --json "clause 14.2" | jq '.[0].text'
     """
-    from index.metadata_keys import check_where_keys  # noqa: PLC0415
-    from generation.record import hit_record  # noqa: PLC0415
-    from retrieval import open_retriever  # noqa: PLC0415
+    from index.metadata_keys import check_where_keys
+    from generation.record import hit_record
+    from retrieval import open_retriever
 
     check_question(question)
     settings = settings_from(options)
@@ -322,15 +322,15 @@ def eval_command(qa_file: str, where: tuple[str, ...], modes: str | None, as_jso
     localgpt eval --reranker ~/models/ms-marco-MiniLM-L-6-v2 --json questions.jsonl
     localgpt eval --mlflow ~/localgpt-runs questions.jsonl
     """
-    from evaluation import evaluate, load_qa  # noqa: PLC0415
-    from evaluation.runner import default_modes  # noqa: PLC0415
-    from retrieval import open_retriever  # noqa: PLC0415
+    from evaluation import evaluate, load_qa
+    from evaluation.runner import default_modes
+    from retrieval import open_retriever
 
     settings = settings_from(options)
 
     def run():
         if mlflow_dir:
-            from evaluation.mlflow_log import require_mlflow  # noqa: PLC0415
+            from evaluation.mlflow_log import require_mlflow
 
             require_mlflow()  # before the run, not after it
         items = load_qa(qa_file)
@@ -341,7 +341,7 @@ def eval_command(qa_file: str, where: tuple[str, ...], modes: str | None, as_jso
     report = run_guarded(run)
     click.echo(json.dumps(report.to_json(), ensure_ascii=False) if as_json else report.table())
     if mlflow_dir:
-        from evaluation.mlflow_log import log_eval  # noqa: PLC0415
+        from evaluation.mlflow_log import log_eval
 
         run_id = run_guarded(lambda: log_eval(mlflow_dir, report.to_json(), settings, qa_file))
         click.echo(f"Logged to MLflow in {mlflow_dir} (experiment localgpt-retrieval, run {run_id}).", err=True)
@@ -365,7 +365,7 @@ def doctor(as_json: bool, **options: Any) -> None:
     localgpt doctor
     localgpt doctor --db ~/indexes/work --json
     """
-    from doctor import run_doctor  # noqa: PLC0415
+    from doctor import run_doctor
 
     settings = settings_from(options)
     report = run_guarded(lambda: run_doctor(settings))
@@ -388,8 +388,8 @@ def documents(patterns: tuple[str, ...], folder: str | None, as_json: bool, **op
     localgpt documents --folder ~/private '*.pdf'
     localgpt documents --json | jq '.[] | select(.last_failure != "")'
     """
-    from index import open_index  # noqa: PLC0415
-    from index.listing import list_documents, render  # noqa: PLC0415
+    from index import open_index
+    from index.listing import list_documents, render
 
     settings = settings_from(options)
 
@@ -415,8 +415,8 @@ def remove(targets: tuple[str, ...], **options: Any) -> None:
     localgpt remove ~/old-projects
     localgpt remove 'office/drafts/*' secrets.txt
     """
-    from index import index_exists, open_index  # noqa: PLC0415
-    from index.listing import remove as remove_from, resolve_targets  # noqa: PLC0415
+    from index import index_exists, open_index
+    from index.listing import remove as remove_from, resolve_targets
 
     settings = settings_from(options)
 
@@ -449,7 +449,7 @@ def acknowledge(sources: tuple[str, ...], **options: Any) -> None:
     localgpt acknowledge scans/receipt.pdf
     localgpt acknowledge            # all current failures
     """
-    from index import index_exists, open_index  # noqa: PLC0415
+    from index import index_exists, open_index
 
     settings = settings_from(options)
 
@@ -491,8 +491,8 @@ def chat(where: tuple[str, ...], **options: Any) -> None:
     localgpt chat
     printf "What is the rent?\\nAnd the deposit?\\n" | localgpt chat
     """
-    from frontends.chat import run_chat  # noqa: PLC0415
-    from frontends.session import open_session  # noqa: PLC0415
+    from frontends.chat import run_chat
+    from frontends.session import open_session
 
     settings = settings_from(options)
 
@@ -530,10 +530,10 @@ def batch(questions: str, output: str, quiet: bool, where: tuple[str, ...], **op
     localgpt batch questions.txt -o answers.jsonl
     localgpt batch questions.csv -o report.md
     """
-    from frontends.batch import EXIT_INTERRUPTED, progress_callbacks, run_batch  # noqa: PLC0415
-    from frontends.batch_files import format_for, read_questions  # noqa: PLC0415
-    from frontends.session import open_session  # noqa: PLC0415
-    from core.locks import output_lock  # noqa: PLC0415
+    from frontends.batch import EXIT_INTERRUPTED, progress_callbacks, run_batch
+    from frontends.batch_files import format_for, read_questions
+    from frontends.session import open_session
+    from core.locks import output_lock
 
     settings = settings_from(options)
     on_start, on_done, close = progress_callbacks(not quiet)

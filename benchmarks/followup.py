@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.offline import enforce_offline  # noqa: E402
+from core.offline import enforce_offline
 
 CONVERSATIONS = [
     [

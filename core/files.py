@@ -3,6 +3,7 @@
 Whatever the umask, a file made here is mode 0600: batch answers, the chat history, lock files.
 The index's own folder is made private by index/permissions.py, with the same modes.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,4 +35,3 @@ def create_private(path: str | Path) -> None:
     """`path` created if missing, and owner-only even if it existed with another mode."""
     os.close(os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, PRIVATE_FILE))
     os.chmod(path, PRIVATE_FILE)
-

@@ -1,4 +1,5 @@
 """How much memory this machine has, from Linux's /proc/meminfo (doctor reports it; the LLM loader checks it)."""
+
 from __future__ import annotations
 
 

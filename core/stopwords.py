@@ -4,6 +4,7 @@
 Evidence scoring also ignores modal verbs (generation/excerpts.py), and the follow-up rewrite
 also ignores the words of conversation (generation/followup.py).
 """
+
 from __future__ import annotations
 
 STOPWORDS = frozenset(

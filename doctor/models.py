@@ -21,7 +21,7 @@ def folder_sha256(folder: Path) -> tuple[str, int]:
 
 def embedding_facts(settings: Settings) -> tuple[dict[str, object], list[Problem], str | None]:
     """Facts, problems, and the fingerprint the index must have been built with (None if unknown)."""
-    from embeddings.embedder import describe_model, embedding_model_path, pick_device  # noqa: PLC0415
+    from embeddings.embedder import describe_model, embedding_model_path, pick_device
 
     facts: dict[str, object] = {"setting": settings.embedding_model or "(bundled all-MiniLM-L6-v2)"}
     try:
@@ -42,7 +42,7 @@ def embedding_facts(settings: Settings) -> tuple[dict[str, object], list[Problem
         )
     try:
         facts["device"] = pick_device(settings.device)
-        import torch  # noqa: PLC0415
+        import torch
 
         facts["torch_cuda"] = torch.version.cuda
         facts["cuda_available"] = torch.cuda.is_available()
@@ -53,7 +53,7 @@ def embedding_facts(settings: Settings) -> tuple[dict[str, object], list[Problem
 
 def llm_facts(settings: Settings, llama_loads: bool = True) -> tuple[dict[str, object], list[Problem]]:
     """`llama_loads`: llama.cpp can be loaded in this process (doctor.cpu_check found it runs on this CPU)."""
-    from generation.llm import is_gguf, llm_path  # noqa: PLC0415 (imports no llama.cpp)
+    from generation.llm import is_gguf, llm_path  # imports no llama.cpp
 
     facts: dict[str, object] = {"setting": settings.model or "(bundled SmolLM2-135M-Instruct)"}
     problems: list[Problem] = []
@@ -69,7 +69,7 @@ def llm_facts(settings: Settings, llama_loads: bool = True) -> tuple[dict[str, o
             problems.append(Problem("llm-not-gguf", f"{path} is not a GGUF file (llama.cpp format): pass --model PATH.gguf."))
         facts.update(size=human_bytes(path.stat().st_size), size_bytes=path.stat().st_size, sha256=file_sha256(path))
     try:
-        from generation.llm import gpu_offload_supported  # noqa: PLC0415
+        from generation.llm import gpu_offload_supported
 
         facts["llama_cpp_gpu_offload"] = gpu_offload_supported() if llama_loads else None
     except ImportError as exc:

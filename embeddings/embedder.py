@@ -78,7 +78,7 @@ def pick_device(requested: str = "auto") -> str:
         return requested
     if not gpu_may_exist():
         return "cpu"
-    import torch  # noqa: PLC0415
+    import torch
 
     if torch.cuda.is_available():
         return "cuda"
@@ -214,13 +214,13 @@ class Embedder:
             return self._load_torch(device)
         onnx_file = export_model(self.model_path, self.info.fingerprint, self.onnx_cache, self.precision)
         if backend == "openvino":
-            from embeddings.openvino_backend import OpenVinoEncoder  # noqa: PLC0415
+            from embeddings.openvino_backend import OpenVinoEncoder
 
             return OpenVinoEncoder(self.model_path, onnx_file, threads=self.threads)
         return OnnxEncoder(self.model_path, onnx_file, threads=self.threads)
 
     def _load_torch(self, device: str):
-        from sentence_transformers import SentenceTransformer  # noqa: PLC0415
+        from sentence_transformers import SentenceTransformer
 
         try:
             return SentenceTransformer(str(self.model_path), device=device, local_files_only=True)

@@ -140,7 +140,7 @@ def run_batch(
             try:
                 record = batch_record(question, session.ask(question.text))
                 report.answered += 1
-            except Exception as exc:  # noqa: BLE001 - one failing question must not end the batch; it is recorded
+            except Exception as exc:  # one failing question must not end the batch; it is recorded
                 log.debug("question %r failed", question.id, exc_info=True)
                 error = f"{type(exc).__name__}: {exc}"
                 record = error_record(question, error, time.perf_counter() - began)
@@ -158,7 +158,7 @@ def progress_callbacks(enabled: bool, stream=sys.stderr):
     """A progress bar on stderr (count, rate, ETA) as (on_start, on_done, close)."""
     if not enabled:
         return None, None, lambda: None
-    from tqdm import tqdm  # noqa: PLC0415
+    from tqdm import tqdm
 
     bar: dict[str, Any] = {}
 

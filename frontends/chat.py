@@ -143,7 +143,7 @@ def _lines_from_terminal(history_path: Path | None) -> Iterator[str]:
 
 def _setup_readline(history_path: Path | None):
     try:
-        import readline  # noqa: PLC0415 (only at a terminal: it may write escape codes when imported)
+        import readline  # only at a terminal: it may write escape codes when imported
     except ImportError:  # Windows without pyreadline: plain input() still works
         return None
     readline.set_history_length(HISTORY_LINES)

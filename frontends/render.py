@@ -3,6 +3,7 @@
 Every function here takes the record of generation/record.py (a dict), never the `Answer` itself:
 what a user sees and what `--json` prints cannot drift apart.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,7 +15,9 @@ Record = dict[str, Any]
 SNIPPET_CHARS = 160
 
 
-def source_lines(record: Record, none_cited: str = "Sources (the answer cited none; passages it was given):") -> list[str]:
+def source_lines(
+    record: Record, none_cited: str = "Sources (the answer cited none; passages it was given):"
+) -> list[str]:
     """'Sources:' and one line per cited passage, in passage order; what the answer rests on."""
     if record["refused"]:
         return []
@@ -29,8 +32,10 @@ def evidence_lines(record: Record) -> list[str]:
     """'Evidence:' and each quoted sentence with its [n], file and page: what the answer rests on, verbatim."""
     if record["refused"] or not record["evidence"]:
         return []
-    return ["Evidence (quoted from the documents):",
-            *(f'  [{e["n"]}] "{one_line(e["text"])}" ({e["citation"]})' for e in record["evidence"])]
+    return [
+        "Evidence (quoted from the documents):",
+        *(f'  [{e["n"]}] "{one_line(e["text"])}" ({e["citation"]})' for e in record["evidence"]),
+    ]
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
@@ -72,6 +77,9 @@ def retrieved_lines(record: Record, min_score: float) -> list[str]:
             role = "not given to the model: none of its sentences ranked among the best"
         shown_relevance = f", relevance {relevance:.3f}" if relevance is not None else ""
         text = (hit["passage"]["text"] if "passage" in hit else hit["text"]).strip()
-        lines += ["", f"#{hit['rank']} {hit['citation']} (score {hit['score']:.3f}{shown_relevance}) {role}",
-                  "    " + text.replace("\n", "\n    ")]
+        lines += [
+            "",
+            f"#{hit['rank']} {hit['citation']} (score {hit['score']:.3f}{shown_relevance}) {role}",
+            "    " + text.replace("\n", "\n    "),
+        ]
     return lines

@@ -72,8 +72,8 @@ def _relevance(hit: Hit) -> float:
 @contextmanager
 def open_session(settings: Settings, where: Sequence[str] = ()) -> Iterator[Session]:
     """Open the index and load the model, once, before the first question (errors surface here)."""
-    from index.metadata_keys import check_where_keys  # noqa: PLC0415
-    from core.filters import parse_where  # noqa: PLC0415
+    from index.metadata_keys import check_where_keys
+    from core.filters import parse_where
 
     with open_retriever(settings) as retriever:
         parse_where(list(where) or None)  # a malformed filter fails now, not at every question

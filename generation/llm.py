@@ -33,7 +33,7 @@ class LLM(Protocol):
 
 
 def gpu_offload_supported() -> bool:
-    import llama_cpp  # noqa: PLC0415
+    import llama_cpp
 
     load_cpu_backends()  # a portable build's CPU variants, before llama.cpp looks for backends itself
 
@@ -53,7 +53,7 @@ class LlamaCppLLM:
         if self._llama is not None:
             return self._llama
         path = check_model_file(Path(self.model_path).expanduser())
-        from llama_cpp import Llama  # noqa: PLC0415
+        from llama_cpp import Llama
 
         layers = self.n_gpu_layers if gpu_offload_supported() else 0
         try:
@@ -117,7 +117,7 @@ FALLBACK_TEMPLATE = (
 
 def _chat_formatter(llama):
     """The GGUF's own chat template, with its BOS/EOS tokens, as llama-cpp-python would build it."""
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter  # noqa: PLC0415
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     template = llama.metadata.get("tokenizer.chat_template")
     if not template:

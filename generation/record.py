@@ -4,6 +4,7 @@
 `chat`'s `/sources` lists its `retrieved` hits, and the server returns it. docs/answer-record.md
 describes each key and docs/answer.schema.json is its JSON Schema; tests validate outputs against it.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,8 +24,10 @@ def answer_record(result: Answer) -> dict[str, Any]:
     """Everything known about one answer, as JSON-ready data (see the module docstring)."""
     number = {h.chunk.id: n for n, h in enumerate(result.passages, start=1)}
     excerpts = result.excerpts
-    passages = [hit_record(h, n=n, **({"excerpt": excerpts[n - 1]} if n <= len(excerpts) else {}))
-                for n, h in enumerate(result.passages, start=1)]
+    passages = [
+        hit_record(h, n=n, **({"excerpt": excerpts[n - 1]} if n <= len(excerpts) else {}))
+        for n, h in enumerate(result.passages, start=1)
+    ]
     return {
         "schema_version": SCHEMA_VERSION,
         "question": result.question,

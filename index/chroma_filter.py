@@ -1,6 +1,7 @@
 """A `Filter` (core/filters.py) in Chroma's language: `where` clauses (the same for an on-disk
 Chroma and a Chroma server). Chroma matches exact values only, so a filter's path conditions
 (source globs and folders) must be resolved to exact sources first (`Filter.with_exact_sources`)."""
+
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -10,8 +11,10 @@ from core.filters import Condition, Filter
 
 def _condition(cond: Condition) -> dict[str, Any]:
     if cond.paths:
-        raise ValueError(f"Chroma cannot match the path condition {cond.key}={'|'.join(cond.values)}: "
-                         "resolve it to exact sources first (Filter.with_exact_sources)")
+        raise ValueError(
+            f"Chroma cannot match the path condition {cond.key}={'|'.join(cond.values)}: "
+            "resolve it to exact sources first (Filter.with_exact_sources)"
+        )
     alternatives = []
     for value in cond.values:
         if isinstance(value, tuple):

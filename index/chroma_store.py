@@ -28,8 +28,8 @@ class ChromaStore:
         self._connect()
 
     def _connect(self) -> None:
-        import chromadb  # noqa: PLC0415
-        from chromadb.config import Settings as ChromaSettings  # noqa: PLC0415
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
 
         self._client = chromadb.PersistentClient(
             path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
@@ -43,7 +43,7 @@ class ChromaStore:
         """Chroma caches, per process and path, what it found on disk when first opened: a reader
         that opened the store while an ingest had not yet written any vector keeps seeing "nothing
         on disk". A fresh client reads what is there now."""
-        from chromadb.api.client import SharedSystemClient  # noqa: PLC0415
+        from chromadb.api.client import SharedSystemClient
 
         SharedSystemClient.clear_system_cache()
         self._connect()
@@ -70,7 +70,7 @@ class ChromaStore:
         if k <= 0:
             return []
         clause = chroma_where(where)
-        from chromadb.errors import InternalError  # noqa: PLC0415
+        from chromadb.errors import InternalError
 
         def run():
             # No count() first: it costs 7-8 ms at 100k chunks, and an empty collection answers [] anyway.

@@ -3,6 +3,7 @@
 BM25 (index/lexical.py) filters with it; the vector store gets the sources a path condition
 matches resolved here (`matching_sources`), since Chroma matches exact values only.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -70,5 +71,7 @@ def matching_sources(conn: sqlite3.Connection, flt: Filter) -> list[str] | None:
         sql, p = _paths_sql(cond.values)
         parts.append(sql)
         params.extend(p)
-    rows = conn.execute(f"SELECT DISTINCT c.source FROM chunks AS c WHERE {' AND '.join(parts)} ORDER BY c.source", params)
+    rows = conn.execute(
+        f"SELECT DISTINCT c.source FROM chunks AS c WHERE {' AND '.join(parts)} ORDER BY c.source", params
+    )
     return [row[0] for row in rows]

@@ -86,7 +86,7 @@ class Index:
 
         def open_quietly() -> None:
             with contextlib.suppress(Exception):
-                self.vectors
+                _ = self.vectors
 
         threading.Thread(target=open_quietly, name="open-vector-store", daemon=True).start()
 
@@ -212,8 +212,8 @@ def _take_ingest_lock(db: Path) -> int:
 
 def open_index(db: Path, write: bool = False) -> Index:
     """Open the index at `db`. For writing, it is created if missing and the ingest lock is taken."""
-    from index.chroma_store import ChromaStore  # noqa: PLC0415 (chromadb is slow to import)
-    from index.permissions import make_private  # noqa: PLC0415
+    from index.chroma_store import ChromaStore  # chromadb is slow to import
+    from index.permissions import make_private
 
     db = Path(db)
     if not write and not index_exists(db):

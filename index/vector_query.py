@@ -1,5 +1,6 @@
 """A filtered vector query: the catalog resolves a filter's source globs and folders into the
 files they match, and the store, which matches exact values only, is asked batch by batch."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -58,7 +58,7 @@ def _die_with(parent: int) -> None:
     queue's pipe open themselves, so they would otherwise wait on it forever)."""
     if sys.platform.startswith("linux"):
         try:
-            import ctypes  # noqa: PLC0415
+            import ctypes
 
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):
@@ -76,9 +76,9 @@ def _die_with(parent: int) -> None:
 
 
 def _init(model_path: str, plan: ChunkPlan, parent: int, ocr: OcrOptions | None = None) -> None:
-    from core.offline import enforce_offline  # noqa: PLC0415
-    from embeddings.onnx_backend import max_seq_length  # noqa: PLC0415
-    from embeddings.tokens import TokenCounter  # noqa: PLC0415
+    from core.offline import enforce_offline
+    from embeddings.onnx_backend import max_seq_length
+    from embeddings.tokens import TokenCounter
 
     _die_with(parent)
     enforce_offline()
@@ -88,7 +88,7 @@ def _init(model_path: str, plan: ChunkPlan, parent: int, ocr: OcrOptions | None 
 
 
 def _load(path: Path, max_bytes: int | None):
-    from ingest.loaders import load_file  # noqa: PLC0415
+    from ingest.loaders import load_file
 
     return load_file(path, max_bytes=max_bytes, ocr=_worker.get("ocr"))
 
@@ -104,8 +104,8 @@ def parse(task: Task, max_bytes: int | None) -> Parsed:
 
 
 def _parse(task: Task, max_bytes: int | None) -> Parsed:
-    from ingest.chunking import chunk_sections, index_inputs  # noqa: PLC0415
-    from ingest.loaders import LoadError, read_failure  # noqa: PLC0415
+    from ingest.chunking import chunk_sections, index_inputs
+    from ingest.loaders import LoadError, read_failure
 
     path = Path(task.path)
     try:
@@ -125,7 +125,7 @@ def _parse(task: Task, max_bytes: int | None) -> Parsed:
             raise LoadError("no text found in the file")
         texts, tokens, token_ids = index_inputs(chunks, counter)
         return Parsed(task.source, "read", record, chunks=chunks, tokens=tokens, token_ids=token_ids, texts=texts)
-    except Exception as exc:  # noqa: BLE001 - reading is mapped by _load; this is stat, hash and chunking: one file, not the run
+    except Exception as exc:  # reading is mapped by _load; this is stat, hash and chunking: one file, not the run
         if not isinstance(exc, LoadError):
             log.debug("parsing failed on %s", task.source, exc_info=True)
         return Parsed(task.source, "failed", reason=str(read_failure(exc)))
@@ -193,7 +193,7 @@ class ParsePool:
                         yield Parsed(task.source, "failed", reason="the reader process crashed on this file")
             if broken:
                 log.warning("a parse worker died; starting new ones")
-                for future, (task, attempt) in list(self._inflight.items()):
+                for task, attempt in list(self._inflight.values()):
                     queue.append((task, attempt + 1 if attempt < ATTEMPTS else attempt))
                 self._inflight.clear()
                 self.close()

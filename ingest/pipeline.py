@@ -293,7 +293,6 @@ def _read_embed_write(pool: ParsePool, tasks, known, index: Index, embedder: Emb
 def _flush(group: _Group, known, writer: _Writer, embedder: Embedder, record, progress: Progress) -> None:
     if not group.files:
         return
-    chunks = [c for parsed in group.files for c in parsed.chunks]
     tokens = [t for parsed in group.files for t in parsed.tokens]
     token_ids = None
     if all(parsed.token_ids is not None for parsed in group.files):

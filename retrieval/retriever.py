@@ -218,7 +218,7 @@ class Retriever:
 
     def _background(self):
         if self._worker is None:
-            from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+            from concurrent.futures import ThreadPoolExecutor
 
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dense-search")
         return self._worker

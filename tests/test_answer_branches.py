@@ -3,6 +3,7 @@
 Refusals (nothing relevant, unknown words, no evidence, evidence with no room), a generated
 answer, a quoted one (and why the model's words were withheld), and Ctrl-C mid-answer.
 """
+
 import pytest
 
 from core.settings import load_settings
@@ -11,8 +12,10 @@ from generation.answer import QUOTE_INTRO, REFUSAL, AnswerInterrupted, answer
 from generation.prompt import PromptTooLongError
 from generation.record import answer_record
 
-LEASE = ("2. Termination\nEither party may end this lease by giving sixty (60) days' written notice to the other party. "
-         "3. Rent\nThe monthly rent is 1,450 euros, due on the first day of each month.")
+LEASE = (
+    "2. Termination\nEither party may end this lease by giving sixty (60) days' written notice to the other party. "
+    "3. Rent\nThe monthly rent is 1,450 euros, due on the first day of each month."
+)
 QUESTION = "What is the notice period in the lease?"
 
 
@@ -25,8 +28,15 @@ def ask(fake_llm, fake_embedder):
     def run(question, hits, *replies, word_counts=None, **more):
         llm = fake_llm(*replies)
         shown = []
-        result = answer(question, hits, llm, settings(**more), on_token=shown.append, embed=fake_embedder.embed,
-                        word_counts=word_counts)
+        result = answer(
+            question,
+            hits,
+            llm,
+            settings(**more),
+            on_token=shown.append,
+            embed=fake_embedder.embed,
+            word_counts=word_counts,
+        )
         return result, "".join(shown), llm
 
     return run
@@ -42,7 +52,9 @@ def test_nothing_relevant_is_refused_by_threshold_without_the_model(ask):
 def test_a_question_about_words_the_index_never_uses_is_refused(ask):
     known = {"notice", "period", "lease"}
     counts = lambda words: {w: (3 if w in known else 0) for w in words}  # noqa: E731
-    result, shown, llm = ask("What is the ibuprofen dose for toddlers?", [hit(LEASE)], "Sixty days.", word_counts=counts)
+    result, shown, llm = ask(
+        "What is the ibuprofen dose for toddlers?", [hit(LEASE)], "Sixty days.", word_counts=counts
+    )
     assert (result.refused_by, shown) == ("unknown_words", REFUSAL) and not llm.prompts
     result, _, _ = ask(QUESTION, [hit(LEASE)], "The notice period is sixty (60) days [1].", word_counts=counts)
     assert not result.refused  # every word known: answered

@@ -1,5 +1,6 @@
 """One answer record: `ask --json`, every batch format and chat's /sources show the same answer, and the
 JSON outputs follow docs/answer.schema.json."""
+
 import csv
 import io
 import json
@@ -32,8 +33,18 @@ def built_answer() -> Answer:
     given = hit("Descale the kettle every 4 weeks with citric acid.", "kettle.docx", None, 0.7, 0)
     other = hit("The rent is 900 euros.", "lease.pdf", 2, 0.1, 1)
     evidence = [Evidence(1, 0, 22, given.text[:22], "kettle.docx", "", 0.8)]
-    return Answer(QUESTION, "Every 4 weeks [1].", [given], cited=[1], retrieved=[given, other], evidence=evidence,
-                  answer_method="generated", citation_method="model", unsupported=["12"], timings={"total_s": 0.5})
+    return Answer(
+        QUESTION,
+        "Every 4 weeks [1].",
+        [given],
+        cited=[1],
+        retrieved=[given, other],
+        evidence=evidence,
+        answer_method="generated",
+        citation_method="model",
+        unsupported=["12"],
+        timings={"total_s": 0.5},
+    )
 
 
 def test_a_record_built_by_hand_follows_the_schema():
@@ -77,8 +88,20 @@ def test_ask_batch_and_chat_agree_on_one_question(sample_db, tmp_path):
         outputs[suffix] = out.read_text(encoding="utf-8")
     line = json.loads(outputs[".jsonl"])
     validator("batch_record").validate(line)
-    same = ("answer", "answer_method", "refused", "refused_by", "citation_method", "cited", "evidence", "sources",
-            "passages", "retrieved", "unsupported_figures", "withheld")
+    same = (
+        "answer",
+        "answer_method",
+        "refused",
+        "refused_by",
+        "citation_method",
+        "cited",
+        "evidence",
+        "sources",
+        "passages",
+        "retrieved",
+        "unsupported_figures",
+        "withheld",
+    )
     assert {key: line[key] for key in same} == {key: record[key] for key in same}
 
     row = next(csv.DictReader(io.StringIO(outputs[".csv"])))

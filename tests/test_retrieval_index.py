@@ -3,7 +3,6 @@ full of codes and clause numbers: what BM25 and hybrid find that dense search mi
 filters, relevance in every mode, deletions, and the reranker plumbing."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np

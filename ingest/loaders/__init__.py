@@ -38,7 +38,7 @@ class Format:
 
 
 def _code_formats() -> dict[str, Format]:
-    from ingest.loaders.code import CODE_LANGUAGES  # noqa: PLC0415 (a table, cheap)
+    from ingest.loaders.code import CODE_LANGUAGES  # a table, cheap
 
     return {ext: Format("code", "source code") for ext in CODE_LANGUAGES}
 
@@ -93,7 +93,7 @@ def is_supported(path: Path, images: bool = True) -> bool:
 
 def _reader(name: str, depth: int, ocr: OcrOptions) -> Reader:
     # Imported here so that importing `ingest.loaders` stays cheap (worker processes import it).
-    from ingest.loaders import code, data, html, image, mail, office, pandoc, pdf, tabular, text  # noqa: PLC0415
+    from ingest.loaders import code, data, html, image, mail, office, pandoc, pdf, tabular, text
 
     def nested(path: Path, inner_depth: int) -> list[Section]:
         return _load(path, None, inner_depth, ocr)
@@ -153,7 +153,7 @@ def _check_file(path: Path, max_bytes: int | None) -> int:
 
 def _actual_format(path: Path, expected: Format) -> str:
     """The format to read `path` as: what its bytes show, where that differs from its extension."""
-    from ingest.loaders import sniff  # noqa: PLC0415
+    from ingest.loaders import sniff
 
     with open(path, "rb") as handle:
         head = handle.read(8192)
@@ -212,7 +212,7 @@ def _load(path: Path, max_bytes: int | None, depth: int, ocr: OcrOptions) -> lis
     try:
         name = _actual_format(path, expected)
         sections = _reader(name, depth, ocr)(path)
-    except Exception as exc:  # noqa: BLE001 - a parser's own failure on a malformed file must not end the run
+    except Exception as exc:  # a parser's own failure on a malformed file must not end the run
         if not isinstance(exc, LoadError):
             log.debug("reader failed on %s", path, exc_info=True)
         raise read_failure(exc, name) from None

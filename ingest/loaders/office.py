@@ -40,9 +40,9 @@ def _table_text(table) -> str:
 
 
 def read_docx(path: Path) -> list[Section]:
-    import docx  # noqa: PLC0415
-    from docx.table import Table  # noqa: PLC0415
-    from docx.text.paragraph import Paragraph  # noqa: PLC0415
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
 
     document = docx.Document(str(path))
     style_names = {style.style_id: style.name or "" for style in document.styles}
@@ -76,7 +76,7 @@ def _shape_texts(shapes) -> list[str]:
 
 
 def read_pptx(path: Path) -> list[Section]:
-    from pptx import Presentation  # noqa: PLC0415
+    from pptx import Presentation
 
     presentation = Presentation(str(path))
     sections = []

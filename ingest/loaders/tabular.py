@@ -87,7 +87,7 @@ def _row_number(cells, fallback: int) -> int:
 
 
 def read_xlsx(path: Path) -> list[Section]:
-    import openpyxl  # noqa: PLC0415
+    import openpyxl
 
     workbook = openpyxl.load_workbook(str(path), read_only=True, data_only=True)  # a damaged file: loaders.read_failure
     try:
@@ -104,7 +104,7 @@ def read_xlsx(path: Path) -> list[Section]:
 
 
 def read_xls(path: Path) -> list[Section]:
-    import xlrd  # noqa: PLC0415
+    import xlrd
 
     book = xlrd.open_workbook(str(path), on_demand=True)  # a damaged file: loaders.read_failure
     try:
