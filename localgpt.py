@@ -15,16 +15,12 @@ import click
 from core.display import shown
 from core.errors import LocalGPTError, NoIndexError
 from core.offline import enforce_offline
-from core.settings import HELP, default_of, env_var, load_settings
-
-# Option names for settings whose CLI name differs from --setting-name.
-_FLAG_NAMES = {"k": ("-k", "--k"), "search_mode": ("--mode", "--search-mode")}
-
+from core.settings import HELP, default_of, env_var, load_settings, option_flags
 
 def setting_option(name: str, **extra: Any) -> Callable:
     """A click option for a setting: help and default from core.settings, LOCALGPT_* named in --help."""
     default = default_of(name)
-    flags = _FLAG_NAMES.get(name, (f"--{name.replace('_', '-')}",))
+    flags = option_flags(name)
     shown = "" if default in ("", None) else f" [default: {default}]"
     kind = type(default)
     if kind is bool:
