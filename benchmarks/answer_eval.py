@@ -155,7 +155,7 @@ def main() -> None:
 
     from core.offline import enforce_offline
     from core.settings import load_settings
-    from generation import answer, load_llm
+    from generation import AnswerOptions, answer, load_llm
     from retrieval import open_retriever
 
     enforce_offline()
@@ -192,7 +192,7 @@ def main() -> None:
                     continue
                 for q in rows[: args.limit or None]:
                     hits = retriever.search(q["query"])
-                    result = answer(q["query"], hits, llm, settings)
+                    result = answer(q["query"], hits, llm, AnswerOptions.of(settings))
                     row = evaluate(q, result, answerable)
                     row["index"] = doc.name
                     results.append(row)

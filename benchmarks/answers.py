@@ -168,11 +168,11 @@ def main() -> None:
 
     from core.offline import enforce_offline
     from core.settings import load_settings
-    from generation import answer, load_llm
+    from generation import AnswerOptions, answer, load_llm
     from generation.answer import relevance
     from generation.evidence import score_candidates
     from generation.question import read_question
-    from retrieval import open_retriever
+    from retrieval import SearchRequest, open_retriever
 
     enforce_offline()
 
@@ -193,7 +193,7 @@ def main() -> None:
             rows = []
             for q in load_rows(path)[: args.limit or None]:
                 vector = retriever.embedder.embed_query(q["question"])
-                hits = retriever.search_embedded(q["question"], vector)
+                hits = retriever.run(SearchRequest(q["question"]), vector)
                 if args.sweep:
                     relevant = [h for h in hits if relevance(h) >= 0.0]
                     ranked = score_candidates(read_question(q["question"]), relevant, embed, vector)
@@ -208,7 +208,7 @@ def main() -> None:
                 if args.evidence_only:
                     result = _evidence_only(q["question"], hits, settings, embed, vector, retriever.index.catalog.word_counts)
                 else:
-                    result = answer(q["question"], hits, llm, settings, embed=embed, question_vector=vector,
+                    result = answer(q["question"], hits, llm, AnswerOptions.of(settings), embed=embed, question_vector=vector,
                                     word_counts=retriever.index.catalog.word_counts)
                 row = score_row(q, result, answerable)
                 row["set"] = name

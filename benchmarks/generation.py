@@ -47,7 +47,7 @@ def main() -> None:
 
     from core.offline import enforce_offline
     from core.settings import load_settings
-    from generation import answer, load_llm
+    from generation import AnswerOptions, answer, load_llm
     from generation.llm import llm_path
     from generation.prompt import pack_prompt
     from ingest.pipeline import run_ingest
@@ -84,7 +84,7 @@ def main() -> None:
             pieces.append(piece)
 
         hits = retriever.search(question)
-        result = answer(question, hits, llm, settings, on_token=on_token)
+        result = answer(question, hits, llm, AnswerOptions.of(settings), on_token=on_token)
         end = time.perf_counter()
         if result.refused or not first:
             raise SystemExit(f"no answer generated for {question!r}; the benchmark needs answerable questions")

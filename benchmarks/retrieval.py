@@ -31,7 +31,7 @@ from evaluation.metrics import percentile
 from index import open_index
 from index.catalog import FileRecord
 from index.store import IndexInfo
-from retrieval.retriever import Retriever
+from retrieval.retriever import Retriever, SearchRequest
 
 CACHE = Path.home() / ".cache" / "localgpt-bench" / "retrieval-synth"
 CHUNKS_PER_FILE = 5000
@@ -100,11 +100,11 @@ def queries(count: int, seed: int = 11) -> list[tuple[str, np.ndarray]]:
 
 def time_mode(retriever: Retriever, qs, mode: str, k: int, where=None) -> list[tuple[float, float]]:
     for text, vector in qs[:5]:  # warm-up
-        retriever.search_embedded(text, vector, k, where, mode=mode)
+        retriever.run(SearchRequest(text, k, where, mode), vector)
     times = []
     for text, vector in qs:
         started, cpu = time.perf_counter(), time.process_time()
-        retriever.search_embedded(text, vector, k, where, mode=mode)
+        retriever.run(SearchRequest(text, k, where, mode), vector)
         times.append(((time.perf_counter() - started) * 1000, (time.process_time() - cpu) * 1000))
     return times
 

@@ -197,7 +197,8 @@ class OnnxEncoder:
 
     runtime = "ONNX Runtime"
 
-    def __init__(self, model_path: Path, onnx_file: Path, threads: int = 0):
+    def __init__(self, model_path: Path, onnx_file: Path, threads: int = 0, max_length: int | None = None):
+        """`max_length`: the model's max_seq_length (EmbedderInfo has it); None reads it from the folder."""
         from tokenizers import Tokenizer
 
         self.pooling = pooling_mode(model_path)
@@ -207,7 +208,7 @@ class OnnxEncoder:
             )
         self.input_names = self._open(Path(onnx_file), threads)
         self.tokenizer = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=max_seq_length(model_path))
+        self.tokenizer.enable_truncation(max_length=max_length or max_seq_length(model_path))
         self.tokenizer.no_padding()  # each batch is padded to its own longest text in _run
         pad_id = self.tokenizer.token_to_id("[PAD]")
         self.pad_id = 0 if pad_id is None else pad_id

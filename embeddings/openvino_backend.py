@@ -49,11 +49,12 @@ class OpenVinoEncoder(OnnxEncoder):
 
     runtime = "OpenVINO"
 
-    def __init__(self, model_path: Path, onnx_file: Path, threads: int = 0, compute: str = "auto"):
+    def __init__(self, model_path: Path, onnx_file: Path, threads: int = 0, compute: str = "auto",
+                 max_length: int | None = None):
         if compute not in COMPUTE:
             raise ModelLoadError(f"Unknown OpenVINO compute type {compute!r}: use {', '.join(COMPUTE)}.")
         self.compute = compute
-        super().__init__(model_path, onnx_file, threads)
+        super().__init__(model_path, onnx_file, threads, max_length)
 
     def _open(self, onnx_file: Path, threads: int) -> set[str]:
         enforce_offline()  # before the import: it is what keeps OpenVINO's telemetry from loading

@@ -20,6 +20,7 @@ from frontends.render import Record, evidence_lines, passage_lines, source_lines
 from frontends.session import Session
 from generation import AnswerInterrupted
 from generation.followup import History, rewrite_followup
+from generation.llm import Sampling
 from generation.record import answer_record
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ class Chat:
     def ask(self, question: str) -> None:
         settings = self.session.settings
         self.last_record = None
-        rewrite = rewrite_followup(question, self.history, self.session.llm, settings.history_tokens)
+        rewrite = rewrite_followup(question, self.history, self.session.llm, settings.history_tokens, Sampling.of(settings))
         if rewrite.method != "as-is" and self.interactive:
             self.say(f"(searching for: {rewrite.standalone})")
         # The question as typed is searched too: if the rewrite went wrong, its own words still count.

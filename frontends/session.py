@@ -10,10 +10,10 @@ import numpy as np
 
 from core.settings import Settings
 from core.types import Hit
-from generation import Answer, answer, load_llm
+from generation import Answer, AnswerOptions, answer, load_llm
 from generation.llm import LLM
 from generation.question import vocabulary
-from retrieval import Retriever, open_retriever
+from retrieval import Retriever, SearchRequest, open_retriever
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Session:
         best: dict[str, Hit] = {}
         for query in queries:
             vectors[query] = vector = self.retriever.embedder.embed_query(query)
-            hits = self.retriever.search_embedded(query, vector, None, where)
+            hits = self.retriever.run(SearchRequest(query, where=where), vector)
             if len(queries) == 1:
                 return hits
             for hit in hits:
@@ -46,7 +46,7 @@ class Session:
                question_vector: np.ndarray | None = None) -> Answer:
         """Answer `question` from `hits`, evidence ranked with the index's own embedder."""
         catalog = self.retriever.index.catalog
-        return answer(question, hits, self.llm, self.settings, on_token=on_token, embed=self.retriever.embedder.embed,
+        return answer(question, hits, self.llm, AnswerOptions.of(self.settings), on_token=on_token, embed=self.retriever.embedder.embed,
                       question_vector=question_vector, word_counts=vocabulary(catalog.word_counts, catalog.chunk_count()))
 
     def ask(self, question: str, *also_search: str, on_token: Callable[[str], None] | None = None) -> Answer:

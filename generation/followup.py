@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from core.stopwords import CONVERSATION_WORDS, STOPWORDS
-from generation.llm import LLM, Message
+from generation.llm import LLM, Message, Sampling
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def fallback_standalone(question: str, history: History) -> str:
     return f"{question} ({' '.join(carried)})" if carried else question
 
 
-def rewrite_followup(question: str, history: History, llm: LLM, history_tokens: int) -> Rewrite:
+def rewrite_followup(question: str, history: History, llm: LLM, history_tokens: int, sampling: Sampling) -> Rewrite:
     """`question` made standalone from `history`, using at most `history_tokens` tokens of prompt."""
     question = question.strip()
     if not history.turns or not looks_like_followup(question):
@@ -175,7 +175,7 @@ def rewrite_followup(question: str, history: History, llm: LLM, history_tokens: 
     messages, used = history.window(llm, question, budget)
     if used == 0:
         return Rewrite(question, fallback_standalone(question, history), "fallback")
-    raw = "".join(llm.stream_chat(messages, REWRITE_MAX_TOKENS, 0.0, 1.1))
+    raw = "".join(llm.stream_chat(messages, REWRITE_MAX_TOKENS, sampling.temperature, sampling.repeat_penalty))
     candidate = clean_rewrite(raw)
     history_text = " ".join(f"{t.standalone} {t.answer}" for t in list(history.turns)[-used:])
     problem = judge_rewrite(candidate, question, history_text)

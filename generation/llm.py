@@ -22,6 +22,18 @@ log = logging.getLogger(__name__)
 Message = dict[str, str]
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """How the model picks its tokens: the user's --temperature and --repeat-penalty, for every call."""
+
+    temperature: float
+    repeat_penalty: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> "Sampling":
+        return cls(settings.temperature, settings.repeat_penalty)
+
+
 class LLM(Protocol):
     n_ctx: int
 

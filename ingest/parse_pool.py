@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from core.files import file_sha256
 from core.types import Chunk
@@ -26,6 +26,9 @@ from index.catalog import FileRecord
 from ingest.chunking import ChunkPlan
 from ingest.ocr import OcrOptions
 from ingest.plan import Task
+
+if TYPE_CHECKING:
+    from embeddings.embedder import EmbedderInfo
 
 log = logging.getLogger(__name__)
 
@@ -75,15 +78,15 @@ def _die_with(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _init(model_path: str, plan: ChunkPlan, parent: int, ocr: OcrOptions | None = None) -> None:
+def _init(model_path: str, max_length: int, plan: ChunkPlan, parent: int, ocr: OcrOptions | None = None) -> None:
+    """A worker's set-up: the tokenizer of the embedding model at `model_path`, which reads `max_length` tokens."""
     from core.offline import enforce_offline
-    from embeddings.onnx_backend import max_seq_length
     from embeddings.tokens import TokenCounter
 
     _die_with(parent)
     enforce_offline()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    _worker.update(counter=TokenCounter(Path(model_path), max_length=max_seq_length(Path(model_path))), plan=plan, niced=False,
+    _worker.update(counter=TokenCounter(Path(model_path), max_length=max_length), plan=plan, niced=False,
                    ocr=ocr or OcrOptions())
 
 
@@ -141,9 +144,10 @@ def worker_count(requested: int, files: int) -> int:
 class ParsePool:
     """`results(tasks)` yields a `Parsed` per task as workers finish them, keeping a few in flight."""
 
-    def __init__(self, workers: int, model_path: Path, plan: ChunkPlan, max_bytes: int | None, ocr: OcrOptions | None = None):
+    def __init__(self, workers: int, model: EmbedderInfo, plan: ChunkPlan, max_bytes: int | None, ocr: OcrOptions | None = None):
+        """`model`: the embedding model's description; each worker tokenizes with its tokenizer, as it reads."""
         self.workers = workers
-        self.init_args = (str(model_path), plan, os.getpid(), ocr or OcrOptions())
+        self.init_args = (str(model.path), model.max_seq_length, plan, os.getpid(), ocr or OcrOptions())
         self.max_bytes = max_bytes
         self._pool: ProcessPoolExecutor | None = None
         self._inflight: dict[Future, tuple[Task, int]] = {}

@@ -22,7 +22,6 @@ from core.errors import LocalGPTError, SourceError
 from core.index_text import INDEX_TEXT
 from core.settings import Settings
 from embeddings import Embedder, load_embedder
-from embeddings.embedder import embedding_model_path
 from index import open_index
 from index.catalog import Failure, Root
 from index.crashpoints import crashpoint
@@ -148,7 +147,7 @@ def run_ingest(
 
         def parse_pool(files: int) -> ParsePool:
             workers = worker_count(settings.workers, files)
-            return pools.enter_context(ParsePool(workers, embedding_model_path(settings), plan, max_bytes(settings), ocr))
+            return pools.enter_context(ParsePool(workers, embedder.info, plan, max_bytes(settings), ocr))
 
         pool = None
         known = index.catalog.files(root=folder.path)

@@ -55,6 +55,22 @@ def check_fusion(settings: Settings) -> None:
         raise SearchOptionError(f"--bm25-weight {settings.bm25_weight} is outside 0..1.")
 
 
+@dataclass(frozen=True)
+class SearchRequest:
+    """What to search for, and how; None takes the settings' value.
+
+    `where`: a filter ("source=contracts/*", a list of such, {key: value}, or a core.filters.Filter).
+    `mode`: dense, bm25 or hybrid. `rerank`: by default when a reranker is set.
+    """
+
+    question: str
+    k: int | None = None
+    where: Any = None
+    mode: str | None = None
+    mmr: bool | None = None
+    rerank: bool | None = None
+
+
 @dataclass
 class _Candidate:
     chunk: Chunk
@@ -82,29 +98,19 @@ class Retriever:
         mmr: bool | None = None,
         rerank: bool | None = None,
     ) -> list[Hit]:
-        """The k best passages for `question`, best first.
+        """The k best passages for `question`, best first: `run` of a `SearchRequest` with these fields."""
+        return self.run(SearchRequest(question, k, where, mode, mmr, rerank))
 
-        `where`: a filter ("source=contracts/*", a list of such, or {key: value}).
-        `mode`, `mmr`, `rerank` default to the settings (rerank: when a reranker is set).
-        """
-        return self.search_embedded(question, self.embedder.embed_query(question), k, where, mode=mode, mmr=mmr, rerank=rerank)
-
-    def search_embedded(
-        self,
-        question: str,
-        vector: np.ndarray,
-        k: int | None = None,
-        where: Any = None,
-        *,
-        mode: str | None = None,
-        mmr: bool | None = None,
-        rerank: bool | None = None,
-    ) -> list[Hit]:
-        """`search` with the question already embedded (evaluation times retrieval apart from embedding)."""
-        k = k or self.settings.k
-        mode = check_mode(mode or self.settings.search_mode)
-        use_mmr = self.settings.mmr if mmr is None else mmr
-        use_rerank = bool(self.settings.reranker) if rerank is None else rerank
+    def run(self, request: SearchRequest, vector: np.ndarray | None = None) -> list[Hit]:
+        """The passages a request asks for, best first; `vector` is the question's embedding when the
+        caller has it already (evaluation times retrieval apart from embedding; the answer reuses it)."""
+        question, where = request.question, request.where
+        if vector is None:
+            vector = self.embedder.embed_query(question)
+        k = request.k or self.settings.k
+        mode = check_mode(request.mode or self.settings.search_mode)
+        use_mmr = self.settings.mmr if request.mmr is None else request.mmr
+        use_rerank = bool(self.settings.reranker) if request.rerank is None else request.rerank
         if use_rerank and not self.settings.reranker:
             raise SearchOptionError("Reranking needs a cross-encoder: pass --reranker PATH to a local model folder.")
         flt = parse_where(where)

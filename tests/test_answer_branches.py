@@ -8,7 +8,7 @@ import pytest
 
 from core.settings import load_settings
 from fakes import hit
-from generation.answer import QUOTE_INTRO, REFUSAL, AnswerInterrupted, answer
+from generation.answer import QUOTE_INTRO, REFUSAL, AnswerInterrupted, AnswerOptions, answer
 from generation.prompt import PromptTooLongError
 from generation.record import answer_record
 
@@ -20,7 +20,7 @@ QUESTION = "What is the notice period in the lease?"
 
 
 def settings(**more):
-    return load_settings({"min_score": 0.2, "min_evidence": 0.3, **more}, environ={})
+    return AnswerOptions.of(load_settings({"min_score": 0.2, "min_evidence": 0.3, **more}, environ={}))
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ import pytest
 
 from core.settings import load_settings
 from fakes import FakeEmbedder, FakeLLM, hit
-from generation.answer import QUOTE_INTRO, REFUSAL, answer
+from generation.answer import QUOTE_INTRO, REFUSAL, AnswerOptions, answer
 from generation.evidence import choose_evidence, score_candidates
 from generation.question import read_question
 from generation.record import answer_record
@@ -25,7 +25,7 @@ KETTLE = "Descale the kettle every 3 months with citric acid. Never immerse the 
 
 
 def settings(**more):
-    return load_settings({"min_score": 0.2, "min_evidence": 0.3, **more}, environ={})
+    return AnswerOptions.of(load_settings({"min_score": 0.2, "min_evidence": 0.3, **more}, environ={}))
 
 
 def ask(question, hits, replies, **more):

@@ -2,7 +2,7 @@
 import pytest
 
 from core.types import Chunk, Hit
-from generation import answer
+from generation import AnswerOptions, answer
 from generation.question import vocabulary
 from generation.record import answer_record
 from generation.prompt import build_messages, pack_prompt
@@ -15,7 +15,7 @@ def ask(sample_db, settings_for, llm):
     retriever = open_retriever(settings)
 
     def run(question: str, **changes):
-        return answer(question, retriever.search(question), llm, settings.replace(**changes),
+        return answer(question, retriever.search(question), llm, AnswerOptions.of(settings.replace(**changes)),
                       embed=retriever.embedder.embed, word_counts=vocabulary(retriever.index.catalog.word_counts, retriever.index.catalog.chunk_count()))
 
     yield run
@@ -78,7 +78,7 @@ def test_context_far_larger_than_the_window_is_packed_without_overflow(small_win
     assert not any(h.chunk.text in user for h in packed.left_out)
     # The count is the one llama.cpp sees, and the model really runs on it.
     assert llm.count_tokens(packed.messages) == packed.prompt_tokens
-    result = answer("What must the tenant keep clean?", hits, llm, settings)
+    result = answer("What must the tenant keep clean?", hits, llm, AnswerOptions.of(settings))
     assert len(result.left_out) == len(packed.left_out)
     assert answer_record(result)["left_out"]
 
