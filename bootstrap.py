@@ -2,7 +2,7 @@
 """Set up localgpt in .venv/ (made once, reused) and run the demo or the tests.
 
     python3 bootstrap.py demo    # set up, ingest source_documents/, answer a sample question
-    python3 bootstrap.py test    # set up, run the test suite
+    python3 bootstrap.py test    # set up, run ruff (lint and format check), then the test suite
 
 Only the Python standard library is used here, so it runs on a fresh machine.
 Installs come from requirements.lock (exact versions, with hashes) when it exists. llama-cpp-python,
@@ -40,7 +40,7 @@ def run(*args: str | Path) -> None:
 def bundletool():
     """deploy/bundletool.py (standard library only), which builds llama-cpp-python for bootstrap and the bundle."""
     sys.path.insert(0, str(ROOT / "deploy"))
-    import bundletool as tool  # noqa: PLC0415
+    import bundletool as tool
 
     return tool
 
@@ -113,6 +113,11 @@ def main(argv: list[str]) -> int:
         run(*localgpt, "ingest", "--source-dir", ROOT / "source_documents", "--db", ROOT / "db")
         run(*localgpt, "ask", "--db", ROOT / "db", *(rest or [DEMO_QUESTION]))
     elif command == "test":
+        # The linter and the format check first (pyproject.toml's [tool.ruff]); then every test.
+        for check in (["check", "."], ["format", "--check", "."]):
+            if subprocess.run([str(python), "-m", "ruff", *check], cwd=ROOT).returncode != 0:
+                print(f"ruff {check[0]} failed: run `.venv/bin/ruff {' '.join(check)}` to see where", file=sys.stderr)
+                return 1
         return subprocess.run([str(python), "-m", "pytest", *rest], cwd=ROOT).returncode
     return 0
 

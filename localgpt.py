@@ -15,16 +15,12 @@ import click
 from core.display import shown
 from core.errors import LocalGPTError, NoIndexError
 from core.offline import enforce_offline
-from core.settings import HELP, default_of, env_var, load_settings
-
-# Option names for settings whose CLI name differs from --setting-name.
-_FLAG_NAMES = {"k": ("-k", "--k"), "search_mode": ("--mode", "--search-mode")}
-
+from core.settings import HELP, default_of, env_var, load_settings, option_flags
 
 def setting_option(name: str, **extra: Any) -> Callable:
     """A click option for a setting: help and default from core.settings, LOCALGPT_* named in --help."""
     default = default_of(name)
-    flags = _FLAG_NAMES.get(name, (f"--{name.replace('_', '-')}",))
+    flags = option_flags(name)
     shown = "" if default in ("", None) else f" [default: {default}]"
     kind = type(default)
     if kind is bool:
@@ -100,8 +96,8 @@ def ingest(quiet: bool, report_path: str | None, exclude: tuple[str, ...], **opt
     localgpt ingest --source-dir ~/mail-export --db db --exclude 'drafts/' --exclude '*.tmp.pdf'
     localgpt ingest --source-dir ~/private --quiet --report outcome.json   # for cron
     """
-    from ingest.pipeline import run_ingest  # noqa: PLC0415
-    from ingest.progress import Progress  # noqa: PLC0415
+    from ingest.pipeline import run_ingest
+    from ingest.progress import Progress
 
     settings = settings_from(options)
     progress = Progress(0, enabled=not quiet)
@@ -134,7 +130,7 @@ def build_onnx(**options: Any) -> None:
     localgpt build-onnx
     localgpt build-onnx --onnx-cache /media/usb/onnx-cache
     """
-    from embeddings.embedder import prepare_onnx  # noqa: PLC0415
+    from embeddings.embedder import prepare_onnx
 
     settings = settings_from(options)
     click.echo(run_guarded(lambda: prepare_onnx(settings)))
@@ -190,11 +186,10 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
     localgpt ask --where 'source=contracts/*' --mode bm25 "What does clause 14.2 say?"
     localgpt ask --model ~/models/Llama-3.2-3B-Instruct-Q4_K_M.gguf --n-ctx 8192 --excerpt-sentences 0 "Who signed?"
     """
-    from frontends.render import evidence_lines  # noqa: PLC0415
-    from generation import AnswerInterrupted, answer, load_llm  # noqa: PLC0415
-    from generation.question import vocabulary  # noqa: PLC0415
-    from index.metadata_keys import check_where_keys  # noqa: PLC0415
-    from retrieval import open_retriever  # noqa: PLC0415
+    from frontends.render import evidence_lines, retrieved_lines, source_lines
+    from frontends.session import open_session
+    from generation import AnswerInterrupted
+    from generation.record import answer_record
 
     check_question(question)
     settings = settings_from(options)
@@ -206,14 +201,8 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
         sys.stdout.flush()
 
     def run():
-        with open_retriever(settings) as retriever:
-            check_where_keys(retriever.index.catalog, where)
-            vector = retriever.embedder.embed_query(question)
-            hits = retriever.search_embedded(question, vector, None, list(where) or None)
-            return answer(question, hits, load_llm(settings), settings, on_token=None if as_json else stream,
-                          embed=retriever.embedder.embed, question_vector=vector,
-                          word_counts=vocabulary(retriever.index.catalog.word_counts,
-                                                 retriever.index.catalog.chunk_count()))
+        with open_session(settings, where) as session:
+            return session.ask(question, on_token=None if as_json else stream)
 
     interrupted = False
     try:
@@ -223,16 +212,18 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
     except KeyboardInterrupt:
         click.echo("\nInterrupted.", err=True)
         sys.exit(130)
+    record = answer_record(result)
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        click.echo(json.dumps(record, ensure_ascii=False))
     else:
         click.echo()
         if interrupted:
             click.echo("[answer interrupted]", err=True)
-        lines = evidence_lines(result)
-        if lines:
+        blocks = [evidence_lines(record),
+                  source_lines(record, none_cited="The answer cited no passage. Passages it was given:"),
+                  retrieved_lines(record, settings.min_score) if show_sources else []]
+        for lines in filter(None, blocks):
             click.echo("\n" + "\n".join(lines))
-        print_sources(result, show_all=show_sources, min_score=settings.min_score)
     if result.left_out:
         click.echo(f"Note: {len(result.left_out)} relevant passage(s) did not fit the context window "
                    f"(--n-ctx {settings.n_ctx}) and were left out: "
@@ -242,38 +233,6 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
                    err=True)
     if interrupted:
         sys.exit(130)
-
-
-def print_sources(result, show_all: bool = False, min_score: float = 0.0) -> None:
-    """The cited sources (file and page) after an answer; with show_all, every retrieved passage and its score."""
-    if result.cited and not result.refused:
-        click.echo("\nSources:")
-        for n in sorted(result.cited):
-            click.echo(f"  [{n}] {result.passages[n - 1].chunk.citation()}")
-    elif result.passages and not result.refused:
-        click.echo("\nThe answer cited no passage. Passages it was given:")
-        for n, hit in enumerate(result.passages, start=1):
-            click.echo(f"  [{n}] {hit.chunk.citation()}")
-    if show_all:
-        print_retrieved(result, min_score)
-
-
-def print_retrieved(result, min_score: float) -> None:
-    numbers = {h.chunk.id: n for n, h in enumerate(result.passages, start=1)}
-    left_out = {h.chunk.id for h in result.left_out}
-    click.echo(f"\nRetrieved passages ({len(result.retrieved)}):")
-    for rank, hit in enumerate(result.retrieved, start=1):
-        if hit.chunk.id in numbers:
-            role = f"[{numbers[hit.chunk.id]}]"
-        elif hit.chunk.id in left_out:
-            role = "left out: no room in the context window"
-        elif result.refused_by == "threshold" or (hit.relevance is not None and hit.relevance < min_score):
-            role = "not given to the model: relevance below --min-score"
-        else:
-            role = "not given to the model: none of its sentences ranked among the best"
-        relevance = f", relevance {hit.relevance:.3f}" if hit.relevance is not None else ""
-        click.echo(f"\n#{rank} {hit.chunk.citation()} (score {hit.score:.3f}{relevance}) {role}")
-        click.echo("    " + hit.text.strip().replace("\n", "\n    "))
 
 
 def _search_options(command: Callable) -> Callable:
@@ -309,8 +268,9 @@ def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any)
     localgpt search --where 'source=contracts/*' -k 3 "notice period"
     localgpt search --json "clause 14.2" | jq '.[0].text'
     """
-    from index.metadata_keys import check_where_keys  # noqa: PLC0415
-    from retrieval import open_retriever  # noqa: PLC0415
+    from index.metadata_keys import check_where_keys
+    from generation.record import hit_record
+    from retrieval import open_retriever
 
     check_question(question)
     settings = settings_from(options)
@@ -322,7 +282,7 @@ def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any)
 
     hits = run_guarded(run)
     if as_json:
-        click.echo(json.dumps([{"rank": n, **hit.to_json()} for n, hit in enumerate(hits, start=1)], ensure_ascii=False))
+        click.echo(json.dumps([hit_record(hit, rank=n) for n, hit in enumerate(hits, start=1)], ensure_ascii=False))
         return
     if not hits:
         click.echo("No passages found.")
@@ -358,15 +318,15 @@ def eval_command(qa_file: str, where: tuple[str, ...], modes: str | None, as_jso
     localgpt eval --reranker ~/models/ms-marco-MiniLM-L-6-v2 --json questions.jsonl
     localgpt eval --mlflow ~/localgpt-runs questions.jsonl
     """
-    from evaluation import evaluate, load_qa  # noqa: PLC0415
-    from evaluation.runner import default_modes  # noqa: PLC0415
-    from retrieval import open_retriever  # noqa: PLC0415
+    from evaluation import evaluate, load_qa
+    from evaluation.runner import default_modes
+    from retrieval import open_retriever
 
     settings = settings_from(options)
 
     def run():
         if mlflow_dir:
-            from evaluation.mlflow_log import require_mlflow  # noqa: PLC0415
+            from evaluation.mlflow_log import require_mlflow
 
             require_mlflow()  # before the run, not after it
         items = load_qa(qa_file)
@@ -377,7 +337,7 @@ def eval_command(qa_file: str, where: tuple[str, ...], modes: str | None, as_jso
     report = run_guarded(run)
     click.echo(json.dumps(report.to_json(), ensure_ascii=False) if as_json else report.table())
     if mlflow_dir:
-        from evaluation.mlflow_log import log_eval  # noqa: PLC0415
+        from evaluation.mlflow_log import log_eval
 
         run_id = run_guarded(lambda: log_eval(mlflow_dir, report.to_json(), settings, qa_file))
         click.echo(f"Logged to MLflow in {mlflow_dir} (experiment localgpt-retrieval, run {run_id}).", err=True)
@@ -401,7 +361,7 @@ def doctor(as_json: bool, **options: Any) -> None:
     localgpt doctor
     localgpt doctor --db ~/indexes/work --json
     """
-    from doctor import run_doctor  # noqa: PLC0415
+    from doctor import run_doctor
 
     settings = settings_from(options)
     report = run_guarded(lambda: run_doctor(settings))
@@ -424,8 +384,8 @@ def documents(patterns: tuple[str, ...], folder: str | None, as_json: bool, **op
     localgpt documents --folder ~/private '*.pdf'
     localgpt documents --json | jq '.[] | select(.last_failure != "")'
     """
-    from index import open_index  # noqa: PLC0415
-    from index.listing import list_documents, render  # noqa: PLC0415
+    from index import open_index
+    from index.listing import list_documents, render
 
     settings = settings_from(options)
 
@@ -451,8 +411,8 @@ def remove(targets: tuple[str, ...], **options: Any) -> None:
     localgpt remove ~/old-projects
     localgpt remove 'office/drafts/*' secrets.txt
     """
-    from index import index_exists, open_index  # noqa: PLC0415
-    from index.listing import remove as remove_from, resolve_targets  # noqa: PLC0415
+    from index import index_exists, open_index
+    from index.listing import remove as remove_from, resolve_targets
 
     settings = settings_from(options)
 
@@ -485,7 +445,7 @@ def acknowledge(sources: tuple[str, ...], **options: Any) -> None:
     localgpt acknowledge scans/receipt.pdf
     localgpt acknowledge            # all current failures
     """
-    from index import index_exists, open_index  # noqa: PLC0415
+    from index import index_exists, open_index
 
     settings = settings_from(options)
 
@@ -527,8 +487,8 @@ def chat(where: tuple[str, ...], **options: Any) -> None:
     localgpt chat
     printf "What is the rent?\\nAnd the deposit?\\n" | localgpt chat
     """
-    from frontends.chat import run_chat  # noqa: PLC0415
-    from frontends.session import open_session  # noqa: PLC0415
+    from frontends.chat import run_chat
+    from frontends.session import open_session
 
     settings = settings_from(options)
 
@@ -566,10 +526,10 @@ def batch(questions: str, output: str, quiet: bool, where: tuple[str, ...], **op
     localgpt batch questions.txt -o answers.jsonl
     localgpt batch questions.csv -o report.md
     """
-    from frontends.batch import EXIT_INTERRUPTED, progress_callbacks, run_batch  # noqa: PLC0415
-    from frontends.batch_files import format_for, read_questions  # noqa: PLC0415
-    from frontends.session import open_session  # noqa: PLC0415
-    from core.locks import output_lock  # noqa: PLC0415
+    from frontends.batch import EXIT_INTERRUPTED, progress_callbacks, run_batch
+    from frontends.batch_files import format_for, read_questions
+    from frontends.session import open_session
+    from core.locks import output_lock
 
     settings = settings_from(options)
     on_start, on_done, close = progress_callbacks(not quiet)

@@ -67,7 +67,7 @@ def holds_expected(passage_text: str, expected: list[str]) -> bool:
 
 
 def ingest_alone(doc: Path, work: Path, settings_for) -> Path:
-    from ingest.pipeline import run_ingest  # noqa: PLC0415
+    from ingest.pipeline import run_ingest
 
     src = work / f"src_{doc.stem}"
     db = work / f"db_{doc.stem}"
@@ -153,10 +153,10 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=None)
     args = parser.parse_args()
 
-    from core.offline import enforce_offline  # noqa: PLC0415
-    from core.settings import load_settings  # noqa: PLC0415
-    from generation import answer, load_llm  # noqa: PLC0415
-    from retrieval import open_retriever  # noqa: PLC0415
+    from core.offline import enforce_offline
+    from core.settings import load_settings
+    from generation import AnswerOptions, answer, load_llm
+    from retrieval import open_retriever
 
     enforce_offline()
 
@@ -170,7 +170,7 @@ def main() -> None:
         sets[questions.stem] = rows
     docs = sorted((args.eval_dir / "docs").glob("*"))
     # A question set belongs to the document whose text holds its expected strings.
-    from ingest.loaders import load_file  # noqa: PLC0415
+    from ingest.loaders import load_file
 
     owner: dict[str, Path] = {}
     for doc in docs:
@@ -192,7 +192,7 @@ def main() -> None:
                     continue
                 for q in rows[: args.limit or None]:
                     hits = retriever.search(q["query"])
-                    result = answer(q["query"], hits, llm, settings)
+                    result = answer(q["query"], hits, llm, AnswerOptions.of(settings))
                     row = evaluate(q, result, answerable)
                     row["index"] = doc.name
                     results.append(row)

@@ -43,7 +43,7 @@ def load_rows(path: Path) -> list[dict]:
 
 
 def ensure_index(collection: Path, db: Path, settings_for) -> None:
-    from ingest.pipeline import run_ingest  # noqa: PLC0415
+    from ingest.pipeline import run_ingest
 
     if db.exists():
         return
@@ -110,7 +110,7 @@ def summarise(name: str, rows: list[dict]) -> None:
 
 def sweep(cases: list[dict]) -> None:
     """Evidence@1 and refusal errors for other weights and thresholds, from cached candidates."""
-    from generation.evidence import WEIGHTS  # noqa: PLC0415
+    from generation.evidence import WEIGHTS
 
     print("\nweights (similarity, coverage, kind, passage, before) -> evidence@1 among answerable with the fact retrieved")
     grid = [0.0, 0.15, 0.3, 0.45, 0.6]
@@ -143,7 +143,7 @@ def sweep(cases: list[dict]) -> None:
     for ms in (0.2, 0.25, 0.3, 0.35, 0.4):
         cells = []
         for me in (0.0, 0.3, 0.35, 0.4, 0.45, 0.5):
-            def refused(c):
+            def refused(c, ms=ms, me=me):
                 return c["top_relevance"] < ms or c["best"] is None or c["best"] < me
             cells.append(f"{me:.2f}: {sum(map(refused, ans))}/{len(ans)} {sum(not refused(c) for c in una)}/{len(una)}")
         print(f"  min_score {ms:.2f} | " + " | ".join(cells))
@@ -166,13 +166,13 @@ def main() -> None:
                         help="Also measure the model choosing among the top 4 sentences (a GBNF grammar allows only 1-4).")
     args = parser.parse_args()
 
-    from core.offline import enforce_offline  # noqa: PLC0415
-    from core.settings import load_settings  # noqa: PLC0415
-    from generation import answer, load_llm  # noqa: PLC0415
-    from generation.answer import relevance  # noqa: PLC0415
-    from generation.evidence import choose_evidence, score_candidates  # noqa: PLC0415
-    from generation.question import read_question  # noqa: PLC0415
-    from retrieval import open_retriever  # noqa: PLC0415
+    from core.offline import enforce_offline
+    from core.settings import load_settings
+    from generation import AnswerOptions, answer, load_llm
+    from generation.answer import relevance
+    from generation.evidence import score_candidates
+    from generation.question import read_question
+    from retrieval import SearchRequest, open_retriever
 
     enforce_offline()
 
@@ -193,7 +193,7 @@ def main() -> None:
             rows = []
             for q in load_rows(path)[: args.limit or None]:
                 vector = retriever.embedder.embed_query(q["question"])
-                hits = retriever.search_embedded(q["question"], vector)
+                hits = retriever.run(SearchRequest(q["question"]), vector)
                 if args.sweep:
                     relevant = [h for h in hits if relevance(h) >= 0.0]
                     ranked = score_candidates(read_question(q["question"]), relevant, embed, vector)
@@ -202,13 +202,13 @@ def main() -> None:
                         "top_relevance": max((relevance(h) for h in hits), default=0.0),
                         "best": ranked[0].score if ranked else None,
                         "candidates": [{"signals": c.signals, "holds": answerable and (
-                            matches(q["expected"], q.get("match", "any"), lambda e: has_fact(c.text, e))
+                            matches(q["expected"], q.get("match", "any"), lambda e, c=c: has_fact(c.text, e))
                             or holds_expected(c.text, q["expected"]))} for c in ranked] if answerable else [],
                     })
                 if args.evidence_only:
                     result = _evidence_only(q["question"], hits, settings, embed, vector, retriever.index.catalog.word_counts)
                 else:
-                    result = answer(q["question"], hits, llm, settings, embed=embed, question_vector=vector,
+                    result = answer(q["question"], hits, llm, AnswerOptions.of(settings), embed=embed, question_vector=vector,
                                     word_counts=retriever.index.catalog.word_counts)
                 row = score_row(q, result, answerable)
                 row["set"] = name
@@ -240,12 +240,12 @@ _CHOOSER = {}
 
 def _model_choice(q, hits, settings, embed, vector) -> dict:
     """Evidence@1 by our ranking and by the model picking among our top 4 (grammar-constrained)."""
-    from generation import load_llm  # noqa: PLC0415
-    from generation.answer import relevance  # noqa: PLC0415
-    from generation.evidence import score_candidates  # noqa: PLC0415
-    from generation.question import read_question  # noqa: PLC0415
-    from generation.sentences import one_line  # noqa: PLC0415
-    from llama_cpp import LlamaGrammar  # noqa: PLC0415
+    from generation import load_llm
+    from generation.answer import relevance
+    from generation.evidence import score_candidates
+    from generation.question import read_question
+    from generation.sentences import one_line
+    from llama_cpp import LlamaGrammar
 
     if "llm" not in _CHOOSER:
         _CHOOSER["llm"] = load_llm(settings)
@@ -268,14 +268,14 @@ def _model_choice(q, hits, settings, embed, vector) -> dict:
 
 def _evidence_only(question, hits, settings, embed, vector, word_counts):
     """What `answer` decides before it calls the model: refused, or the quoted evidence."""
-    from generation.answer import Answer, quoted_answer, relevance, to_quote  # noqa: PLC0415
-    from generation.evidence import choose_evidence, score_candidates  # noqa: PLC0415
-    from generation.question import read_question  # noqa: PLC0415
+    from generation.answer import Answer, quoted_answer, relevance, to_quote
+    from generation.evidence import choose_evidence, score_candidates
+    from generation.question import read_question
 
     relevant = [h for h in hits if relevance(h) >= settings.min_score]
     if not relevant:
         return Answer(question, "", refused=True, refused_by="threshold", answer_method="refused", retrieved=hits)
-    from generation.question import unknown_share  # noqa: PLC0415
+    from generation.question import unknown_share
 
     if unknown_share(question, word_counts) >= settings.max_unknown:
         return Answer(question, "", refused=True, refused_by="unknown_words", answer_method="refused", retrieved=hits)

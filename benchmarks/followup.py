@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.offline import enforce_offline  # noqa: E402
+from core.offline import enforce_offline
 
 CONVERSATIONS = [
     [
@@ -48,6 +48,7 @@ def main() -> None:
     from core.settings import load_settings
     from frontends.session import open_session
     from generation.followup import History, fallback_standalone, rewrite_followup
+    from generation.llm import Sampling
 
     settings = load_settings({"db": args.db, "max_tokens": args.max_tokens})
     methods = ("as typed", "llm rewrite", "fallback", "chat")
@@ -57,7 +58,7 @@ def main() -> None:
         for conversation in CONVERSATIONS:
             history = History()
             for question, source, where in conversation:
-                rewrite = rewrite_followup(question, history, session.llm, settings.history_tokens)
+                rewrite = rewrite_followup(question, history, session.llm, settings.history_tokens, Sampling.of(settings))
                 queries = {
                     "as typed": [question],
                     "llm rewrite": [rewrite.llm_output or question],

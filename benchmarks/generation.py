@@ -45,13 +45,13 @@ def main() -> None:
     parser.add_argument("--no-cold", action="store_true", help="Skip the cold-start CLI measurement.")
     args = parser.parse_args()
 
-    from core.offline import enforce_offline  # noqa: PLC0415
-    from core.settings import load_settings  # noqa: PLC0415
-    from generation import answer, load_llm  # noqa: PLC0415
-    from generation.llm import llm_path  # noqa: PLC0415
-    from generation.prompt import pack_prompt  # noqa: PLC0415
-    from ingest.pipeline import run_ingest  # noqa: PLC0415
-    from retrieval import open_retriever  # noqa: PLC0415
+    from core.offline import enforce_offline
+    from core.settings import load_settings
+    from generation import AnswerOptions, answer, load_llm
+    from generation.llm import llm_path
+    from generation.prompt import pack_prompt
+    from ingest.pipeline import run_ingest
+    from retrieval import open_retriever
 
     enforce_offline()
     temp = tempfile.TemporaryDirectory()
@@ -63,7 +63,7 @@ def main() -> None:
     threads = settings.threads or os.cpu_count() or 1
 
     llm = load_llm(settings)
-    from llama_cpp import Llama  # noqa: PLC0415
+    from llama_cpp import Llama
 
     raw = Llama(model_path=str(llm_path(settings)), n_ctx=settings.n_ctx, n_threads=threads, verbose=False)
     retriever = open_retriever(settings)
@@ -84,7 +84,7 @@ def main() -> None:
             pieces.append(piece)
 
         hits = retriever.search(question)
-        result = answer(question, hits, llm, settings, on_token=on_token)
+        result = answer(question, hits, llm, AnswerOptions.of(settings), on_token=on_token)
         end = time.perf_counter()
         if result.refused or not first:
             raise SystemExit(f"no answer generated for {question!r}; the benchmark needs answerable questions")

@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.offline import enforce_offline  # noqa: E402
-from core.types import Section  # noqa: E402
-from ingest.loaders.html import sections_from_html  # noqa: E402
-from ingest.loaders.text import read_text_file  # noqa: E402
+from core.offline import enforce_offline
+from core.types import Section
+from ingest.loaders.html import sections_from_html
+from ingest.loaders.text import read_text_file
 
 
 

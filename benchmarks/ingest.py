@@ -148,7 +148,7 @@ def run_naive(corpus: Path, work: Path, model_dir: Path, env: dict[str, str], sc
     wall, peak, done = measure([sys.executable, str(script), str(corpus), str(db), str(model_dir)], env)
     if done.returncode != 0:
         raise SystemExit(f"the naive pipeline failed: {done.stderr[-2000:]}")
-    line = [l for l in done.stdout.splitlines() if "chunks=" in l][-1]
+    line = [row for row in done.stdout.splitlines() if "chunks=" in row][-1]
     chunks = int(line.split("chunks=")[1].split()[0])
     return {"wall": wall, "peak": peak, "chunks": chunks}
 
@@ -187,8 +187,8 @@ def main() -> None:
                         help="the baseline script (default: shared/bench/naive_langchain_ingest.py beside the checkout)")
     args = parser.parse_args()
 
-    from core.settings import load_settings  # noqa: PLC0415
-    from embeddings.embedder import embedding_model_path, prepare_onnx  # noqa: PLC0415
+    from core.settings import load_settings
+    from embeddings.embedder import embedding_model_path, prepare_onnx
 
     corpus = make_corpus(args.pdfs.split(","), args.html)
     size = sum(p.stat().st_size for p in corpus.iterdir()) / 1e6

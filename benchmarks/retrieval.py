@@ -24,14 +24,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.settings import load_settings  # noqa: E402
-from core.types import Chunk  # noqa: E402
-from embeddings import load_embedder  # noqa: E402
-from evaluation.metrics import percentile  # noqa: E402
-from index import open_index  # noqa: E402
-from index.catalog import FileRecord  # noqa: E402
-from index.store import IndexInfo  # noqa: E402
-from retrieval.retriever import Retriever  # noqa: E402
+from core.settings import load_settings
+from core.types import Chunk
+from embeddings import load_embedder
+from evaluation.metrics import percentile
+from index import open_index
+from index.catalog import FileRecord
+from index.store import IndexInfo
+from retrieval.retriever import Retriever, SearchRequest
 
 CACHE = Path.home() / ".cache" / "localgpt-bench" / "retrieval-synth"
 CHUNKS_PER_FILE = 5000
@@ -100,11 +100,11 @@ def queries(count: int, seed: int = 11) -> list[tuple[str, np.ndarray]]:
 
 def time_mode(retriever: Retriever, qs, mode: str, k: int, where=None) -> list[tuple[float, float]]:
     for text, vector in qs[:5]:  # warm-up
-        retriever.search_embedded(text, vector, k, where, mode=mode)
+        retriever.run(SearchRequest(text, k, where, mode), vector)
     times = []
     for text, vector in qs:
         started, cpu = time.perf_counter(), time.process_time()
-        retriever.search_embedded(text, vector, k, where, mode=mode)
+        retriever.run(SearchRequest(text, k, where, mode), vector)
         times.append(((time.perf_counter() - started) * 1000, (time.process_time() - cpu) * 1000))
     return times
 
@@ -160,7 +160,7 @@ def main() -> None:
         return
     print(f"query embedding (bundled MiniLM, not included below): p50 {results['query_embedding_ms']['p50']:.1f} ms, "
           f"p95 {results['query_embedding_ms']['p95']:.1f} ms")
-    for size, r in results["sizes"].items():
+    for r in results["sizes"].values():
         print(f"\n{r['chunks']:,} chunks, k={args.k}, {args.queries} queries  (dense = baseline)")
         for name, v in r["modes"].items():
             if isinstance(v, dict):

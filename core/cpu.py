@@ -23,10 +23,10 @@ SHOWN = ("SSE42", "AVX", "AVX2", "FMA3", "F16C", "BMI2", "AVX512F", "AVX512BW", 
 
 def _from_numpy() -> frozenset[str] | None:
     try:
-        from numpy._core._multiarray_umath import __cpu_features__  # noqa: PLC0415
+        from numpy._core._multiarray_umath import __cpu_features__
     except ImportError:
         try:
-            from numpy.core._multiarray_umath import __cpu_features__  # noqa: PLC0415  (numpy 1.x)
+            from numpy.core._multiarray_umath import __cpu_features__  # numpy 1.x
         except ImportError:
             return None
     return frozenset(name for name, present in __cpu_features__.items() if present)

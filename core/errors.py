@@ -25,3 +25,7 @@ class SourceError(LocalGPTError):
 
 class IngestLockedError(LocalGPTError):
     """Another ingest is writing to the same index."""
+
+
+class SearchOptionError(LocalGPTError):
+    """An unknown search mode, a malformed --where filter, or the like."""

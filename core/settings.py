@@ -122,6 +122,15 @@ HELP: dict[str, str] = {
     "the oldest turns drop out first (never more than the context window holds).",
 }
 
+# Command-line names for settings whose option is not --setting-name.
+_OPTION_FLAGS = {"k": ("-k", "--k"), "search_mode": ("--mode", "--search-mode")}
+
+
+def option_flags(name: str) -> tuple[str, ...]:
+    """The command-line option(s) of a setting: --setting-name, or those named above."""
+    return _OPTION_FLAGS.get(name, (f"--{name.replace('_', '-')}",))
+
+
 # Settings for which 0 or less means nothing: refused with the reason, not silently accepted.
 AT_LEAST_ONE = ("k",)
 

@@ -8,6 +8,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from core.memory import memory_bytes
 from core.offline import OFFLINE_ENV, offline_switches
 from doctor.report import WARNING, Problem, human_bytes
 
@@ -55,15 +56,6 @@ def _existing_parent(path: Path) -> Path:
     while not path.exists() and path != path.parent:
         path = path.parent
     return path
-
-
-def memory_bytes() -> tuple[int | None, int | None]:
-    """(total, available) from /proc/meminfo, or (None, None) where there is none."""
-    try:
-        fields = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines() if ":" in line)
-        return int(fields["MemTotal"].split()[0]) * 1024, int(fields["MemAvailable"].split()[0]) * 1024
-    except (OSError, KeyError, ValueError):
-        return None, None
 
 
 def system_facts(db: Path) -> tuple[dict[str, object], list[Problem]]:

@@ -44,7 +44,7 @@ def index_facts(db: Path, fingerprint: str | None, embedding_name: str | None) -
         index = open_index(db)
     except LocalGPTError as exc:
         return facts, [*problems, Problem("index-unreadable", str(exc))]
-    except Exception as exc:  # a damaged store fails in many ways inside Chroma or SQLite
+    except Exception as exc:  # noqa: BLE001 - a damaged store fails in many ways inside Chroma or SQLite
         return facts, [*problems, Problem("index-unreadable", f"The index at {db} cannot be opened ({exc}). Ingest into a new --db.")]
     try:
         info = index.catalog.info()

@@ -5,19 +5,9 @@ import hashlib
 from pathlib import Path
 
 from core.errors import ModelLoadError
+from core.files import file_sha256
 from core.settings import Settings
 from doctor.report import Problem, human_bytes
-
-_BLOCK = 1 << 20
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def folder_sha256(folder: Path) -> tuple[str, int]:
     """One SHA-256 for a folder (over each file's relative path and SHA-256, in order) and its size."""
@@ -31,7 +21,7 @@ def folder_sha256(folder: Path) -> tuple[str, int]:
 
 def embedding_facts(settings: Settings) -> tuple[dict[str, object], list[Problem], str | None]:
     """Facts, problems, and the fingerprint the index must have been built with (None if unknown)."""
-    from embeddings.embedder import describe_model, embedding_model_path, pick_device  # noqa: PLC0415
+    from embeddings.embedder import describe_model, embedding_model_path, pick_device
 
     facts: dict[str, object] = {"setting": settings.embedding_model or "(bundled all-MiniLM-L6-v2)"}
     try:
@@ -52,7 +42,7 @@ def embedding_facts(settings: Settings) -> tuple[dict[str, object], list[Problem
         )
     try:
         facts["device"] = pick_device(settings.device)
-        import torch  # noqa: PLC0415
+        import torch
 
         facts["torch_cuda"] = torch.version.cuda
         facts["cuda_available"] = torch.cuda.is_available()
@@ -63,24 +53,23 @@ def embedding_facts(settings: Settings) -> tuple[dict[str, object], list[Problem
 
 def llm_facts(settings: Settings, llama_loads: bool = True) -> tuple[dict[str, object], list[Problem]]:
     """`llama_loads`: llama.cpp can be loaded in this process (doctor.cpu_check found it runs on this CPU)."""
-    from generation.bundled import bundled_llm_path  # noqa: PLC0415
+    from generation.llm import is_gguf, llm_path  # imports no llama.cpp
 
     facts: dict[str, object] = {"setting": settings.model or "(bundled SmolLM2-135M-Instruct)"}
     problems: list[Problem] = []
     try:
-        path = Path(settings.model).expanduser() if settings.model else bundled_llm_path()
+        path = llm_path(settings)
     except ModelLoadError as exc:
         return facts, [Problem("llm-missing", str(exc))]
     facts["path"] = str(path)
     if not path.is_file():
         problems.append(Problem("llm-missing", f"Model file {path} does not exist. Copy it back, or pass --model PATH.gguf."))
     else:
-        with open(path, "rb") as handle:
-            if handle.read(4) != b"GGUF":
-                problems.append(Problem("llm-not-gguf", f"{path} is not a GGUF file (llama.cpp format): pass --model PATH.gguf."))
+        if not is_gguf(path):
+            problems.append(Problem("llm-not-gguf", f"{path} is not a GGUF file (llama.cpp format): pass --model PATH.gguf."))
         facts.update(size=human_bytes(path.stat().st_size), size_bytes=path.stat().st_size, sha256=file_sha256(path))
     try:
-        from generation.llm import gpu_offload_supported  # noqa: PLC0415
+        from generation.llm import gpu_offload_supported
 
         facts["llama_cpp_gpu_offload"] = gpu_offload_supported() if llama_loads else None
     except ImportError as exc:

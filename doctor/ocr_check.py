@@ -5,12 +5,12 @@ import subprocess
 
 from core.errors import ModelLoadError
 from core.settings import Settings
-from doctor.models import file_sha256
+from core.files import file_sha256
 from doctor.report import WARNING, Problem, human_bytes
 
 
 def ocr_facts(settings: Settings) -> tuple[dict[str, object], list[Problem]]:
-    from ingest.ocr.engine import ENGINE, PACKAGE, installed, languages  # noqa: PLC0415
+    from ingest.ocr.engine import ENGINE, PACKAGE, installed, languages
 
     facts: dict[str, object] = {"engine": ENGINE, "mode": settings.ocr, "language": settings.ocr_language}
     if settings.ocr == "off":

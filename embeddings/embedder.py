@@ -17,7 +17,7 @@ from core.errors import ModelLoadError
 from core.offline import enforce_offline
 from core.settings import Settings
 from embeddings.bundled import bundled_embedding_model_path
-from embeddings.onnx_backend import PRECISIONS, OnnxEncoder, default_cache_root, export_model, pooling_mode
+from embeddings.onnx_backend import PRECISIONS, OnnxEncoder, default_cache_root, export_model, max_seq_length, pooling_mode
 from embeddings.tokens import TokenCounter
 
 log = logging.getLogger(__name__)
@@ -34,12 +34,15 @@ TORCH_BATCH = 32
 
 @dataclass(frozen=True)
 class EmbedderInfo:
-    """What the index records about the model that built it."""
+    """The one description of the embedding model, read from its folder once and passed down: what the
+    index records about it (name, fingerprint, dimensions), and what the stages that tokenize need."""
 
     name: str
     fingerprint: str
     dimensions: int
     max_tokens: int  # content tokens the model reads, special tokens excluded
+    path: Path | None = None  # its folder
+    max_seq_length: int = 0  # tokens the model reads, special tokens included (the tokenizer's truncation)
 
 
 def _read_json(path: Path) -> dict:
@@ -65,12 +68,12 @@ def describe_model(model_path: Path) -> EmbedderInfo:
     for path in sorted(model_path.rglob("*")):
         if path.suffix in _WEIGHT_SUFFIXES and "onnx" not in path.parts:
             digest.update(f"{path.relative_to(model_path)}:{path.stat().st_size}".encode())
-    st_config = _read_json(model_path / "sentence_bert_config.json")
-    max_seq = int(st_config.get("max_seq_length") or _read_json(model_path / "config.json").get("max_position_embeddings", 512))
+    max_seq = max_seq_length(model_path)
     dims = int(_read_json(model_path / "1_Pooling/config.json").get("word_embedding_dimension", 0)) or int(
         _read_json(model_path / "config.json").get("hidden_size", 0)
     )
-    return EmbedderInfo(name=model_path.name, fingerprint=digest.hexdigest()[:16], dimensions=dims, max_tokens=max_seq - 2)
+    return EmbedderInfo(name=model_path.name, fingerprint=digest.hexdigest()[:16], dimensions=dims, max_tokens=max_seq - 2,
+                        path=model_path, max_seq_length=max_seq)
 
 
 def pick_device(requested: str = "auto") -> str:
@@ -78,7 +81,7 @@ def pick_device(requested: str = "auto") -> str:
         return requested
     if not gpu_may_exist():
         return "cpu"
-    import torch  # noqa: PLC0415
+    import torch
 
     if torch.cuda.is_available():
         return "cuda"
@@ -214,13 +217,13 @@ class Embedder:
             return self._load_torch(device)
         onnx_file = export_model(self.model_path, self.info.fingerprint, self.onnx_cache, self.precision)
         if backend == "openvino":
-            from embeddings.openvino_backend import OpenVinoEncoder  # noqa: PLC0415
+            from embeddings.openvino_backend import OpenVinoEncoder
 
-            return OpenVinoEncoder(self.model_path, onnx_file, threads=self.threads)
-        return OnnxEncoder(self.model_path, onnx_file, threads=self.threads)
+            return OpenVinoEncoder(self.model_path, onnx_file, threads=self.threads, max_length=self.info.max_seq_length)
+        return OnnxEncoder(self.model_path, onnx_file, threads=self.threads, max_length=self.info.max_seq_length)
 
     def _load_torch(self, device: str):
-        from sentence_transformers import SentenceTransformer  # noqa: PLC0415
+        from sentence_transformers import SentenceTransformer
 
         try:
             return SentenceTransformer(str(self.model_path), device=device, local_files_only=True)
@@ -274,14 +277,15 @@ def resolve_precision(requested: str, index_precision: str | None, new_index: Ca
 def load_embedder(settings: Settings, index_precision: str | None = None) -> Embedder:
     """The embedder the settings name; nothing heavy loads until it embeds.
     `index_precision`: what the index to be read or written records (None: a new index)."""
+    model_path = embedding_model_path(settings)
     return Embedder(
-        embedding_model_path(settings),
+        model_path,
         device=settings.device,
         backend=settings.embedding_backend,
         batch_size=settings.embed_batch_size,
         onnx_cache=Path(settings.onnx_cache).expanduser() if settings.onnx_cache else None,
         precision=resolve_precision(settings.embedding_precision, index_precision, lambda: new_index_precision(
-            settings.device, settings.embedding_backend, embedding_model_path(settings))),
+            settings.device, settings.embedding_backend, model_path)),
     )
 
 

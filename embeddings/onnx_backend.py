@@ -77,7 +77,7 @@ def max_seq_length(model_path: Path) -> int:
 
 def library_versions(*names: str) -> str:
     """name=version for each installed distribution (read from its metadata, nothing imported)."""
-    from importlib import metadata  # noqa: PLC0415
+    from importlib import metadata
 
     def version(name: str) -> str:
         try:
@@ -135,7 +135,7 @@ def export_model(model_path: Path, fingerprint: str, cache_root: Path, precision
 def _quantize(source: Path, out: Path) -> None:
     """8-bit weights, one scale per output channel (per-tensor scales lost up to 0.19 cosine on some chunks)."""
     try:
-        from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: PLC0415
+        from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as exc:
         raise ModelLoadError(f"Quantizing the embedding model needs onnxruntime and onnx ({exc}); pip install onnx.") from exc
     quiet = logging.getLogger()  # the quantizer logs a tip about pre-processing at WARNING on the root logger
@@ -149,9 +149,9 @@ def _quantize(source: Path, out: Path) -> None:
 
 def _export_to(model_path: Path, out: Path) -> None:
     try:
-        import onnx  # noqa: F401, PLC0415 (torch's exporter needs it)
-        import torch  # noqa: PLC0415
-        from transformers import AutoModel  # noqa: PLC0415
+        import onnx  # noqa: F401 (torch's exporter needs it)
+        import torch
+        from transformers import AutoModel
     except ImportError as exc:
         raise ModelLoadError(
             f"Exporting the embedding model to ONNX needs torch, transformers and onnx ({exc}). "
@@ -173,7 +173,7 @@ def _export_to(model_path: Path, out: Path) -> None:
         raise ModelLoadError(f"Could not load the embedding model from {model_path} to export it: {exc}") from exc
     sample = torch.ones((2, 8), dtype=torch.long)
     names = ["input_ids", "attention_mask", "token_type_ids"]
-    import warnings  # noqa: PLC0415
+    import warnings
 
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the exporter warns about tracing internals we do not rely on
@@ -197,8 +197,9 @@ class OnnxEncoder:
 
     runtime = "ONNX Runtime"
 
-    def __init__(self, model_path: Path, onnx_file: Path, threads: int = 0):
-        from tokenizers import Tokenizer  # noqa: PLC0415
+    def __init__(self, model_path: Path, onnx_file: Path, threads: int = 0, max_length: int | None = None):
+        """`max_length`: the model's max_seq_length (EmbedderInfo has it); None reads it from the folder."""
+        from tokenizers import Tokenizer
 
         self.pooling = pooling_mode(model_path)
         if self.pooling is None:
@@ -207,14 +208,14 @@ class OnnxEncoder:
             )
         self.input_names = self._open(Path(onnx_file), threads)
         self.tokenizer = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=max_seq_length(model_path))
+        self.tokenizer.enable_truncation(max_length=max_length or max_seq_length(model_path))
         self.tokenizer.no_padding()  # each batch is padded to its own longest text in _run
         pad_id = self.tokenizer.token_to_id("[PAD]")
         self.pad_id = 0 if pad_id is None else pad_id
 
     def _open(self, onnx_file: Path, threads: int) -> set[str]:
         """Load the model into the runtime; returns the names of the inputs it takes."""
-        import onnxruntime as ort  # noqa: PLC0415
+        import onnxruntime as ort
 
         options = ort.SessionOptions()
         if threads > 0:

@@ -40,7 +40,7 @@ def native_bf16(core) -> bool:
     """True when the CPU multiplies bfloat16 natively (OpenVINO lists BF16 among its capabilities)."""
     try:
         return "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
-    except Exception:  # an old or unusual OpenVINO: take the exact path
+    except Exception:  # noqa: BLE001 - an old or unusual OpenVINO: take the exact path
         return False
 
 
@@ -49,16 +49,17 @@ class OpenVinoEncoder(OnnxEncoder):
 
     runtime = "OpenVINO"
 
-    def __init__(self, model_path: Path, onnx_file: Path, threads: int = 0, compute: str = "auto"):
+    def __init__(self, model_path: Path, onnx_file: Path, threads: int = 0, compute: str = "auto",
+                 max_length: int | None = None):
         if compute not in COMPUTE:
             raise ModelLoadError(f"Unknown OpenVINO compute type {compute!r}: use {', '.join(COMPUTE)}.")
         self.compute = compute
-        super().__init__(model_path, onnx_file, threads)
+        super().__init__(model_path, onnx_file, threads, max_length)
 
     def _open(self, onnx_file: Path, threads: int) -> set[str]:
         enforce_offline()  # before the import: it is what keeps OpenVINO's telemetry from loading
         try:
-            import openvino as ov  # noqa: PLC0415
+            import openvino as ov
         except ImportError as exc:
             raise ModelLoadError(f"The OpenVINO backend needs the openvino package ({exc}); use --embedding-backend onnx.") from exc
         core = ov.Core()

@@ -16,7 +16,7 @@ class TokenCounter:
     """The embedding model's own tokenizer (tokenizer.json), light enough for worker processes."""
 
     def __init__(self, model_path: Path, max_length: int | None = None):
-        from tokenizers import Tokenizer  # noqa: PLC0415
+        from tokenizers import Tokenizer
 
         path = Path(model_path) / "tokenizer.json"
         if not path.exists():
@@ -93,7 +93,7 @@ class TokenCounter:
 def _tokens_stay_within_words(tokenizer) -> bool:
     """True for a WordPiece tokenizer that cuts words at spaces and punctuation (BERT and its kin,
     the bundled model among them): a word's tokens then do not depend on its neighbours."""
-    from tokenizers import models, normalizers, pre_tokenizers  # noqa: PLC0415
+    from tokenizers import models, normalizers, pre_tokenizers
 
     return (
         isinstance(tokenizer.model, models.WordPiece)

@@ -29,7 +29,7 @@ def require_mlflow():
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "true")
     try:
-        import mlflow  # noqa: PLC0415
+        import mlflow
     except ImportError:
         raise MlflowMissingError(
             f"--mlflow needs MLflow, which is an optional extra: install it with `{INSTALL_HINT}` "

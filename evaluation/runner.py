@@ -7,8 +7,8 @@ from typing import Callable, Sequence
 
 from evaluation.metrics import CUTOFFS, percentile, score_question
 from evaluation.qa import QAItem
-from retrieval.errors import SearchOptionError
-from retrieval.retriever import MODES, Retriever
+from core.errors import SearchOptionError
+from retrieval.retriever import MODES, Retriever, SearchRequest
 
 DEPTH = 10
 
@@ -28,6 +28,9 @@ class ModeSpec:
         if base not in MODES or any(e not in ("rerank", "mmr") for e in extras):
             raise SearchOptionError(f"Unknown eval mode {name!r}. Use dense, bm25 or hybrid, optionally with +rerank and/or +mmr.")
         return cls(name.strip(), base, "rerank" in extras, "mmr" in extras)
+
+    def request(self, question: str, k: int, where=None) -> SearchRequest:
+        return SearchRequest(question, k, where, mode=self.mode, mmr=self.mmr, rerank=self.rerank)
 
 
 def default_modes(has_reranker: bool) -> list[str]:
@@ -97,7 +100,7 @@ def evaluate(
     if items:  # warm-up, not timed: models load, caches fill
         vector = retriever.embedder.embed_query(items[0].question)
         for spec in specs:
-            retriever.search_embedded(items[0].question, vector, DEPTH, where, mode=spec.mode, mmr=spec.mmr, rerank=spec.rerank)
+            retriever.run(spec.request(items[0].question, DEPTH, where), vector)
     scores = {s.name: [] for s in specs}
     latencies = {s.name: [] for s in specs}
     missed = {s.name: [] for s in specs}
@@ -109,7 +112,7 @@ def evaluate(
         embed_ms.append((time.perf_counter() - started) * 1000)
         for spec in specs:
             started = time.perf_counter()
-            hits = retriever.search_embedded(item.question, vector, DEPTH, where, mode=spec.mode, mmr=spec.mmr, rerank=spec.rerank)
+            hits = retriever.run(spec.request(item.question, DEPTH, where), vector)
             latencies[spec.name].append((time.perf_counter() - started) * 1000)
             texts = [h.text for h in hits]
             chars[spec.name].extend(len(t) for t in texts)

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from core.types import Hit
+from core.files import open_private
 from frontends.batch_files import ANSWERED, FAILED, AnswerFormat, Existing, Question, format_for, normalize
 from frontends.session import Session
 from generation import Answer
+from generation.record import answer_record
 
 log = logging.getLogger(__name__)
 
@@ -59,31 +60,9 @@ class BatchReport:
         return text + "."
 
 
-def hit_json(n: int, hit: Hit) -> dict[str, Any]:
-    chunk = hit.chunk
-    out = {"n": n, "file": chunk.source, "page": chunk.page, "location": chunk.location(), "citation": chunk.citation(),
-           "score": round(float(hit.score), 6), "chunk_id": chunk.id}
-    if hit.relevance is not None:
-        out["relevance"] = round(float(hit.relevance), 6)
-    return out
-
-
-def answer_record(question: Question, result: Answer) -> dict[str, Any]:
-    return {
-        "id": question.id,
-        "question": question.text,
-        "status": ANSWERED,
-        "answer": result.text,
-        "answer_method": result.answer_method,
-        "refused": result.refused,
-        "refused_by": result.refused_by,
-        "citation_method": result.citation_method,
-        "evidence": [{**e.to_json(), "citation": result.passages[e.n - 1].chunk.citation()} for e in result.evidence],
-        "unsupported_figures": result.unsupported,
-        "sources": [hit_json(n, result.passages[n - 1]) for n in sorted(result.cited)],
-        "passages": [hit_json(n, hit) for n, hit in enumerate(result.passages, start=1)],
-        "timings": {k: round(v, 4) for k, v in result.timings.items()},
-    }
+def batch_record(question: Question, result: Answer) -> dict[str, Any]:
+    """The answer record (generation/record.py) with the question's id and status first."""
+    return {"id": question.id, "question": question.text, "status": ANSWERED, **answer_record(result)}
 
 
 def error_record(question: Question, error: str, elapsed: float) -> dict[str, Any]:
@@ -100,12 +79,6 @@ def _done_keys(existing: Existing) -> set[tuple[str, str]]:
     return keys
 
 
-def _open_private(path: Path, mode: str):
-    """Answers quote the user's documents: the file is owner-only, like the index."""
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY | (os.O_APPEND if "a" in mode else os.O_TRUNC), 0o600)
-    return os.fdopen(fd, mode, encoding="utf-8", newline="")
-
-
 def prepare_output(path: Path, fmt: AnswerFormat) -> set[tuple[str, str]]:
     """Keys answered already; the file left holding only whole answered records, ready to append to."""
     content = ""
@@ -113,7 +86,7 @@ def prepare_output(path: Path, fmt: AnswerFormat) -> set[tuple[str, str]]:
         with open(path, encoding="utf-8", errors="replace", newline="") as handle:
             content = handle.read()
     if not content.strip():
-        with _open_private(path, "w") as handle:
+        with open_private(path, "w") as handle:
             handle.write(fmt.header())
         return set()
     existing = fmt.parse(content)
@@ -123,7 +96,7 @@ def prepare_output(path: Path, fmt: AnswerFormat) -> set[tuple[str, str]]:
         log.info("rewriting %s: %d failed record(s) to retry%s", path, dropped,
                  "" if existing.clean else ", a record cut short dropped")
         temporary = path.with_name(path.name + ".tmp")
-        with _open_private(temporary, "w") as handle:
+        with open_private(temporary, "w") as handle:
             handle.write(existing.header + "".join(e.raw for e in kept))
             handle.flush()
             os.fsync(handle.fileno())
@@ -161,13 +134,13 @@ def run_batch(
     if on_start:
         on_start(len(pending))
     started = time.perf_counter()
-    with _open_private(output, "a") as handle:
+    with open_private(output, "a") as handle:
         for question in pending:
             began = time.perf_counter()
             try:
-                record = answer_record(question, session.ask(question.text))
+                record = batch_record(question, session.ask(question.text))
                 report.answered += 1
-            except Exception as exc:  # noqa: BLE001 - one failing question must not end the batch; it is recorded
+            except Exception as exc:  # one failing question must not end the batch; it is recorded
                 log.debug("question %r failed", question.id, exc_info=True)
                 error = f"{type(exc).__name__}: {exc}"
                 record = error_record(question, error, time.perf_counter() - began)
@@ -185,7 +158,7 @@ def progress_callbacks(enabled: bool, stream=sys.stderr):
     """A progress bar on stderr (count, rate, ETA) as (on_start, on_done, close)."""
     if not enabled:
         return None, None, lambda: None
-    from tqdm import tqdm  # noqa: PLC0415
+    from tqdm import tqdm
 
     bar: dict[str, Any] = {}
 

@@ -24,7 +24,7 @@ from core.types import Hit
 from generation.citations import MarkerFilter, check_citations, unsupported_figures
 from generation.evidence import Embed, Evidence, choose_evidence, score_candidates
 from generation.gate import SentenceGate
-from generation.llm import LLM
+from generation.llm import LLM, Sampling
 from generation.prompt import check_question_fits, pack_prompt
 from generation.question import holds_wanted, read_question, unknown_share
 from generation.sentences import one_line
@@ -41,7 +41,7 @@ _SAYS_NOT_THERE = re.compile(
     re.IGNORECASE,
 )
 
-__all__ = ["Answer", "AnswerInterrupted", "REFUSAL", "answer", "check_citations", "relevance"]
+__all__ = ["Answer", "AnswerInterrupted", "AnswerOptions", "REFUSAL", "answer", "check_citations", "relevance"]
 
 QUOTE_INTRO = "The documents say:"
 
@@ -71,29 +71,22 @@ class Answer:
     def sources(self) -> list[Hit]:
         return [self.passages[n - 1] for n in self.cited]
 
-    def to_json(self) -> dict:
-        return {
-            "question": self.question,
-            "answer": self.text,
-            "answer_method": self.answer_method,
-            "refused": self.refused,
-            "refused_by": self.refused_by,
-            "evidence": [e.to_json() for e in self.evidence],
-            "citation_method": self.citation_method,
-            "sources": [{"n": n, **self.passages[n - 1].to_json()} for n in self.cited],
-            "passages": [
-                {"n": i, **h.to_json(), **({"excerpt": self.excerpts[i - 1]} if i <= len(self.excerpts) else {})}
-                for i, h in enumerate(self.passages, start=1)
-            ],
-            "left_out": [h.to_json() for h in self.left_out],
-            "invalid_markers": self.invalid_markers,
-            "unsupported_figures": self.unsupported,
-            "withheld": self.withheld,
-            "generated": self.generated,
-            "interrupted": self.interrupted,
-            "prompt_tokens": self.prompt_tokens,
-            "timings": {k: round(v, 4) for k, v in self.timings.items()},
-        }
+
+@dataclass(frozen=True)
+class AnswerOptions:
+    """What `answer` uses of the settings: when to refuse, how much to read and to write, how to sample."""
+
+    min_score: float
+    min_evidence: float
+    max_unknown: float
+    max_tokens: int
+    excerpt_sentences: int
+    sampling: Sampling
+
+    @classmethod
+    def of(cls, settings: Settings) -> "AnswerOptions":
+        return cls(settings.min_score, settings.min_evidence, settings.max_unknown, settings.max_tokens,
+                   settings.excerpt_sentences, Sampling.of(settings))
 
 
 class AnswerInterrupted(KeyboardInterrupt):
@@ -147,7 +140,7 @@ def answer(
     question: str,
     hits: list[Hit],
     llm: LLM,
-    settings: Settings,
+    options: AnswerOptions,
     on_token: Callable[[str], None] | None = None,
     embed: Embed | None = None,
     question_vector: np.ndarray | None = None,
@@ -158,24 +151,24 @@ def answer(
     `embed` (texts -> unit vectors, the index's embedder) ranks evidence sentences by meaning;
     without it they are ranked by words alone. `word_counts` (words -> chunks holding each, the
     index's catalog) tells which of the question's words the documents never use. Refuses without
-    calling the model when no hit reaches `settings.min_score`, when `settings.max_unknown` of the
-    question's words are unknown to the index, or when no sentence scores `settings.min_evidence`.
+    calling the model when no hit reaches `options.min_score`, when `options.max_unknown` of the
+    question's words are unknown to the index, or when no sentence scores `options.min_evidence`.
     Raises `AnswerInterrupted` (a KeyboardInterrupt) on Ctrl-C, carrying the partial answer.
     """
     started = time.perf_counter()
-    check_question_fits(question, llm, settings.max_tokens)  # too long is an error, whatever else is decided
-    relevant = [h for h in hits if relevance(h) >= settings.min_score]
+    check_question_fits(question, llm, options.max_tokens)  # too long is an error, whatever else is decided
+    relevant = [h for h in hits if relevance(h) >= options.min_score]
     if not relevant:
         return _refuse(question, hits, "threshold", started, on_token)
-    if word_counts is not None and unknown_share(question, word_counts) >= settings.max_unknown:
+    if word_counts is not None and unknown_share(question, word_counts) >= options.max_unknown:
         return _refuse(question, hits, "unknown_words", started, on_token)
     asked = read_question(question)
     ranked = score_candidates(asked, relevant, embed, question_vector)
     evidence = choose_evidence(ranked, relevant)
-    if not evidence or evidence[0].score < settings.min_evidence:
+    if not evidence or evidence[0].score < options.min_evidence:
         return _refuse(question, hits, "evidence", started, on_token, evidence=[])
-    excerpts = _excerpts(relevant, ranked, settings.excerpt_sentences, len(evidence))
-    packed = pack_prompt(question, relevant, llm, settings.max_tokens, excerpts=excerpts)
+    excerpts = _excerpts(relevant, ranked, options.excerpt_sentences, len(evidence))
+    packed = pack_prompt(question, relevant, llm, options.max_tokens, excerpts=excerpts)
     if packed.left_out:
         log.info("%d relevant passage(s) did not fit the context window and were left out", len(packed.left_out))
     number = {h.chunk.id: n for n, h in enumerate(packed.passages, start=1)}
@@ -184,13 +177,14 @@ def answer(
     result = Answer(question, "", packed.passages, retrieved=list(hits), left_out=packed.left_out,
                     excerpts=packed.excerpts, prompt_tokens=packed.prompt_tokens, evidence=evidence)
     if not evidence:  # every evidence passage was left out for room: nothing to ground an answer on
-        return _refuse(question, hits, "evidence", started, on_token)
+        return _refuse(question, hits, "evidence", started, on_token, left_out=packed.left_out)
 
     markers = MarkerFilter(len(packed.passages))
     gate = SentenceGate(" ".join(e.text for e in evidence), asked, emit=on_token)
     raw: list[str] = []
     first_token_at = None
-    stream = llm.stream_chat(packed.messages, settings.max_tokens, settings.temperature, settings.repeat_penalty)
+    stream = llm.stream_chat(packed.messages, options.max_tokens, options.sampling.temperature,
+                             options.sampling.repeat_penalty)
     try:
         for piece in stream:
             if first_token_at is None:

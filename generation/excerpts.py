@@ -11,18 +11,13 @@ import math
 import re
 from collections import Counter
 
+from core.stopwords import MODAL_VERBS, STOPWORDS
 from core.types import Hit
 
 _MIN_WORDS = 7
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=\S)|\n\s*\n")
 _WORD = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")
-_STOP = frozenset(
-    """a about above after again all am an and any are as at be been before being below between both but by can could
-    did do does doing down during each few for from further had has have having he her here hers him his how i if in
-    into is it its itself just me more most my no nor not of off on once only or other our out over own same she should
-    so some such than that the their them then there these they this those through to too under until up very was we
-    were what when where which while who whom why will with would you your yours must shall may might need""".split()
-)
+IGNORED_WORDS = STOPWORDS | MODAL_VERBS  # not terms of a question or a sentence
 
 
 def sentences(text: str) -> list[str]:
@@ -46,7 +41,7 @@ def sentences(text: str) -> list[str]:
 
 def terms(text: str) -> list[str]:
     words = _WORD.findall(text.lower())
-    return [_stem(w) for w in words if w not in _STOP]
+    return [_stem(w) for w in words if w not in IGNORED_WORDS]
 
 
 def _stem(word: str) -> str:

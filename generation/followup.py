@@ -18,7 +18,8 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 
-from generation.llm import LLM, Message
+from core.stopwords import CONVERSATION_WORDS, STOPWORDS
+from generation.llm import LLM, Message, Sampling
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +34,7 @@ REWRITE_SYSTEM = (
     "Keep every other word of the question. Do not answer it. Reply with the rewritten question only."
 )
 
-_STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before being below
-    between both but by can could did do does doing done down during each either else ever few for from further
-    get gets got had has have having he her here hers herself him himself his how i if in into is it its itself
-    just let me more most my myself no nor not now of off on once one ones only or other our ours out over own
-    same say says she should so some such tell than that the their theirs them themselves then there these they
-    this those through to too under until up us very was we were what whats when where which while who whom why
-    will with would you your yours yourself please thanks thank okay ok yes well much many second first third
-    last next former latter another""".split()
-)
+_STOPWORDS = STOPWORDS | CONVERSATION_WORDS
 _ANAPHORA = frozenset(
     "it its it's they them their this that these those there he she him her his hers one ones former latter "
     "same other another second first third last above previous".split()
@@ -174,7 +166,7 @@ def fallback_standalone(question: str, history: History) -> str:
     return f"{question} ({' '.join(carried)})" if carried else question
 
 
-def rewrite_followup(question: str, history: History, llm: LLM, history_tokens: int) -> Rewrite:
+def rewrite_followup(question: str, history: History, llm: LLM, history_tokens: int, sampling: Sampling) -> Rewrite:
     """`question` made standalone from `history`, using at most `history_tokens` tokens of prompt."""
     question = question.strip()
     if not history.turns or not looks_like_followup(question):
@@ -183,7 +175,7 @@ def rewrite_followup(question: str, history: History, llm: LLM, history_tokens: 
     messages, used = history.window(llm, question, budget)
     if used == 0:
         return Rewrite(question, fallback_standalone(question, history), "fallback")
-    raw = "".join(llm.stream_chat(messages, REWRITE_MAX_TOKENS, 0.0, 1.1))
+    raw = "".join(llm.stream_chat(messages, REWRITE_MAX_TOKENS, sampling.temperature, sampling.repeat_penalty))
     candidate = clean_rewrite(raw)
     history_text = " ".join(f"{t.standalone} {t.answer}" for t in list(history.turns)[-used:])
     problem = judge_rewrite(candidate, question, history_text)

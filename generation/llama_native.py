@@ -119,9 +119,9 @@ def load_cpu_backends() -> str | None:
     build = installed_build()
     if not build.portable:
         return None
-    import ctypes  # noqa: PLC0415
+    import ctypes
 
-    from llama_cpp import llama_cpp as bindings  # noqa: PLC0415
+    from llama_cpp import llama_cpp as bindings
 
     lib = bindings._lib  # libllama: its symbol lookup reaches the libggml it was linked with
     lib.ggml_backend_reg_count.restype = ctypes.c_size_t
@@ -165,7 +165,7 @@ def loaded_variant() -> str:
 def probe_here() -> None:
     """Load llama.cpp in this process as an answer would and print what it runs with (JSON): probe's child."""
     load_cpu_backends()
-    import llama_cpp  # noqa: PLC0415
+    import llama_cpp
 
     llama_cpp.llama_backend_init()
     info = llama_cpp.llama_print_system_info().decode(errors="replace")
@@ -207,7 +207,7 @@ def probe(python: str | None = None, timeout: float = 60) -> Probe:
 
 def main() -> int:
     """This CPU, the installed build, whether it runs here (exit 1 if not): install.sh's check, as REPORT_COMMAND."""
-    from core.cpu import shown_features  # noqa: PLC0415
+    from core.cpu import shown_features
 
     build = installed_build()
     print(f"CPU features: {' '.join(shown_features()) or 'none of the vector extensions'}")

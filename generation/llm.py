@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterator, Protocol
 
 from core.errors import ModelLoadError
+from core.memory import memory_bytes
 from core.settings import Settings
 from generation.bundled import bundled_llm_path
 from generation.llama_native import load_cpu_backends
@@ -19,6 +20,18 @@ from generation.threads import choose_threads
 log = logging.getLogger(__name__)
 
 Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How the model picks its tokens: the user's --temperature and --repeat-penalty, for every call."""
+
+    temperature: float
+    repeat_penalty: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> "Sampling":
+        return cls(settings.temperature, settings.repeat_penalty)
 
 
 class LLM(Protocol):
@@ -32,7 +45,7 @@ class LLM(Protocol):
 
 
 def gpu_offload_supported() -> bool:
-    import llama_cpp  # noqa: PLC0415
+    import llama_cpp
 
     load_cpu_backends()  # a portable build's CPU variants, before llama.cpp looks for backends itself
 
@@ -52,7 +65,7 @@ class LlamaCppLLM:
         if self._llama is not None:
             return self._llama
         path = check_model_file(Path(self.model_path).expanduser())
-        from llama_cpp import Llama  # noqa: PLC0415
+        from llama_cpp import Llama
 
         layers = self.n_gpu_layers if gpu_offload_supported() else 0
         try:
@@ -116,7 +129,7 @@ FALLBACK_TEMPLATE = (
 
 def _chat_formatter(llama):
     """The GGUF's own chat template, with its BOS/EOS tokens, as llama-cpp-python would build it."""
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter  # noqa: PLC0415
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     template = llama.metadata.get("tokenizer.chat_template")
     if not template:
@@ -129,16 +142,10 @@ def _chat_formatter(llama):
                                stop_token_ids=[eos_id] if eos_id >= 0 else None)
 
 
-def _available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (Linux /proc/meminfo), None where unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
+def is_gguf(path: Path) -> bool:
+    """Whether the file starts as llama.cpp's GGUF files do."""
+    with open(path, "rb") as handle:
+        return handle.read(4) == b"GGUF"
 
 
 def check_model_file(path: Path) -> Path:
@@ -147,13 +154,12 @@ def check_model_file(path: Path) -> Path:
         raise ModelLoadError(f"Model file {path} does not exist. Pass --model PATH to a GGUF file.")
     if not path.is_file():
         raise ModelLoadError(f"{path} is not a file. Pass --model PATH to a GGUF file.")
-    with open(path, "rb") as handle:
-        if handle.read(4) != b"GGUF":
-            raise ModelLoadError(
-                f"{path} is not a GGUF model file. Pass --model PATH to a .gguf file (llama.cpp format); "
-                "llama.cpp's convert_hf_to_gguf.py converts other formats."
-            )
-    size, available = path.stat().st_size, _available_memory()
+    if not is_gguf(path):
+        raise ModelLoadError(
+            f"{path} is not a GGUF model file. Pass --model PATH to a .gguf file (llama.cpp format); "
+            "llama.cpp's convert_hf_to_gguf.py converts other formats."
+        )
+    size, (_, available) = path.stat().st_size, memory_bytes()
     if available is not None and size > available:
         raise ModelLoadError(
             f"{path.name} needs at least {size / 2**30:.1f} GiB of memory, but only {available / 2**30:.1f} GiB is "

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from generation.excerpts import _STOP, _WORD, terms
+from generation.excerpts import IGNORED_WORDS, terms
 
 _WANTS = (
     ("number", re.compile(
@@ -90,7 +90,7 @@ def holds_wanted(question: Question, sentence: str) -> bool | None:
 
 def content_words(text: str) -> list[str]:
     """The question's own words that carry meaning (no stopwords, numbers or very short words), unstemmed."""
-    return list(dict.fromkeys(w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2 and not w.isdigit()))
+    return list(dict.fromkeys(w for w in _WORD.findall(text.lower()) if w not in IGNORED_WORDS and len(w) > 2 and not w.isdigit()))
 
 
 def unknown_share(text: str, word_counts: Callable[[list[str]], dict[str, int]]) -> float:

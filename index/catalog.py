@@ -250,6 +250,13 @@ class Catalog:
     def chunk_count(self) -> int:
         return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
+    def has_files_under(self, name: str) -> bool:
+        """Whether a file is named `name`, or lies under a folder of that name."""
+        row = self._db.execute(
+            "SELECT 1 FROM files WHERE source = ? OR substr(source, 1, ?) = ? LIMIT 1", (name, len(name) + 1, name + "/")
+        ).fetchone()
+        return row is not None
+
     # -- journal: sources whose vectors in the store may differ from the catalog -----
     def mark_pending(self, sources: Iterable[str]) -> None:
         now = time.time()
@@ -353,14 +360,6 @@ class Catalog:
             "SELECT chunk_index, text FROM chunks WHERE source = ? AND chunk_index BETWEEN ? AND ?", (source, low, high)
         )
         return dict(rows)
-
-    def get_chunks_of(self, source: str) -> list[Chunk]:
-        rows = self._db.execute("SELECT id, text, meta FROM chunks WHERE source = ? ORDER BY chunk_index", (source,))
-        return [Chunk.from_metadata(cid, text, json.loads(meta)) for cid, text, meta in rows]
-
-    def iter_chunks(self) -> Iterator[Chunk]:
-        for cid, text, meta in self._db.execute("SELECT id, text, meta FROM chunks ORDER BY source, chunk_index"):
-            yield Chunk.from_metadata(cid, text, json.loads(meta))
 
     def connection(self) -> sqlite3.Connection:
         """For read-only queries of other stages (full-text search)."""

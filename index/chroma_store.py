@@ -10,6 +10,8 @@ import numpy as np
 
 from core.errors import LocalGPTError
 from core.offline import enforce_offline
+from core.filters import Filter
+from index.chroma_filter import chroma_where, sources_where
 from index.vector_store import VectorMatch
 
 COLLECTION = "localgpt_chunks"
@@ -26,8 +28,8 @@ class ChromaStore:
         self._connect()
 
     def _connect(self) -> None:
-        import chromadb  # noqa: PLC0415
-        from chromadb.config import Settings as ChromaSettings  # noqa: PLC0415
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
 
         self._client = chromadb.PersistentClient(
             path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
@@ -41,7 +43,7 @@ class ChromaStore:
         """Chroma caches, per process and path, what it found on disk when first opened: a reader
         that opened the store while an ingest had not yet written any vector keeps seeing "nothing
         on disk". A fresh client reads what is there now."""
-        from chromadb.api.client import SharedSystemClient  # noqa: PLC0415
+        from chromadb.api.client import SharedSystemClient
 
         SharedSystemClient.clear_system_cache()
         self._connect()
@@ -57,23 +59,23 @@ class ChromaStore:
 
     def delete_sources(self, sources: Sequence[str]) -> None:
         for start in range(0, len(sources), 100):
-            part = list(sources[start : start + 100])
-            self._collection.delete(where={"source": {"$in": part}} if len(part) > 1 else {"source": part[0]})
+            self._collection.delete(where=sources_where(sources[start : start + 100]))
 
     def delete_ids(self, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), self._max_batch):
             self._collection.delete(ids=list(ids[start : start + self._max_batch]))
 
-    def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[VectorMatch]:
+    def query(self, vector: np.ndarray, k: int, where: Filter | None = None) -> list[VectorMatch]:
         """The k nearest vectors: ids and scores (asking Chroma for metadata too costs 2.5x at 100k chunks)."""
         if k <= 0:
             return []
-        from chromadb.errors import InternalError  # noqa: PLC0415
+        clause = chroma_where(where)
+        from chromadb.errors import InternalError
 
         def run():
             # No count() first: it costs 7-8 ms at 100k chunks, and an empty collection answers [] anyway.
             return self._collection.query(
-                query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k, where=where or None, include=["distances"]
+                query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k, where=clause, include=["distances"]
             )
 
         try:
@@ -104,9 +106,7 @@ class ChromaStore:
     def ids_of_sources(self, sources: Sequence[str]) -> set[str]:
         found: set[str] = set()
         for start in range(0, len(sources), 100):
-            part = list(sources[start : start + 100])
-            where = {"source": {"$in": part}} if len(part) > 1 else {"source": part[0]}
-            found.update(self._collection.get(where=where, include=[])["ids"])
+            found.update(self._collection.get(where=sources_where(sources[start : start + 100]), include=[])["ids"])
         return found
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:

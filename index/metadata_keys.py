@@ -6,7 +6,7 @@ import re
 from typing import Sequence
 
 from index.catalog import Catalog
-from retrieval.errors import SearchOptionError
+from core.errors import SearchOptionError
 
 # Keys every chunk has.
 ALWAYS = {"source", "chunk_index", "content_hash"}

@@ -11,8 +11,7 @@ import os
 import stat
 from pathlib import Path
 
-PRIVATE_DIR = 0o700
-PRIVATE_FILE = 0o600
+from core.files import PRIVATE_DIR, PRIVATE_FILE
 _OTHERS = stat.S_IRWXG | stat.S_IRWXO
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import threading
@@ -15,6 +14,7 @@ import numpy as np
 
 from core.index_text import INDEX_TEXT, PLAIN
 from core.errors import IndexMismatchError, IngestLockedError, NoIndexError
+from core.locks import release_lock, take_lock
 from core.types import Chunk
 from index.catalog import Catalog, FileRecord
 from index.crashpoints import crashpoint
@@ -86,14 +86,11 @@ class Index:
 
         def open_quietly() -> None:
             with contextlib.suppress(Exception):
-                self.vectors
+                _ = self.vectors
 
         threading.Thread(target=open_quietly, name="open-vector-store", daemon=True).start()
 
     # -- what built it --------------------------------------------------------
-    def recorded_info(self) -> dict[str, str]:
-        return self.catalog.info()
-
     def recorded_precision(self) -> str | None:
         """The embedding precision that built the index; None for an empty index."""
         return precision_of(self.catalog.info())
@@ -187,9 +184,6 @@ class Index:
             self.vectors.delete_ids(sorted(stale))
         self.catalog.clear_pending(sources)
 
-    def replace_file(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        self.write_files([(record, chunks)], vectors)
-
     def remove_files(self, sources: Sequence[str]) -> None:
         if not sources:
             return
@@ -201,8 +195,7 @@ class Index:
     def close(self) -> None:
         self.catalog.close()
         if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
+            release_lock(self._lock_fd)
             self._lock_fd = None
 
     def __enter__(self) -> "Index":
@@ -213,21 +206,14 @@ class Index:
 
 
 def _take_ingest_lock(db: Path) -> int:
-    fd = os.open(db / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise IngestLockedError(
-            f"Another ingest is writing to {db} right now. Wait for it to finish, or ingest into another --db folder."
-        ) from None
-    return fd
+    return take_lock(db / LOCK_FILE, lambda: IngestLockedError(
+        f"Another ingest is writing to {db} right now. Wait for it to finish, or ingest into another --db folder."))
 
 
 def open_index(db: Path, write: bool = False) -> Index:
     """Open the index at `db`. For writing, it is created if missing and the ingest lock is taken."""
-    from index.chroma_store import ChromaStore  # noqa: PLC0415 (chromadb is slow to import)
-    from index.permissions import make_private  # noqa: PLC0415
+    from index.chroma_store import ChromaStore  # chromadb is slow to import
+    from index.permissions import make_private
 
     db = Path(db)
     if not write and not index_exists(db):

@@ -14,6 +14,8 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
+from core.filters import Filter
+
 
 @dataclass(frozen=True)
 class VectorMatch:
@@ -30,8 +32,11 @@ class VectorStore(Protocol):
 
     def delete_ids(self, ids: Sequence[str]) -> None: ...
 
-    def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[VectorMatch]:
-        """The k nearest (passing the metadata filter `where`), closest first: ids and scores."""
+    def query(self, vector: np.ndarray, k: int, where: Filter | None = None) -> list[VectorMatch]:
+        """The k nearest (passing the metadata filter `where`), closest first: ids and scores.
+
+        `where` holds exact values and ranges only (no source globs or folders: index/vector_query.py
+        resolves those); each store translates it into its own query language (index/chroma_filter.py)."""
 
     def ids(self) -> set[str]: ...
 

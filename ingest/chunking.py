@@ -23,7 +23,7 @@ class ChunkPlan:
 
 
 def _splitter(length: Callable[[str], int], budget: int, overlap: int, language: str | None):
-    from langchain_text_splitters import Language, RecursiveCharacterTextSplitter  # noqa: PLC0415
+    from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
 
     overlap = max(0, min(overlap, budget // 4))
     if language:

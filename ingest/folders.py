@@ -22,10 +22,7 @@ def _label_taken(catalog: Catalog, roots: list[Root], label: str) -> bool:
     if any(r.label == label for r in roots):
         return True
     # the files of a folder without a label must not look like this label's files
-    row = catalog.connection().execute(
-        "SELECT 1 FROM files WHERE source = ? OR substr(source, 1, ?) = ? LIMIT 1", (label, len(label) + 1, label + "/")
-    ).fetchone()
-    return row is not None
+    return catalog.has_files_under(label)
 
 
 def choose_label(name: str, roots: list[Root], catalog: Catalog) -> str:

@@ -7,7 +7,6 @@ A worker that crashes on a file (a parser segfault, the OOM killer) costs that f
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import multiprocessing
 import os
@@ -19,13 +18,17 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
+from core.files import file_sha256
 from core.types import Chunk
 from index.catalog import FileRecord
 from ingest.chunking import ChunkPlan
 from ingest.ocr import OcrOptions
 from ingest.plan import Task
+
+if TYPE_CHECKING:
+    from embeddings.embedder import EmbedderInfo
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +52,6 @@ class Parsed:
     texts: list[str] = field(default_factory=list)  # what is embedded for each chunk: its index text
 
 
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # -- in the worker -------------------------------------------------------------
 _worker: dict = {}  # this worker's tokenizer and plan, set once by _init
 
@@ -66,7 +61,7 @@ def _die_with(parent: int) -> None:
     queue's pipe open themselves, so they would otherwise wait on it forever)."""
     if sys.platform.startswith("linux"):
         try:
-            import ctypes  # noqa: PLC0415
+            import ctypes
 
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):
@@ -83,20 +78,20 @@ def _die_with(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _init(model_path: str, plan: ChunkPlan, parent: int, ocr: OcrOptions | None = None) -> None:
-    from core.offline import enforce_offline  # noqa: PLC0415
-    from embeddings.onnx_backend import max_seq_length  # noqa: PLC0415
-    from embeddings.tokens import TokenCounter  # noqa: PLC0415
+def _init(model_path: str, max_length: int, plan: ChunkPlan, parent: int, ocr: OcrOptions | None = None) -> None:
+    """A worker's set-up: the tokenizer of the embedding model at `model_path`, which reads `max_length` tokens."""
+    from core.offline import enforce_offline
+    from embeddings.tokens import TokenCounter
 
     _die_with(parent)
     enforce_offline()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    _worker.update(counter=TokenCounter(Path(model_path), max_length=max_seq_length(Path(model_path))), plan=plan, niced=False,
+    _worker.update(counter=TokenCounter(Path(model_path), max_length=max_length), plan=plan, niced=False,
                    ocr=ocr or OcrOptions())
 
 
 def _load(path: Path, max_bytes: int | None):
-    from ingest.loaders import load_file  # noqa: PLC0415
+    from ingest.loaders import load_file
 
     return load_file(path, max_bytes=max_bytes, ocr=_worker.get("ocr"))
 
@@ -112,8 +107,8 @@ def parse(task: Task, max_bytes: int | None) -> Parsed:
 
 
 def _parse(task: Task, max_bytes: int | None) -> Parsed:
-    from ingest.chunking import chunk_sections, index_inputs  # noqa: PLC0415
-    from ingest.loaders import LoadError  # noqa: PLC0415
+    from ingest.chunking import chunk_sections, index_inputs
+    from ingest.loaders import LoadError, read_failure
 
     path = Path(task.path)
     try:
@@ -123,7 +118,7 @@ def _parse(task: Task, max_bytes: int | None) -> Parsed:
             raise LoadError(
                 f"file is {mb(stat.st_size)} MB, above the {mb(max_bytes)} MB limit (--max-file-mb); raise the limit to ingest it"
             )
-        record = FileRecord(task.source, file_hash(path), stat.st_size, stat.st_mtime_ns, root=task.root)
+        record = FileRecord(task.source, file_sha256(path), stat.st_size, stat.st_mtime_ns, root=task.root)
         if task.known_hash == record.content_hash:
             return Parsed(task.source, "unchanged", record)
         sections = _load(path, max_bytes)
@@ -133,15 +128,10 @@ def _parse(task: Task, max_bytes: int | None) -> Parsed:
             raise LoadError("no text found in the file")
         texts, tokens, token_ids = index_inputs(chunks, counter)
         return Parsed(task.source, "read", record, chunks=chunks, tokens=tokens, token_ids=token_ids, texts=texts)
-    except LoadError as exc:
-        return Parsed(task.source, "failed", reason=str(exc))
-    except PermissionError:
-        return Parsed(task.source, "failed", reason="permission denied: cannot read the file")
-    except OSError as exc:
-        return Parsed(task.source, "failed", reason=f"cannot read the file: {exc.strerror or exc}")
-    except Exception as exc:  # noqa: BLE001 (a reader's bug must cost one file, not the run)
-        log.debug("reader failed on %s", task.source, exc_info=True)
-        return Parsed(task.source, "failed", reason=f"could not read the file ({exc.__class__.__name__}: {exc})")
+    except Exception as exc:  # reading is mapped by _load; this is stat, hash and chunking: one file, not the run
+        if not isinstance(exc, LoadError):
+            log.debug("parsing failed on %s", task.source, exc_info=True)
+        return Parsed(task.source, "failed", reason=str(read_failure(exc)))
 
 
 # -- in the main process -------------------------------------------------------
@@ -154,9 +144,10 @@ def worker_count(requested: int, files: int) -> int:
 class ParsePool:
     """`results(tasks)` yields a `Parsed` per task as workers finish them, keeping a few in flight."""
 
-    def __init__(self, workers: int, model_path: Path, plan: ChunkPlan, max_bytes: int | None, ocr: OcrOptions | None = None):
+    def __init__(self, workers: int, model: EmbedderInfo, plan: ChunkPlan, max_bytes: int | None, ocr: OcrOptions | None = None):
+        """`model`: the embedding model's description; each worker tokenizes with its tokenizer, as it reads."""
         self.workers = workers
-        self.init_args = (str(model_path), plan, os.getpid(), ocr or OcrOptions())
+        self.init_args = (str(model.path), model.max_seq_length, plan, os.getpid(), ocr or OcrOptions())
         self.max_bytes = max_bytes
         self._pool: ProcessPoolExecutor | None = None
         self._inflight: dict[Future, tuple[Task, int]] = {}
@@ -206,7 +197,7 @@ class ParsePool:
                         yield Parsed(task.source, "failed", reason="the reader process crashed on this file")
             if broken:
                 log.warning("a parse worker died; starting new ones")
-                for future, (task, attempt) in list(self._inflight.items()):
+                for task, attempt in list(self._inflight.values()):
                     queue.append((task, attempt + 1 if attempt < ATTEMPTS else attempt))
                 self._inflight.clear()
                 self.close()

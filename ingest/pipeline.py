@@ -22,7 +22,6 @@ from core.errors import LocalGPTError, SourceError
 from core.index_text import INDEX_TEXT
 from core.settings import Settings
 from embeddings import Embedder, load_embedder
-from embeddings.embedder import embedding_model_path
 from index import open_index
 from index.catalog import Failure, Root
 from index.crashpoints import crashpoint
@@ -33,7 +32,7 @@ from ingest.folders import claim_folder
 from ingest.loaders import is_supported, supported_extensions
 from ingest.loaders.image import OFF_REASON
 from ingest.ocr import OcrOptions
-from ingest.parse_pool import ParsePool, Parsed, file_hash, worker_count
+from ingest.parse_pool import ParsePool, Parsed, worker_count
 from ingest.plan import make_plan, reading_order
 from ingest.progress import Progress
 from ingest.report import EXIT_OK, EXIT_SOME_FAILED, FileOutcome, IngestReport
@@ -41,7 +40,7 @@ from ingest.walk import Found, find_documents
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EXIT_OK", "EXIT_SOME_FAILED", "FileOutcome", "IngestReport", "file_hash", "run_ingest"]
+__all__ = ["EXIT_OK", "EXIT_SOME_FAILED", "FileOutcome", "IngestReport", "run_ingest"]
 
 # Chunks gathered (from whole files) before they are embedded and written together, in batches:
 # enough to sort by length and cut padding, few enough to keep memory and the work a kill loses small.
@@ -148,7 +147,7 @@ def run_ingest(
 
         def parse_pool(files: int) -> ParsePool:
             workers = worker_count(settings.workers, files)
-            return pools.enter_context(ParsePool(workers, embedding_model_path(settings), plan, max_bytes(settings), ocr))
+            return pools.enter_context(ParsePool(workers, embedder.info, plan, max_bytes(settings), ocr))
 
         pool = None
         known = index.catalog.files(root=folder.path)
@@ -293,7 +292,6 @@ def _read_embed_write(pool: ParsePool, tasks, known, index: Index, embedder: Emb
 def _flush(group: _Group, known, writer: _Writer, embedder: Embedder, record, progress: Progress) -> None:
     if not group.files:
         return
-    chunks = [c for parsed in group.files for c in parsed.chunks]
     tokens = [t for parsed in group.files for t in parsed.tokens]
     token_ids = None
     if all(parsed.token_ids is not None for parsed in group.files):

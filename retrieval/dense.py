@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.filters import Filter
 from index.catalog import Catalog
+from index.vector_query import query_filtered
 from index.vector_store import VectorMatch, VectorStore
-from retrieval.filters import Filter, to_chroma
 
 # A filtered search first asks for this many times more unfiltered neighbours and keeps
 # those that pass: Chroma's own metadata filter costs time in proportion to the rows it
@@ -25,8 +26,8 @@ def _with_content(matches: list[VectorMatch], catalog: Catalog) -> list[VectorMa
 
 
 def dense_search(store: VectorStore, catalog: Catalog, vector: np.ndarray, k: int, flt: Filter | None = None) -> list[VectorMatch]:
-    """The k nearest chunks with their text and metadata, best first. A filter matching many
-    sources is queried batch by batch."""
+    """The k nearest chunks with their text and metadata, best first. The store filters only when
+    the nearest neighbours, filtered here, hold too few that pass."""
     if k <= 0:
         return []
     if flt is None:
@@ -45,11 +46,7 @@ def dense_search(store: VectorStore, catalog: Catalog, vector: np.ndarray, k: in
         if wide >= OVERFETCH_MAX or not kept or wider > 2 * OVERFETCH_MAX:
             break
         wide = min(wider, OVERFETCH_MAX)
-    matches: list[VectorMatch] = []
-    for where in to_chroma(catalog.connection(), flt):
-        matches.extend(store.query(vector, k, where=where))
-    matches.sort(key=lambda m: -m.score)
-    return _with_content(matches[:k], catalog)
+    return _with_content(query_filtered(store, catalog, vector, k, flt), catalog)
 
 
 def cosine_to(vector: np.ndarray, others: dict[str, np.ndarray]) -> dict[str, float]:

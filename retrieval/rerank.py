@@ -29,9 +29,9 @@ class Reranker:
     def _load(self):
         if self._model is None:
             enforce_offline()
-            from sentence_transformers import CrossEncoder  # noqa: PLC0415
+            from sentence_transformers import CrossEncoder
 
-            from embeddings.embedder import pick_device  # noqa: PLC0415
+            from embeddings.embedder import pick_device
 
             try:
                 self._model = CrossEncoder(str(self.model_path), device=pick_device(self.device), local_files_only=True)

@@ -19,16 +19,16 @@ from typing import Any
 
 import numpy as np
 
+from core.errors import SearchOptionError
+from core.filters import parse_where
 from core.settings import Settings
 from core.types import Chunk, Hit
 from embeddings import Embedder, load_embedder
 from index import Index, open_index
+from index.lexical import bm25_search
 from index.store import IndexInfo
 from retrieval.dense import cosine_to, dense_search
-from retrieval.errors import SearchOptionError
-from retrieval.filters import parse_where, to_sql
 from retrieval.fusion import FUSIONS, fuse
-from retrieval.lexical import bm25_search
 from retrieval.mmr import mmr_order
 from retrieval.passages import passages_for
 from retrieval.rerank import Reranker
@@ -53,6 +53,22 @@ def check_fusion(settings: Settings) -> None:
         raise SearchOptionError(f"Unknown fusion {settings.fusion!r}. Use one of: {', '.join(FUSIONS)}.")
     if not 0.0 <= settings.bm25_weight <= 1.0:
         raise SearchOptionError(f"--bm25-weight {settings.bm25_weight} is outside 0..1.")
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What to search for, and how; None takes the settings' value.
+
+    `where`: a filter ("source=contracts/*", a list of such, {key: value}, or a core.filters.Filter).
+    `mode`: dense, bm25 or hybrid. `rerank`: by default when a reranker is set.
+    """
+
+    question: str
+    k: int | None = None
+    where: Any = None
+    mode: str | None = None
+    mmr: bool | None = None
+    rerank: bool | None = None
 
 
 @dataclass
@@ -82,29 +98,19 @@ class Retriever:
         mmr: bool | None = None,
         rerank: bool | None = None,
     ) -> list[Hit]:
-        """The k best passages for `question`, best first.
+        """The k best passages for `question`, best first: `run` of a `SearchRequest` with these fields."""
+        return self.run(SearchRequest(question, k, where, mode, mmr, rerank))
 
-        `where`: a filter ("source=contracts/*", a list of such, or {key: value}).
-        `mode`, `mmr`, `rerank` default to the settings (rerank: when a reranker is set).
-        """
-        return self.search_embedded(question, self.embedder.embed_query(question), k, where, mode=mode, mmr=mmr, rerank=rerank)
-
-    def search_embedded(
-        self,
-        question: str,
-        vector: np.ndarray,
-        k: int | None = None,
-        where: Any = None,
-        *,
-        mode: str | None = None,
-        mmr: bool | None = None,
-        rerank: bool | None = None,
-    ) -> list[Hit]:
-        """`search` with the question already embedded (evaluation times retrieval apart from embedding)."""
-        k = k or self.settings.k
-        mode = check_mode(mode or self.settings.search_mode)
-        use_mmr = self.settings.mmr if mmr is None else mmr
-        use_rerank = bool(self.settings.reranker) if rerank is None else rerank
+    def run(self, request: SearchRequest, vector: np.ndarray | None = None) -> list[Hit]:
+        """The passages a request asks for, best first; `vector` is the question's embedding when the
+        caller has it already (evaluation times retrieval apart from embedding; the answer reuses it)."""
+        question, where = request.question, request.where
+        if vector is None:
+            vector = self.embedder.embed_query(question)
+        k = request.k or self.settings.k
+        mode = check_mode(request.mode or self.settings.search_mode)
+        use_mmr = self.settings.mmr if request.mmr is None else request.mmr
+        use_rerank = bool(self.settings.reranker) if request.rerank is None else request.rerank
         if use_rerank and not self.settings.reranker:
             raise SearchOptionError("Reranking needs a cross-encoder: pass --reranker PATH to a local model folder.")
         flt = parse_where(where)
@@ -130,7 +136,7 @@ class Retriever:
                     matches = self.index.vectors.query(vector, pool)
             else:
                 matches = dense_search(self.index.vectors, self.index.catalog, vector, pool, flt)
-        lexical = bm25_search(conn, question, pool, to_sql(flt) if flt else None) if mode in ("bm25", "hybrid") else []
+        lexical = bm25_search(conn, question, pool, flt) if mode in ("bm25", "hybrid") else []
         if pending is not None:
             matches = pending.result()
         if matches:
@@ -218,7 +224,7 @@ class Retriever:
 
     def _background(self):
         if self._worker is None:
-            from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+            from concurrent.futures import ThreadPoolExecutor
 
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dense-search")
         return self._worker

@@ -43,6 +43,18 @@ def _blocked(what: str):
 _REAL_CONNECT = socket.socket.connect
 
 
+# Session fixtures that load a real model or ingest with one: a test using any of them (directly
+# or through another fixture) is marked `slow`. Tests that start subprocesses, servers or bundle
+# builds are marked in their own files. `pytest -m "not slow"` runs the logic alone.
+REAL_MODEL_FIXTURES = {"sample_db", "embedder", "llm"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_configure(config):
     os.environ.setdefault("LOCALGPT_THREADS", "2")
     socket.socket.connect = _blocked("connect")
@@ -86,6 +98,22 @@ def offline_cmd(args: list[str]) -> list[str]:
 def localgpt_cmd(*args: str) -> list[str]:
     """The CLI of this checkout, as a subprocess command, cut off from the network."""
     return offline_cmd([sys.executable, str(REPO / "localgpt.py"), *args])
+
+
+@pytest.fixture()
+def fake_llm():
+    """Make a scripted model: `fake_llm("first reply", "second reply")` (tests/fakes.py)."""
+    from fakes import FakeLLM
+
+    return lambda *replies: FakeLLM(list(replies))
+
+
+@pytest.fixture()
+def fake_embedder():
+    """Deterministic bag-of-words vectors: texts sharing words are similar (tests/fakes.py)."""
+    from fakes import FakeEmbedder
+
+    return FakeEmbedder()
 
 
 @pytest.fixture(scope="session")

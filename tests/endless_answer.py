@@ -35,14 +35,14 @@ def announce() -> None:
 
 def end_tokens(llama) -> list[int]:
     """Every token that ends generation (EOS, EOT, <|endoftext|>...)."""
-    import llama_cpp  # noqa: PLC0415
+    import llama_cpp
 
     vocab = llama_cpp.llama_model_get_vocab(llama.model)
     return [t for t in range(llama.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, t)]
 
 
 def patch() -> None:
-    import llama_cpp  # noqa: PLC0415
+    import llama_cpp
 
     real = llama_cpp.Llama.create_chat_completion
 
@@ -68,8 +68,8 @@ def patch() -> None:
 
     llama_cpp.Llama.create_chat_completion = endless
 
-    import generation.gate as gate  # noqa: PLC0415
-    from generation.grounding import Verdict  # noqa: PLC0415
+    import generation.gate as gate
+    from generation.grounding import Verdict
 
     checks = gate.check_sentence, gate.check_answer
     gate.check_sentence = lambda *args, **kwargs: Verdict(True) if active() else checks[0](*args, **kwargs)

@@ -9,9 +9,10 @@ import pytest
 
 from core.settings import load_settings
 from fakes import FakeEmbedder, FakeLLM, hit
-from generation.answer import QUOTE_INTRO, REFUSAL, answer
+from generation.answer import QUOTE_INTRO, REFUSAL, AnswerOptions, answer
 from generation.evidence import choose_evidence, score_candidates
 from generation.question import read_question
+from generation.record import answer_record
 from generation.sentences import sentence_spans
 
 LEASE = (
@@ -24,7 +25,7 @@ KETTLE = "Descale the kettle every 3 months with citric acid. Never immerse the 
 
 
 def settings(**more):
-    return load_settings({"min_score": 0.2, "min_evidence": 0.3, **more}, environ={})
+    return AnswerOptions.of(load_settings({"min_score": 0.2, "min_evidence": 0.3, **more}, environ={}))
 
 
 def ask(question, hits, replies, **more):
@@ -63,7 +64,7 @@ def test_a_checked_generated_answer_is_shown_with_its_evidence():
     assert "60" in result.text and shown.strip() == result.text
     assert result.cited == [1] and result.citation_method == "model"
     assert "sixty (60) days" in result.evidence[0].text
-    record = result.to_json()
+    record = answer_record(result)
     assert record["answer_method"] == "generated"
     ev = record["evidence"][0]
     assert {"text", "n", "source", "location", "start", "end"} <= set(ev)

@@ -2,8 +2,9 @@
 import pytest
 
 from core.types import Chunk, Hit
-from generation import answer
+from generation import AnswerOptions, answer
 from generation.question import vocabulary
+from generation.record import answer_record
 from generation.prompt import build_messages, pack_prompt
 from retrieval import open_retriever
 
@@ -14,7 +15,7 @@ def ask(sample_db, settings_for, llm):
     retriever = open_retriever(settings)
 
     def run(question: str, **changes):
-        return answer(question, retriever.search(question), llm, settings.replace(**changes),
+        return answer(question, retriever.search(question), llm, AnswerOptions.of(settings.replace(**changes)),
                       embed=retriever.embedder.embed, word_counts=vocabulary(retriever.index.catalog.word_counts, retriever.index.catalog.chunk_count()))
 
     yield run
@@ -61,6 +62,7 @@ def small_window_llm():
     return LlamaCppLLM(bundled_llm_path(), n_ctx=512, threads=2)
 
 
+@pytest.mark.slow
 def test_context_far_larger_than_the_window_is_packed_without_overflow(small_window_llm, settings_for, tmp_path):
     llm = small_window_llm
     settings = settings_for(tmp_path / "unused", temperature=0.0, max_tokens=24, excerpt_sentences=0)
@@ -76,9 +78,9 @@ def test_context_far_larger_than_the_window_is_packed_without_overflow(small_win
     assert not any(h.chunk.text in user for h in packed.left_out)
     # The count is the one llama.cpp sees, and the model really runs on it.
     assert llm.count_tokens(packed.messages) == packed.prompt_tokens
-    result = answer("What must the tenant keep clean?", hits, llm, settings)
+    result = answer("What must the tenant keep clean?", hits, llm, AnswerOptions.of(settings))
     assert len(result.left_out) == len(packed.left_out)
-    assert result.to_json()["left_out"]
+    assert answer_record(result)["left_out"]
 
 
 def test_token_count_matches_what_llama_cpp_sends(llm):

@@ -24,6 +24,7 @@ from conftest import CAN_UNSHARE, REPO, SAMPLES
 
 pytestmark = [
     pytest.mark.bundle,
+    pytest.mark.slow,
     pytest.mark.skipif(not CAN_UNSHARE, reason="needs `unshare -n` (root) to cut the network off"),
 ]
 

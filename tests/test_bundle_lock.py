@@ -124,6 +124,6 @@ def test_install_refuses_another_platform(fake_bundle, tmp_path):
     done = install(fake_bundle, tmp_path / "prefix")
     assert done.returncode == 1
     here = "%d.%d" % sys.version_info[:2]
-    assert f"This bundle is for Linux x86_64, Python 3.9" in done.stderr
+    assert "This bundle is for Linux x86_64, Python 3.9" in done.stderr
     assert f"this machine is Linux x86_64, Python {here}" in done.stderr and "python differs" in done.stderr
     assert not (tmp_path / "prefix").exists()

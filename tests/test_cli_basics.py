@@ -3,7 +3,6 @@ import json
 
 from click.testing import CliRunner
 
-from conftest import SAMPLES
 from localgpt import cli
 
 

@@ -45,6 +45,7 @@ def test_a_new_index_gets_the_precision_measured_best_for_the_cpu(settings_for, 
     assert load_embedder(settings.replace(embedding_precision="float32")).precision == "float32"  # asked for by name
 
 
+@pytest.mark.slow
 def test_ingest_on_a_cpu_without_bfloat16_builds_an_int8_index_that_ask_reads_back(settings_for, tmp_path, on_cpu):
     from core.settings import load_settings
     from ingest.pipeline import run_ingest
@@ -131,6 +132,7 @@ def test_the_portable_build_loads_exactly_one_variant_the_one_its_libraries_scor
     assert best == loaded and loaded in build.variants and loaded not in llama_native.SKIPPED_VARIANTS
 
 
+@pytest.mark.slow
 def test_the_installed_build_runs_here_and_says_with_what():
     found = llama_native.probe()
     assert found.ok, found.problem
@@ -139,6 +141,7 @@ def test_the_installed_build_runs_here_and_says_with_what():
         assert found.variant in llama_native.installed_build().variants
 
 
+@pytest.mark.slow
 def test_the_report_command_says_what_the_cpu_has_and_what_the_build_needs():
     done = subprocess.run([sys.executable, "-c", llama_native.REPORT_COMMAND], capture_output=True, text=True,
                           cwd=Path(llama_native.__file__).resolve().parent.parent, env={**os.environ})

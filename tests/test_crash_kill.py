@@ -20,6 +20,9 @@ import pytest
 from conftest import REPO, localgpt_cmd
 from test_ingest_incremental import index_state, prose, write_corpus
 
+
+pytestmark = pytest.mark.slow  # kills real ingests run as subprocesses
+
 # Small batches make several write groups out of a small corpus (a group is 16 batches).
 ENV = {"LOCALGPT_EMBED_BATCH_SIZE": "4", "LOCALGPT_WORKERS": "2"}
 

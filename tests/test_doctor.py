@@ -64,6 +64,7 @@ def test_text_output_names_sections_and_says_ok(sample_db):
     assert result.output.rstrip().endswith("OK: nothing needed is missing or broken.")
 
 
+@pytest.mark.slow
 def test_no_index_yet_is_not_a_failure_and_nothing_is_created(tmp_path):
     db = tmp_path / "not-yet"
     code, report = doctor("--db", str(db))
@@ -133,6 +134,7 @@ def test_index_others_can_read(private_copy):
     assert code == 0 and report["index"]["private"] is True
 
 
+@pytest.mark.slow
 def test_index_damaged(tmp_path):
     db = tmp_path / "db"
     db.mkdir(mode=0o700)

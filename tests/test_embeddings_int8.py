@@ -31,6 +31,7 @@ def both(cache):
     return exact, small
 
 
+@pytest.mark.slow
 def test_int8_vectors_stay_close_to_float32_and_rank_alike(both):
     exact, small = both
     passages = TEXTS[1:4]
@@ -46,6 +47,7 @@ def test_int8_vectors_stay_close_to_float32_and_rank_alike(both):
         assert int(np.argmax(scores)) == best
 
 
+@pytest.mark.slow
 def test_int8_export_is_cached_beside_the_float_one(both, cache):
     from embeddings import Embedder
     from embeddings.bundled import bundled_embedding_model_path
@@ -78,6 +80,7 @@ def run(*args, env=None):
     return CliRunner().invoke(cli, list(args), env=env)
 
 
+@pytest.mark.slow
 def test_an_index_keeps_the_precision_that_built_it(tmp_path, cache):
     db, env = tmp_path / "db", {"LOCALGPT_ONNX_CACHE": str(cache)}
     built = run("ingest", "--source-dir", str(SAMPLES), "--db", str(db), "--embedding-precision", "int8", "--quiet", env=env)

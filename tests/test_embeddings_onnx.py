@@ -35,6 +35,7 @@ def torch_vectors():
     return Embedder(bundled_embedding_model_path(), backend="torch", device="cpu").embed(TEXTS)
 
 
+@pytest.mark.slow
 def test_onnx_vectors_equal_torch_vectors(exported, torch_vectors):
     _, onnx, vectors = exported
     assert onnx.backend == "onnx"
@@ -46,6 +47,7 @@ def test_onnx_vectors_equal_torch_vectors(exported, torch_vectors):
     assert np.allclose(onnx.embed(TEXTS[::-1]), vectors[::-1], atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("compute", ["auto", "f32", "bf16"])
 def test_openvino_vectors_equal_torch_vectors(exported, torch_vectors, compute):
     """bf16 is what auto picks on a CPU with native bfloat16 (this machine: AVX512-BF16); emulated elsewhere."""
@@ -68,6 +70,7 @@ def test_openvino_vectors_equal_torch_vectors(exported, torch_vectors, compute):
     assert reordered.min() >= 1 - 1e-4, reordered.min()
 
 
+@pytest.mark.slow
 def test_export_is_cached_and_written_atomically(exported):
     from embeddings import Embedder
     from embeddings.bundled import bundled_embedding_model_path
@@ -83,6 +86,7 @@ def test_export_is_cached_and_written_atomically(exported):
     assert [p.name for p in cache.iterdir()] == [folders[0].name]
 
 
+@pytest.mark.slow
 def test_openvino_compiles_once_and_a_truncated_cache_entry_is_compiled_again(exported, tmp_path, monkeypatch):
     """A kill while OpenVINO writes its compiled model leaves a truncated entry: the next load must still give
     the same vectors. An unwritable cache folder only costs the compile."""
@@ -118,6 +122,7 @@ def test_openvino_compiles_once_and_a_truncated_cache_entry_is_compiled_again(ex
     assert np.array_equal(vectors(), first)
 
 
+@pytest.mark.slow
 def test_a_cache_shared_with_another_cpu_or_library_version_gets_entries_of_its_own(exported, monkeypatch):
     """A home folder shared between machines: OpenVINO's compiled kernels are per CPU, exports per library version."""
     from embeddings.bundled import bundled_embedding_model_path
@@ -150,6 +155,7 @@ def test_backend_does_not_change_the_index_fingerprint(settings_for, tmp_path):
     assert infos["torch"] == infos["onnx"] == infos["openvino"] == infos["auto"]
 
 
+@pytest.mark.slow
 def test_auto_picks_openvino_on_cpu(settings_for, tmp_path, exported):
     from embeddings import load_embedder
 
@@ -159,6 +165,7 @@ def test_auto_picks_openvino_on_cpu(settings_for, tmp_path, exported):
     assert embedder.backend == "openvino"
 
 
+@pytest.mark.slow
 def test_auto_falls_back_to_onnx_when_openvino_cannot_load(settings_for, tmp_path, exported, monkeypatch, caplog):
     """OpenVINO refusing the model (an old CPU, a broken install) costs speed, not the ingest."""
     from core.errors import ModelLoadError
@@ -181,6 +188,7 @@ def test_auto_falls_back_to_onnx_when_openvino_cannot_load(settings_for, tmp_pat
         named.embed(["x"])
 
 
+@pytest.mark.slow
 def test_token_ids_from_the_ingest_workers_give_the_same_vectors(exported):
     """Ingest's workers tokenize each chunk for the model, so the embedding process does not tokenize again."""
     from embeddings.bundled import bundled_embedding_model_path

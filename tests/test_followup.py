@@ -11,7 +11,10 @@ from generation.followup import (
     looks_like_followup,
     rewrite_followup,
 )
+from generation.llm import Sampling
 from retrieval import open_retriever
+
+SAMPLING = Sampling(temperature=0.0, repeat_penalty=1.1)
 
 
 @dataclass
@@ -60,7 +63,7 @@ def test_a_standalone_question_is_not_sent_to_the_model(llm):
     history = History()
     history.add("What is the rent?", "What is the rent?", "1,850 US dollars [1].")
     recording = Recording(llm)
-    rewrite = rewrite_followup("How often should the kettle be descaled?", history, recording, 512)
+    rewrite = rewrite_followup("How often should the kettle be descaled?", history, recording, 512, SAMPLING)
     assert (rewrite.method, rewrite.standalone) == ("as-is", "How often should the kettle be descaled?")
     assert recording.prompts == []
 
@@ -81,7 +84,7 @@ def test_the_rewrite_prompt_never_overflows_the_context_window(llm):
     for n in range(30):
         history.add(f"What does clause {n} say?", f"What does clause {n} say?", "It says " + "many things " * 200)
     recording = Scripted(llm)  # the reply does not matter here, only the prompt
-    rewrite_followup("And what about it?", history, recording, history_tokens=100_000)
+    rewrite_followup("And what about it?", history, recording, history_tokens=100_000, sampling=SAMPLING)
     assert recording.prompts, "a follow-up with history is sent to the model"
     assert llm.count_tokens(recording.prompts[0]) <= llm.n_ctx - REWRITE_MAX_TOKENS
 
@@ -100,7 +103,7 @@ def test_judging_rewrites():
 def test_a_rewrite_that_looks_wrong_falls_back_to_the_previous_key_terms(llm, reply):
     history = History()
     history.add("What is the monthly rent for the apartment?", "What is the monthly rent for the apartment?", "1,850 US dollars.")
-    rewrite = rewrite_followup("And the deposit?", history, Scripted(llm, reply=reply), 512)
+    rewrite = rewrite_followup("And the deposit?", history, Scripted(llm, reply=reply), 512, SAMPLING)
     assert rewrite.method == "fallback"
     assert rewrite.standalone.startswith("And the deposit?")
     assert "monthly rent apartment" in rewrite.standalone
@@ -110,7 +113,7 @@ def test_a_good_rewrite_is_used(llm):
     history = History()
     history.add("What is the monthly rent for the apartment?", "What is the monthly rent for the apartment?", "1,850 US dollars.")
     scripted = Scripted(llm, reply="Rewritten question: How much is the security deposit for the apartment?\nNote: ...")
-    rewrite = rewrite_followup("And how much is the security deposit?", history, scripted, 512)
+    rewrite = rewrite_followup("And how much is the security deposit?", history, scripted, 512, SAMPLING)
     assert (rewrite.method, rewrite.standalone) == ("llm", "How much is the security deposit for the apartment?")
     assert "What is the monthly rent for the apartment?" in scripted.prompts[0][-1]["content"]
 
@@ -122,8 +125,23 @@ def test_follow_up_with_the_real_model_finds_the_right_passage(sample_db, settin
     history.add("What is the monthly rent for the apartment?", "What is the monthly rent for the apartment?",
                 "The monthly rent is 1,850 US dollars [1].")
     question = "How much notice is needed to end it?"
-    rewrite = rewrite_followup(question, history, llm, settings.history_tokens)
+    rewrite = rewrite_followup(question, history, llm, settings.history_tokens, Sampling.of(settings))
     assert rewrite.method in ("llm", "fallback")
     with open_retriever(settings) as retriever:
         hits = Session(retriever, llm, settings).search(rewrite.standalone, question)
     assert (hits[0].chunk.source, hits[0].chunk.page) == ("lease_agreement.pdf", 2)
+
+
+def test_the_rewrite_samples_as_the_user_asked():
+    from fakes import FakeLLM
+
+    class Recording(FakeLLM):
+        def stream_chat(self, messages, max_tokens, temperature, repeat_penalty):
+            self.prompts.append((temperature, repeat_penalty))
+            yield "How much is the security deposit for the apartment?"
+
+    history = History()
+    history.add("What is the monthly rent for the apartment?", "What is the monthly rent for the apartment?", "1,850 US dollars.")
+    llm = Recording()
+    rewrite = rewrite_followup("And how much is the security deposit?", history, llm, 512, Sampling(0.7, 1.3))
+    assert rewrite.method == "llm" and llm.prompts == [(0.7, 1.3)]

@@ -13,6 +13,9 @@ from click.testing import CliRunner
 from localgpt import cli
 
 
+pytestmark = pytest.mark.slow  # ingests with the real embedder
+
+
 def run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 

@@ -6,8 +6,13 @@ import os
 import subprocess
 import time
 
+import pytest
+
 from conftest import REPO, localgpt_cmd
 from test_ingest_incremental import write_corpus
+
+
+pytestmark = pytest.mark.slow  # ingests with the real embedder in subprocesses
 
 
 def cli_env(**extra):

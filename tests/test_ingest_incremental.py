@@ -13,6 +13,9 @@ import pytest
 
 from conftest import REPO, localgpt_cmd
 
+
+pytestmark = pytest.mark.slow  # ingests with the real embedder
+
 WORDS = (
     "lease tenant landlord notice period deposit rent kettle descale filter warranty inventory laptop "
     "monitor handbook holiday policy travel expense invoice contract clause termination renewal "

@@ -78,6 +78,7 @@ def scanned(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_an_image_only_pdf_is_read_page_by_page_with_the_ocr_flag(scanned):
     sections = load_file(scanned / "scan.pdf")
     assert [s.meta["page"] for s in sections] == [1, 2, 3]
@@ -86,6 +87,7 @@ def test_an_image_only_pdf_is_read_page_by_page_with_the_ocr_flag(scanned):
         assert _words(sentence) <= _words(section.text), (section.meta, section.text)
 
 
+@pytest.mark.slow
 def test_a_pdf_mixing_text_and_scanned_pages_ocrs_only_the_scanned_one(scanned):
     first, second = load_file(scanned / "mixed.pdf")
     assert first.meta == {"page": 1} and first.text.startswith("This first page is typed")
@@ -93,6 +95,7 @@ def test_a_pdf_mixing_text_and_scanned_pages_ocrs_only_the_scanned_one(scanned):
     assert _words(SENTENCES[2]) <= _words(second.text)
 
 
+@pytest.mark.slow
 def test_ocr_off_leaves_scans_out_with_todays_message_and_skips_images(scanned):
     with pytest.raises(LoadError, match=r"^PDF has no text layer \(scanned\?\); OCR is not supported$"):
         load_file(scanned / "scan.pdf", ocr=OcrOptions(mode="off"))
@@ -100,12 +103,14 @@ def test_ocr_off_leaves_scans_out_with_todays_message_and_skips_images(scanned):
     assert is_supported(scanned / "walrus.png") and not is_supported(scanned / "walrus.png", images=False)
 
 
+@pytest.mark.slow
 def test_ocr_force_reads_a_text_page_by_ocr(tmp_path):
     path = _text_pdf(tmp_path / "typed.pdf", SENTENCES[:1])
     (section,) = load_file(path, ocr=OcrOptions(mode="force"))
     assert section.meta["ocr"] is True and _words(SENTENCES[0]) <= _words(section.text)
 
 
+@pytest.mark.slow
 def test_scans_are_ingested_and_each_page_is_found_by_search_offline(scanned, tmp_path):
     db = tmp_path / "db"
     done = subprocess.run(localgpt_cmd("ingest", "--source-dir", str(scanned), "--db", str(db), "--quiet"),

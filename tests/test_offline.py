@@ -21,6 +21,7 @@ def test_the_network_really_is_blocked():
     del NETWORK_ATTEMPTS[before:]  # this attempt was the test's own
 
 
+@pytest.mark.slow
 def test_ingest_then_ask_in_one_flow_with_sockets_blocked(tmp_path):
     before = len(NETWORK_ATTEMPTS)
     runner = CliRunner()
@@ -47,6 +48,7 @@ def test_offline_switches_are_set_by_the_code_not_the_shell(monkeypatch):
     assert os.environ["ANONYMIZED_TELEMETRY"] == "False"
 
 
+@pytest.mark.slow
 def test_cli_in_a_process_with_no_network_at_all(tmp_path):
     db = tmp_path / "db"
     done = subprocess.run(localgpt_cmd("ingest", "--source-dir", str(SAMPLES), "--db", str(db), "--quiet"),
@@ -72,6 +74,7 @@ time.sleep({linger})  # ONNX Runtime's telemetry client looked up its server ~9 
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace to see connects made below Python")
 def test_embedding_runtimes_reach_for_no_network_even_below_python(tmp_path):
     """ONNX Runtime (C++ 1DS client) and OpenVINO (a thread sending a usage event on import) phone home

@@ -35,6 +35,7 @@ def umask_022():
     os.umask(old)
 
 
+@pytest.mark.slow
 def test_index_is_private_under_a_permissive_umask(tmp_path, umask_022):
     db = tmp_path / "db"
     runner = CliRunner()
@@ -49,6 +50,7 @@ def test_index_is_private_under_a_permissive_umask(tmp_path, umask_022):
     assert loose(db) == {}, "files or folders of the index that others can read"
 
 
+@pytest.mark.slow
 def test_an_ingest_tightens_an_index_left_readable(tmp_path, umask_022):
     db = tmp_path / "db"
     docs = tmp_path / "docs"

@@ -16,6 +16,9 @@ from click.testing import CliRunner
 from conftest import SAMPLES
 from localgpt import cli
 
+
+pytestmark = pytest.mark.slow  # a real collection, the real models
+
 MODULES = ["textwrap", "shutil", "glob", "fnmatch", "csv", "json", "zipfile", "gzip", "argparse", "logging",
            "sqlite3", "heapq", "bisect", "calendar", "fractions", "random", "statistics", "difflib", "hashlib",
            "base64", "tempfile", "sched", "queue", "ipaddress", "pprint"]

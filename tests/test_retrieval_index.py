@@ -3,15 +3,18 @@ full of codes and clause numbers: what BM25 and hybrid find that dense search mi
 filters, relevance in every mode, deletions, and the reranker plumbing."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from core.settings import load_settings
+from index.chroma_filter import chroma_where
 from ingest.pipeline import run_ingest
 from retrieval import open_retriever
+
+
+pytestmark = pytest.mark.slow  # a corpus ingested with the real embedder
 
 PROBLEMS = [
     ("the impeller is blocked by scale", "remove the front cover and clear the impeller"),
@@ -194,7 +197,7 @@ def test_filtered_dense_gives_the_same_hits_whether_chroma_filters_or_we_do(retr
     wheres = []
     real_query = store.query
     monkeypatch.setattr(
-        store, "query", lambda v, k, where=None: wheres.append(where) or real_query(v, k, where=where)
+        store, "query", lambda v, k, where=None: wheres.append(chroma_where(where)) or real_query(v, k, where=where)
     )
     chroma = retriever.search(question, k=3, mode="dense", where="source=contracts/2024|manuals/fault-0.md")
     assert wheres[-1] == {"source": {"$in": sorted(["contracts/2024/clause-14-2.md", "contracts/2024/clause-12-4.md", "manuals/fault-0.md"])}}

@@ -9,7 +9,7 @@ from core.index_text import HEAD_CHARS, head_of, index_text
 from core.types import Chunk
 from index.catalog import Catalog, FileRecord
 from retrieval.fusion import adaptive_bm25_weight, code_like, convex_fusion, fuse
-from retrieval.lexical import bm25_search
+from index.lexical import bm25_search
 from retrieval.passages import overlap, passages_for, widen
 
 DENSE = [("a", 0.9), ("b", 0.8), ("c", 0.3)]
@@ -126,6 +126,7 @@ def test_passages_read_neighbours_of_the_same_file_only(tmp_path):
         catalog.close()
 
 
+@pytest.mark.slow
 def test_an_index_embedded_without_heads_is_embedded_again_once_on_the_next_ingest(tmp_path, settings_for):
     """Real ingest (bundled model, Chroma on disk): an index whose info records no index-text recipe
     (as every index written before heads did) is re-read and re-embedded by the next ingest, whole,
@@ -147,7 +148,7 @@ def test_an_index_embedded_without_heads_is_embedded_again_once_on_the_next_inge
     again = run_ingest(settings)
     assert sorted(o.status for o in again.outcomes) == ["changed", "changed"]
     with open_index(settings.db) as index:
-        assert index.catalog.chunk_ids() == ids and index.recorded_info()["index_text"] == INDEX_TEXT
+        assert index.catalog.chunk_ids() == ids and index.catalog.info()["index_text"] == INDEX_TEXT
         assert index.vectors.count() == len(ids)
         head = index.catalog.connection().execute("SELECT head FROM chunks WHERE source = 'lease.md'").fetchone()[0]
         assert head == "Lease > Termination"

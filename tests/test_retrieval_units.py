@@ -6,10 +6,14 @@ import pytest
 
 from core.types import Chunk
 from index.catalog import Catalog, FileRecord
-from retrieval.errors import SearchOptionError
-from retrieval.filters import matching_sources, parse_where, to_chroma, to_sql
+from core.errors import SearchOptionError
+from core.filters import parse_where
+from index.chroma_filter import chroma_where
+from index.lexical import bm25_search, fts_query
+from index.sql_filter import matching_sources
+from index.vector_query import query_filtered
+from index.vector_store import VectorMatch
 from retrieval.fusion import reciprocal_rank_fusion
-from retrieval.lexical import bm25_search, fts_query
 from retrieval.mmr import mmr_order
 
 DOCS = {
@@ -76,7 +80,7 @@ def test_source_glob_folder_and_page_filters_restrict_bm25(catalog):
     conn = catalog.connection()
 
     def sources(where):
-        return {json.loads(m.meta)["source"] for m in bm25_search(conn, "clause error code", 10, to_sql(parse_where(where)))}
+        return {json.loads(m.meta)["source"] for m in bm25_search(conn, "clause error code", 10, parse_where(where))}
 
     assert sources("source=contracts/*") == {"contracts/lease.md", "contracts/old/supply.md"}
     assert sources("source=contracts/old") == {"contracts/old/supply.md"}  # a folder, no glob
@@ -86,18 +90,39 @@ def test_source_glob_folder_and_page_filters_restrict_bm25(catalog):
     assert sources("source=nothing/*") == set()
 
 
+class RecordingStore:
+    """A vector store that records the Chroma `where` clause of each query and finds nothing."""
+
+    def __init__(self):
+        self.wheres = []
+
+    def query(self, vector, k, where=None):
+        self.wheres.append(chroma_where(where))
+        return [VectorMatch(f"{len(self.wheres)}", 1.0 / len(self.wheres))]
+
+
 def test_glob_resolves_to_sources_for_chroma_in_batches(catalog, monkeypatch):
     conn = catalog.connection()
     flt = parse_where(["source=*.md", "page=1"])
     assert matching_sources(conn, flt) == sorted(DOCS)
-    monkeypatch.setattr("retrieval.filters.SOURCE_BATCH", 3)
-    clauses = to_chroma(conn, flt)
-    assert clauses == [
+    monkeypatch.setattr("index.vector_query.SOURCE_BATCH", 3)
+    store = RecordingStore()
+    assert [m.id for m in query_filtered(store, catalog, np.zeros(2), 5, flt)] == ["1", "2"]  # best of both batches
+    assert store.wheres == [
         {"$and": [{"source": {"$in": sorted(DOCS)[:3]}}, {"page": 1}]},
         {"$and": [{"source": sorted(DOCS)[3]}, {"page": 1}]},
     ]
-    assert to_chroma(conn, parse_where("source=none/*")) == []
-    assert to_chroma(conn, parse_where("page=1-2")) == [{"$and": [{"page": {"$gte": 1}}, {"page": {"$lte": 2}}]}]
+    store = RecordingStore()
+    assert query_filtered(store, catalog, np.zeros(2), 5, parse_where("source=none/*")) == []
+    assert store.wheres == []
+    query_filtered(store, catalog, np.zeros(2), 5, parse_where("page=1-2"))
+    assert store.wheres == [{"$and": [{"page": {"$gte": 1}}, {"page": {"$lte": 2}}]}]
+
+
+def test_chroma_is_never_given_a_glob():
+    with pytest.raises(ValueError, match="resolve it to exact sources"):
+        chroma_where(parse_where("source=*.md"))
+    assert chroma_where(None) is None
 
 
 @pytest.mark.parametrize("bad", ["source", "=x", "so urce=x", "source=", "page="])
@@ -132,11 +157,11 @@ def test_common_terms_past_the_budget_only_add_to_rare_matches_with_exact_bm25(c
     question = "clause tenant notice"  # clause: 3 rows; tenant, notice: 1 row each
     plain = bm25_search(conn, question, 5)
     assert len(plain) == 3
-    monkeypatch.setattr("retrieval.lexical.ROW_BUDGET", 2)
+    monkeypatch.setattr("index.lexical.ROW_BUDGET", 2)
     split = bm25_search(conn, question, 5)
     assert [m.id for m in split] == [plain[0].id]  # only rows holding a rare term are candidates
     assert split[0].score == pytest.approx(plain[0].score, rel=1e-9)  # scored on every term, as plain BM25
-    filtered = bm25_search(conn, question, 5, to_sql(parse_where("source=manuals/*")))
+    filtered = bm25_search(conn, question, 5, parse_where("source=manuals/*"))
     assert filtered == []
 
 

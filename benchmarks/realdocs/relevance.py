@@ -32,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", required=True, help="the index the collection was ingested into")
     args = parser.parse_args(argv)
-    from core.settings import load_settings  # noqa: PLC0415
-    from retrieval import open_retriever  # noqa: PLC0415
+    from core.settings import load_settings
+    from retrieval import open_retriever
 
     answerable = _load(HERE / "answerable.jsonl")
     unanswerable = _load(HERE / "unanswerable.jsonl")

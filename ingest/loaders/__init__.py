@@ -14,6 +14,7 @@ import errno
 import logging
 import os
 import stat
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -37,7 +38,7 @@ class Format:
 
 
 def _code_formats() -> dict[str, Format]:
-    from ingest.loaders.code import CODE_LANGUAGES  # noqa: PLC0415 (a table, cheap)
+    from ingest.loaders.code import CODE_LANGUAGES  # a table, cheap
 
     return {ext: Format("code", "source code") for ext in CODE_LANGUAGES}
 
@@ -92,7 +93,7 @@ def is_supported(path: Path, images: bool = True) -> bool:
 
 def _reader(name: str, depth: int, ocr: OcrOptions) -> Reader:
     # Imported here so that importing `ingest.loaders` stays cheap (worker processes import it).
-    from ingest.loaders import code, data, html, image, mail, office, pandoc, pdf, tabular, text  # noqa: PLC0415
+    from ingest.loaders import code, data, html, image, mail, office, pandoc, pdf, tabular, text
 
     def nested(path: Path, inner_depth: int) -> list[Section]:
         return _load(path, None, inner_depth, ocr)
@@ -152,7 +153,7 @@ def _check_file(path: Path, max_bytes: int | None) -> int:
 
 def _actual_format(path: Path, expected: Format) -> str:
     """The format to read `path` as: what its bytes show, where that differs from its extension."""
-    from ingest.loaders import sniff  # noqa: PLC0415
+    from ingest.loaders import sniff
 
     with open(path, "rb") as handle:
         head = handle.read(8192)
@@ -175,28 +176,46 @@ def _actual_format(path: Path, expected: Format) -> str:
     return found
 
 
+# Formats whose readers' own failures name the format: "corrupt or unreadable XLSX file (...)".
+_NAMED_WHEN_DAMAGED = {"docx": "DOCX", "pptx": "PPTX", "xlsx": "XLSX", "xls": "XLS", "msg": "Outlook MSG"}
+_ZIP_CONTAINERS = ("docx", "pptx")
+
+
+def read_failure(exc: BaseException, fmt: str | None = None) -> LoadError:
+    """Why a file could not be read, in the user's words: the one place that turns an exception met
+    while reading (`fmt`: the format it was read as, if known) into a `LoadError`."""
+    if isinstance(exc, LoadError):
+        return exc
+    if isinstance(exc, PermissionError):
+        return LoadError("permission denied: cannot read the file (check its permissions)")
+    if isinstance(exc, MemoryError):
+        return LoadError("out of memory reading the file; lower --max-file-mb to skip files this large")
+    if isinstance(exc, RecursionError):
+        return LoadError("the file is nested too deeply to read (damaged?)")
+    kind = _NAMED_WHEN_DAMAGED.get(fmt or "")
+    if kind and fmt in _ZIP_CONTAINERS and isinstance(exc, zipfile.BadZipFile):
+        return LoadError(f"corrupt {kind} file (not a valid ZIP container)")
+    if kind:
+        return LoadError(f"corrupt or unreadable {kind} file ({exc.__class__.__name__}: {exc})")
+    if isinstance(exc, OSError):
+        return LoadError(f"cannot read the file: {exc.strerror or exc}")
+    return LoadError(f"could not read the file ({exc.__class__.__name__}: {exc})")
+
+
 def _load(path: Path, max_bytes: int | None, depth: int, ocr: OcrOptions) -> list[Section]:
     path = Path(path)
     expected = _table().get(path.suffix.lower())
     if expected is None:
         raise LoadError(f"unsupported file type {path.suffix or '(no extension)'}")
     _check_file(path, max_bytes)
+    name = None
     try:
         name = _actual_format(path, expected)
         sections = _reader(name, depth, ocr)(path)
-    except LoadError:
-        raise
-    except PermissionError:
-        raise LoadError("permission denied: cannot read the file (check its permissions)") from None
-    except MemoryError:
-        raise LoadError("out of memory reading the file; lower --max-file-mb to skip files this large") from None
-    except OSError as exc:
-        raise LoadError(f"cannot read the file: {exc.strerror or exc}") from None
-    except RecursionError:
-        raise LoadError("the file is nested too deeply to read (damaged?)") from None
     except Exception as exc:  # a parser's own failure on a malformed file must not end the run
-        log.debug("reader failed on %s", path, exc_info=True)
-        raise LoadError(f"could not read the file ({exc.__class__.__name__}: {exc})") from None
+        if not isinstance(exc, LoadError):
+            log.debug("reader failed on %s", path, exc_info=True)
+        raise read_failure(exc, name) from None
     sections = [s for s in sections if s.text.strip()]
     if not sections:
         raise LoadError("no text found in the file")

@@ -71,8 +71,8 @@ class _Walker:
 
 def sections_from_html(html: str | bytes, base_meta: dict[str, Any] | None = None) -> list[Section]:
     """Sections of an HTML document, each under its heading path."""
-    import lxml.html  # noqa: PLC0415
-    from lxml.etree import ParserError  # noqa: PLC0415
+    import lxml.html
+    from lxml.etree import ParserError
 
     if isinstance(html, str):
         html = html.encode("utf-8")  # lxml refuses str input that declares its own encoding
@@ -99,7 +99,7 @@ def read_html(path: Path) -> list[Section]:
 
 
 def read_markdown(path: Path) -> list[Section]:
-    import markdown  # noqa: PLC0415
+    import markdown
 
     text = read_text_file(path)
     html = markdown.markdown(text, extensions=["tables", "fenced_code", "sane_lists"])

@@ -22,8 +22,8 @@ def _dpi(image) -> int:
 
 
 def read_image(path: Path, options: OcrOptions) -> list[Section]:
-    from ingest.ocr.images import frames  # noqa: PLC0415
-    from ingest.ocr.pages import ocr_section  # noqa: PLC0415
+    from ingest.ocr.images import frames
+    from ingest.ocr.pages import ocr_section
 
     if not options.enabled:
         raise LoadError(OFF_REASON)

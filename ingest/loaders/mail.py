@@ -43,7 +43,7 @@ def _body_sections(header_lines: list[str], text: str | None, html: str | None) 
 
 def attachment_sections(name: str, data: bytes, load: LoadFn, depth: int) -> list[Section]:
     """The sections of one attached file, read by its own reader, labelled with its name."""
-    from ingest.loaders import is_supported  # noqa: PLC0415
+    from ingest.loaders import is_supported
 
     safe = Path(name.replace("\\", "/")).name or "attachment"
     if depth >= MAX_ATTACHMENT_DEPTH or not is_supported(Path(safe), images=False) or not data:
@@ -103,12 +103,9 @@ def read_eml(path: Path, load: LoadFn, depth: int = 0) -> list[Section]:
 
 
 def read_msg(path: Path, load: LoadFn, depth: int = 0) -> list[Section]:
-    from oxmsg import Message  # noqa: PLC0415
+    from oxmsg import Message
 
-    try:
-        message = Message.load(str(path))
-    except Exception as exc:  # oxmsg/olefile raise many kinds for a damaged file
-        raise LoadError(f"corrupt or unreadable Outlook MSG file ({exc.__class__.__name__}: {exc})") from None
+    message = Message.load(str(path))  # a damaged file: loaders.read_failure names it
     recipients = ", ".join(str(getattr(r, "email_address", "") or r) for r in message.recipients)
     header_lines = [
         f"Subject: {message.subject or ''}",

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import zipfile
 from pathlib import Path
 
 from core.types import Section
@@ -10,12 +9,6 @@ from ingest.loaders.errors import LoadError
 from ingest.loaders.headings import SectionBuilder
 
 _HEADING_STYLE = re.compile(r"^(?:heading|überschrift|titre|título|titolo)\s*(\d)$", re.IGNORECASE)
-
-
-def _open_error(kind: str, exc: Exception) -> LoadError:
-    if isinstance(exc, zipfile.BadZipFile):
-        return LoadError(f"corrupt {kind} file (not a valid ZIP container)")
-    return LoadError(f"corrupt or unreadable {kind} file ({exc.__class__.__name__}: {exc})")
 
 
 def _heading_level(paragraph, style_names: dict[str, str]) -> int | None:
@@ -47,28 +40,23 @@ def _table_text(table) -> str:
 
 
 def read_docx(path: Path) -> list[Section]:
-    import docx  # noqa: PLC0415
-    from docx.table import Table  # noqa: PLC0415
-    from docx.text.paragraph import Paragraph  # noqa: PLC0415
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
 
-    try:
-        document = docx.Document(str(path))
-        style_names = {style.style_id: style.name or "" for style in document.styles}
-        builder = SectionBuilder()
-        for block in document.iter_inner_content():
-            if isinstance(block, Paragraph):
-                level = _heading_level(block, style_names)
-                if level is not None:
-                    builder.heading(level, block.text)
-                else:
-                    builder.paragraph(block.text)
-            elif isinstance(block, Table):
-                builder.paragraph(_table_text(block))
-        sections = builder.finish()
-    except LoadError:
-        raise
-    except Exception as exc:  # python-docx/lxml raise many kinds for a damaged file
-        raise _open_error("DOCX", exc) from None
+    document = docx.Document(str(path))
+    style_names = {style.style_id: style.name or "" for style in document.styles}
+    builder = SectionBuilder()
+    for block in document.iter_inner_content():
+        if isinstance(block, Paragraph):
+            level = _heading_level(block, style_names)
+            if level is not None:
+                builder.heading(level, block.text)
+            else:
+                builder.paragraph(block.text)
+        elif isinstance(block, Table):
+            builder.paragraph(_table_text(block))
+    sections = builder.finish()
     if not sections:
         raise LoadError("no text found in the document")
     return sections
@@ -88,26 +76,21 @@ def _shape_texts(shapes) -> list[str]:
 
 
 def read_pptx(path: Path) -> list[Section]:
-    from pptx import Presentation  # noqa: PLC0415
+    from pptx import Presentation
 
-    try:
-        presentation = Presentation(str(path))
-        sections = []
-        for number, slide in enumerate(presentation.slides, start=1):
-            title_shape = slide.shapes.title
-            title = " ".join(title_shape.text.split()) if title_shape is not None and title_shape.has_text_frame else ""
-            texts = _shape_texts(slide.shapes)
-            if slide.has_notes_slide:
-                notes = slide.notes_slide.notes_text_frame.text.strip() if slide.notes_slide.notes_text_frame else ""
-                if notes:
-                    texts.append(f"Notes: {notes}")
-            if texts:
-                meta = {"slide": number, **({"heading": title} if title else {})}
-                sections.append(Section(text="\n\n".join(texts), meta=meta))
-    except LoadError:
-        raise
-    except Exception as exc:
-        raise _open_error("PPTX", exc) from None
+    presentation = Presentation(str(path))
+    sections = []
+    for number, slide in enumerate(presentation.slides, start=1):
+        title_shape = slide.shapes.title
+        title = " ".join(title_shape.text.split()) if title_shape is not None and title_shape.has_text_frame else ""
+        texts = _shape_texts(slide.shapes)
+        if slide.has_notes_slide:
+            notes = slide.notes_slide.notes_text_frame.text.strip() if slide.notes_slide.notes_text_frame else ""
+            if notes:
+                texts.append(f"Notes: {notes}")
+        if texts:
+            meta = {"slide": number, **({"heading": title} if title else {})}
+            sections.append(Section(text="\n\n".join(texts), meta=meta))
     if not sections:
         raise LoadError("no text found in the presentation")
     return sections

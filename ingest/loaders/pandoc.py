@@ -17,7 +17,7 @@ PANDOC_TIMEOUT_S = 300
 
 def _pandoc_binary() -> str:
     try:
-        import pypandoc  # noqa: PLC0415
+        import pypandoc
 
         return pypandoc.get_pandoc_path()
     except (ImportError, OSError) as exc:
@@ -56,7 +56,7 @@ def read_rtf(path: Path) -> list[Section]:
     try:
         return _read(path, "rtf", "document")
     except LoadError as exc:  # pandoc's RTF reader is strict; striprtf reads what it can
-        from striprtf.striprtf import rtf_to_text  # noqa: PLC0415
+        from striprtf.striprtf import rtf_to_text
 
         text = rtf_to_text(read_text_file(path), errors="ignore").strip()
         if not text:

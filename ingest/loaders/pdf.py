@@ -92,7 +92,7 @@ def _page_headings(document, pages: int) -> list[str]:
             path.append(title)
             if page is not None and title:
                 marks.append((page, " > ".join(p for p in path if p)))
-    except Exception:  # noqa: BLE001 (broken bookmarks only cost the headings)
+    except Exception:  # broken bookmarks only cost the headings
         log.debug("unreadable bookmarks", exc_info=True)
         return headings
     marks.sort(key=lambda m: m[0])  # stable: bookmarks of one page keep their order, the last wins
@@ -108,7 +108,7 @@ def _page_headings(document, pages: int) -> list[str]:
 
 def _drawn(page) -> tuple[float, int]:
     """The share of the page its images cover (0-1, overlaps counted twice) and its vector paths."""
-    import pypdfium2.raw as pdfium_c  # noqa: PLC0415
+    import pypdfium2.raw as pdfium_c
 
     width, height = page.get_size()
     area = max(width * height, 1.0)
@@ -134,7 +134,7 @@ def _scale(page, path: Path, number: int, max_pixels: int) -> float:
 
 
 def _ocr_page(page, path: Path, number: int, options: OcrOptions, text_layer: str) -> Section | None:
-    from ingest.ocr.pages import ocr_section  # noqa: PLC0415
+    from ingest.ocr.pages import ocr_section
 
     scale = _scale(page, path, number, options.max_pixels)
     bitmap = page.render(scale=scale, grayscale=True)
@@ -145,9 +145,9 @@ def _ocr_page(page, path: Path, number: int, options: OcrOptions, text_layer: st
 
 
 def read_pdf(path: Path, ocr: OcrOptions | None = None) -> list[Section]:
-    import pypdfium2 as pdfium  # noqa: PLC0415
+    import pypdfium2 as pdfium
 
-    from ingest.ocr.usable import clearly_usable, needs_ocr  # noqa: PLC0415
+    from ingest.ocr.usable import clearly_usable, needs_ocr
 
     options = ocr or OcrOptions()
     try:

@@ -58,12 +58,12 @@ def _zip_kind(path: Path) -> str:
 
 
 def _ole_kind(path: Path) -> str:
-    import olefile  # noqa: PLC0415 (a dependency of python-oxmsg)
+    import olefile  # a dependency of python-oxmsg
 
     try:
         with olefile.OleFileIO(str(path)) as ole:
             streams = {"/".join(entry) for entry in ole.listdir(streams=True, storages=True)}
-    except Exception:  # olefile raises many kinds for a damaged container
+    except Exception:  # noqa: BLE001 - olefile raises many kinds for a damaged container
         return "ole"
     top = {name.split("/")[0] for name in streams}
     if "EncryptionInfo" in top or "EncryptedPackage" in top:

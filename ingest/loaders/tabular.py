@@ -87,12 +87,9 @@ def _row_number(cells, fallback: int) -> int:
 
 
 def read_xlsx(path: Path) -> list[Section]:
-    import openpyxl  # noqa: PLC0415
+    import openpyxl
 
-    try:
-        workbook = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
-    except Exception as exc:
-        raise LoadError(f"corrupt or unreadable XLSX file ({exc.__class__.__name__}: {exc})") from None
+    workbook = openpyxl.load_workbook(str(path), read_only=True, data_only=True)  # a damaged file: loaders.read_failure
     try:
         sections: list[Section] = []
         for sheet in workbook.worksheets:
@@ -107,12 +104,9 @@ def read_xlsx(path: Path) -> list[Section]:
 
 
 def read_xls(path: Path) -> list[Section]:
-    import xlrd  # noqa: PLC0415
+    import xlrd
 
-    try:
-        book = xlrd.open_workbook(str(path), on_demand=True)
-    except Exception as exc:
-        raise LoadError(f"corrupt or unreadable XLS file ({exc.__class__.__name__}: {exc})") from None
+    book = xlrd.open_workbook(str(path), on_demand=True)  # a damaged file: loaders.read_failure
     try:
         sections: list[Section] = []
         for index in range(book.nsheets):

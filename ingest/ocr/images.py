@@ -28,7 +28,7 @@ def _too_big(width: int, height: int, max_pixels: int, what: str) -> LoadError:
 
 def frames(path: Path, max_pixels: int) -> Iterator[tuple[int, Any]]:
     """(page number, grayscale PIL image) for each frame, turned as the camera's EXIF tag says."""
-    from PIL import Image, ImageOps, UnidentifiedImageError  # noqa: PLC0415
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     Image.MAX_IMAGE_PIXELS = max_pixels  # Pillow's own guard, at our limit (checked again per frame below)
     try:
@@ -67,7 +67,7 @@ def frames(path: Path, max_pixels: int) -> Iterator[tuple[int, Any]]:
 
 def _open_unchecked(path: Path):
     """The image header without Pillow's size guard, to report the size of an image refused for it."""
-    from PIL import Image  # noqa: PLC0415
+    from PIL import Image
 
     saved = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = None

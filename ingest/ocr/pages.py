@@ -19,7 +19,7 @@ def ocr_section(path: Path, number: int, image: Any, dpi: int, options: OcrOptio
     `LoadError` when the engine cannot start (the whole file fails with that reason); a page the
     engine fails on is logged and left out.
     """
-    from ingest.ocr.engine import GOOD_CONFIDENCE, OcrError, load_engine, read_page  # noqa: PLC0415
+    from ingest.ocr.engine import GOOD_CONFIDENCE, OcrError, load_engine, read_page
 
     try:
         engine = load_engine(options.language)

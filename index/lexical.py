@@ -11,23 +11,17 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
-from retrieval.filters import SqlFilter
+from core.filters import Filter
+from core.stopwords import STOPWORDS
+from index.sql_filter import to_sql
 
 # unicode61 keeps letters, digits and private-use characters together and splits on
 # everything else (underscore included): the same rule here, so a code like "ERR-4031"
 # or "14.2" becomes the phrase "err 4031" / "14 2" and matches only that sequence.
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
-# Words that carry no meaning of their own in a question. Kept out of the query because
-# FTS5 scores every chunk that matches any term: "the" would touch nearly all of them.
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have having
-    he her here hers herself him himself his how i if in into is it its itself just me more most my myself no
-    nor not of off on once only or other our ours ourselves out over own same she should so some such than that
-    the their theirs them themselves then there these they this those through to too under until up very was we
-    were what when where which while who whom why will with would you your yours yourself yourselves""".split()
-)
+# Words that carry no meaning of their own in a question (core/stopwords.py) are kept out of the
+# query because FTS5 scores every chunk that matches any term: "the" would touch nearly all of them.
 
 
 # Most rows one query scores with bm25(). FTS5 scores every row that matches any term,
@@ -95,11 +89,12 @@ def split_common(conn: sqlite3.Connection, terms: list[str], budget: int | None 
     return rare, [t for t in terms if t not in rare]
 
 
-def bm25_search(conn: sqlite3.Connection, question: str, k: int, where: SqlFilter | None = None) -> list[LexicalMatch]:
-    """The k chunks that best match `question` by BM25, best first."""
+def bm25_search(conn: sqlite3.Connection, question: str, k: int, flt: Filter | None = None) -> list[LexicalMatch]:
+    """The k chunks that best match `question` by BM25, best first; only those passing `flt`."""
     terms = query_terms(question)
     if not terms or k <= 0:
         return []
+    where = to_sql(flt) if flt is not None else None
     rare, common = split_common(conn, terms)
     any_rare = " OR ".join(rare)
     filter_sql, filter_params = (f"JOIN chunks AS c ON c.rowid = s.rowid WHERE {where.sql}", list(where.params)) if where else ("", [])

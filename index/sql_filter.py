@@ -1,0 +1,77 @@
+"""A `Filter` (core/filters.py) in SQLite's language: a predicate over the catalog's `chunks AS c`.
+
+BM25 (index/lexical.py) filters with it; the vector store gets the sources a path condition
+matches resolved here (`matching_sources`), since Chroma matches exact values only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from core.filters import GLOB_CHARS, Filter, is_glob
+
+
+@dataclass(frozen=True)
+class SqlFilter:
+    """A predicate over `chunks AS c`, with its parameters."""
+
+    sql: str
+    params: tuple[Any, ...]
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"[{ch}]" if ch in GLOB_CHARS else ch for ch in text)
+
+
+def _paths_sql(values: Sequence[str]) -> tuple[str, list[Any]]:
+    parts: list[str] = []
+    params: list[Any] = []
+    for value in values:
+        if is_glob(value):
+            parts.append("c.source GLOB ?")
+            params.append(value)
+        else:  # one file, or a folder and everything under it
+            parts.append("(c.source = ? OR c.source GLOB ?)")
+            params.extend([value, _glob_escape(value.rstrip("/")) + "/*"])
+    return "(" + " OR ".join(parts) + ")", params
+
+
+def to_sql(flt: Filter) -> SqlFilter:
+    parts: list[str] = []
+    params: list[Any] = []
+    for cond in flt.conditions:
+        if cond.paths:
+            sql, p = _paths_sql(cond.values)
+            parts.append(sql)
+            params.extend(p)
+            continue
+        column = "c.source" if cond.key == "source" else "json_extract(c.meta, ?)"
+        path = [] if cond.key == "source" else [f"$.{cond.key}"]
+        alternatives = []
+        for value in cond.values:
+            if isinstance(value, tuple):
+                alternatives.append(f"{column} BETWEEN ? AND ?")
+                params.extend([*path, value[0], value[1]])
+            else:
+                alternatives.append(f"{column} = ?")
+                params.extend([*path, value])
+        parts.append("(" + " OR ".join(alternatives) + ")")
+    return SqlFilter(" AND ".join(parts), tuple(params))
+
+
+def matching_sources(conn: sqlite3.Connection, flt: Filter) -> list[str] | None:
+    """The sources a filter's path conditions allow, sorted; None when it has none."""
+    conditions = flt.path_conditions
+    if not conditions:
+        return None
+    parts, params = [], []
+    for cond in conditions:
+        sql, p = _paths_sql(cond.values)
+        parts.append(sql)
+        params.extend(p)
+    rows = conn.execute(
+        f"SELECT DISTINCT c.source FROM chunks AS c WHERE {' AND '.join(parts)} ORDER BY c.source", params
+    )
+    return [row[0] for row in rows]
