@@ -14,6 +14,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Any, AsyncIterator, Callable
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -32,6 +33,7 @@ from server import openai_compat
 log = logging.getLogger(__name__)
 
 ASK_THREADS = 64  # requests that may wait in line for the model at once
+PING_S = 2.0  # seconds between keep-alive comments in a silent event stream
 Job = Callable[[Callable[[str, dict], None], threading.Event], Any]
 
 
@@ -133,7 +135,10 @@ class Server:
         future = loop.run_in_executor(self.asks, run)
         try:
             while True:
-                name, data = await queue.get()
+                try:
+                    name, data = await asyncio.wait_for(queue.get(), timeout=PING_S)
+                except asyncio.TimeoutError:
+                    name, data = "ping", None  # a send now and then: a gone client is noticed even while waiting
                 yield name, data
                 if name in ("done", "error"):
                     break
@@ -179,6 +184,8 @@ class Server:
                 yield sse_event("answer", data)
             elif name == "error":
                 yield sse_event("error", {"error": data[1], "status": data[0]})
+            elif name == "ping":
+                yield ": ping\n\n"
             else:
                 yield sse_event(name, data)
 
@@ -212,8 +219,8 @@ class Server:
     async def login(self, request: Request) -> Response:
         token = request.app.state.token
         if request.method == "POST":
-            form = await request.form()
-            given = str(form.get("token", ""))
+            form = parse_qs((await request.body()).decode("utf-8", "replace"))  # a urlencoded form of one field
+            given = (form.get("token") or [""])[0]
             if token and hmac.compare_digest(given.encode(), token.encode()):
                 target = str(request.query_params.get("next", "/"))
                 target = target if target.startswith("/") and not target.startswith("//") else "/"

@@ -1,9 +1,10 @@
 """What the server does, without HTTP: search, answer, list documents, render a page.
 
-One `Engine` per server. The embedding model and the LLM load once. Each worker thread gets its
-own open index (its own SQLite connection and Chroma client), so searches run in parallel with
+One `Engine` per server. The embedding model and the LLM load once. Each worker thread has its
+own connection to the catalog and all share one vector store, so searches run in parallel with
 each other; SQLite's WAL and the catalog-first write order (index/__init__.py) give each search a
-consistent index while an ingest writes. Generation waits its turn in a `GenerationQueue`.
+consistent index while an ingest writes, and the store is reopened when an ingest by another
+process changed the index (server/freshness.py). Generation waits its turn in a `GenerationQueue`.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from core.errors import LocalGPTError
@@ -21,6 +23,7 @@ from generation.followup import History, rewrite_followup
 from generation.llm import LLM, Message
 from generation.question import vocabulary
 from server.files import resolve_source
+from server.freshness import IndexWatcher
 from server.pages import RenderedPage, render_page
 from server.queue import Cancelled, GenerationQueue
 
@@ -69,6 +72,8 @@ class Engine:
     settings: Settings
     queue: GenerationQueue = field(default_factory=GenerationQueue)
     _embedder: Any = field(default=None, repr=False)
+    _store: Any = field(default=None, repr=False)  # the one vector store every thread's index shares
+    _watcher: Any = field(default=None, repr=False)
     _llm: Any = field(default=None, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _open: list = field(default_factory=list, repr=False)
@@ -82,21 +87,23 @@ class Engine:
         log.info("index %s open: %d chunks", self.settings.db, retriever.index.catalog.chunk_count())
 
     def retriever(self):
-        """This thread's retriever (its own index connection), sharing the one embedder."""
+        """This thread's retriever: its own catalog connection, the one vector store and embedder."""
+        from index.catalog import Catalog  # noqa: PLC0415
+        from index.store import CATALOG_FILE, Index  # noqa: PLC0415
         from retrieval import open_retriever  # noqa: PLC0415
         from retrieval.retriever import Retriever  # noqa: PLC0415
-        from index import open_index  # noqa: PLC0415
 
         found = getattr(self._local, "retriever", None)
         if found is not None:
             return found
         with self._lock:
             if self._embedder is None:
-                first = open_retriever(self.settings)  # checks the embedder against the index
-                self._embedder = first.embedder
-                made = first
+                made = open_retriever(self.settings)  # checks the embedder against the index
+                self._embedder, self._store = made.embedder, made.index.vectors
+                self._watcher = IndexWatcher(Path(self.settings.db) / CATALOG_FILE, self._store.reopen)
             else:
-                made = Retriever(index=open_index(self.settings.db), embedder=self._embedder, settings=self.settings)
+                index = Index(Path(self.settings.db), Catalog(Path(self.settings.db) / CATALOG_FILE), self._store)
+                made = Retriever(index=index, embedder=self._embedder, settings=self.settings)
             self._open.append(made)
         self._local.retriever = made
         return made
@@ -112,9 +119,19 @@ class Engine:
     def search(self, query: str, k: int | None = None, mode: str | None = None, where: list[str] | None = None) -> list[Hit]:
         from index.metadata_keys import check_where_keys  # noqa: PLC0415
 
+        from chromadb.errors import InternalError  # noqa: PLC0415
+
         retriever = self.retriever()
         check_where_keys(retriever.index.catalog, where or [])
-        return retriever.search(query, k=k, where=where or None, mode=mode)
+        self._watcher.refresh()
+        try:
+            with self._watcher.lock.reading():
+                return retriever.search(query, k=k, where=where or None, mode=mode)
+        except InternalError as exc:  # the catalog is ahead of the store: an ingest committed in the last second
+            log.info("vector store behind the catalog (%s): reopening it", exc)
+            self._watcher.refresh(force=True)
+            with self._watcher.lock.reading():
+                return retriever.search(query, k=k, where=where or None, mode=mode)
 
     def ask(self, query: str, k: int | None = None, mode: str | None = None, where: list[str] | None = None,
             history: list[dict] | None = None, emit: Emit | None = None,

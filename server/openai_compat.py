@@ -120,6 +120,8 @@ def routes(server: "Server") -> list[Route]:
                 yield _data(_chunk(cid, created, {}, extra={"standalone": payload["standalone"]}))
             elif name == "done":
                 yield _data({**_chunk(cid, created, {}, "stop", extra=payload), "usage": _usage(payload)})
+            elif name == "ping":
+                yield ": ping\n\n"
             elif name == "error":
                 yield _data({"error": {"message": payload[1], "type": "localgpt_error", "code": payload[0]}})
         yield "data: [DONE]\n\n"

@@ -83,7 +83,7 @@ def engine(corpus):
     from core.settings import load_settings
     from server.engine import Engine
 
-    engine = Engine(load_settings({"db": corpus["db"]}, environ={"LOCALGPT_THREADS": "2"}))
+    engine = Engine(load_settings({"db": corpus["db"], "max_tokens": 64}, environ={"LOCALGPT_THREADS": "2"}))
     engine.load()
     yield engine
     engine.close()
