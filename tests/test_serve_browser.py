@@ -36,7 +36,7 @@ def server(sample_db):
     from server.app import build_app
     from server.engine import Engine
 
-    engine = Engine(load_settings({"db": sample_db}, environ={"LOCALGPT_THREADS": "2"}))
+    engine = Engine(load_settings({"db": sample_db, "max_tokens": 64}, environ={"LOCALGPT_THREADS": "2"}))
     engine.load()
     with live_server(build_app(engine, None, {"127.0.0.1", "localhost"})) as live:
         yield live
@@ -63,7 +63,7 @@ def browser(monkeypatch):
 
 
 def shoot(driver, name: str) -> None:
-    folder = os.environ.get("LOCALGPT_SCREENSHOTS")
+    folder = os.environ.get("SERVE_SCREENSHOTS")
     if folder:
         driver.save_screenshot(str(Path(folder) / name))
 
@@ -99,6 +99,7 @@ def test_documents_view_and_phone_width(server, browser):
     wait = WebDriverWait(browser, 60)
     rows = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#docs-table tbody tr"))
     assert any("lease_agreement.pdf" in r.text for r in rows)
+    assert not browser.find_element(By.ID, "question").is_displayed()  # the ask view is hidden
     browser.find_element(By.ID, "docs-query").send_keys("kettle")
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#docs-table tbody tr")) == 1)
     assert browser.execute_script("return document.body.scrollWidth <= window.innerWidth + 1")
