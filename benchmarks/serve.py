@@ -7,9 +7,10 @@ a subprocess (`localgpt serve` on a free loopback port); the in-process baseline
 index in this process. Each figure is a median over the same queries, interleaved (HTTP, then
 in-process) so machine noise hits both. Prints:
 
-- search latency: POST /api/search against Retriever.search (same k, mode);
+- search latency: POST /api/search against the same search in-process (same k, mode), with the
+  floor of an HTTP round trip here (GET /api/health) and the time to encode the hits as JSON;
 - ask latency: POST /api/ask against the same engine call; time to first token over HTTP (stream);
-- searches per second and p95 with 1, 4 and 16 clients for --seconds each;
+- searches per second and p95 with 1, 4 and 16 clients for --seconds each, and with 20 while one asks;
 - a PDF page render (with a highlight): in-process and GET /api/page.
 """
 from __future__ import annotations
@@ -136,8 +137,18 @@ def main() -> None:
                 started = time.perf_counter()
                 engine.search(q)
                 in_process.append(time.perf_counter() - started)
+            floor, encode = [], []
+            for i in range(args.rounds):
+                started = time.perf_counter()
+                http.get("/api/health")
+                floor.append(time.perf_counter() - started)
+                hits = engine.search(SEARCHES[i % len(SEARCHES)])
+                started = time.perf_counter()
+                json.dumps([{"rank": n, **h.to_json()} for n, h in enumerate(hits, start=1)], ensure_ascii=False)
+                encode.append(time.perf_counter() - started)
             out["search_ms"] = {"http": median_ms(over_http), "in_process": median_ms(in_process),
-                                "overhead": round(statistics.median(over_http) / statistics.median(in_process) - 1, 3)}
+                                "overhead": round(statistics.median(over_http) / statistics.median(in_process) - 1, 3),
+                                "http_round_trip_floor": median_ms(floor), "json_encode": median_ms(encode)}
 
             over_http, in_process, first_token = [], [], []
             for _ in range(args.asks):
@@ -149,12 +160,11 @@ def main() -> None:
                 in_process.append(time.perf_counter() - started)
                 started = time.perf_counter()
                 with http.stream("POST", "/api/ask", json={"query": ASK, "stream": True}) as response:
-                    for line in response.iter_lines():
-                        if line.startswith("event: token"):
+                    seen = False
+                    for line in response.iter_lines():  # read to the end: the next request must not wait behind it
+                        if not seen and line.startswith("event: token"):
                             first_token.append(time.perf_counter() - started)
-                            break
-                    for _ in response.iter_lines():
-                        pass
+                            seen = True
             out["ask_ms"] = {"http": median_ms(over_http), "in_process": median_ms(in_process),
                              "overhead": round(statistics.median(over_http) / statistics.median(in_process) - 1, 3),
                              "first_token_http": median_ms(first_token)}
@@ -174,6 +184,19 @@ def main() -> None:
             out["page_render_ms"] = {"http": median_ms(over_http), "in_process": median_ms(in_process)}
         engine.close()
         out["load"] = [load(url, n, args.seconds) for n in (1, 4, 16)]
+        asked: list[float] = []
+
+        def ask_meanwhile() -> None:
+            with httpx.Client(base_url=url, timeout=600) as http:
+                started = time.perf_counter()
+                http.post("/api/ask", json={"query": ASK})
+                asked.append(time.perf_counter() - started)
+
+        asker = threading.Thread(target=ask_meanwhile)
+        asker.start()
+        out["load_20_while_asking"] = {**load(url, 20, args.seconds), "ask_s": None}
+        asker.join()
+        out["load_20_while_asking"]["ask_s"] = round(asked[0], 2)
     finally:
         server.terminate()
         server.wait(timeout=30)

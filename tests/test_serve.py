@@ -300,6 +300,41 @@ def test_a_client_that_disconnects_stops_its_generation_and_others_wait_in_line(
 
 
 @pytest.mark.slow
+def test_twenty_clients_search_for_thirty_seconds_while_one_asks(server):
+    """A bounded load test: every search answers, none waits on the generation, and the ask completes."""
+    stop = time.monotonic() + 30
+    latencies: list[float] = []
+    failures: list[str] = []
+    asked: list[dict] = []
+
+    def searcher(n: int) -> None:
+        queries = ["notice period", "kettle descaling", "monthly rent", "office chairs", "holiday policy"]
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            i = n
+            while time.monotonic() < stop:
+                started = time.perf_counter()
+                response = http.post("/api/search", json={"query": queries[i % len(queries)], "k": 3})
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 200 or not response.json():
+                    failures.append(response.text)
+                i += 1
+
+    def asker() -> None:
+        with httpx.Client(base_url=server.url, timeout=300) as http:
+            asked.append(http.post("/api/ask", json={"query": LEASE_QUESTION}).json())
+
+    threads = [threading.Thread(target=searcher, args=(n,)) for n in range(20)] + [threading.Thread(target=asker)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=400)
+    assert not failures, failures[:3]
+    assert len(latencies) >= 100
+    assert max(latencies) < 10, f"a search took {max(latencies):.1f} s"
+    assert asked and asked[0]["answer"]
+
+
+@pytest.mark.slow
 def test_searches_answer_while_an_ingest_writes(client, corpus, tmp_path):
     more = tmp_path / "more"
     more.mkdir()
