@@ -24,8 +24,7 @@ from starlette.staticfiles import StaticFiles
 
 from core.errors import LocalGPTError, NoIndexError
 from server.engine import Engine, RequestError, answer_record
-from server.files import FileRefused
-from server.pages import PageError
+from server.files import FileRefused, SourceNotFound
 from server.queue import Cancelled
 from server.security import COOKIE, MAX_BODY, Guard, json_error
 from server import openai_compat
@@ -43,8 +42,10 @@ def error_response(status: int, message: str) -> Response:
 
 
 def status_of(exc: Exception) -> int:
+    if isinstance(exc, SourceNotFound):
+        return 404
     if isinstance(exc, FileRefused):
-        return 404 if "holds no file" in str(exc) or "no longer" in str(exc) else 403
+        return 403
     if isinstance(exc, NoIndexError):
         return 503
     return 400
@@ -143,8 +144,8 @@ class Server:
                 if name in ("done", "error"):
                     break
         finally:
-            cancelled.set()
-            del future
+            cancelled.set()  # the client went away (or the answer is out): the job stops or has stopped
+            future.cancel()  # only cancels a job still waiting for a thread
 
     # --- routes -----------------------------------------------------------------------------
     async def health(self, request: Request) -> Response:

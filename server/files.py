@@ -14,7 +14,11 @@ from index.catalog import Catalog
 
 
 class FileRefused(LocalGPTError):
-    """A source that is not in the index, or that would leave its ingested folder."""
+    """A source that would leave its ingested folder (an absolute path, '..', a symbolic link out)."""
+
+
+class SourceNotFound(FileRefused):
+    """A source the index does not hold, or whose file is gone from the disk."""
 
 
 def _unsafe(source: str) -> str:
@@ -36,15 +40,15 @@ def resolve_source(catalog: Catalog, source: str) -> Path:
         raise FileRefused(f"Refused {source!r}: {reason}. Use a source as /api/documents lists it.")
     record = catalog.files().get(source)
     if record is None or not record.root:
-        raise FileRefused(f"The index holds no file {source!r}. /api/documents lists what it holds.")
+        raise SourceNotFound(f"The index holds no file {source!r}. /api/documents lists what it holds.")
     root = next((r for r in catalog.roots() if r.path == record.root), None)
     if root is None:
-        raise FileRefused(f"The folder {source!r} was ingested from is no longer in the index.")
+        raise SourceNotFound(f"The folder {source!r} was ingested from is no longer in the index.")
     relative = source[len(root.label) + 1:] if root.label and source.startswith(root.label + "/") else source
     folder = Path(os.path.realpath(root.path))
     path = Path(os.path.realpath(folder / relative))
     if folder not in path.parents:
         raise FileRefused(f"Refused {source!r}: it resolves outside the folder it was ingested from (a symbolic link?).")
     if not path.is_file():
-        raise FileRefused(f"{source!r} is in the index but no longer on disk at {path}; ingest its folder again.")
+        raise SourceNotFound(f"{source!r} is in the index but no longer on disk at {path}; ingest its folder again.")
     return path

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -286,7 +283,7 @@ def test_a_client_that_disconnects_stops_its_generation_and_others_wait_in_line(
             assert next(line for line in lines if line.startswith("event: token"))
             with client.stream("POST", "/api/ask", json={"query": LEASE_QUESTION, "stream": True}) as second:
                 waiting = second.iter_lines()
-                queued = next(json.loads(l[6:]) for l in waiting if l.startswith("data: ") and "position" in l)
+                queued = next(json.loads(line[6:]) for line in waiting if line.startswith("data: ") and "position" in line)
                 assert queued == {"position": 1}
         switch.unlink()  # from now on generation ends as usual
         started = time.monotonic()
