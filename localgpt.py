@@ -190,11 +190,10 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
     localgpt ask --where 'source=contracts/*' --mode bm25 "What does clause 14.2 say?"
     localgpt ask --model ~/models/Llama-3.2-3B-Instruct-Q4_K_M.gguf --n-ctx 8192 --excerpt-sentences 0 "Who signed?"
     """
-    from frontends.render import evidence_lines  # noqa: PLC0415
-    from generation import AnswerInterrupted, answer, load_llm  # noqa: PLC0415
-    from generation.question import vocabulary  # noqa: PLC0415
-    from index.metadata_keys import check_where_keys  # noqa: PLC0415
-    from retrieval import open_retriever  # noqa: PLC0415
+    from frontends.render import evidence_lines, retrieved_lines, source_lines  # noqa: PLC0415
+    from frontends.session import open_session  # noqa: PLC0415
+    from generation import AnswerInterrupted  # noqa: PLC0415
+    from generation.record import answer_record  # noqa: PLC0415
 
     check_question(question)
     settings = settings_from(options)
@@ -206,14 +205,8 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
         sys.stdout.flush()
 
     def run():
-        with open_retriever(settings) as retriever:
-            check_where_keys(retriever.index.catalog, where)
-            vector = retriever.embedder.embed_query(question)
-            hits = retriever.search_embedded(question, vector, None, list(where) or None)
-            return answer(question, hits, load_llm(settings), settings, on_token=None if as_json else stream,
-                          embed=retriever.embedder.embed, question_vector=vector,
-                          word_counts=vocabulary(retriever.index.catalog.word_counts,
-                                                 retriever.index.catalog.chunk_count()))
+        with open_session(settings, where) as session:
+            return session.ask(question, on_token=None if as_json else stream)
 
     interrupted = False
     try:
@@ -223,16 +216,18 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
     except KeyboardInterrupt:
         click.echo("\nInterrupted.", err=True)
         sys.exit(130)
+    record = answer_record(result)
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        click.echo(json.dumps(record, ensure_ascii=False))
     else:
         click.echo()
         if interrupted:
             click.echo("[answer interrupted]", err=True)
-        lines = evidence_lines(result)
-        if lines:
+        blocks = [evidence_lines(record),
+                  source_lines(record, none_cited="The answer cited no passage. Passages it was given:"),
+                  retrieved_lines(record, settings.min_score) if show_sources else []]
+        for lines in filter(None, blocks):
             click.echo("\n" + "\n".join(lines))
-        print_sources(result, show_all=show_sources, min_score=settings.min_score)
     if result.left_out:
         click.echo(f"Note: {len(result.left_out)} relevant passage(s) did not fit the context window "
                    f"(--n-ctx {settings.n_ctx}) and were left out: "
@@ -242,38 +237,6 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
                    err=True)
     if interrupted:
         sys.exit(130)
-
-
-def print_sources(result, show_all: bool = False, min_score: float = 0.0) -> None:
-    """The cited sources (file and page) after an answer; with show_all, every retrieved passage and its score."""
-    if result.cited and not result.refused:
-        click.echo("\nSources:")
-        for n in sorted(result.cited):
-            click.echo(f"  [{n}] {result.passages[n - 1].chunk.citation()}")
-    elif result.passages and not result.refused:
-        click.echo("\nThe answer cited no passage. Passages it was given:")
-        for n, hit in enumerate(result.passages, start=1):
-            click.echo(f"  [{n}] {hit.chunk.citation()}")
-    if show_all:
-        print_retrieved(result, min_score)
-
-
-def print_retrieved(result, min_score: float) -> None:
-    numbers = {h.chunk.id: n for n, h in enumerate(result.passages, start=1)}
-    left_out = {h.chunk.id for h in result.left_out}
-    click.echo(f"\nRetrieved passages ({len(result.retrieved)}):")
-    for rank, hit in enumerate(result.retrieved, start=1):
-        if hit.chunk.id in numbers:
-            role = f"[{numbers[hit.chunk.id]}]"
-        elif hit.chunk.id in left_out:
-            role = "left out: no room in the context window"
-        elif result.refused_by == "threshold" or (hit.relevance is not None and hit.relevance < min_score):
-            role = "not given to the model: relevance below --min-score"
-        else:
-            role = "not given to the model: none of its sentences ranked among the best"
-        relevance = f", relevance {hit.relevance:.3f}" if hit.relevance is not None else ""
-        click.echo(f"\n#{rank} {hit.chunk.citation()} (score {hit.score:.3f}{relevance}) {role}")
-        click.echo("    " + hit.text.strip().replace("\n", "\n    "))
 
 
 def _search_options(command: Callable) -> Callable:
@@ -310,6 +273,7 @@ def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any)
     localgpt search --json "clause 14.2" | jq '.[0].text'
     """
     from index.metadata_keys import check_where_keys  # noqa: PLC0415
+    from generation.record import hit_record  # noqa: PLC0415
     from retrieval import open_retriever  # noqa: PLC0415
 
     check_question(question)
@@ -322,7 +286,7 @@ def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any)
 
     hits = run_guarded(run)
     if as_json:
-        click.echo(json.dumps([{"rank": n, **hit.to_json()} for n, hit in enumerate(hits, start=1)], ensure_ascii=False))
+        click.echo(json.dumps([hit_record(hit, rank=n) for n, hit in enumerate(hits, start=1)], ensure_ascii=False))
         return
     if not hits:
         click.echo("No passages found.")

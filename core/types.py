@@ -117,7 +117,11 @@ class Chunk:
         return f"{name}, {where}" if where else name
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "source": self.source, "location": self.location(), **self.metadata(), "text": self.text}
+        """The chunk as every JSON output shows it (docs/answer-record.md): `chunk_id`, `source`, `page`
+        (null when the file has no pages), `location`, `citation`, its other metadata, `text`."""
+        meta = {k: v for k, v in self.metadata().items() if k not in ("source", "page")}
+        return {"chunk_id": self.id, "source": self.source, "page": self.page, "location": self.location(),
+                "citation": self.citation(), **meta, "text": self.text}
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from core.types import Hit
 from frontends.batch_files import ANSWERED, FAILED, AnswerFormat, Existing, Question, format_for, normalize
 from frontends.session import Session
 from generation import Answer
+from generation.record import answer_record
 
 log = logging.getLogger(__name__)
 
@@ -59,31 +59,9 @@ class BatchReport:
         return text + "."
 
 
-def hit_json(n: int, hit: Hit) -> dict[str, Any]:
-    chunk = hit.chunk
-    out = {"n": n, "file": chunk.source, "page": chunk.page, "location": chunk.location(), "citation": chunk.citation(),
-           "score": round(float(hit.score), 6), "chunk_id": chunk.id}
-    if hit.relevance is not None:
-        out["relevance"] = round(float(hit.relevance), 6)
-    return out
-
-
-def answer_record(question: Question, result: Answer) -> dict[str, Any]:
-    return {
-        "id": question.id,
-        "question": question.text,
-        "status": ANSWERED,
-        "answer": result.text,
-        "answer_method": result.answer_method,
-        "refused": result.refused,
-        "refused_by": result.refused_by,
-        "citation_method": result.citation_method,
-        "evidence": [{**e.to_json(), "citation": result.passages[e.n - 1].chunk.citation()} for e in result.evidence],
-        "unsupported_figures": result.unsupported,
-        "sources": [hit_json(n, result.passages[n - 1]) for n in sorted(result.cited)],
-        "passages": [hit_json(n, hit) for n, hit in enumerate(result.passages, start=1)],
-        "timings": {k: round(v, 4) for k, v in result.timings.items()},
-    }
+def batch_record(question: Question, result: Answer) -> dict[str, Any]:
+    """The answer record (generation/record.py) with the question's id and status first."""
+    return {"id": question.id, "question": question.text, "status": ANSWERED, **answer_record(result)}
 
 
 def error_record(question: Question, error: str, elapsed: float) -> dict[str, Any]:
@@ -165,7 +143,7 @@ def run_batch(
         for question in pending:
             began = time.perf_counter()
             try:
-                record = answer_record(question, session.ask(question.text))
+                record = batch_record(question, session.ask(question.text))
                 report.answered += 1
             except Exception as exc:  # noqa: BLE001 - one failing question must not end the batch; it is recorded
                 log.debug("question %r failed", question.id, exc_info=True)

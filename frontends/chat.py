@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from core.errors import LocalGPTError
-from core.types import Hit
-from frontends.render import evidence_lines, passage_lines, source_lines
+from frontends.render import Record, evidence_lines, passage_lines, source_lines
 from frontends.session import Session
-from generation import Answer
+from generation import AnswerInterrupted
 from generation.followup import History, rewrite_followup
+from generation.record import answer_record
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,7 @@ class Chat:
     err: TextIO
     interactive: bool
     history: History = field(default_factory=History)
-    last_hits: list[Hit] = field(default_factory=list)
-    last_answer: Answer | None = None
+    last_record: Record | None = None  # the last answer's record (generation/record.py): what /sources lists
 
     def say(self, text: str = "") -> None:
         self.out.write(text + "\n")
@@ -77,35 +76,38 @@ class Chat:
             self.say(HELP)
         elif name == "/reset":
             self.history.clear()
-            self.last_hits, self.last_answer = [], None
+            self.last_record = None
             self.say("Conversation forgotten.")
         elif name == "/sources":
-            if not self.last_hits:
+            if not self.last_record or not self.last_record["retrieved"]:
                 self.say("No passages yet: ask a question first.")
             else:
-                cited = self.last_answer.cited if self.last_answer else []
-                self.say("\n".join(passage_lines(self.last_hits, cited)))
+                self.say("\n".join(passage_lines(self.last_record)))
         else:
             self.say(f"Unknown command {name}. /help lists the commands.")
         return True
 
     def ask(self, question: str) -> None:
         settings = self.session.settings
-        self.last_hits, self.last_answer = [], None
+        self.last_record = None
         rewrite = rewrite_followup(question, self.history, self.session.llm, settings.history_tokens)
         if rewrite.method != "as-is" and self.interactive:
             self.say(f"(searching for: {rewrite.standalone})")
         # The question as typed is searched too: if the rewrite went wrong, its own words still count.
-        self.last_hits = self.session.search(rewrite.standalone, question)
+        hits = self.session.search(rewrite.standalone, question)
 
         def stream(piece: str) -> None:
             self.out.write(piece)
             self.out.flush()
 
-        result = self.session.answer(rewrite.standalone, self.last_hits, on_token=stream)
-        self.last_answer = result
+        try:
+            result = self.session.answer(rewrite.standalone, hits, on_token=stream)
+        except AnswerInterrupted as stop:
+            self.last_record = answer_record(stop.answer)
+            raise
+        self.last_record = record = answer_record(result)
         self.say()
-        lines = evidence_lines(result) + source_lines(result)
+        lines = evidence_lines(record) + source_lines(record)
         if lines:
             self.say()
             self.say("\n".join(lines))

@@ -6,6 +6,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
+import numpy as np
+
 from core.settings import Settings
 from core.types import Hit
 from generation import Answer, answer, load_llm
@@ -21,32 +23,42 @@ class Session:
     settings: Settings
     where: tuple[str, ...] = ()  # --where filters, applied to every search
 
-    def search(self, *queries: str) -> list[Hit]:
-        """The best `k` passages for any of `queries`: each passage once, at its best relevance."""
+    def search(self, *queries: str, vectors: dict[str, np.ndarray] | None = None) -> list[Hit]:
+        """The best `k` passages for any of `queries`: each passage once, at its best relevance.
+
+        `vectors` (query -> its embedding) receives each query's vector, for the answer step to reuse."""
         queries = tuple(dict.fromkeys(q for q in queries if q))
         where = list(self.where) or None
-        if len(queries) == 1:
-            return self.retriever.search(queries[0], where=where)
+        vectors = {} if vectors is None else vectors
         best: dict[str, Hit] = {}
         for query in queries:
-            for hit in self.retriever.search(query, where=where):
+            vectors[query] = vector = self.retriever.embedder.embed_query(query)
+            hits = self.retriever.search_embedded(query, vector, None, where)
+            if len(queries) == 1:
+                return hits
+            for hit in hits:
                 kept = best.get(hit.chunk.id)
                 if kept is None or _relevance(hit) > _relevance(kept):
                     best[hit.chunk.id] = hit
         return sorted(best.values(), key=_relevance, reverse=True)[: self.settings.k]
 
-    def answer(self, question: str, hits: list[Hit], on_token: Callable[[str], None] | None = None) -> Answer:
+    def answer(self, question: str, hits: list[Hit], on_token: Callable[[str], None] | None = None,
+               question_vector: np.ndarray | None = None) -> Answer:
         """Answer `question` from `hits`, evidence ranked with the index's own embedder."""
+        catalog = self.retriever.index.catalog
         return answer(question, hits, self.llm, self.settings, on_token=on_token, embed=self.retriever.embedder.embed,
-                      word_counts=vocabulary(self.retriever.index.catalog.word_counts,
-                                             self.retriever.index.catalog.chunk_count()))
+                      question_vector=question_vector, word_counts=vocabulary(catalog.word_counts, catalog.chunk_count()))
 
     def ask(self, question: str, *also_search: str, on_token: Callable[[str], None] | None = None) -> Answer:
-        """Answer `question`; passages are searched for it and for `also_search` (a follow-up's original words)."""
+        """Answer `question`; passages are searched for it and for `also_search` (a follow-up's original words).
+
+        The one path from a question to an answer: `ask`, `batch` (and the server) call it; `chat`
+        calls `search` and `answer` itself, to show the rewritten question in between."""
         started = time.perf_counter()
-        hits = self.search(question, *also_search)
+        vectors: dict[str, np.ndarray] = {}
+        hits = self.search(question, *also_search, vectors=vectors)
         searched = time.perf_counter()
-        result = self.answer(question, hits, on_token=on_token)
+        result = self.answer(question, hits, on_token=on_token, question_vector=vectors.get(question))
         result.timings["retrieve_s"] = searched - started
         result.timings["answer_s"] = result.timings.pop("total_s")
         result.timings["total_s"] = time.perf_counter() - started

@@ -71,30 +71,6 @@ class Answer:
     def sources(self) -> list[Hit]:
         return [self.passages[n - 1] for n in self.cited]
 
-    def to_json(self) -> dict:
-        return {
-            "question": self.question,
-            "answer": self.text,
-            "answer_method": self.answer_method,
-            "refused": self.refused,
-            "refused_by": self.refused_by,
-            "evidence": [e.to_json() for e in self.evidence],
-            "citation_method": self.citation_method,
-            "sources": [{"n": n, **self.passages[n - 1].to_json()} for n in self.cited],
-            "passages": [
-                {"n": i, **h.to_json(), **({"excerpt": self.excerpts[i - 1]} if i <= len(self.excerpts) else {})}
-                for i, h in enumerate(self.passages, start=1)
-            ],
-            "left_out": [h.to_json() for h in self.left_out],
-            "invalid_markers": self.invalid_markers,
-            "unsupported_figures": self.unsupported,
-            "withheld": self.withheld,
-            "generated": self.generated,
-            "interrupted": self.interrupted,
-            "prompt_tokens": self.prompt_tokens,
-            "timings": {k: round(v, 4) for k, v in self.timings.items()},
-        }
-
 
 class AnswerInterrupted(KeyboardInterrupt):
     """Ctrl-C during generation; `answer` holds what was generated until then."""

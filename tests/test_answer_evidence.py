@@ -12,6 +12,7 @@ from fakes import FakeEmbedder, FakeLLM, hit
 from generation.answer import QUOTE_INTRO, REFUSAL, answer
 from generation.evidence import choose_evidence, score_candidates
 from generation.question import read_question
+from generation.record import answer_record
 from generation.sentences import sentence_spans
 
 LEASE = (
@@ -63,7 +64,7 @@ def test_a_checked_generated_answer_is_shown_with_its_evidence():
     assert "60" in result.text and shown.strip() == result.text
     assert result.cited == [1] and result.citation_method == "model"
     assert "sixty (60) days" in result.evidence[0].text
-    record = result.to_json()
+    record = answer_record(result)
     assert record["answer_method"] == "generated"
     ev = record["evidence"][0]
     assert {"text", "n", "source", "location", "start", "end"} <= set(ev)

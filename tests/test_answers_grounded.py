@@ -4,6 +4,7 @@ import pytest
 from core.types import Chunk, Hit
 from generation import answer
 from generation.question import vocabulary
+from generation.record import answer_record
 from generation.prompt import build_messages, pack_prompt
 from retrieval import open_retriever
 
@@ -78,7 +79,7 @@ def test_context_far_larger_than_the_window_is_packed_without_overflow(small_win
     assert llm.count_tokens(packed.messages) == packed.prompt_tokens
     result = answer("What must the tenant keep clean?", hits, llm, settings)
     assert len(result.left_out) == len(packed.left_out)
-    assert result.to_json()["left_out"]
+    assert answer_record(result)["left_out"]
 
 
 def test_token_count_matches_what_llama_cpp_sends(llm):

@@ -63,12 +63,12 @@ def test_batch_killed_part_way_then_rerun_answers_every_question_once(sample_db,
     assert sorted(r["question"] for r in records) == sorted(QUESTIONS)  # each exactly once
     for r in records:
         assert r["status"] == "answered" and r["answer"]
-        assert r["passages"] and all(p["file"] and isinstance(p["score"], float) for p in r["passages"])
-        assert all(s["file"] and "page" in s for s in r["sources"])
+        assert r["passages"] and all(p["source"] and isinstance(p["score"], float) for p in r["passages"])
+        assert all(s["source"] and "page" in s for s in r["sources"])
         assert set(r["timings"]) >= {"retrieve_s", "answer_s", "total_s"}
     by_question = {r["question"]: r for r in records}
     for index, source in EXPECTED_FILE.items():
-        assert by_question[QUESTIONS[index]]["passages"][0]["file"] == source
+        assert by_question[QUESTIONS[index]]["passages"][0]["source"] == source
 
 
 def read_records_safe(path):

@@ -20,7 +20,7 @@ def record(n, status="answered", question=None):
     base = {"id": n, "question": question or f"Question number {n}?", "status": status}
     if status == "error":
         return {**base, "error": "ValueError: too long", "timings": {"total_s": 0.1}}
-    source = {"n": 1, "file": "lease_agreement.pdf", "page": 2, "location": "page 2",
+    source = {"n": 1, "source": "lease_agreement.pdf", "page": 2, "location": "page 2",
               "citation": "lease_agreement.pdf, page 2", "score": 0.61, "chunk_id": "abc", "relevance": 0.61}
     return {**base, "answer": f"Answer {n}, with a comma and a \"quote\"\nand a second line [1].", "refused": False,
             "sources": [source], "passages": [source], "timings": {"retrieve_s": 0.1, "answer_s": 1.0, "total_s": 1.1}}
@@ -122,7 +122,7 @@ def test_markdown_question_cannot_break_its_marker():
 def test_jsonl_record_carries_what_a_reader_needs():
     line = JsonlFormat().render(record(1))
     data = json.loads(line)
-    assert data["sources"][0]["file"] == "lease_agreement.pdf" and data["sources"][0]["page"] == 2
+    assert data["sources"][0]["source"] == "lease_agreement.pdf" and data["sources"][0]["page"] == 2
     assert data["passages"][0]["score"] == 0.61
     assert set(data["timings"]) >= {"retrieve_s", "answer_s", "total_s"}
 

@@ -70,7 +70,7 @@ def test_jsonl_record_has_answer_sources_scores_and_timings(session, tmp_path):
     assert record["id"] == 1 and record["question"] == "What does error E5 mean on the kettle?"
     assert record["answer"] and record["status"] == "answered"
     top = record["passages"][0]
-    assert (top["file"], top["location"]) == ("kettle_manual.docx", "Aurora K2 Smart Kettle: User Manual > Error Codes")
+    assert (top["source"], top["location"]) == ("kettle_manual.docx", "Aurora K2 Smart Kettle: User Manual > Error Codes")
     assert 0 < top["score"] <= 1
     for source in record["sources"]:
         assert source in record["passages"]

@@ -39,7 +39,7 @@ def test_batch_and_chat_take_where_and_mode(sample_db, tmp_path):
                  "--where", "source=team_handbook.md", "--mode", "dense")
     assert result.exit_code == 0, result.output
     record = json.loads(out.read_text().splitlines()[0])
-    assert record["passages"] and {p["file"] for p in record["passages"]} == {"team_handbook.md"}
+    assert record["passages"] and {p["source"] for p in record["passages"]} == {"team_handbook.md"}
 
     chat = run("chat", "--db", sample_db, "--min-score", "0", "--min-evidence", "0", "--max-tokens", "8", "-k", "2",
                "--where", "source=lease_agreement.pdf", input="How often should the kettle be descaled?\n/sources\n")

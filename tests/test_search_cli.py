@@ -31,7 +31,7 @@ def test_search_json_is_one_array_with_full_text(sample_db):
     assert [h["rank"] for h in hits] == [1, 2, 3]
     top = hits[0]
     assert top["source"] == "kettle_manual.docx"
-    assert {"score", "relevance", "id", "source", "location", "text", "passage"} <= set(top)
+    assert {"score", "relevance", "chunk_id", "source", "location", "citation", "text", "passage"} <= set(top)
     assert scores_descend(hits)
 
 
@@ -74,7 +74,7 @@ def test_where_restricts_to_matching_files(sample_db):
 
 def test_mmr_flag_and_hybrid_mode_run(sample_db):
     hits = search_json(sample_db, "--mode", "hybrid", "--mmr", "-k", "4", "kettle")
-    assert len(hits) == 4 and len({h["id"] for h in hits}) == 4
+    assert len(hits) == 4 and len({h["chunk_id"] for h in hits}) == 4
 
 
 def test_bad_options_are_one_line_errors(sample_db, tmp_path):
