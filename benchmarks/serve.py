@@ -108,6 +108,7 @@ def main() -> None:
 
     from core.offline import enforce_offline
     from core.settings import load_settings
+    from generation.record import hit_record
     from server.engine import Engine
 
     enforce_offline()
@@ -144,7 +145,7 @@ def main() -> None:
                 floor.append(time.perf_counter() - started)
                 hits = engine.search(SEARCHES[i % len(SEARCHES)])
                 started = time.perf_counter()
-                json.dumps([{"rank": n, **h.to_json()} for n, h in enumerate(hits, start=1)], ensure_ascii=False)
+                json.dumps([hit_record(h, rank=n) for n, h in enumerate(hits, start=1)], ensure_ascii=False)
                 encode.append(time.perf_counter() - started)
             out["search_ms"] = {"http": median_ms(over_http), "in_process": median_ms(in_process),
                                 "overhead": round(statistics.median(over_http) / statistics.median(in_process) - 1, 3),

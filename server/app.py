@@ -23,7 +23,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from core.errors import LocalGPTError, NoIndexError
-from server.engine import Engine, RequestError, answer_record
+from generation.record import answer_record, hit_record
+from server.engine import Engine, RequestError
 from server.files import FileRefused, SourceNotFound
 from server.queue import Cancelled
 from server.security import COOKIE, MAX_BODY, Guard, json_error
@@ -154,7 +155,7 @@ class Server:
     async def search(self, request: Request) -> Response:
         fields = query_fields(await read_json(request))
         hits = await self.in_thread(lambda: self.engine.search(fields["query"], fields["k"], fields["mode"], fields["where"]))
-        return JSONResponse([{"rank": n, **hit.to_json()} for n, hit in enumerate(hits, start=1)])
+        return JSONResponse([hit_record(hit, rank=n) for n, hit in enumerate(hits, start=1)])
 
     def ask_job(self, fields: dict, history: list) -> Job:
         def job(emit, cancelled):

@@ -36,11 +36,6 @@ class RequestError(LocalGPTError):
     """A request the server cannot act on as it stands (a missing field, a wrong type)."""
 
 
-def answer_record(result: Answer) -> dict:
-    """The one JSON shape of an answer, as `ask --json` prints it: every route that answers uses this."""
-    return result.to_json()
-
-
 class _CancellableLLM:
     """The model, for one request: generation stops at the next token once `cancelled` is set."""
 
