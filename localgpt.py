@@ -577,9 +577,10 @@ def serve(**options: Any) -> None:
     Binds 127.0.0.1 by default: only this machine can connect. On any other address every
     request needs a token (--token, or one generated and printed once). docs/api.md lists
     the routes; any OpenAI client works with base URL http://HOST:PORT/v1 and model "localgpt".
+
     \b
-    localgpt serve --db db                          # http://127.0.0.1:8000/
-    localgpt serve --db db --host 0.0.0.0 --port 8080   # for a team: prints the token once
+    localgpt serve --db db                             # http://127.0.0.1:8000/
+    localgpt serve --db db --host 0.0.0.0 --port 8080  # for a team: prints the token once
     """
     from server.run import build, plan as plan_for, run  # noqa: PLC0415
 
