@@ -88,6 +88,20 @@ def test_ask_see_the_answer_click_the_evidence_see_the_page(server, browser):
     assert "highlight=" in image.get_attribute("src")
     shoot(browser, "serve-answer.png")
 
+    # A second question in the same conversation, answered from a Word file: the viewer shows the
+    # passage text with the evidence sentence marked, not a page image.
+    browser.find_element(By.ID, "question").send_keys("How often should the kettle be descaled?")
+    browser.find_element(By.ID, "ask-button").click()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".turn")) == 2)
+    turn = browser.find_elements(By.CSS_SELECTOR, ".turn")[1]
+    evidence = wait.until(lambda d: turn.find_elements(By.CSS_SELECTOR, "button.evidence"))
+    assert "kettle_manual.docx" in evidence[0].text
+    evidence[0].click()
+    mark = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#viewer-text mark"))
+    marked = " ".join(mark.text.split())
+    assert mark.is_displayed() and marked and marked[:40] in " ".join(evidence[0].text.split())
+    assert not image.is_displayed()
+
 
 def test_documents_view_and_phone_width(server, browser):
     from selenium.webdriver.common.by import By

@@ -92,7 +92,7 @@ function showAnswer(turn, answerNode, record) {
       const passage = passages[ev.n - 1];
       const button = el("button", { type: "button", class: "evidence" },
         el("span", { class: "where", text: `[${ev.n}] ${ev.citation || ev.source}` }),
-        `“${ev.text.replace(/\s+/g, " ").trim()}”`);
+        ` “${ev.text.replace(/\s+/g, " ").trim()}”`);
       button.addEventListener("click", () => openViewer(passage, ev));
       list.append(el("li", {}, button));
     }
@@ -104,7 +104,7 @@ function showAnswer(turn, answerNode, record) {
       const passage = passages[src.n - 1] || src;
       const ev = (record.evidence || []).find((e) => e.n === src.n);
       const button = el("button", { type: "button", class: "citation" },
-        el("span", { class: "where", text: `[${src.n}]` }), src.citation || src.source);
+        el("span", { class: "where", text: `[${src.n}]` }), " " + (src.citation || src.source));
       button.addEventListener("click", () => openViewer(passage, ev));
       list.append(el("li", {}, button));
     }
