@@ -1,6 +1,7 @@
 """What `localgpt serve` needs: its web libraries, its page assets, and whether its address can be bound."""
 from __future__ import annotations
 
+import errno
 import socket
 from importlib import metadata, resources
 
@@ -32,18 +33,19 @@ def server_facts(settings: Settings) -> tuple[dict[str, object], list[Problem]]:
     loopback = is_loopback(settings.host)
     facts["token"] = ("set" if settings.token else "none needed (only this machine can connect)" if loopback
                       else "none set: one is generated and printed when the server starts")
-    facts["port_free"] = _port_free(settings.host, settings.port)
-    if not facts["port_free"]:
+    facts["port"] = _port_state(settings.host, settings.port)
+    if facts["port"] == "in use":
         problems.append(Problem("server-port-busy", f"Port {settings.port} on {settings.host} is in use: another "
                                 "program (or a running localgpt serve) holds it; pass --port.", WARNING))
     return facts, problems
 
 
-def _port_free(host: str, port: int) -> bool:
+def _port_state(host: str, port: int) -> str:
+    """'free', 'in use', or why it cannot be bound here (binding only: nothing is sent anywhere)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         try:
-            probe.bind((host, port))  # binding only: nothing is sent anywhere
-        except OSError:
-            return False
-    return True
+            probe.bind((host, port))
+        except OSError as exc:
+            return "in use" if exc.errno == errno.EADDRINUSE else f"cannot be bound here: {exc.strerror}"
+    return "free"
