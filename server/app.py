@@ -159,8 +159,8 @@ class Server:
 
     def ask_job(self, fields: dict, history: list) -> Job:
         def job(emit, cancelled):
-            result, _ = self.engine.ask(fields["query"], fields["k"], fields["mode"], fields["where"], history,
-                                        emit=emit, cancelled=cancelled)
+            result = self.engine.ask(fields["query"], fields["k"], fields["mode"], fields["where"], history,
+                                     emit=emit, cancelled=cancelled)
             return answer_record(result)
 
         return job

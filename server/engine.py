@@ -18,10 +18,9 @@ from typing import Any, Callable, Iterator
 from core.errors import LocalGPTError
 from core.settings import Settings
 from core.types import Hit
-from generation import Answer, answer
+from generation import Answer
 from generation.followup import History, rewrite_followup
 from generation.llm import LLM, Message
-from generation.question import vocabulary
 from server.files import resolve_source
 from server.freshness import IndexWatcher
 from server.pages import RenderedPage, render_page
@@ -111,57 +110,74 @@ class Engine:
                 self._llm = load_llm(self.settings)
             return self._llm
 
-    def search(self, query: str, k: int | None = None, mode: str | None = None, where: list[str] | None = None) -> list[Hit]:
-        from index.metadata_keys import check_where_keys  # noqa: PLC0415
-
+    def _fresh(self, search: Callable[[], Any]) -> Any:
+        """`search()` against an index view that is current: the store reopened first if an ingest by
+        another process changed the catalog, and again if the catalog still ran ahead of it."""
         from chromadb.errors import InternalError  # noqa: PLC0415
 
-        retriever = self.retriever()
-        check_where_keys(retriever.index.catalog, where or [])
         self._watcher.refresh()
         try:
             with self._watcher.lock.reading():
-                return retriever.search(query, k=k, where=where or None, mode=mode)
-        except InternalError as exc:  # the catalog is ahead of the store: an ingest committed in the last second
+                return search()
+        except InternalError as exc:  # an ingest committed in the last second: the store is behind the catalog
             log.info("vector store behind the catalog (%s): reopening it", exc)
             self._watcher.refresh(force=True)
             with self._watcher.lock.reading():
-                return retriever.search(query, k=k, where=where or None, mode=mode)
+                return search()
+
+    def search(self, query: str, k: int | None = None, mode: str | None = None, where: list[str] | None = None) -> list[Hit]:
+        """What `localgpt search` returns for `query`."""
+        from index.metadata_keys import check_where_keys  # noqa: PLC0415
+
+        retriever = self.retriever()
+        check_where_keys(retriever.index.catalog, where or [])
+        return self._fresh(lambda: retriever.search(query, k=k, where=where or None, mode=mode))
+
+    def session(self, k: int | None = None, mode: str | None = None, where: list[str] | None = None,
+                cancelled: threading.Event | None = None):
+        """A `Session` (the one path from a question to an answer that ask, batch and chat take) for one
+        request: this thread's retriever, the model stopping once `cancelled` is set, the request's options."""
+        from frontends.session import Session  # noqa: PLC0415
+        from index.metadata_keys import check_where_keys  # noqa: PLC0415
+
+        retriever = self.retriever()
+        check_where_keys(retriever.index.catalog, where or [])
+        llm = _CancellableLLM(self.llm(), cancelled or threading.Event())
+        return Session(retriever, llm, self.settings.replace(k=k, search_mode=mode), tuple(where or ()))
 
     def ask(self, query: str, k: int | None = None, mode: str | None = None, where: list[str] | None = None,
             history: list[dict] | None = None, emit: Emit | None = None,
-            cancelled: threading.Event | None = None) -> tuple[Answer, str]:
-        """The answer to `query` and the question it searched for (a follow-up made standalone from
-        `history`: [{"question", "answer"}...], oldest first). Waits for the model's turn, telling
-        `emit` its place in line; raises Cancelled once `cancelled` is set."""
+            cancelled: threading.Event | None = None) -> Answer:
+        """The answer to `query` (a follow-up is made standalone from `history`: [{"question",
+        "answer"}...], oldest first, as `chat` does). Searches run before waiting in line for the model,
+        unless a follow-up needs the model to rewrite it first; `emit` hears the place in line, the
+        rewritten question and the answer's pieces. Raises Cancelled once `cancelled` is set."""
         emit = emit or (lambda name, data: None)
         cancelled = cancelled or threading.Event()
         turns = History()
         for turn in history or []:
             turns.add(str(turn.get("question", "")), str(turn.get("standalone") or turn.get("question", "")),
                       str(turn.get("answer", "")))
+        session = self.session(k, mode, where, cancelled)
+        vectors: dict = {}
         started = time.perf_counter()
-        hits = None if turns.turns else self.search(query, k, mode, where)  # before the line: searches run in parallel
+        hits = None if turns.turns else self._fresh(lambda: session.search(query, vectors=vectors))
+        searched = time.perf_counter()
         with self.queue.turn(cancelled, lambda place: emit("queue", {"position": place})):
-            llm = _CancellableLLM(self.llm(), cancelled)
             standalone = query
             if turns.turns:
-                standalone = rewrite_followup(query, turns, llm, self.settings.history_tokens).standalone
+                standalone = rewrite_followup(query, turns, session.llm, self.settings.history_tokens).standalone
                 if standalone != query:
                     emit("searching", {"standalone": standalone})
-                found = {h.chunk.id: h for q in dict.fromkeys((standalone, query)) for h in self.search(q, k, mode, where)}
-                hits = sorted(found.values(), key=lambda h: -(h.relevance if h.relevance is not None else h.score))
-                hits = hits[: k or self.settings.k]
-            searched = time.perf_counter()
-            retriever = self.retriever()
-            catalog = retriever.index.catalog
-            result = answer(standalone, hits, llm, self.settings,
-                            on_token=lambda piece: emit("token", {"text": piece}),
-                            embed=retriever.embedder.embed,
-                            word_counts=vocabulary(catalog.word_counts, catalog.chunk_count()))
+                # The question as typed is searched too, as chat does: if the rewrite went wrong, its words still count.
+                hits = self._fresh(lambda: session.search(standalone, query, vectors=vectors))
+                searched = time.perf_counter()
+            result = session.answer(standalone, hits, on_token=lambda piece: emit("token", {"text": piece}),
+                                    question_vector=vectors.get(standalone))
         result.timings["retrieve_s"] = searched - started
+        result.timings["answer_s"] = result.timings.pop("total_s")
         result.timings["total_s"] = time.perf_counter() - started
-        return result, standalone
+        return result
 
     def documents(self, query: str = "") -> list[dict]:
         from index.listing import list_documents  # noqa: PLC0415
