@@ -96,13 +96,19 @@ def load(url: str, clients: int, seconds: float) -> dict:
 
 
 def main() -> None:
+    global ASK
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", type=Path)
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--asks", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--pdf", default="lease_agreement.pdf", help="source of a PDF in the index")
+    parser.add_argument("--ask", default=None, help="the question asked (default: the samples' lease question)")
+    parser.add_argument("--search", action="append", help="a search query (repeat; default: questions on the samples)")
     args = parser.parse_args()
+    ASK = args.ask or ASK
+    if args.search:
+        SEARCHES[:] = args.search
 
     import httpx
 
@@ -176,8 +182,8 @@ def main() -> None:
             over_http, in_process = [], []
             for _ in range(10):
                 started = time.perf_counter()
-                http.get("/api/page", params={"source": args.pdf, "page": page, "highlight": ev["text"]},
-                         headers={"cache-control": "no-cache"})
+                shown = http.get("/api/page", params={"source": args.pdf, "page": page, "highlight": ev["text"]})
+                assert shown.status_code == 200, shown.text
                 over_http.append(time.perf_counter() - started)
                 started = time.perf_counter()
                 engine.page(args.pdf, page, ev["text"])
