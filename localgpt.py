@@ -350,6 +350,8 @@ def eval_command(qa_file: str, where: tuple[str, ...], modes: str | None, as_jso
 @setting_option("model")
 @setting_option("ocr")
 @setting_option("ocr_language")
+@setting_option("host")
+@setting_option("port")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def doctor(as_json: bool, **options: Any) -> None:
     """Check this install: versions, models (path, size, SHA-256), devices, the index, disk, memory, offline switches.
@@ -551,6 +553,45 @@ def batch(questions: str, output: str, quiet: bool, where: tuple[str, ...], **op
     for question, error in report.failed:
         click.echo(f"  failed: {question.id}: {error}")
     sys.exit(report.exit_code)
+
+
+def _serve_options(command: Callable) -> Callable:
+    for name in reversed(("db", "embedding_model", "device", "k", "search_mode", "reranker", "min_score", "min_evidence",
+                          "max_unknown", "model", "n_ctx", "max_tokens", "temperature", "threads", "history_tokens")):
+        command = setting_option(name)(command)
+    return command
+
+
+@cli.command()
+@_serve_options
+@setting_option("host")
+@setting_option("port")
+@setting_option("token")
+def serve(**options: Any) -> None:
+    """Serve the web app and the HTTP API (native JSON and OpenAI-compatible) on this machine.
+
+    Binds 127.0.0.1 by default: only this machine can connect. On any other address every
+    request needs a token (--token, or one generated and printed once). docs/api.md lists
+    the routes; any OpenAI client works with base URL http://HOST:PORT/v1 and model "localgpt".
+
+    \b
+    localgpt serve --db db                             # http://127.0.0.1:8000/
+    localgpt serve --db db --host 0.0.0.0 --port 8080  # for a team: prints the token once
+    """
+    from server.run import build, plan as plan_for, run  # noqa: PLC0415
+
+    settings = settings_from(options)
+    plan = run_guarded(lambda: plan_for(settings.host, settings.port, settings.token))
+    click.echo("Loading the index and the model...", err=True)
+    app, engine = run_guarded(lambda: build(settings, plan))
+    click.echo(f"localgpt is serving {settings.db} at {plan.url}", err=True)
+    if plan.generated:
+        click.echo(f"Token (shown once; every request needs it): {plan.token}", err=True)
+    elif plan.token is None:
+        click.echo("Only this machine can connect (127.0.0.1); no token is needed.", err=True)
+    click.echo(plan.url)
+    sys.stdout.flush()
+    run(app, engine, plan)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,10 @@ class Settings:
     n_gpu_layers: int = -1
     # Chat
     history_tokens: int = 512
+    # Server (localgpt serve)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str = ""
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -120,6 +124,11 @@ HELP: dict[str, str] = {
     "n_gpu_layers": "Layers offloaded to the GPU when llama.cpp was built with GPU support. -1: all.",
     "history_tokens": "Most tokens of earlier conversation used to understand a follow-up question in chat; "
     "the oldest turns drop out first (never more than the context window holds).",
+    "host": "Address `serve` listens on. 127.0.0.1: only this machine; any other address (0.0.0.0: every "
+    "interface) requires a token.",
+    "port": "Port `serve` listens on.",
+    "token": "Token every request to `serve` must carry (Authorization: Bearer TOKEN, or the /login page's cookie), "
+    "at least 16 characters. Empty: none on 127.0.0.1; on any other address one is generated and printed once.",
 }
 
 # Command-line names for settings whose option is not --setting-name.

@@ -8,6 +8,7 @@ from doctor.index_check import index_facts
 from doctor.models import embedding_facts, llm_facts
 from doctor.ocr_check import ocr_facts
 from doctor.report import DoctorReport
+from doctor.server_check import server_facts
 
 
 def run_doctor(settings: Settings) -> DoctorReport:
@@ -29,5 +30,7 @@ def run_doctor(settings: Settings) -> DoctorReport:
     report.sections["system"], problems = system_facts(settings.db)
     report.problems += problems
     report.sections["offline_switches"], problems = offline_facts()
+    report.problems += problems
+    report.sections["server"], problems = server_facts(settings)
     report.problems += problems
     return report

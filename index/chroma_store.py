@@ -48,6 +48,10 @@ class ChromaStore:
         SharedSystemClient.clear_system_cache()
         self._connect()
 
+    def reopen(self) -> None:
+        """Read the store afresh from disk: what another process (an ingest) wrote since it was opened."""
+        self._reconnect()
+
     def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None:
         for start in range(0, len(ids), self._max_batch):
             end = start + self._max_batch

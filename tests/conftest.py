@@ -22,18 +22,32 @@ SAMPLES = REPO / "source_documents"
 EVAL_DIR = REPO.parent / "shared" / "eval"
 
 NETWORK_ATTEMPTS: list[str] = []
+# Loopback ports a test opened itself (a `serve` under test, a browser driver): connects there are allowed.
+LOOPBACK_PORTS: set[int] = set()
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def allow_loopback(port: int) -> None:
+    LOOPBACK_PORTS.add(int(port))
+
+
+def _own_loopback(target) -> bool:
+    return (isinstance(target, tuple) and len(target) >= 2 and target[0] in _LOOPBACK
+            and target[1] in LOOPBACK_PORTS)
 
 
 class NetworkBlocked(OSError):
     pass
 
 
-def _blocked(what: str):
+def _blocked(what: str, real=None):
     def guard(*args, **kwargs):
         target = args[1] if what == "connect" and len(args) > 1 else (args[0] if args else kwargs)
         sock = args[0] if what == "connect" and args else None
         if sock is not None and getattr(sock, "family", None) == socket.AF_UNIX:
             return _REAL_CONNECT(*args, **kwargs)
+        if _own_loopback(target):
+            return real(*args, **kwargs)
         NETWORK_ATTEMPTS.append(f"{what} {target!r}")
         raise NetworkBlocked(f"network access blocked in tests: {what} {target!r}")
 
@@ -57,9 +71,9 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_configure(config):
     os.environ.setdefault("LOCALGPT_THREADS", "2")
-    socket.socket.connect = _blocked("connect")
-    socket.socket.connect_ex = _blocked("connect")
-    socket.create_connection = _blocked("create_connection")
+    socket.socket.connect = _blocked("connect", socket.socket.connect)
+    socket.socket.connect_ex = _blocked("connect", socket.socket.connect_ex)
+    socket.create_connection = _blocked("create_connection", socket.create_connection)
 
 
 @pytest.fixture(autouse=True)

@@ -50,11 +50,39 @@ def air_gapped(args: list[str], trace: Path) -> list[str]:
 
 
 def network_attempts(traces: list[Path]) -> list[str]:
+    """Connects and sends to internet addresses; the served web app's own loopback traffic is not one."""
     found = []
     for trace in traces:
         if trace.exists():
-            found += [line for line in trace.read_text(errors="replace").splitlines() if "AF_INET" in line]
+            found += [line for line in trace.read_text(errors="replace").splitlines()
+                      if "AF_INET" in line and "127.0.0.1" not in line]
     return found
+
+
+# Run by the installed Python inside the namespace: `localgpt serve` from the bundle, its page, script and API.
+SERVE_CHECK = """
+import json, subprocess, time, urllib.request
+server = subprocess.Popen(["{localgpt}", "serve", "--db", "{db}", "--port", "18780"], stderr=subprocess.PIPE, text=True)
+def get(path, data=None):
+    request = urllib.request.Request("http://127.0.0.1:18780" + path, data=data, headers={{"content-type": "application/json"}})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return response.read().decode()
+try:
+    for _ in range(600):
+        try:
+            health = json.loads(get("/api/health"))
+            break
+        except OSError:
+            assert server.poll() is None, server.stderr.read()
+            time.sleep(0.5)
+    assert health["files"] == 4, health
+    assert "/static/app.js" in get("/") and "readEvents" in get("/static/app.js")
+    assert json.loads(get("/api/search", json.dumps({{"query": "notice period"}}).encode()))
+    print("web app served")
+finally:
+    server.terminate()
+    server.wait(timeout=30)
+"""
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +118,7 @@ def test_bundle_installs_and_answers_with_no_network(carried):
     docs = work / "private-docs"
     shutil.copytree(SAMPLES, docs)
     db = work / "private-index"
-    traces = [work / f"trace-{n}.log" for n in range(5)]
+    traces = [work / f"trace-{n}.log" for n in range(6)]
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCALGPT_", "PYTHON"))}
     clean_env["PYTHON"] = BASE_PYTHON
     run = dict(cwd=work, env=clean_env)  # not the repo: nothing may come from the checkout
@@ -139,6 +167,10 @@ def test_bundle_installs_and_answers_with_no_network(carried):
         traces.append(work / "trace-qemu.log")
     elif os.environ.get("CI"):
         pytest.fail("CI must run the installed bundle on an emulated CPU: install qemu-user (apt-get install qemu-user)")
+
+    served = step("serve", air_gapped(["sh", "-c", f"ip link set lo up && exec {prefix / 'bin' / 'python'} -I -c \"$0\"",
+                                       SERVE_CHECK.format(localgpt=localgpt, db=db)], traces[5]), timings, **run)
+    assert "web app served" in served.stdout, served.stderr[-2000:]
 
     again = step("install-again", air_gapped([str(bundle / "install.sh"), str(prefix)], traces[4]), timings, **run)
     assert "Installed localgpt" in again.stdout

@@ -92,3 +92,30 @@ def test_embedding_runtimes_reach_for_no_network_even_below_python(tmp_path):
     assert done.stdout.strip().splitlines()[-1] == "False", "OpenVINO's telemetry package was imported"
     attempts = [line for line in trace.read_text(errors="replace").splitlines() if "AF_INET" in line]
     assert attempts == [], attempts
+
+
+@pytest.mark.slow
+def test_serve_reaches_no_network_only_its_own_loopback_port(sample_db):
+    """The server in this process: answering over HTTP opens no socket but the test's own loopback one."""
+    import httpx
+
+    from conftest import LOOPBACK_PORTS
+    from core.settings import load_settings
+    from live_server import live_server
+    from server.app import build_app
+    from server.engine import Engine
+
+    before = len(NETWORK_ATTEMPTS)
+    engine = Engine(load_settings({"db": sample_db, "max_tokens": 32}, environ={"LOCALGPT_THREADS": "2"}))
+    engine.load()
+    try:
+        with live_server(build_app(engine)) as live, httpx.Client(base_url=live.url, timeout=300) as http:
+            assert live.port in LOOPBACK_PORTS
+            assert http.post("/api/ask", json={"query": "What is the monthly rent?"}).json()["passages"]
+            assert http.post("/api/search", json={"query": "kettle"}).status_code == 200
+    finally:
+        engine.close()
+    assert NETWORK_ATTEMPTS[before:] == []
+    with pytest.raises(OSError):  # any other port stays blocked
+        socket.create_connection(("127.0.0.1", live.port + 1), timeout=1)
+    del NETWORK_ATTEMPTS[before:]  # that attempt was the test's own

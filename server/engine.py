@@ -1,0 +1,210 @@
+"""What the server does, without HTTP: search, answer, list documents, render a page.
+
+One `Engine` per server. The embedding model and the LLM load once. Each worker thread has its
+own connection to the catalog and all share one vector store, so searches run in parallel with
+each other; SQLite's WAL and the catalog-first write order (index/__init__.py) give each search a
+consistent index while an ingest writes, and the store is reopened when an ingest by another
+process changed the index (server/freshness.py). Generation waits its turn in a `GenerationQueue`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from core.errors import LocalGPTError
+from core.settings import Settings
+from core.types import Hit
+from generation import Answer
+from generation.followup import History, rewrite_followup
+from generation.llm import LLM, Message
+from server.files import resolve_source
+from server.freshness import IndexWatcher
+from server.pages import RenderedPage, render_page
+from server.queue import Cancelled, GenerationQueue
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[str, dict], None]  # (event name, data): "queue", "searching", "token"
+
+
+class RequestError(LocalGPTError):
+    """A request the server cannot act on as it stands (a missing field, a wrong type)."""
+
+
+class _CancellableLLM:
+    """The model, for one request: generation stops at the next token once `cancelled` is set."""
+
+    def __init__(self, llm: LLM, cancelled: threading.Event):
+        self._llm, self._cancelled = llm, cancelled
+
+    @property
+    def n_ctx(self) -> int:
+        return self._llm.n_ctx
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        return self._llm.count_tokens(messages)
+
+    def stream_chat(self, messages, max_tokens, temperature, repeat_penalty) -> Iterator[str]:
+        stream = self._llm.stream_chat(messages, max_tokens, temperature, repeat_penalty)
+        try:
+            for piece in stream:
+                if self._cancelled.is_set():
+                    raise Cancelled()
+                yield piece
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    queue: GenerationQueue = field(default_factory=GenerationQueue)
+    _embedder: Any = field(default=None, repr=False)
+    _store: Any = field(default=None, repr=False)  # the one vector store every thread's index shares
+    _watcher: Any = field(default=None, repr=False)
+    _llm: Any = field(default=None, repr=False)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+    _open: list = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    started: float = field(default_factory=time.time)
+
+    def load(self) -> None:
+        """Open the index and load both models now: errors surface at start, not at the first question."""
+        retriever = self.retriever()
+        self.llm().count_tokens([{"role": "user", "content": "ready"}])
+        log.info("index %s open: %d chunks", self.settings.db, retriever.index.catalog.chunk_count())
+
+    def retriever(self):
+        """This thread's retriever: its own catalog connection, the one vector store and embedder."""
+        from index.catalog import Catalog  # noqa: PLC0415
+        from index.store import CATALOG_FILE, Index  # noqa: PLC0415
+        from retrieval import open_retriever  # noqa: PLC0415
+        from retrieval.retriever import Retriever  # noqa: PLC0415
+
+        found = getattr(self._local, "retriever", None)
+        if found is not None:
+            return found
+        with self._lock:
+            if self._embedder is None:
+                made = open_retriever(self.settings)  # checks the embedder against the index
+                self._embedder, self._store = made.embedder, made.index.vectors
+                self._watcher = IndexWatcher(Path(self.settings.db) / CATALOG_FILE, self._store.reopen)
+            else:
+                index = Index(Path(self.settings.db), Catalog(Path(self.settings.db) / CATALOG_FILE), self._store)
+                made = Retriever(index=index, embedder=self._embedder, settings=self.settings)
+            self._open.append(made)
+        self._local.retriever = made
+        return made
+
+    def llm(self) -> LLM:
+        from generation import load_llm  # noqa: PLC0415
+
+        with self._lock:
+            if self._llm is None:
+                self._llm = load_llm(self.settings)
+            return self._llm
+
+    def _fresh(self, search: Callable[[], Any]) -> Any:
+        """`search()` against an index view that is current: the store reopened first if an ingest by
+        another process changed the catalog, and again if the catalog still ran ahead of it."""
+        from chromadb.errors import InternalError  # noqa: PLC0415
+
+        self._watcher.refresh()
+        try:
+            with self._watcher.lock.reading():
+                return search()
+        except InternalError as exc:  # an ingest committed in the last second: the store is behind the catalog
+            log.info("vector store behind the catalog (%s): reopening it", exc)
+            self._watcher.refresh(force=True)
+            with self._watcher.lock.reading():
+                return search()
+
+    def search(self, query: str, k: int | None = None, mode: str | None = None, where: list[str] | None = None) -> list[Hit]:
+        """What `localgpt search` returns for `query`."""
+        from index.metadata_keys import check_where_keys  # noqa: PLC0415
+
+        retriever = self.retriever()
+        check_where_keys(retriever.index.catalog, where or [])
+        return self._fresh(lambda: retriever.search(query, k=k, where=where or None, mode=mode))
+
+    def session(self, k: int | None = None, mode: str | None = None, where: list[str] | None = None,
+                cancelled: threading.Event | None = None):
+        """A `Session` (the one path from a question to an answer that ask, batch and chat take) for one
+        request: this thread's retriever, the model stopping once `cancelled` is set, the request's options."""
+        from frontends.session import Session  # noqa: PLC0415
+        from index.metadata_keys import check_where_keys  # noqa: PLC0415
+
+        retriever = self.retriever()
+        check_where_keys(retriever.index.catalog, where or [])
+        llm = _CancellableLLM(self.llm(), cancelled or threading.Event())
+        return Session(retriever, llm, self.settings.replace(k=k, search_mode=mode), tuple(where or ()))
+
+    def ask(self, query: str, k: int | None = None, mode: str | None = None, where: list[str] | None = None,
+            history: list[dict] | None = None, emit: Emit | None = None,
+            cancelled: threading.Event | None = None) -> Answer:
+        """The answer to `query` (a follow-up is made standalone from `history`: [{"question",
+        "answer"}...], oldest first, as `chat` does). Searches run before waiting in line for the model,
+        unless a follow-up needs the model to rewrite it first; `emit` hears the place in line, the
+        rewritten question and the answer's pieces. Raises Cancelled once `cancelled` is set."""
+        emit = emit or (lambda name, data: None)
+        cancelled = cancelled or threading.Event()
+        turns = History()
+        for turn in history or []:
+            turns.add(str(turn.get("question", "")), str(turn.get("standalone") or turn.get("question", "")),
+                      str(turn.get("answer", "")))
+        session = self.session(k, mode, where, cancelled)
+        vectors: dict = {}
+        started = time.perf_counter()
+        hits = None if turns.turns else self._fresh(lambda: session.search(query, vectors=vectors))
+        searched = time.perf_counter()
+        with self.queue.turn(cancelled, lambda place: emit("queue", {"position": place})):
+            standalone = query
+            if turns.turns:
+                standalone = rewrite_followup(query, turns, session.llm, self.settings.history_tokens).standalone
+                if standalone != query:
+                    emit("searching", {"standalone": standalone})
+                # The question as typed is searched too, as chat does: if the rewrite went wrong, its words still count.
+                hits = self._fresh(lambda: session.search(standalone, query, vectors=vectors))
+                searched = time.perf_counter()
+            result = session.answer(standalone, hits, on_token=lambda piece: emit("token", {"text": piece}),
+                                    question_vector=vectors.get(standalone))
+        result.timings["retrieve_s"] = searched - started
+        result.timings["answer_s"] = result.timings.pop("total_s")
+        result.timings["total_s"] = time.perf_counter() - started
+        return result
+
+    def documents(self, query: str = "") -> list[dict]:
+        from index.listing import list_documents  # noqa: PLC0415
+
+        docs = list_documents(self.retriever().index.catalog)
+        words = query.lower().split()
+        out = []
+        for doc in docs:
+            if all(w in doc.source.lower() or w in doc.last_failure.lower() for w in words):
+                out.append(doc.to_json())
+        return out
+
+    def page(self, source: str, page: int, highlight: str = "", scale: float | None = None) -> RenderedPage:
+        path = resolve_source(self.retriever().index.catalog, source)
+        return render_page(path, page, highlight, scale) if scale else render_page(path, page, highlight)
+
+    def health(self) -> dict:
+        catalog = self.retriever().index.catalog
+        return {"status": "ok", "db": str(self.settings.db), "files": catalog.file_count(),
+                "chunks": catalog.chunk_count(), "model_loaded": self._llm is not None,
+                "generation_waiting": self.queue.waiting(), "uptime_s": round(time.time() - self.started, 1)}
+
+    def close(self) -> None:
+        with self._lock:
+            for retriever in self._open:
+                try:
+                    retriever.close()
+                except Exception as exc:  # noqa: BLE001 (closing at shutdown: log and go on)
+                    log.warning("closing an index connection: %s", exc)
+            self._open.clear()

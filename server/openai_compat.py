@@ -1,0 +1,135 @@
+"""OpenAI-compatible routes: POST /v1/chat/completions (streamed or not) and GET /v1/models.
+
+The last user message is the question; earlier user/assistant pairs are the conversation a
+follow-up is understood from, as in `localgpt chat`. System messages are ignored: the answer is
+always grounded in the documents. The sources, evidence and refusal travel in the extra field
+`localgpt` (the answer record, as /api/ask returns it) of the response, and of the final chunk
+of a stream; while a request waits for the model, chunks with an empty delta carry
+`localgpt.queue_position`.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from server.engine import RequestError
+
+if TYPE_CHECKING:
+    from server.app import Server
+
+MODEL = "localgpt"
+EXTRA = "localgpt"
+
+
+def conversation(messages: Any) -> tuple[str, list[dict]]:
+    """(the question, [{"question", "answer"}...]) from OpenAI-style messages."""
+    if not isinstance(messages, list) or not messages:
+        raise RequestError("'messages' must be a non-empty list of {\"role\": ..., \"content\": ...}.")
+    turns: list[dict] = []
+    pending = None
+    for message in messages:
+        if not isinstance(message, dict):
+            raise RequestError("each message must be an object with 'role' and 'content'.")
+        role, content = message.get("role"), _text(message.get("content"))
+        if role == "user":
+            if pending is not None:
+                turns.append({"question": pending, "answer": ""})
+            pending = content
+        elif role == "assistant" and pending is not None:
+            turns.append({"question": pending, "answer": content})
+            pending = None
+    if pending is None or not pending.strip():
+        raise RequestError("the last message must be the user's question (role 'user').")
+    return pending, [t for t in turns if t["answer"]]
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # [{"type": "text", "text": ...}, ...]
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text")
+    return ""
+
+
+def _chunk(cid: str, created: int, delta: dict, finish: str | None = None, extra: dict | None = None) -> dict:
+    out = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL,
+           "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    if extra is not None:
+        out[EXTRA] = extra
+    return out
+
+
+def _data(payload: Any) -> str:
+    import json  # noqa: PLC0415
+
+    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+
+def routes(server: "Server") -> list[Route]:
+    from server.app import query_fields  # noqa: PLC0415
+
+    async def models(request: Request) -> Response:
+        return JSONResponse({"object": "list", "data": [
+            {"id": MODEL, "object": "model", "created": int(server.engine.started), "owned_by": "localgpt"}]})
+
+    async def completions(request: Request) -> Response:
+        from server.app import read_json  # noqa: PLC0415
+
+        data = await read_json(request)
+        model = data.get("model", MODEL)
+        if model != MODEL:
+            raise RequestError(f"Unknown model {model!r}: this server answers as model 'localgpt' (GET /v1/models).")
+        question, history = conversation(data.get("messages"))
+        extra = data.get(EXTRA) if isinstance(data.get(EXTRA), dict) else {}
+        fields = query_fields({"query": question, **{k: extra.get(k) for k in ("k", "mode", "where")}})
+        job = server.ask_job(fields, history)
+        cid = f"chatcmpl-{uuid.uuid4().hex}"
+        created = int(time.time())
+        if data.get("stream"):
+            return StreamingResponse(stream(job, cid, created), media_type="text/event-stream",
+                                     headers={"cache-control": "no-store", "x-accel-buffering": "no"})
+        from server.queue import Cancelled  # noqa: PLC0415
+
+        try:
+            record = await server.run_job(request, job)
+        except Cancelled:
+            from server.app import error_response  # noqa: PLC0415
+
+            return error_response(499, "The client went away; generation stopped.")
+        return JSONResponse({
+            "id": cid, "object": "chat.completion", "created": created, "model": MODEL,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": record["answer"]},
+                         "finish_reason": "stop"}],
+            "usage": _usage(record),
+            EXTRA: record,
+        })
+
+    async def stream(job, cid: str, created: int):
+        yield _data(_chunk(cid, created, {"role": "assistant", "content": ""}))
+        async for name, payload in server.events(job):
+            if name == "token":
+                yield _data(_chunk(cid, created, {"content": payload["text"]}))
+            elif name == "queue":
+                yield _data(_chunk(cid, created, {}, extra={"queue_position": payload["position"]}))
+            elif name == "searching":
+                yield _data(_chunk(cid, created, {}, extra={"standalone": payload["standalone"]}))
+            elif name == "done":
+                yield _data({**_chunk(cid, created, {}, "stop", extra=payload), "usage": _usage(payload)})
+            elif name == "ping":
+                yield ": ping\n\n"
+            elif name == "error":
+                yield _data({"error": {"message": payload[1], "type": "localgpt_error", "code": payload[0]}})
+        yield "data: [DONE]\n\n"
+
+    return [Route("/v1/models", models), Route("/v1/chat/completions", completions, methods=["POST"])]
+
+
+def _usage(record: dict) -> dict:
+    prompt = int(record.get("prompt_tokens") or 0)
+    completion = max(0, len(record.get("answer", "")) // 4)  # an estimate: the record does not count them
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}

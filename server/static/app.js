@@ -1,0 +1,201 @@
+// localgpt web UI: plain JavaScript, no build step, nothing fetched but this server's own routes.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let history = [];          // [{question, standalone, answer}] for follow-ups, oldest first
+let controller = null;     // aborts the answer being streamed
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v; else if (k === "text") node.textContent = v; else node.setAttribute(k, v);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+async function errorText(response) {
+  try { return (await response.json()).error || response.statusText; } catch (e) { return response.statusText; }
+}
+
+// --- Server-sent events from a POST (EventSource only does GET) ---------------------------
+async function* readEvents(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      let name = "message", data = "";
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event: ")) name = line.slice(7);
+        else if (line.startsWith("data: ")) data += line.slice(6);
+      }
+      yield { name, data: data ? JSON.parse(data) : null };
+    }
+  }
+}
+
+// --- Asking ---------------------------------------------------------------------------------
+async function ask(question) {
+  const turn = el("div", { class: "turn" });
+  const answer = el("div", { class: "answer", "data-role": "answer" });
+  const queue = el("div", { class: "queue" });
+  turn.append(el("div", { class: "q", text: question }), queue, answer);
+  $("turns").append(turn);
+  turn.scrollIntoView({ block: "end" });
+  controller = new AbortController();
+  $("ask-button").disabled = true;
+  $("stop-button").disabled = false;
+  try {
+    const response = await fetch("/api/ask", {
+      method: "POST", signal: controller.signal, headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: question, stream: true, history }),
+    });
+    if (!response.ok) throw new Error(await errorText(response));
+    for await (const event of readEvents(response)) {
+      if (event.name === "queue") {
+        queue.textContent = event.data.position > 0 ? `Waiting for the model: ${event.data.position} ahead of you` : "";
+      } else if (event.name === "searching") {
+        turn.insertBefore(el("div", { class: "standalone", text: `(searching for: ${event.data.standalone})` }), queue);
+      } else if (event.name === "token") {
+        answer.textContent += event.data.text;
+      } else if (event.name === "answer") {
+        showAnswer(turn, answer, event.data);
+        history.push({ question, standalone: event.data.question, answer: event.data.answer });
+      } else if (event.name === "error") {
+        throw new Error(event.data.error);
+      }
+    }
+  } catch (err) {
+    const stopped = err.name === "AbortError";
+    turn.append(el("div", { class: stopped ? "muted" : "error", text: stopped ? "[stopped]" : `Error: ${err.message}` }));
+  } finally {
+    controller = null;
+    $("ask-button").disabled = false;
+    $("stop-button").disabled = true;
+  }
+}
+
+function showAnswer(turn, answerNode, record) {
+  answerNode.textContent = record.answer;
+  if (record.refused) { answerNode.classList.add("refused"); return; }
+  const passages = record.passages || [];
+  if (record.evidence && record.evidence.length) {
+    const list = el("ul", { class: "items", "data-role": "evidence" });
+    for (const ev of record.evidence) {
+      const passage = passages[ev.n - 1];
+      const button = el("button", { type: "button", class: "evidence" },
+        el("span", { class: "where", text: `[${ev.n}] ${ev.citation || ev.source}` }),
+        ` “${ev.text.replace(/\s+/g, " ").trim()}”`);
+      button.addEventListener("click", () => openViewer(passage, ev));
+      list.append(el("li", {}, button));
+    }
+    turn.append(el("h3", { text: "Evidence (quoted from the documents)" }), list);
+  }
+  if (record.sources && record.sources.length) {
+    const list = el("ul", { class: "items", "data-role": "sources" });
+    for (const src of record.sources) {
+      const passage = passages[src.n - 1] || src;
+      const ev = (record.evidence || []).find((e) => e.n === src.n);
+      const button = el("button", { type: "button", class: "citation" },
+        el("span", { class: "where", text: `[${src.n}]` }), " " + (src.citation || src.source));
+      button.addEventListener("click", () => openViewer(passage, ev));
+      list.append(el("li", {}, button));
+    }
+    turn.append(el("h3", { text: "Sources" }), list);
+  }
+}
+
+// --- The page viewer ------------------------------------------------------------------------
+function openViewer(passage, evidence) {
+  if (!passage) return;
+  $("viewer").hidden = false;
+  $("viewer-title").textContent = passage.source;
+  const where = [passage.location, passage.heading && !String(passage.location || "").includes(passage.heading) ? passage.heading : ""]
+    .filter(Boolean).join(" · ");
+  $("viewer-location").textContent = where;
+  const text = passage.passage ? passage.passage.text : passage.text;
+  const sentence = evidence ? text.slice(evidence.start, evidence.end) : "";
+  const image = $("viewer-image"), box = $("viewer-text");
+  if (/\.pdf$/i.test(passage.source) && passage.page && !passage.attachment) {
+    const params = new URLSearchParams({ source: passage.source, page: passage.page,
+      highlight: sentence || passage.text.slice(0, 300) });
+    image.hidden = false; box.hidden = true;
+    image.src = "/api/page?" + params.toString();
+  } else {
+    image.hidden = true; image.removeAttribute("src"); box.hidden = false;
+    box.replaceChildren();
+    if (evidence) {
+      box.append(text.slice(0, evidence.start), el("mark", { text: sentence }), text.slice(evidence.end));
+    } else if (passage.passage) {
+      const p = passage.passage;
+      box.append(text.slice(0, p.start), el("mark", { text: text.slice(p.start, p.end) }), text.slice(p.end));
+    } else {
+      box.textContent = text;
+    }
+  }
+  $("viewer").scrollIntoView({ block: "nearest" });
+}
+
+// --- Documents --------------------------------------------------------------------------------
+async function loadDocuments() {
+  const q = $("docs-query").value.trim();
+  const response = await fetch("/api/documents" + (q ? "?q=" + encodeURIComponent(q) : ""));
+  const body = $("docs-table").querySelector("tbody");
+  body.replaceChildren();
+  if (!response.ok) { $("docs-summary").textContent = "Error: " + await errorText(response); return; }
+  const docs = await response.json();
+  const failed = docs.filter((d) => d.last_failure).length;
+  $("docs-summary").textContent = `${docs.length} file(s)${failed ? `, ${failed} with a failure` : ""}`;
+  for (const d of docs) {
+    const when = d.ingested_at ? new Date(d.ingested_at * 1000).toLocaleString() : (d.indexed ? "" : "not in the index");
+    body.append(el("tr", {}, el("td", { text: d.source }), el("td", { text: String(d.chunks) }),
+      el("td", { text: d.pages ? String(d.pages) : "" }), el("td", { text: when }),
+      el("td", { class: "failure", text: d.last_failure ? d.last_failure + (d.failure_known ? " (acknowledged)" : "") : "" })));
+  }
+}
+
+function showTab(name) {
+  for (const [tab, view] of [["tab-ask", "ask-view"], ["tab-docs", "docs-view"]]) {
+    const on = tab === name;
+    $(tab).classList.toggle("active", on);
+    $(view).hidden = !on;
+  }
+  if (name === "tab-docs") loadDocuments();
+}
+
+async function loadStatus() {
+  const response = await fetch("/api/health");
+  if (response.ok) {
+    const h = await response.json();
+    $("status").textContent = `${h.files} files, ${h.chunks} chunks`;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("ask-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const q = $("question").value.trim();
+    if (!q || controller) return;
+    $("question").value = "";
+    ask(q);
+  });
+  $("question").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("ask-form").requestSubmit(); }
+  });
+  $("stop-button").addEventListener("click", () => controller && controller.abort());
+  $("new-button").addEventListener("click", () => { history = []; $("turns").replaceChildren(); $("viewer").hidden = true; });
+  $("viewer-close").addEventListener("click", () => { $("viewer").hidden = true; });
+  $("tab-ask").addEventListener("click", () => showTab("tab-ask"));
+  $("tab-docs").addEventListener("click", () => showTab("tab-docs"));
+  let timer = null;
+  $("docs-query").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(loadDocuments, 200); });
+  $("docs-form").addEventListener("submit", (e) => { e.preventDefault(); loadDocuments(); });
+  loadStatus();
+});
