@@ -59,6 +59,11 @@ class Settings:
     n_gpu_layers: int = -1
     # Chat
     history_tokens: int = 512
+    # Servers (docs/scale.md): vectors in Chroma's server, the LLM behind an OpenAI-compatible endpoint
+    chroma_url: str = ""
+    llm_url: str = ""
+    llm_model: str = ""
+    llm_api_key_file: str = ""
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -120,6 +125,15 @@ HELP: dict[str, str] = {
     "n_gpu_layers": "Layers offloaded to the GPU when llama.cpp was built with GPU support. -1: all.",
     "history_tokens": "Most tokens of earlier conversation used to understand a follow-up question in chat; "
     "the oldest turns drop out first (never more than the context window holds).",
+    "chroma_url": "Keep the vectors in a Chroma server (`chroma run`), e.g. http://10.0.0.5:8001, instead of in --db. "
+    "The catalog (text, full-text index, journal) stays in --db. An index records where its vectors live and refuses "
+    "to be opened the other way. Empty: in --db (docs/scale.md).",
+    "llm_url": "Generate with an OpenAI-compatible chat server (llama.cpp's llama-server, vLLM, Ollama, LM Studio), "
+    "e.g. http://10.0.0.6:8080/v1, instead of loading --model here. The context window is read from the server "
+    "where it says (llama.cpp's /props, vLLM's max_model_len), else --n-ctx. Empty: the local GGUF.",
+    "llm_model": "Model name sent to --llm-url (vLLM and Ollama need it). Empty: the first model the server lists.",
+    "llm_api_key_file": "File holding the API key for --llm-url (or set LOCALGPT_LLM_API_KEY). The key is sent "
+    "to that server only and never logged. Empty: no key.",
 }
 
 # Settings for which 0 or less means nothing: refused with the reason, not silently accepted.

@@ -22,18 +22,31 @@ SAMPLES = REPO / "source_documents"
 EVAL_DIR = REPO.parent / "shared" / "eval"
 
 NETWORK_ATTEMPTS: list[str] = []
+# Servers a test started on loopback and configured (tests/servers.py): (port) -> connections made to it.
+ALLOWED_PORTS: set[int] = set()
+CONNECTIONS: list[tuple[str, int]] = []
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class NetworkBlocked(OSError):
     pass
 
 
+def _allowed(target) -> bool:
+    return (isinstance(target, tuple) and len(target) >= 2 and target[0] in _LOOPBACK and target[1] in ALLOWED_PORTS)
+
+
 def _blocked(what: str):
     def guard(*args, **kwargs):
-        target = args[1] if what == "connect" and len(args) > 1 else (args[0] if args else kwargs)
-        sock = args[0] if what == "connect" and args else None
+        target = args[1] if what in ("connect", "connect_ex") and len(args) > 1 else (args[0] if args else kwargs)
+        sock = args[0] if what in ("connect", "connect_ex") and args else None
         if sock is not None and getattr(sock, "family", None) == socket.AF_UNIX:
             return _REAL_CONNECT(*args, **kwargs)
+        if _allowed(target):
+            if what == "create_connection":
+                return _REAL_CREATE_CONNECTION(*args, **kwargs)  # its own connect comes back here, and is recorded
+            CONNECTIONS.append((str(target[0]), int(target[1])))
+            return (_REAL_CONNECT if what == "connect" else _REAL_CONNECT_EX)(*args, **kwargs)
         NETWORK_ATTEMPTS.append(f"{what} {target!r}")
         raise NetworkBlocked(f"network access blocked in tests: {what} {target!r}")
 
@@ -41,12 +54,14 @@ def _blocked(what: str):
 
 
 _REAL_CONNECT = socket.socket.connect
+_REAL_CONNECT_EX = socket.socket.connect_ex
+_REAL_CREATE_CONNECTION = socket.create_connection
 
 
 def pytest_configure(config):
     os.environ.setdefault("LOCALGPT_THREADS", "2")
     socket.socket.connect = _blocked("connect")
-    socket.socket.connect_ex = _blocked("connect")
+    socket.socket.connect_ex = _blocked("connect_ex")
     socket.create_connection = _blocked("create_connection")
 
 
