@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -207,7 +206,7 @@ def test_a_model_server_that_is_down_is_one_line(sample_db):
     port = free_port()  # nothing listens there
     ALLOWED_PORTS.add(port)
     try:
-        result = CliRunner(mix_stderr=False).invoke(cli, ["ask", "--db", str(sample_db), "--llm-url",
+        result = CliRunner().invoke(cli, ["ask", "--db", str(sample_db), "--llm-url",
                                                           f"http://127.0.0.1:{port}/v1", QUESTION])
     finally:
         ALLOWED_PORTS.discard(port)
@@ -221,7 +220,7 @@ def test_a_model_server_answering_500_is_one_line(sample_db):
 
     server, port = failing_server()
     try:
-        result = CliRunner(mix_stderr=False).invoke(cli, ["ask", "--db", str(sample_db), "--llm-url",
+        result = CliRunner().invoke(cli, ["ask", "--db", str(sample_db), "--llm-url",
                                                           f"http://127.0.0.1:{port}/v1", QUESTION])
     finally:
         server.shutdown()
