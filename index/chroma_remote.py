@@ -62,10 +62,19 @@ def parse_chroma_url(url: str) -> ServerAddress:
     return ServerAddress(f"{parts.scheme}://{parts.hostname}:{port}", parts.hostname, port, parts.scheme == "https")
 
 
-def _transport_errors() -> tuple[type[BaseException], ...]:
+def _is_transport(exc: BaseException) -> bool:
+    """A failure to reach the server (refused, reset, timed out), also where chromadb re-raised it
+    as a ValueError ("Could not connect to a Chroma server") while opening the client."""
     import httpx  # noqa: PLC0415
 
-    return (httpx.TransportError,)
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            break
+        if isinstance(seen, httpx.TransportError) or "Could not connect to" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _describe(exc: BaseException) -> str:
@@ -78,11 +87,17 @@ def with_retries(call: Callable[..., Any], url: str, what: str) -> Callable[...,
 
     @functools.wraps(call)
     def run(*args, **kwargs):
-        transport = _transport_errors()
         for attempt in range(RETRIES + 1):
             try:
                 return call(*args, **kwargs)
-            except transport as exc:
+            except LocalGPTError:
+                raise
+            except Exception as exc:
+                if not _is_transport(exc):  # the server answered with an error (HTTP 4xx/5xx, Chroma's own errors)
+                    raise VectorServerError(
+                        f"The Chroma server at {url} refused {what}: {_describe(exc)}. Check the server's log; "
+                        "rerun the command once it is healthy."
+                    ) from exc
                 if attempt == RETRIES:
                     raise VectorServerError(
                         f"The Chroma server at {url} did not answer ({what}: {_describe(exc)}), after "
@@ -90,15 +105,8 @@ def with_retries(call: Callable[..., Any], url: str, what: str) -> Callable[...,
                         "ingest is finished by the next one, nothing half-written stays in the index."
                     ) from exc
                 delay = RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S) - 1)]
-                log.warning("Chroma server %s: %s failed (%s); retrying in %.1f s", url, what, _describe(exc), delay)
+                log.info("Chroma server %s: %s failed (%s); retrying in %.1f s", url, what, _describe(exc), delay)
                 time.sleep(delay)
-            except LocalGPTError:
-                raise
-            except Exception as exc:  # the server answered with an error (HTTP 4xx/5xx, Chroma's own errors)
-                raise VectorServerError(
-                    f"The Chroma server at {url} refused {what}: {_describe(exc)}. Check the server's log; "
-                    "rerun the command once it is healthy."
-                ) from exc
         raise AssertionError("unreachable")
 
     return run

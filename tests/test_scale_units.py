@@ -86,6 +86,14 @@ def test_transport_failures_are_retried_a_bounded_number_of_times(monkeypatch):
         chroma_remote.with_retries(down, "http://h:1", "upsert")()
     assert len(calls) == chroma_remote.RETRIES + 1
 
+    def client_down():  # chromadb's HttpClient says it so when it cannot reach the server
+        calls.append(3)
+        raise ValueError("Could not connect to a Chroma server. Are you sure it is running?")
+
+    with pytest.raises(chroma_remote.VectorServerError, match="did not answer"):
+        chroma_remote.with_retries(client_down, "http://h:1", "connect")()
+    assert calls.count(3) == chroma_remote.RETRIES + 1
+
     def refused():
         calls.append(2)
         raise ValueError("collection is read-only")
