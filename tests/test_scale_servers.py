@@ -180,6 +180,21 @@ def test_server_stopped_mid_ingest_is_a_named_error_and_a_rerun_after_restart_fi
         server.close()
 
 
+def test_a_chroma_server_that_is_down_is_one_line(tmp_path):
+    from conftest import ALLOWED_PORTS
+
+    port = free_port()  # nothing listens there
+    ALLOWED_PORTS.add(port)
+    try:
+        result = CliRunner().invoke(cli, ["ingest", "--source-dir", str(SAMPLES), "--db", str(tmp_path / "db"), "--quiet",
+                                          "--chroma-url", f"http://127.0.0.1:{port}"])
+    finally:
+        ALLOWED_PORTS.discard(port)
+    assert result.exit_code == 1
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert result.stderr.startswith(f"Error: The Chroma server at http://127.0.0.1:{port} did not answer")
+
+
 # -- the LLM behind llama-cpp-python's server ---------------------------------------------------
 
 def test_ask_streams_through_the_model_server_with_citations(llama, sample_db):
