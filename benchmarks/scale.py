@@ -1,6 +1,6 @@
 """The servers against in-process, in one run, on this machine (both ends on loopback).
 
-    python benchmarks/scale.py [--files 30] [--vectors 100000] [--queries 200] [--repeats 5]
+    python benchmarks/scale.py [--files 30] [--vectors 100000] [--queries 200] [--repeats 5] [--parts ingest,ask,scale]
 
 1. Ingest: the same real corpus (Python library pages, HTML) ingested into an index whose
    vectors are in-process (--db/chroma) and one whose vectors are in `chroma run` on
@@ -90,14 +90,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--parts", default="ingest,ask,scale", help="ingest (and search), ask, scale: which to run")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
 
     from core.offline import enforce_offline
     from core.settings import load_settings
-    from generation.bundled import bundled_llm_path
-    from generation.llm import LlamaCppLLM
-    from generation.openai_llm import OpenAICompatibleLLM
-    from generation.prompt import pack_prompt
     from index import open_index
     from index.chroma_remote import ChromaServerStore
     from index.chroma_store import ChromaStore
@@ -120,17 +118,22 @@ def main() -> None:
         docs.mkdir()
         for path in sorted(CORPUS.glob("*.html"))[: args.files]:
             shutil.copy(path, docs / path.name)
-        timings = {}
-        for name, extra in (("in-process", {}), ("server", {"chroma_url": url})):
-            settings = load_settings({"db": tmp / f"db-{name}", "source_dir": docs, **extra}, environ={})
+        timings: dict[str, list[float]] = {"in-process": [], "server": []}
+        dbs: dict[str, Path] = {}
+        for round_, name in enumerate(("in-process", "server", "server", "in-process")):  # ABBA: load drifts
+            db = tmp / f"db-{name}-{round_}"  # a fresh folder each time (Chroma caches a path per process)
+            settings = load_settings({"db": db, "source_dir": docs, **({"chroma_url": url} if name == "server" else {})},
+                                     environ={})
             t = time.perf_counter()
             report = run_ingest(settings)
-            timings[name] = time.perf_counter() - t
+            timings[name].append(time.perf_counter() - t)
+            dbs[name] = db
             chunks = sum(o.chunks for o in report.outcomes)
-            print(f"ingest {name}: {chunks} chunks in {timings[name]:.1f} s ({chunks / timings[name]:.1f} chunks/s)")
-        results["ingest wall time (s)"] = (timings["server"], timings["in-process"], "s")
+            print(f"ingest {name}: {chunks} chunks in {timings[name][-1]:.1f} s ({chunks / timings[name][-1]:.1f} chunks/s)",
+                  flush=True)
+        results["ingest wall time, mean of 2 (s)"] = (statistics.mean(timings["server"]), statistics.mean(timings["in-process"]), "s")
 
-        with open_index(tmp / "db-in-process") as index:
+        with open_index(dbs["in-process"]) as index:
             ids = sorted(index.vectors.ids())
             found = index.vectors.vectors(ids)
             vectors = np.stack([found[i] for i in ids])
@@ -150,7 +153,7 @@ def main() -> None:
         results[f"store query top-8 p95, {len(ids)} vectors (ms)"] = (pct(server_ms, 95), pct(local_ms, 95), "ms")
         hybrid = {}
         for name, extra in (("server", {"chroma_url": url}), ("in-process", {})):
-            with open_retriever(load_settings({"db": tmp / f"db-{name}", **extra}, environ={})) as retriever:
+            with open_retriever(load_settings({"db": dbs[name], **extra}, environ={})) as retriever:
                 retriever.search(QUESTIONS[0])
                 times = []
                 for _ in range(4):
@@ -162,56 +165,12 @@ def main() -> None:
         results["hybrid search end to end, median (ms)"] = (hybrid["server"], hybrid["in-process"], "ms")
 
         # 3. Ask: the same GGUF in-process and behind llama-cpp-python's server.
-        llama_port = free_port()
-        procs.append(start([sys.executable, str(REPO / "tests" / "llama_server_main.py"), "--model", str(bundled_llm_path()),
-                            "--host", "127.0.0.1", "--port", str(llama_port), "--n_ctx", "2048", "--n_threads", "2"],
-                           llama_port, "/v1/models", tmp / "llama.log"))
-        inproc = LlamaCppLLM(bundled_llm_path(), n_ctx=2048, threads=2)
-        served = OpenAICompatibleLLM(f"http://127.0.0.1:{llama_port}/v1", fallback_n_ctx=2048)
-        with open_retriever(load_settings({"db": tmp / "db-in-process"}, environ={})) as retriever:
-            prompts = [pack_prompt(q, retriever.search(q)[:3], inproc, args.max_tokens, excerpt_sentences=3).messages
-                       for q in QUESTIONS]
-        gen: dict[str, dict[str, list[float]]] = {"server": {"first": [], "tps": []}, "in-process": {"first": [], "tps": []}}
-        for _ in range(args.repeats):
-            for messages in prompts:
-                for name, llm in (("in-process", inproc), ("server", served)):
-                    t = time.perf_counter()
-                    first, pieces = None, 0
-                    for _piece in llm.stream_chat(messages, args.max_tokens, 0.0, 1.1):
-                        pieces += 1
-                        first = first or time.perf_counter()
-                    end = time.perf_counter()
-                    if first is None:
-                        continue
-                    gen[name]["first"].append((first - t) * 1000)
-                    if pieces > 1:
-                        gen[name]["tps"].append((pieces - 1) / (end - first))
-        results["ask: first token, median (ms)"] = (statistics.median(gen["server"]["first"]),
-                                                    statistics.median(gen["in-process"]["first"]), "ms")
-        results["ask: tokens/s after the first, median"] = (statistics.median(gen["server"]["tps"]),
-                                                            statistics.median(gen["in-process"]["tps"]), "/s")
-        for proc in procs[1:]:
-            os.killpg(proc.pid, signal.SIGKILL)
-        procs = procs[:1]
+        if "ask" in parts:
+            ask_bench(args, tmp, dbs["in-process"], procs, results)
 
         # 4. Many synthetic vectors.
-        n = args.vectors
-        synth = rng.standard_normal((n, 384)).astype(np.float32)
-        synth /= np.linalg.norm(synth, axis=1, keepdims=True)
-        synth_ids = [f"v{i}" for i in range(n)]
-        synth_meta = [{"source": f"s{i % 1000}"} for i in range(n)]
-        big_remote = ChromaServerStore(url, "bench_big", must_exist=False)
-        big_local = ChromaStore(tmp / "store-big")
-        loads = {"server": upsert_rate(big_remote, synth_ids, synth, synth_meta),
-                 "in-process": upsert_rate(big_local, synth_ids, synth, synth_meta)}
-        results[f"{n} synthetic vectors: load (vectors/s)"] = (loads["server"], loads["in-process"], "/s")
-        qs = rng.standard_normal((args.queries, 384)).astype(np.float32)
-        qs /= np.linalg.norm(qs, axis=1, keepdims=True)
-        timed_queries(big_remote, qs[:10])
-        timed_queries(big_local, qs[:10])
-        server_ms, local_ms = timed_queries(big_remote, qs), timed_queries(big_local, qs)
-        results[f"{n} synthetic vectors: query top-8 p50 (ms)"] = (pct(server_ms, 50), pct(local_ms, 50), "ms")
-        results[f"{n} synthetic vectors: query top-8 p95 (ms)"] = (pct(server_ms, 95), pct(local_ms, 95), "ms")
+        if "scale" in parts:
+            scale_bench(args, tmp, url, rng, results)
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -221,6 +180,71 @@ def main() -> None:
     print(f"\n{'measure':<52} {'server':>10} {'in-process':>11} {'server/in-process':>18}")
     for name, (server, inproc_value, _unit) in results.items():
         print(f"{name:<52} {server:>10.2f} {inproc_value:>11.2f} {server / inproc_value:>17.2f}x")
+
+
+def ask_bench(args, tmp: Path, db: Path, procs: list, results: dict) -> None:
+    from core.settings import load_settings
+    from generation.bundled import bundled_llm_path
+    from generation.llm import LlamaCppLLM
+    from generation.openai_llm import OpenAICompatibleLLM
+    from generation.prompt import pack_prompt
+    from retrieval import open_retriever
+
+    llama_port = free_port()
+    procs.append(start([sys.executable, str(REPO / "tests" / "llama_server_main.py"), "--model", str(bundled_llm_path()),
+                        "--host", "127.0.0.1", "--port", str(llama_port), "--n_ctx", "2048", "--n_threads", "2"],
+                       llama_port, "/v1/models", tmp / "llama.log"))
+    inproc = LlamaCppLLM(bundled_llm_path(), n_ctx=2048, threads=2)
+    served = OpenAICompatibleLLM(f"http://127.0.0.1:{llama_port}/v1", fallback_n_ctx=2048)
+    with open_retriever(load_settings({"db": db}, environ={})) as retriever:
+        prompts = [pack_prompt(q, retriever.search(q)[:3], inproc, args.max_tokens, excerpt_sentences=3).messages
+                   for q in QUESTIONS]
+    gen: dict[str, dict[str, list[float]]] = {"server": {"first": [], "tps": []}, "in-process": {"first": [], "tps": []}}
+    for _ in range(args.repeats):
+        for messages in prompts:
+            for name, llm in (("in-process", inproc), ("server", served)):
+                t = time.perf_counter()
+                first, pieces = None, 0
+                for _piece in llm.stream_chat(messages, args.max_tokens, 0.0, 1.1):
+                    pieces += 1
+                    first = first or time.perf_counter()
+                end = time.perf_counter()
+                if first is None:
+                    continue
+                gen[name]["first"].append((first - t) * 1000)
+                if pieces > 1:
+                    gen[name]["tps"].append((pieces - 1) / (end - first))
+    results["ask: first token, median (ms)"] = (statistics.median(gen["server"]["first"]),
+                                                statistics.median(gen["in-process"]["first"]), "ms")
+    results["ask: tokens/s after the first, median"] = (statistics.median(gen["server"]["tps"]),
+                                                        statistics.median(gen["in-process"]["tps"]), "/s")
+    for proc in procs[1:]:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    del procs[1:]
+
+
+def scale_bench(args, tmp: Path, url: str, rng, results: dict) -> None:
+    from index.chroma_remote import ChromaServerStore
+    from index.chroma_store import ChromaStore
+
+    n = args.vectors
+    synth = rng.standard_normal((n, 384)).astype(np.float32)
+    synth /= np.linalg.norm(synth, axis=1, keepdims=True)
+    synth_ids = [f"v{i}" for i in range(n)]
+    synth_meta = [{"source": f"s{i % 1000}"} for i in range(n)]
+    big_remote = ChromaServerStore(url, "bench_big", must_exist=False)
+    big_local = ChromaStore(tmp / "store-big")
+    loads = {"server": upsert_rate(big_remote, synth_ids, synth, synth_meta),
+             "in-process": upsert_rate(big_local, synth_ids, synth, synth_meta)}
+    results[f"{n} synthetic vectors: load (vectors/s)"] = (loads["server"], loads["in-process"], "/s")
+    qs = rng.standard_normal((args.queries, 384)).astype(np.float32)
+    qs /= np.linalg.norm(qs, axis=1, keepdims=True)
+    timed_queries(big_remote, qs[:10])
+    timed_queries(big_local, qs[:10])
+    server_ms, local_ms = timed_queries(big_remote, qs), timed_queries(big_local, qs)
+    results[f"{n} synthetic vectors: query top-8 p50 (ms)"] = (pct(server_ms, 50), pct(local_ms, 50), "ms")
+    results[f"{n} synthetic vectors: query top-8 p95 (ms)"] = (pct(server_ms, 95), pct(local_ms, 95), "ms")
 
 
 if __name__ == "__main__":
