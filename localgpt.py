@@ -79,6 +79,7 @@ def cli(verbose: bool) -> None:
 @setting_option("ocr")
 @setting_option("ocr_language")
 @setting_option("ocr_max_megapixels")
+@setting_option("chroma_url")
 @click.option("--quiet", is_flag=True, help="No progress bar; only the final summary and the failures.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the outcome of every file to this JSON file.")
 def ingest(quiet: bool, report_path: str | None, exclude: tuple[str, ...], **options: Any) -> None:
@@ -170,6 +171,10 @@ def check_question(question: str) -> str:
 @setting_option("threads")
 @setting_option("n_gpu_layers")
 @setting_option("excerpt_sentences")
+@setting_option("chroma_url")
+@setting_option("llm_url")
+@setting_option("llm_model")
+@setting_option("llm_api_key_file")
 @click.option("--show-sources", is_flag=True, help="After the answer, print every retrieved passage with its score.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, sources, passages) instead of text.")
 def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...], **options: Any) -> None:
@@ -245,6 +250,7 @@ def _search_options(command: Callable) -> Callable:
         setting_option("fusion"),
         setting_option("bm25_weight"),
         setting_option("passage_chars"),
+        setting_option("chroma_url"),
         where_option,
     ]):
         command = decorate(command)
@@ -374,6 +380,7 @@ def doctor(as_json: bool, **options: Any) -> None:
 @cli.command()
 @click.argument("patterns", nargs=-1, metavar="[GLOB]...")
 @setting_option("db")
+@setting_option("chroma_url")
 @click.option("--folder", help="Only the files ingested from this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array of files instead of text.")
 def documents(patterns: tuple[str, ...], folder: str | None, as_json: bool, **options: Any) -> None:
@@ -392,7 +399,7 @@ def documents(patterns: tuple[str, ...], folder: str | None, as_json: bool, **op
     settings = settings_from(options)
 
     def run():
-        with open_index(settings.db) as index:
+        with open_index(settings.db, chroma_url=settings.chroma_url) as index:
             return list_documents(index.catalog, folder, patterns), index.catalog.roots()
 
     docs, roots = run_guarded(run)
@@ -402,6 +409,7 @@ def documents(patterns: tuple[str, ...], folder: str | None, as_json: bool, **op
 @cli.command()
 @click.argument("targets", nargs=-1, required=True, metavar="SOURCE...")
 @setting_option("db")
+@setting_option("chroma_url")
 def remove(targets: tuple[str, ...], **options: Any) -> None:
     """Take files or a whole folder out of the index; the files on disk are not touched.
 
@@ -421,7 +429,7 @@ def remove(targets: tuple[str, ...], **options: Any) -> None:
     def run():
         if not index_exists(settings.db):
             raise NoIndexError(f"No index at {settings.db}: nothing to remove.")
-        with open_index(settings.db, write=True) as index:
+        with open_index(settings.db, write=True, chroma_url=settings.chroma_url) as index:
             removal = resolve_targets(index.catalog, targets)
             remove_from(index, removal)
             return removal
@@ -437,6 +445,7 @@ def remove(targets: tuple[str, ...], **options: Any) -> None:
 @cli.command()
 @click.argument("sources", nargs=-1, metavar="[SOURCE]...")
 @setting_option("db")
+@setting_option("chroma_url")
 def acknowledge(sources: tuple[str, ...], **options: Any) -> None:
     """Mark failures of the last ingest as known: while the file and the reason stay the same,
     later ingests still list them, as "failed (known)", but exit 0 for them, not 3.
@@ -454,7 +463,7 @@ def acknowledge(sources: tuple[str, ...], **options: Any) -> None:
     def run():
         if not index_exists(settings.db):
             raise NoIndexError(f"No index at {settings.db}: nothing to acknowledge.")
-        with open_index(settings.db, write=True) as index:
+        with open_index(settings.db, write=True, chroma_url=settings.chroma_url) as index:
             unknown = sorted(set(sources) - set(index.catalog.failures()))
             if unknown:
                 raise LocalGPTError(f"No failure recorded for {', '.join(map(shown, unknown))}; nothing was marked. "
@@ -470,7 +479,8 @@ def acknowledge(sources: tuple[str, ...], **options: Any) -> None:
 def _query_options(command: Callable) -> Callable:
     """The options of every command that answers questions (chat, batch)."""
     for name in reversed(("db", "embedding_model", "device", "k", "search_mode", "reranker", "min_score", "min_evidence",
-                          "max_unknown", "model", "n_ctx", "max_tokens", "temperature", "threads")):
+                          "max_unknown", "model", "n_ctx", "max_tokens", "temperature", "threads",
+                          "chroma_url", "llm_url", "llm_model", "llm_api_key_file")):
         command = setting_option(name)(command)
     return where_option(command)
 

@@ -63,6 +63,11 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     token: str = ""
+    # Servers (docs/scale.md): vectors in Chroma's server, the LLM behind an OpenAI-compatible endpoint
+    chroma_url: str = ""
+    llm_url: str = ""
+    llm_model: str = ""
+    llm_api_key_file: str = ""
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -129,6 +134,15 @@ HELP: dict[str, str] = {
     "port": "Port `serve` listens on.",
     "token": "Token every request to `serve` must carry (Authorization: Bearer TOKEN, or the /login page's cookie), "
     "at least 16 characters. Empty: none on 127.0.0.1; on any other address one is generated and printed once.",
+    "chroma_url": "Keep the vectors in a Chroma server (`chroma run`), e.g. http://10.0.0.5:8001, instead of in --db. "
+    "The catalog (text, full-text index, journal) stays in --db. An index records where its vectors live and refuses "
+    "to be opened the other way. Empty: in --db (docs/scale.md).",
+    "llm_url": "Generate with an OpenAI-compatible chat server (llama.cpp's llama-server, vLLM, Ollama, LM Studio), "
+    "e.g. http://10.0.0.6:8080/v1, instead of loading --model here. The context window is read from the server "
+    "where it says (llama.cpp's /props, vLLM's max_model_len), else --n-ctx. Empty: the local GGUF.",
+    "llm_model": "Model name sent to --llm-url (vLLM and Ollama need it). Empty: the first model the server lists.",
+    "llm_api_key_file": "File holding the API key for --llm-url (or set LOCALGPT_LLM_API_KEY). The key is sent "
+    "to that server only and never logged. Empty: no key.",
 }
 
 # Command-line names for settings whose option is not --setting-name.

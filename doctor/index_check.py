@@ -59,6 +59,8 @@ def index_facts(db: Path, fingerprint: str | None, embedding_name: str | None) -
             created=_when(info.get("created_at")),
             last_ingest=_when(info.get("last_ingest")),
             last_source_dir=info.get("source_dir"),
+            vectors=(f"Chroma server {info.get('chroma_url')}, collection {info.get('chroma_collection')}"
+                     if info.get("vector_store") == "server" else "in the index folder"),
         )
     finally:
         index.close()

@@ -172,6 +172,10 @@ def llm_path(settings: Settings) -> Path:
     return Path(settings.model).expanduser() if settings.model else bundled_llm_path()
 
 
-def load_llm(settings: Settings) -> LlamaCppLLM:
-    """The LLM the settings name; the file loads on first use."""
+def load_llm(settings: Settings) -> LLM:
+    """The LLM the settings name: the server at --llm-url, else the local GGUF (loaded on first use)."""
+    if settings.llm_url:
+        from generation.openai_llm import load_server_llm  # noqa: PLC0415
+
+        return load_server_llm(settings)
     return LlamaCppLLM(llm_path(settings), n_ctx=settings.n_ctx, threads=settings.threads, n_gpu_layers=settings.n_gpu_layers)

@@ -210,9 +210,10 @@ def _take_ingest_lock(db: Path) -> int:
         f"Another ingest is writing to {db} right now. Wait for it to finish, or ingest into another --db folder."))
 
 
-def open_index(db: Path, write: bool = False) -> Index:
-    """Open the index at `db`. For writing, it is created if missing and the ingest lock is taken."""
-    from index.chroma_store import ChromaStore  # chromadb is slow to import
+def open_index(db: Path, write: bool = False, chroma_url: str = "") -> Index:
+    """Open the index at `db`. For writing, it is created if missing and the ingest lock is taken.
+    `chroma_url`: its vectors live in that Chroma server (index/location.py checks the record)."""
+    from index.location import vector_store_factory
     from index.permissions import make_private
 
     db = Path(db)
@@ -222,10 +223,14 @@ def open_index(db: Path, write: bool = False) -> Index:
     if write:
         make_private(db)
         lock_fd = _take_ingest_lock(db)
+    catalog = None
     try:
         catalog = Catalog(db / CATALOG_FILE)
+        vectors = vector_store_factory(db, catalog, db / VECTORS_DIR, chroma_url, write)
     except Exception:
+        if catalog is not None:
+            catalog.close()
         if lock_fd is not None:
             os.close(lock_fd)
         raise
-    return Index(db, catalog, lambda: ChromaStore(db / VECTORS_DIR), lock_fd)
+    return Index(db, catalog, vectors, lock_fd)

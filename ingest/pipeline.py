@@ -123,7 +123,7 @@ def run_ingest(
         if on_file:
             on_file(outcome)
 
-    with open_index(settings.db, write=True) as index, contextlib.ExitStack() as pools:
+    with open_index(settings.db, write=True, chroma_url=settings.chroma_url) as index, contextlib.ExitStack() as pools:
         embedder = load_embedder(settings, index.recorded_precision())
         plan = chunk_plan(settings, embedder)
         reembed = not index.index_text_is_current()

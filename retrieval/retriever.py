@@ -246,7 +246,7 @@ def open_retriever(settings: Settings) -> Retriever:
     """Open the index for reading; refuses an embedding model other than the one that built it."""
     check_mode(settings.search_mode)
     check_fusion(settings)
-    index = open_index(settings.db)
+    index = open_index(settings.db, chroma_url=settings.chroma_url)
     try:
         embedder = load_embedder(settings, index.recorded_precision())
         info = embedder.info

@@ -22,32 +22,36 @@ SAMPLES = REPO / "source_documents"
 EVAL_DIR = REPO.parent / "shared" / "eval"
 
 NETWORK_ATTEMPTS: list[str] = []
-# Loopback ports a test opened itself (a `serve` under test, a browser driver): connects there are allowed.
-LOOPBACK_PORTS: set[int] = set()
-_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+# Servers a test started on loopback and configured (tests/servers.py): (port) -> connections made to it.
+ALLOWED_PORTS: set[int] = set()
+CONNECTIONS: list[tuple[str, int]] = []
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+LOOPBACK_PORTS = ALLOWED_PORTS  # the same set, by the name serve's tests use
 
 
 def allow_loopback(port: int) -> None:
-    LOOPBACK_PORTS.add(int(port))
-
-
-def _own_loopback(target) -> bool:
-    return (isinstance(target, tuple) and len(target) >= 2 and target[0] in _LOOPBACK
-            and target[1] in LOOPBACK_PORTS)
+    ALLOWED_PORTS.add(int(port))
 
 
 class NetworkBlocked(OSError):
     pass
 
 
-def _blocked(what: str, real=None):
+def _allowed(target) -> bool:
+    return (isinstance(target, tuple) and len(target) >= 2 and target[0] in _LOOPBACK and target[1] in ALLOWED_PORTS)
+
+
+def _blocked(what: str):
     def guard(*args, **kwargs):
-        target = args[1] if what == "connect" and len(args) > 1 else (args[0] if args else kwargs)
-        sock = args[0] if what == "connect" and args else None
+        target = args[1] if what in ("connect", "connect_ex") and len(args) > 1 else (args[0] if args else kwargs)
+        sock = args[0] if what in ("connect", "connect_ex") and args else None
         if sock is not None and getattr(sock, "family", None) == socket.AF_UNIX:
             return _REAL_CONNECT(*args, **kwargs)
-        if _own_loopback(target):
-            return real(*args, **kwargs)
+        if _allowed(target):
+            if what == "create_connection":
+                return _REAL_CREATE_CONNECTION(*args, **kwargs)  # its own connect comes back here, and is recorded
+            CONNECTIONS.append((str(target[0]), int(target[1])))
+            return (_REAL_CONNECT if what == "connect" else _REAL_CONNECT_EX)(*args, **kwargs)
         NETWORK_ATTEMPTS.append(f"{what} {target!r}")
         raise NetworkBlocked(f"network access blocked in tests: {what} {target!r}")
 
@@ -55,6 +59,8 @@ def _blocked(what: str, real=None):
 
 
 _REAL_CONNECT = socket.socket.connect
+_REAL_CONNECT_EX = socket.socket.connect_ex
+_REAL_CREATE_CONNECTION = socket.create_connection
 
 
 # Session fixtures that load a real model or ingest with one: a test using any of them (directly
@@ -71,9 +77,9 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_configure(config):
     os.environ.setdefault("LOCALGPT_THREADS", "2")
-    socket.socket.connect = _blocked("connect", socket.socket.connect)
-    socket.socket.connect_ex = _blocked("connect", socket.socket.connect_ex)
-    socket.create_connection = _blocked("create_connection", socket.create_connection)
+    socket.socket.connect = _blocked("connect")
+    socket.socket.connect_ex = _blocked("connect_ex")
+    socket.create_connection = _blocked("create_connection")
 
 
 @pytest.fixture(autouse=True)
