@@ -588,7 +588,7 @@ def serve(**options: Any) -> None:
     localgpt serve --db db                             # http://127.0.0.1:8000/
     localgpt serve --db db --host 0.0.0.0 --port 8080  # for a team: prints the token once
     """
-    from server.run import build, plan as plan_for, run  # noqa: PLC0415
+    from server.run import build, plan as plan_for, run
 
     settings = settings_from(options)
     plan = run_guarded(lambda: plan_for(settings.host, settings.port, settings.token))

@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from embeddings.embedder import Embedder, gpu_may_exist, new_index_precision  # noqa: E402
+from embeddings.embedder import Embedder, gpu_may_exist, new_index_precision
 
 
 def export_chunks(db: Path, out: Path, count: int) -> None:
@@ -40,7 +40,7 @@ def timed(embedder: Embedder, texts: list[str], runs: int) -> float:
         started = time.perf_counter()
         embedder.embed(texts)
         if embedder.device == "cuda":
-            import torch  # noqa: PLC0415
+            import torch
 
             torch.cuda.synchronize()
         rates.append(len(texts) / (time.perf_counter() - started))
@@ -60,7 +60,7 @@ def main() -> None:
     if args.export_from:
         return export_chunks(args.export_from, args.texts, args.count)
     if args.model is None:
-        from embeddings.bundled import bundled_embedding_model_path  # noqa: PLC0415
+        from embeddings.bundled import bundled_embedding_model_path
 
         args.model = bundled_embedding_model_path()
     texts = [json.loads(line)["text"] for line in args.texts.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -146,7 +146,7 @@ def main() -> None:
         # 2. Search.
         rng = np.random.default_rng(0)
         queries = vectors[rng.choice(len(vectors), size=min(args.queries, len(vectors)), replace=False)]
-        for store, name in ((remote, "server"), (local, "in-process")):
+        for store in (remote, local):
             timed_queries(store, queries[:10])  # warm
         server_ms, local_ms = timed_queries(remote, queries), timed_queries(local, queries)
         results[f"store query top-8 p50, {len(ids)} vectors (ms)"] = (pct(server_ms, 50), pct(local_ms, 50), "ms")

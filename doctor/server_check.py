@@ -12,7 +12,7 @@ ASSETS = ("index.html", "app.js", "style.css", "login.html")
 
 
 def server_facts(settings: Settings) -> tuple[dict[str, object], list[Problem]]:
-    from server.security import is_loopback  # noqa: PLC0415
+    from server.security import is_loopback
 
     facts: dict[str, object] = {}
     problems: list[Problem] = []

@@ -85,10 +85,10 @@ SKIPPED_VARIANTS = {"sapphirerapids": "AMX faults (illegal instruction) in this 
 def variant_scores(build: Build) -> dict[str, int]:
     """Each variant's own score for this CPU (0: it cannot run here), asked from its library as llama.cpp
     does when it picks one, and closed again."""
-    import _ctypes  # noqa: PLC0415
-    import ctypes  # noqa: PLC0415
+    import _ctypes
+    import ctypes
 
-    from llama_cpp import llama_cpp as _bindings  # noqa: F401, PLC0415  (loads libggml-base, which variants need)
+    from llama_cpp import llama_cpp as _bindings  # noqa: F401  (loads libggml-base, which variants need)
 
     scores = {}
     for name, path in build.variants.items():
@@ -129,7 +129,7 @@ def load_cpu_backends() -> str | None:
         return None
     chosen = best_variant(variant_scores(build))
     if chosen is None:
-        from core.errors import ModelLoadError  # noqa: PLC0415
+        from core.errors import ModelLoadError
 
         raise ModelLoadError(
             f"None of llama.cpp's CPU variants ({', '.join(sorted(build.variants))}) runs on this CPU. "
@@ -145,7 +145,7 @@ def load_cpu_backends() -> str | None:
     finally:
         quiet.setLevel(level)
     if not loaded:
-        from core.errors import ModelLoadError  # noqa: PLC0415
+        from core.errors import ModelLoadError
 
         raise ModelLoadError(f"llama.cpp could not load its {chosen} CPU variant from {build.variants[chosen]}.")
     log.debug("llama.cpp CPU variant %s loaded from %s", chosen, build.variants[chosen])

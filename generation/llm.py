@@ -175,7 +175,7 @@ def llm_path(settings: Settings) -> Path:
 def load_llm(settings: Settings) -> LLM:
     """The LLM the settings name: the server at --llm-url, else the local GGUF (loaded on first use)."""
     if settings.llm_url:
-        from generation.openai_llm import load_server_llm  # noqa: PLC0415
+        from generation.openai_llm import load_server_llm
 
         return load_server_llm(settings)
     return LlamaCppLLM(llm_path(settings), n_ctx=settings.n_ctx, threads=settings.threads, n_gpu_layers=settings.n_gpu_layers)

@@ -90,7 +90,7 @@ class OpenAICompatibleLLM:
     # -- HTTP -----------------------------------------------------------------
     def _http(self):
         if self._client is None:
-            import httpx  # noqa: PLC0415
+            import httpx
 
             headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
             self._client = httpx.Client(
@@ -117,7 +117,7 @@ class OpenAICompatibleLLM:
 
     def _get_json(self, url: str) -> Any | None:
         """GET url as JSON; None when the server has no such endpoint (404 and the like)."""
-        import httpx  # noqa: PLC0415
+        import httpx
 
         try:
             response = self._http().get(url)
@@ -133,7 +133,7 @@ class OpenAICompatibleLLM:
             return None
 
     def _post_json(self, url: str, payload: dict) -> Any | None:
-        import httpx  # noqa: PLC0415
+        import httpx
 
         try:
             response = self._http().post(url, json=payload)
@@ -203,7 +203,7 @@ class OpenAICompatibleLLM:
 
     # -- generation -----------------------------------------------------------
     def stream_chat(self, messages: list[Message], max_tokens: int, temperature: float, repeat_penalty: float) -> Iterator[str]:
-        import httpx  # noqa: PLC0415
+        import httpx
 
         url = f"{self.base_url}/chat/completions"
         payload = {

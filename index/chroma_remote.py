@@ -65,7 +65,7 @@ def parse_chroma_url(url: str) -> ServerAddress:
 def _is_transport(exc: BaseException) -> bool:
     """A failure to reach the server (refused, reset, timed out), also where chromadb re-raised it
     as a ValueError ("Could not connect to a Chroma server") while opening the client."""
-    import httpx  # noqa: PLC0415
+    import httpx
 
     seen: BaseException | None = exc
     for _ in range(5):
@@ -127,9 +127,9 @@ class _RetryingCollection:
 def http_client(address: ServerAddress):
     """chromadb's HttpClient with telemetry off and a bounded timeout on every request."""
     enforce_offline()
-    import chromadb  # noqa: PLC0415
-    import httpx  # noqa: PLC0415
-    from chromadb.config import Settings as ChromaSettings  # noqa: PLC0415
+    import chromadb
+    import httpx
+    from chromadb.config import Settings as ChromaSettings
 
     client = with_retries(chromadb.HttpClient, address.url, "connect")(
         host=address.host, port=address.port, ssl=address.ssl,

@@ -72,7 +72,7 @@ def vector_store_factory(db: Path, catalog: Catalog, vectors_dir: Path, chroma_u
     if where is None and write:
         where = _record(catalog, chroma_url)
     if where == SERVER or (where is None and chroma_url):
-        from index.chroma_remote import ChromaServerStore, parse_chroma_url  # noqa: PLC0415
+        from index.chroma_remote import ChromaServerStore, parse_chroma_url
 
         info = catalog.info()
         address = parse_chroma_url(chroma_url)
@@ -82,7 +82,7 @@ def vector_store_factory(db: Path, catalog: Catalog, vectors_dir: Path, chroma_u
         collection = info.get(KEY_COLLECTION, "")
         must_exist = catalog.chunk_count() > 0
         return lambda: ChromaServerStore(address.url, collection or "localgpt_unused", must_exist, info.get(KEY_URL, ""))
-    from index.chroma_store import ChromaStore  # noqa: PLC0415 (chromadb is slow to import)
+    from index.chroma_store import ChromaStore
 
     return lambda: ChromaStore(vectors_dir)
 
@@ -91,7 +91,7 @@ def _record(catalog: Catalog, chroma_url: str) -> str:
     if not chroma_url:
         catalog.set_info({KEY_STORE: LOCAL})
         return LOCAL
-    from index.chroma_remote import parse_chroma_url  # noqa: PLC0415
+    from index.chroma_remote import parse_chroma_url
 
     address = parse_chroma_url(chroma_url)
     # One collection per index: several indexes share a server without meeting.
@@ -101,6 +101,6 @@ def _record(catalog: Catalog, chroma_url: str) -> str:
 
 def open_index_from(settings, write: bool = False):
     """The index the settings name (--db, and --chroma-url where its vectors are): for any front end."""
-    from index.store import open_index  # noqa: PLC0415
+    from index.store import open_index
 
     return open_index(settings.db, write=write, chroma_url=settings.chroma_url)

@@ -92,7 +92,7 @@ class Server:
         self.asks = ThreadPoolExecutor(max_workers=ASK_THREADS, thread_name_prefix="ask")
 
     async def in_thread(self, fn, *args):
-        from starlette.concurrency import run_in_threadpool  # noqa: PLC0415
+        from starlette.concurrency import run_in_threadpool
 
         return await run_in_threadpool(fn, *args)
 
@@ -130,7 +130,7 @@ class Server:
                 log.info("generation stopped: the client disconnected")
             except LocalGPTError as exc:
                 emit("error", (status_of(exc), str(exc)))
-            except Exception:  # noqa: BLE001 (the client gets one line; the log gets the traceback)
+            except Exception:
                 log.exception("answering failed")
                 emit("error", (500, "Internal error while answering; the server log has the details."))
 
@@ -256,7 +256,7 @@ def build_app(engine: Engine, token: str | None = None, allowed_hosts: set[str] 
         log.error("request %s %s failed", request.method, request.url.path, exc_info=exc)
         return error_response(500, "Internal error; the server log has the details.")
 
-    from starlette.exceptions import HTTPException  # noqa: PLC0415
+    from starlette.exceptions import HTTPException
 
     routes = [
         Route("/", server.index_page),

@@ -82,10 +82,10 @@ class Engine:
 
     def retriever(self):
         """This thread's retriever: its own catalog connection, the one vector store and embedder."""
-        from index.catalog import Catalog  # noqa: PLC0415
-        from index.store import CATALOG_FILE, Index  # noqa: PLC0415
-        from retrieval import open_retriever  # noqa: PLC0415
-        from retrieval.retriever import Retriever  # noqa: PLC0415
+        from index.catalog import Catalog
+        from index.store import CATALOG_FILE, Index
+        from retrieval import open_retriever
+        from retrieval.retriever import Retriever
 
         found = getattr(self._local, "retriever", None)
         if found is not None:
@@ -103,7 +103,7 @@ class Engine:
         return made
 
     def llm(self) -> LLM:
-        from generation import load_llm  # noqa: PLC0415
+        from generation import load_llm
 
         with self._lock:
             if self._llm is None:
@@ -113,7 +113,7 @@ class Engine:
     def _fresh(self, search: Callable[[], Any]) -> Any:
         """`search()` against an index view that is current: the store reopened first if an ingest by
         another process changed the catalog, and again if the catalog still ran ahead of it."""
-        from chromadb.errors import InternalError  # noqa: PLC0415
+        from chromadb.errors import InternalError
 
         self._watcher.refresh()
         try:
@@ -127,7 +127,7 @@ class Engine:
 
     def search(self, query: str, k: int | None = None, mode: str | None = None, where: list[str] | None = None) -> list[Hit]:
         """What `localgpt search` returns for `query`."""
-        from index.metadata_keys import check_where_keys  # noqa: PLC0415
+        from index.metadata_keys import check_where_keys
 
         retriever = self.retriever()
         check_where_keys(retriever.index.catalog, where or [])
@@ -137,8 +137,8 @@ class Engine:
                 cancelled: threading.Event | None = None):
         """A `Session` (the one path from a question to an answer that ask, batch and chat take) for one
         request: this thread's retriever, the model stopping once `cancelled` is set, the request's options."""
-        from frontends.session import Session  # noqa: PLC0415
-        from index.metadata_keys import check_where_keys  # noqa: PLC0415
+        from frontends.session import Session
+        from index.metadata_keys import check_where_keys
 
         retriever = self.retriever()
         check_where_keys(retriever.index.catalog, where or [])
@@ -180,7 +180,7 @@ class Engine:
         return result
 
     def documents(self, query: str = "") -> list[dict]:
-        from index.listing import list_documents  # noqa: PLC0415
+        from index.listing import list_documents
 
         docs = list_documents(self.retriever().index.catalog)
         words = query.lower().split()

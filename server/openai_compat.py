@@ -65,20 +65,20 @@ def _chunk(cid: str, created: int, delta: dict, finish: str | None = None, extra
 
 
 def _data(payload: Any) -> str:
-    import json  # noqa: PLC0415
+    import json
 
     return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
 
 def routes(server: "Server") -> list[Route]:
-    from server.app import query_fields  # noqa: PLC0415
+    from server.app import query_fields
 
     async def models(request: Request) -> Response:
         return JSONResponse({"object": "list", "data": [
             {"id": MODEL, "object": "model", "created": int(server.engine.started), "owned_by": "localgpt"}]})
 
     async def completions(request: Request) -> Response:
-        from server.app import read_json  # noqa: PLC0415
+        from server.app import read_json
 
         data = await read_json(request)
         model = data.get("model", MODEL)
@@ -93,12 +93,12 @@ def routes(server: "Server") -> list[Route]:
         if data.get("stream"):
             return StreamingResponse(stream(job, cid, created), media_type="text/event-stream",
                                      headers={"cache-control": "no-store", "x-accel-buffering": "no"})
-        from server.queue import Cancelled  # noqa: PLC0415
+        from server.queue import Cancelled
 
         try:
             record = await server.run_job(request, job)
         except Cancelled:
-            from server.app import error_response  # noqa: PLC0415
+            from server.app import error_response
 
             return error_response(499, "The client went away; generation stopped.")
         return JSONResponse({

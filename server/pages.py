@@ -69,8 +69,8 @@ def find_sentence(page_text: str, sentence: str) -> tuple[int, int] | None:
 
 def render_page(path: Path, page: int, highlight: str = "", scale: float = DEFAULT_SCALE) -> RenderedPage:
     """Page `page` (1-based) of the PDF at `path` as PNG bytes, `highlight` boxed where it is found."""
-    import pypdfium2 as pdfium  # noqa: PLC0415
-    from PIL import Image, ImageDraw  # noqa: PLC0415
+    import pypdfium2 as pdfium
+    from PIL import Image, ImageDraw
 
     if path.suffix.lower() != ".pdf":
         raise PageError(f"{path.name} is not a PDF: only PDF pages are rendered; show the passage text instead.")

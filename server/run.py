@@ -50,8 +50,8 @@ def allowed_hosts(plan: Plan) -> set[str] | None:
 
 
 def build(settings: Settings, plan: Plan):
-    from server.app import build_app  # noqa: PLC0415
-    from server.engine import Engine  # noqa: PLC0415
+    from server.app import build_app
+    from server.engine import Engine
 
     engine = Engine(settings)
     engine.load()
@@ -59,7 +59,7 @@ def build(settings: Settings, plan: Plan):
 
 
 def run(app, engine, plan: Plan) -> None:
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
     try:
         uvicorn.run(app, host=plan.host, port=plan.port, log_level="warning", access_log=False,

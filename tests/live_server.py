@@ -13,7 +13,7 @@ from conftest import allow_loopback
 
 class LiveServer:
     def __init__(self, app):
-        import uvicorn  # noqa: PLC0415
+        import uvicorn
 
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generation.llama_native import load_cpu_backends  # noqa: E402
+from generation.llama_native import load_cpu_backends
 
 load_cpu_backends()
 runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)

@@ -90,10 +90,10 @@ def llama_server(log_dir: Path, n_ctx: int = 2048) -> Server:
 
 
 class _Failing(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         self._fail()
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         self._fail()
 
     def _fail(self):

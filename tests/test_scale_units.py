@@ -35,7 +35,7 @@ def test_an_index_on_a_server_refuses_to_be_opened_in_process(tmp_path):
     with open_index(db) as index:  # the catalog alone reads fine (localgpt documents)...
         assert index.catalog.file_count() == 0
         with pytest.raises(IndexLocationError):  # ...the vectors are refused
-            index.vectors
+            _ = index.vectors
     assert not (db / "chroma").exists(), "an in-process store was created beside a server index"
 
 
