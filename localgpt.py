@@ -567,7 +567,8 @@ def batch(questions: str, output: str, quiet: bool, where: tuple[str, ...], **op
 
 def _serve_options(command: Callable) -> Callable:
     for name in reversed(("db", "embedding_model", "device", "k", "search_mode", "reranker", "min_score", "min_evidence",
-                          "max_unknown", "model", "n_ctx", "max_tokens", "temperature", "threads", "history_tokens")):
+                          "max_unknown", "model", "n_ctx", "max_tokens", "temperature", "threads", "history_tokens",
+                          "chroma_url", "llm_url", "llm_model", "llm_api_key_file")):
         command = setting_option(name)(command)
     return command
 
