@@ -257,3 +257,31 @@ def test_with_both_servers_nothing_else_is_contacted(chroma, llama, tmp_path):
     ports = {port for _, port in CONNECTIONS[before:]}
     assert ports == {chroma.port, llama.port}, ports  # both used, nothing else
     assert NETWORK_ATTEMPTS[attempts:] == []
+
+
+def test_serve_answers_through_both_servers_and_contacts_nothing_else(chroma, llama, server_db, settings_for):
+    import httpx
+
+    from live_server import live_server
+    from server.app import build_app
+    from server.engine import Engine
+    from server.run import Plan, allowed_hosts
+
+    before, attempts = len(CONNECTIONS), len(NETWORK_ATTEMPTS)
+    settings = settings_for(server_db, chroma_url=chroma.url, llm_url=f"{llama.url}/v1")
+    engine = Engine(settings)
+    engine.load()
+    try:
+        app = build_app(engine, None, allowed_hosts(Plan("127.0.0.1", 0, None, False)))
+        with live_server(app) as live, httpx.Client(base_url=live.url, timeout=300, trust_env=False) as http:
+            hits = http.post("/api/search", json={"query": QUESTION, "k": 3}).json()
+            record = http.post("/api/ask", json={"query": QUESTION}).json()
+            served = live.port
+    finally:
+        engine.close()
+    assert hits and hits[0]["source"]
+    assert record["generated"] and record["sources"] and not record["refused"]
+    assert any(s["source"] == "lease_agreement.pdf" for s in record["sources"])
+    ports = {port for _, port in CONNECTIONS[before:]}
+    assert ports == {chroma.port, llama.port, served}, ports  # the two servers and our own, nothing else
+    assert NETWORK_ATTEMPTS[attempts:] == []
