@@ -18,7 +18,7 @@ from core.errors import LocalGPTError
 from core.files import PRIVATE_FILE, create_private
 from frontends.render import Record, evidence_lines, passage_lines, source_lines
 from frontends.session import Session
-from generation import AnswerInterrupted
+from generation import Answer, AnswerInterrupted
 from generation.followup import History, rewrite_followup
 from generation.llm import Sampling
 from generation.record import answer_record
@@ -97,6 +97,8 @@ class Chat:
             self.say(f"(searching for: {rewrite.standalone})")
         # The question as typed is searched too: if the rewrite went wrong, its own words still count.
         hits = self.session.search(rewrite.standalone, question)
+        # /sources lists what was found even if answering fails or is stopped.
+        self.last_record = answer_record(Answer(rewrite.standalone, "", retrieved=hits))
 
         def stream(piece: str) -> None:
             self.out.write(piece)

@@ -45,7 +45,7 @@ def test_batch_and_chat_take_where_and_mode(sample_db, tmp_path):
                "--where", "source=lease_agreement.pdf", input="How often should the kettle be descaled?\n/sources\n")
     assert chat.exit_code == 0, chat.output
     cited = [line for line in chat.stdout.splitlines() if "score" in line and ("[" in line)]
-    assert cited and all("lease_agreement.pdf" in line for line in cited)
+    assert cited and all("lease_agreement.pdf" in line for line in cited), chat.output
 
 
 @pytest.mark.parametrize("command", ["ask", "search", "chat"])
