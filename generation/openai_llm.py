@@ -117,30 +117,20 @@ class OpenAICompatibleLLM:
 
     def _get_json(self, url: str) -> Any | None:
         """GET url as JSON; None when the server has no such endpoint (404 and the like)."""
-        import httpx
-
-        try:
-            response = self._http().get(url)
-        except httpx.TransportError as exc:
-            raise self._fail(f"GET {url}", exc) from None
-        if response.status_code >= 500:
-            raise self._fail(f"GET {url}", status=response.status_code, body=response.text)
-        if response.status_code != 200:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            return None
+        return self._request_json("GET", url)
 
     def _post_json(self, url: str, payload: dict) -> Any | None:
+        return self._request_json("POST", url, json=payload)
+
+    def _request_json(self, method: str, url: str, **kwargs: Any) -> Any | None:
         import httpx
 
         try:
-            response = self._http().post(url, json=payload)
+            response = self._http().request(method, url, **kwargs)
         except httpx.TransportError as exc:
-            raise self._fail(f"POST {url}", exc) from None
+            raise self._fail(f"{method} {url}", exc) from None
         if response.status_code >= 500:
-            raise self._fail(f"POST {url}", status=response.status_code, body=response.text)
+            raise self._fail(f"{method} {url}", status=response.status_code, body=response.text)
         if response.status_code != 200:
             return None
         try:
