@@ -179,9 +179,11 @@ def history_path_for(db: Path) -> Path:
     return Path(db) / HISTORY_FILE
 
 
-def run_chat(session: Session, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
+def run_chat(session: Session, stdin: TextIO | None = None, out: TextIO | None = None, err: TextIO | None = None,
              interactive: bool | None = None) -> None:
-    """The chat loop until /quit, Ctrl-D or the end of piped input."""
+    """The chat loop until /quit, Ctrl-D or the end of piped input. The streams default to sys's as they
+    are when it runs (not when this module was imported: click's test runner replaces them)."""
+    stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr
     interactive = stdin.isatty() if interactive is None else interactive
     chat = Chat(session, out, err, interactive)
     if interactive:
