@@ -20,7 +20,7 @@ from core.settings import Settings
 from core.types import Hit
 from generation import Answer
 from generation.followup import History, rewrite_followup
-from generation.llm import LLM, Message
+from generation.llm import LLM, Message, Sampling
 from server.files import resolve_source
 from server.freshness import IndexWatcher
 from server.pages import RenderedPage, render_page
@@ -166,7 +166,8 @@ class Engine:
         with self.queue.turn(cancelled, lambda place: emit("queue", {"position": place})):
             standalone = query
             if turns.turns:
-                standalone = rewrite_followup(query, turns, session.llm, self.settings.history_tokens).standalone
+                standalone = rewrite_followup(query, turns, session.llm, self.settings.history_tokens,
+                                              Sampling.of(self.settings)).standalone
                 if standalone != query:
                     emit("searching", {"standalone": standalone})
                 # The question as typed is searched too, as chat does: if the rewrite went wrong, its words still count.
