@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import runpy
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -77,6 +78,9 @@ def patch() -> None:
 
 
 if __name__ == "__main__":
+    # Ctrl-C as at a terminal, whatever this process inherited: a test run started in the background
+    # of a non-interactive shell has SIGINT ignored, and Python then keeps ignoring it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path.insert(0, str(REPO))
     patch()
     sys.argv[0] = str(REPO / "localgpt.py")
