@@ -10,6 +10,7 @@ a source package, is built once per machine for any x86-64 CPU (GGML_NATIVE off,
 at run time) and kept in ~/.cache/localgpt/wheels; set CMAKE_ARGS for another build (-DGGML_NATIVE=ON,
 -DGGML_CUDA=on).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -85,7 +86,9 @@ def set_up() -> Path:
                 llama = bundletool().llama_wheel(LOCK, python)
                 rest = VENV / "requirements-without-llama.txt"
                 rest.write_text(bundletool().lock_without_llama(LOCK))
-                run(*pip, "--require-hashes", "--no-deps", "-r", rest)  # the lock pins every dependency; llama-cpp-python comes next
+                run(
+                    *pip, "--require-hashes", "--no-deps", "-r", rest
+                )  # the lock pins every dependency; llama-cpp-python comes next
                 run(*pip, "--no-deps", "--force-reinstall", llama)
             except subprocess.CalledProcessError:
                 print(

@@ -3,6 +3,7 @@
 This file is only the command line: each command reads its options into Settings,
 calls one function of ingest/, retrieval/ or generation/, and prints the result.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,6 +18,7 @@ from core.errors import LocalGPTError, NoIndexError
 from core.offline import enforce_offline
 from core.settings import HELP, default_of, env_var, load_settings, option_flags
 
+
 def setting_option(name: str, **extra: Any) -> Callable:
     """A click option for a setting: help and default from core.settings, LOCALGPT_* named in --help."""
     default = default_of(name)
@@ -24,10 +26,19 @@ def setting_option(name: str, **extra: Any) -> Callable:
     shown = "" if default in ("", None) else f" [default: {default}]"
     kind = type(default)
     if kind is bool:
-        return click.option(*flags, name, default=None, help=f"{HELP[name]}{shown} [env: {env_var(name)}]", is_flag=False,
-                            type=click.BOOL, **extra)
+        return click.option(
+            *flags,
+            name,
+            default=None,
+            help=f"{HELP[name]}{shown} [env: {env_var(name)}]",
+            is_flag=False,
+            type=click.BOOL,
+            **extra,
+        )
     click_type = str if kind.__name__ in ("PosixPath", "WindowsPath") else kind
-    return click.option(*flags, name, default=None, type=click_type, help=f"{HELP[name]}{shown} [env: {env_var(name)}]", **extra)
+    return click.option(
+        *flags, name, default=None, type=click_type, help=f"{HELP[name]}{shown} [env: {env_var(name)}]", **extra
+    )
 
 
 def settings_from(options: dict[str, Any]):
@@ -57,7 +68,9 @@ def cli(verbose: bool) -> None:
     localgpt ask "What is the notice period in the lease?"
     """
     enforce_offline()
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 @cli.command()
@@ -72,16 +85,31 @@ def cli(verbose: bool) -> None:
 @setting_option("max_file_mb")
 @setting_option("workers")
 @setting_option("onnx_cache")
-@click.option("--exclude", "exclude", multiple=True, metavar="GLOB",
-              help="Do not ingest files matching GLOB (gitignore syntax, as in the folder's .localgptignore); repeat for several.")
-@click.option("--follow-external-links", "follow_external_links", is_flag=True, default=None,
-              help=f"{HELP['follow_external_links']} [env: {env_var('follow_external_links')}]")
+@click.option(
+    "--exclude",
+    "exclude",
+    multiple=True,
+    metavar="GLOB",
+    help="Do not ingest files matching GLOB (gitignore syntax, as in the folder's .localgptignore); repeat for several.",
+)
+@click.option(
+    "--follow-external-links",
+    "follow_external_links",
+    is_flag=True,
+    default=None,
+    help=f"{HELP['follow_external_links']} [env: {env_var('follow_external_links')}]",
+)
 @setting_option("ocr")
 @setting_option("ocr_language")
 @setting_option("ocr_max_megapixels")
 @setting_option("chroma_url")
 @click.option("--quiet", is_flag=True, help="No progress bar; only the final summary and the failures.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the outcome of every file to this JSON file.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    help="Write the outcome of every file to this JSON file.",
+)
 def ingest(quiet: bool, report_path: str | None, exclude: tuple[str, ...], **options: Any) -> None:
     """Read a folder of documents into the index (again: only what changed).
 
@@ -138,15 +166,21 @@ def build_onnx(**options: Any) -> None:
 
 
 def where_option(command: Callable) -> Callable:
-    return click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
-                        help="Only passages whose metadata matches: source=GLOB (e.g. 'contracts/*'), page=N or N-M, "
-                             "KEY=VALUE; alternatives with |; repeat to require several.")(command)
+    return click.option(
+        "--where",
+        "where",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Only passages whose metadata matches: source=GLOB (e.g. 'contracts/*'), page=N or N-M, "
+        "KEY=VALUE; alternatives with |; repeat to require several.",
+    )(command)
 
 
 def check_question(question: str) -> str:
     if not question.strip():
-        raise click.BadParameter("the question is empty. Ask something, e.g. localgpt ask \"What is the rent?\"",
-                                 param_hint="QUESTION")
+        raise click.BadParameter(
+            'the question is empty. Ask something, e.g. localgpt ask "What is the rent?"', param_hint="QUESTION"
+        )
     return question
 
 
@@ -176,7 +210,9 @@ def check_question(question: str) -> str:
 @setting_option("llm_model")
 @setting_option("llm_api_key_file")
 @click.option("--show-sources", is_flag=True, help="After the answer, print every retrieved passage with its score.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, sources, passages) instead of text.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON object (answer, sources, passages) instead of text."
+)
 def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...], **options: Any) -> None:
     """Answer QUESTION from the index, citing file and page.
 
@@ -224,35 +260,43 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
         click.echo()
         if interrupted:
             click.echo("[answer interrupted]", err=True)
-        blocks = [evidence_lines(record),
-                  source_lines(record, none_cited="The answer cited no passage. Passages it was given:"),
-                  retrieved_lines(record, settings.min_score) if show_sources else []]
+        blocks = [
+            evidence_lines(record),
+            source_lines(record, none_cited="The answer cited no passage. Passages it was given:"),
+            retrieved_lines(record, settings.min_score) if show_sources else [],
+        ]
         for lines in filter(None, blocks):
             click.echo("\n" + "\n".join(lines))
     if result.left_out:
-        click.echo(f"Note: {len(result.left_out)} relevant passage(s) did not fit the context window "
-                   f"(--n-ctx {settings.n_ctx}) and were left out: "
-                   + "; ".join(h.chunk.citation() for h in result.left_out), err=True)
+        click.echo(
+            f"Note: {len(result.left_out)} relevant passage(s) did not fit the context window "
+            f"(--n-ctx {settings.n_ctx}) and were left out: " + "; ".join(h.chunk.citation() for h in result.left_out),
+            err=True,
+        )
     if result.answer_method == "quoted" and result.withheld and not as_json:
-        click.echo(f"Note: the model's own answer was not shown ({result.withheld}); the answer quotes the documents.",
-                   err=True)
+        click.echo(
+            f"Note: the model's own answer was not shown ({result.withheld}); the answer quotes the documents.",
+            err=True,
+        )
     if interrupted:
         sys.exit(130)
 
 
 def _search_options(command: Callable) -> Callable:
     """Options shared by `search` and `eval`: which index, and how to search it."""
-    for decorate in reversed([
-        setting_option("db"),
-        setting_option("embedding_model"),
-        setting_option("device"),
-        setting_option("reranker"),
-        setting_option("fusion"),
-        setting_option("bm25_weight"),
-        setting_option("passage_chars"),
-        setting_option("chroma_url"),
-        where_option,
-    ]):
+    for decorate in reversed(
+        [
+            setting_option("db"),
+            setting_option("embedding_model"),
+            setting_option("device"),
+            setting_option("reranker"),
+            setting_option("fusion"),
+            setting_option("bm25_weight"),
+            setting_option("passage_chars"),
+            setting_option("chroma_url"),
+            where_option,
+        ]
+    ):
         command = decorate(command)
     return command
 
@@ -263,8 +307,13 @@ def _search_options(command: Callable) -> Callable:
 @setting_option("k")
 @setting_option("search_mode")
 @click.option("--mmr/--no-mmr", "mmr", default=None, help=f"{HELP['mmr']} [env: {env_var('mmr')}]")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON array of hits: the matched chunk's full text, and "
-              "its widened passage (text, and where the chunk sits in it).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON array of hits: the matched chunk's full text, and "
+    "its widened passage (text, and where the chunk sits in it).",
+)
 def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any) -> None:
     """Show the passages that match QUESTION, best first, without generating an answer.
 
@@ -304,15 +353,25 @@ def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any)
 @cli.command(name="eval")
 @click.argument("qa_file", type=click.Path(dir_okay=False))
 @_search_options
-@click.option("--modes", default=None, metavar="LIST",
-              help="Comma-separated modes to score: dense, bm25, hybrid, each optionally +rerank and/or +mmr. "
-                   "[default: dense,bm25,hybrid, and hybrid+rerank when a reranker is set]")
+@click.option(
+    "--modes",
+    default=None,
+    metavar="LIST",
+    help="Comma-separated modes to score: dense, bm25, hybrid, each optionally +rerank and/or +mmr. "
+    "[default: dense,bm25,hybrid, and hybrid+rerank when a reranker is set]",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object of the figures instead of a table.")
-@click.option("--mlflow", "mlflow_dir", default=None, metavar="DIR",
-              help="Also log the run's settings and figures to the local MLflow file store DIR "
-                   "(needs the optional extra: pip install 'localgpt[mlflow]').")
-def eval_command(qa_file: str, where: tuple[str, ...], modes: str | None, as_json: bool, mlflow_dir: str | None,
-                 **options: Any) -> None:
+@click.option(
+    "--mlflow",
+    "mlflow_dir",
+    default=None,
+    metavar="DIR",
+    help="Also log the run's settings and figures to the local MLflow file store DIR "
+    "(needs the optional extra: pip install 'localgpt[mlflow]').",
+)
+def eval_command(
+    qa_file: str, where: tuple[str, ...], modes: str | None, as_json: bool, mlflow_dir: str | None, **options: Any
+) -> None:
     """Score retrieval on a question set (JSONL) against the current index.
 
     Prints recall@1/5/10, MRR@10, nDCG@10 and latency p50/p95 for each mode.
@@ -466,8 +525,10 @@ def acknowledge(sources: tuple[str, ...], **options: Any) -> None:
         with open_index(settings.db, write=True, chroma_url=settings.chroma_url) as index:
             unknown = sorted(set(sources) - set(index.catalog.failures()))
             if unknown:
-                raise LocalGPTError(f"No failure recorded for {', '.join(map(shown, unknown))}; nothing was marked. "
-                                    "`localgpt documents` shows each file's last failure.")
+                raise LocalGPTError(
+                    f"No failure recorded for {', '.join(map(shown, unknown))}; nothing was marked. "
+                    "`localgpt documents` shows each file's last failure."
+                )
             return index.catalog.acknowledge_failures(list(sources) or None)
 
     marked = run_guarded(run)
@@ -478,9 +539,28 @@ def acknowledge(sources: tuple[str, ...], **options: Any) -> None:
 
 def _query_options(command: Callable) -> Callable:
     """The options of every command that answers questions (chat, batch)."""
-    for name in reversed(("db", "embedding_model", "device", "k", "search_mode", "reranker", "min_score", "min_evidence",
-                          "max_unknown", "model", "n_ctx", "max_tokens", "temperature", "threads",
-                          "chroma_url", "llm_url", "llm_model", "llm_api_key_file")):
+    for name in reversed(
+        (
+            "db",
+            "embedding_model",
+            "device",
+            "k",
+            "search_mode",
+            "reranker",
+            "min_score",
+            "min_evidence",
+            "max_unknown",
+            "model",
+            "n_ctx",
+            "max_tokens",
+            "temperature",
+            "threads",
+            "chroma_url",
+            "llm_url",
+            "llm_model",
+            "llm_api_key_file",
+        )
+    ):
         command = setting_option(name)(command)
     return where_option(command)
 
@@ -519,8 +599,13 @@ def chat(where: tuple[str, ...], **options: Any) -> None:
 
 @cli.command()
 @click.argument("questions", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Answers file: .jsonl, .csv or .md (a report). Rerunning with the same file resumes.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Answers file: .jsonl, .csv or .md (a report). Rerunning with the same file resumes.",
+)
 @_query_options
 @click.option("--quiet", is_flag=True, help="No progress bar; only the final summary.")
 def batch(questions: str, output: str, quiet: bool, where: tuple[str, ...], **options: Any) -> None:
@@ -566,9 +651,29 @@ def batch(questions: str, output: str, quiet: bool, where: tuple[str, ...], **op
 
 
 def _serve_options(command: Callable) -> Callable:
-    for name in reversed(("db", "embedding_model", "device", "k", "search_mode", "reranker", "min_score", "min_evidence",
-                          "max_unknown", "model", "n_ctx", "max_tokens", "temperature", "threads", "history_tokens",
-                          "chroma_url", "llm_url", "llm_model", "llm_api_key_file")):
+    for name in reversed(
+        (
+            "db",
+            "embedding_model",
+            "device",
+            "k",
+            "search_mode",
+            "reranker",
+            "min_score",
+            "min_evidence",
+            "max_unknown",
+            "model",
+            "n_ctx",
+            "max_tokens",
+            "temperature",
+            "threads",
+            "history_tokens",
+            "chroma_url",
+            "llm_url",
+            "llm_model",
+            "llm_api_key_file",
+        )
+    ):
         command = setting_option(name)(command)
     return command
 

@@ -16,6 +16,7 @@ the relevance threshold, the refusal rates a range of `min_score` values would g
 every number-like token (digits, part codes such as MG-311) of an expected string; an
 expected string without any must have most of its content words in the answer.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,21 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 _NUMBER_WORDS = {
-    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
-    "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "fifteen": "15", "twenty": "20", "thirty": "30",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "eleven": "11",
+    "twelve": "12",
+    "fifteen": "15",
+    "twenty": "20",
+    "thirty": "30",
 }
 _STOP = set("the a an of and or to in on at for is are be by with from this that as it its any all per".split())
 
@@ -96,7 +110,9 @@ def evaluate(question: dict, result, answerable: bool) -> dict:
         "timings": result.timings,
     }
     if answerable:
-        row["fact"] = (not result.refused) and matches(question["expected"], question["match"], lambda e: has_fact(result.text, e))
+        row["fact"] = (not result.refused) and matches(
+            question["expected"], question["match"], lambda e: has_fact(result.text, e)
+        )
         row["valid_citation"] = bool(result.cited)
         row["cites_fact_passage"] = any(holds_expected(h.chunk.text, question["expected"]) for h in cited_passages)
         row["fact_passage_given"] = any(holds_expected(h.chunk.text, question["expected"]) for h in result.passages)
@@ -120,14 +136,20 @@ def summarise(rows: list[dict]) -> None:
         print(f"  {key:<20} {rate(ans, key)}")
     model_cited = [r for r in ans if r["citation_method"] == "model" and r["cited"]]
     overlap = [r for r in ans if r["citation_method"] == "overlap"]
-    print(f"  citations by the model itself: {len(model_cited)}/{len(ans)}; attributed by overlap: {len(overlap)}/{len(ans)}")
+    print(
+        f"  citations by the model itself: {len(model_cited)}/{len(ans)}; attributed by overlap: {len(overlap)}/{len(ans)}"
+    )
     print(f"unanswerable ({len(una)}):")
     print(f"  refused              {rate(una, 'refused')}")
-    print(f"  refused by threshold {sum(r['refused_by'] == 'threshold' for r in una)}, by the model {sum(r['refused_by'] == 'model' for r in una)}")
+    print(
+        f"  refused by threshold {sum(r['refused_by'] == 'threshold' for r in una)}, by the model {sum(r['refused_by'] == 'model' for r in una)}"
+    )
     with_markers = [r for r in generated if r["citation_method"] == "model" or r["invalid_markers"]]
     invalid = [r for r in generated if r["invalid_markers"]]
-    print(f"generated answers {len(generated)}: the model wrote a marker in {len(with_markers)}, wrote an invalid marker {len(invalid)} "
-          f"({sum(len(r['invalid_markers']) for r in invalid)} markers dropped)")
+    print(
+        f"generated answers {len(generated)}: the model wrote a marker in {len(with_markers)}, wrote an invalid marker {len(invalid)} "
+        f"({sum(len(r['invalid_markers']) for r in invalid)} markers dropped)"
+    )
     firsts = [r["timings"]["first_token_s"] for r in rows if "first_token_s" in r["timings"]]
     if firsts:
         print(f"first token median {statistics.median(firsts):.2f}s over {len(firsts)} answers")
@@ -161,7 +183,9 @@ def main() -> None:
     enforce_offline()
 
     def settings_for(db: Path, **more):
-        return load_settings({"db": db, "min_score": args.min_score, "threads": args.threads, "max_tokens": args.max_tokens, **more})
+        return load_settings(
+            {"db": db, "min_score": args.min_score, "threads": args.threads, "max_tokens": args.max_tokens, **more}
+        )
 
     args.work.mkdir(parents=True, exist_ok=True)
     sets = {}
@@ -197,8 +221,11 @@ def main() -> None:
                     row["index"] = doc.name
                     results.append(row)
                     mark = "ok " if row.get("correct") or (not answerable and row["refused"]) else "BAD"
-                    print(f"{mark} [{doc.stem[:8]}] {q['query'][:60]!r} -> {result.text[:150]!r} cited={result.cited}",
-                          file=sys.stderr, flush=True)
+                    print(
+                        f"{mark} [{doc.stem[:8]}] {q['query'][:60]!r} -> {result.text[:150]!r} cited={result.cited}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
     print(f"{len(results)} questions in {time.perf_counter() - started:.0f}s")
     summarise(results)
     if args.out:

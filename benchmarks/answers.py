@@ -18,6 +18,7 @@ does (search, evidence, generation, checks) and is scored:
 from the same candidates (to choose WEIGHTS and --min-evidence; docs/answers.md).
 The shared dev set (../shared/eval/dev) is read with --set dev-atlas=... etc.; put its docs in DIR.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,19 +61,29 @@ def rate(rows: list[dict], key: str) -> str:
 
 
 def score_row(q: dict, result, answerable: bool) -> dict:
-    row = {"id": q.get("id"), "question": q["question"], "answerable": answerable, "reworded": q.get("reworded"),
-           "refused": result.refused, "refused_by": result.refused_by, "method": result.answer_method,
-           "text": result.text, "generated": result.generated, "withheld": result.withheld,
-           "evidence": [e.quote() for e in result.evidence],
-           "top_relevance": max((h.relevance for h in result.retrieved if h.relevance is not None), default=None),
-           "best_evidence": result.evidence[0].score if result.evidence else None,
-           "timings": result.timings}
+    row = {
+        "id": q.get("id"),
+        "question": q["question"],
+        "answerable": answerable,
+        "reworded": q.get("reworded"),
+        "refused": result.refused,
+        "refused_by": result.refused_by,
+        "method": result.answer_method,
+        "text": result.text,
+        "generated": result.generated,
+        "withheld": result.withheld,
+        "evidence": [e.quote() for e in result.evidence],
+        "top_relevance": max((h.relevance for h in result.retrieved if h.relevance is not None), default=None),
+        "best_evidence": result.evidence[0].score if result.evidence else None,
+        "timings": result.timings,
+    }
     if answerable:
         expected, how = q["expected"], q.get("match", "any")
         row["fact_in_answer"] = (not result.refused) and matches(expected, how, lambda e: has_fact(result.text, e))
         evidence_text = " ".join(e.text for e in result.evidence)
         row["fact_in_evidence"] = bool(result.evidence) and (
-            matches(expected, how, lambda e: has_fact(evidence_text, e)) or holds_expected(evidence_text, expected))
+            matches(expected, how, lambda e: has_fact(evidence_text, e)) or holds_expected(evidence_text, expected)
+        )
         row["wrong_shown"] = (not result.refused) and not row["fact_in_answer"]
         row["fact_retrieved"] = any(holds_expected(h.text, expected) for h in result.retrieved)
     else:
@@ -85,24 +96,37 @@ def summarise(name: str, rows: list[dict]) -> None:
     una = [r for r in rows if not r["answerable"]]
     print(f"\n== {name}: {len(ans)} answerable, {len(una)} unanswerable")
     if ans:
-        for label, key in (("fact in the answer", "fact_in_answer"), ("fact in the evidence", "fact_in_evidence"),
-                           ("wrong answer shown", "wrong_shown"), ("answerable refused", "refused"),
-                           ("fact retrieved (top k)", "fact_retrieved")):
+        for label, key in (
+            ("fact in the answer", "fact_in_answer"),
+            ("fact in the evidence", "fact_in_evidence"),
+            ("wrong answer shown", "wrong_shown"),
+            ("answerable refused", "refused"),
+            ("fact retrieved (top k)", "fact_retrieved"),
+        ):
             print(f"  {label:<24} {rate(ans, key)}")
         for flag in (True, False):
             part = [r for r in ans if r.get("reworded") is flag]
             if part and len(part) < len(ans):
-                print(f"  reworded={flag}: fact in answer {rate(part, 'fact_in_answer')}, in evidence {rate(part, 'fact_in_evidence')}")
+                print(
+                    f"  reworded={flag}: fact in answer {rate(part, 'fact_in_answer')}, in evidence {rate(part, 'fact_in_evidence')}"
+                )
         methods = {}
         for r in ans:
             methods.setdefault(r["method"], []).append(r)
-        print("  by method: " + "; ".join(f"{m or '-'} {len(rs)} (fact {sum(x['fact_in_answer'] for x in rs)})" for m, rs in methods.items()))
+        print(
+            "  by method: "
+            + "; ".join(
+                f"{m or '-'} {len(rs)} (fact {sum(x['fact_in_answer'] for x in rs)})" for m, rs in methods.items()
+            )
+        )
     if una:
         print(f"  {'unanswerable answered':<24} {rate(una, 'answered')}")
     chosen = [r for r in ans if "model_top1" in r]
     if chosen:
-        print(f"  evidence@1: ours {rate(chosen, 'ours_top1')}, the model's pick among 4 {rate(chosen, 'model_top1')}, "
-              f"any of the 4 {rate(chosen, 'any_top4')}")
+        print(
+            f"  evidence@1: ours {rate(chosen, 'ours_top1')}, the model's pick among 4 {rate(chosen, 'model_top1')}, "
+            f"any of the 4 {rate(chosen, 'any_top4')}"
+        )
     totals = [r["timings"].get("total_s") for r in rows if r["timings"].get("total_s") is not None]
     if totals:
         print(f"  answer time median {statistics.median(totals):.2f}s")
@@ -112,10 +136,14 @@ def sweep(cases: list[dict]) -> None:
     """Evidence@1 and refusal errors for other weights and thresholds, from cached candidates."""
     from generation.evidence import WEIGHTS
 
-    print("\nweights (similarity, coverage, kind, passage, before) -> evidence@1 among answerable with the fact retrieved")
+    print(
+        "\nweights (similarity, coverage, kind, passage, before) -> evidence@1 among answerable with the fact retrieved"
+    )
     grid = [0.0, 0.15, 0.3, 0.45, 0.6]
     results = []
-    for ws, wc, wk, wp, wb in itertools.product(grid, grid, [0.0, 0.05, 0.1, 0.2], [0.0, 0.1, 0.2], [0.0, 0.1, 0.2, 0.3]):
+    for ws, wc, wk, wp, wb in itertools.product(
+        grid, grid, [0.0, 0.05, 0.1, 0.2], [0.0, 0.1, 0.2], [0.0, 0.1, 0.2, 0.3]
+    ):
         if ws + wc == 0:
             continue
         weights = {"similarity": ws, "coverage": wc, "kind": wk, "passage": wp, "before": wb}
@@ -143,8 +171,10 @@ def sweep(cases: list[dict]) -> None:
     for ms in (0.2, 0.25, 0.3, 0.35, 0.4):
         cells = []
         for me in (0.0, 0.3, 0.35, 0.4, 0.45, 0.5):
+
             def refused(c, ms=ms, me=me):
                 return c["top_relevance"] < ms or c["best"] is None or c["best"] < me
+
             cells.append(f"{me:.2f}: {sum(map(refused, ans))}/{len(ans)} {sum(not refused(c) for c in una)}/{len(una)}")
         print(f"  min_score {ms:.2f} | " + " | ".join(cells))
 
@@ -162,8 +192,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--model-choice", action="store_true",
-                        help="Also measure the model choosing among the top 4 sentences (a GBNF grammar allows only 1-4).")
+    parser.add_argument(
+        "--model-choice",
+        action="store_true",
+        help="Also measure the model choosing among the top 4 sentences (a GBNF grammar allows only 1-4).",
+    )
     args = parser.parse_args()
 
     from core.offline import enforce_offline
@@ -177,8 +210,9 @@ def main() -> None:
     enforce_offline()
 
     def settings_for(db: Path, **more):
-        return load_settings({"db": db, "min_score": args.min_score, "min_evidence": args.min_evidence,
-                              "threads": args.threads, **more})
+        return load_settings(
+            {"db": db, "min_score": args.min_score, "min_evidence": args.min_evidence, "threads": args.threads, **more}
+        )
 
     ensure_index(args.collection, args.db, settings_for)
     settings = settings_for(args.db)
@@ -197,30 +231,58 @@ def main() -> None:
                 if args.sweep:
                     relevant = [h for h in hits if relevance(h) >= 0.0]
                     ranked = score_candidates(read_question(q["question"]), relevant, embed, vector)
-                    cases.append({
-                        "answerable": answerable,
-                        "top_relevance": max((relevance(h) for h in hits), default=0.0),
-                        "best": ranked[0].score if ranked else None,
-                        "candidates": [{"signals": c.signals, "holds": answerable and (
-                            matches(q["expected"], q.get("match", "any"), lambda e, c=c: has_fact(c.text, e))
-                            or holds_expected(c.text, q["expected"]))} for c in ranked] if answerable else [],
-                    })
+                    cases.append(
+                        {
+                            "answerable": answerable,
+                            "top_relevance": max((relevance(h) for h in hits), default=0.0),
+                            "best": ranked[0].score if ranked else None,
+                            "candidates": [
+                                {
+                                    "signals": c.signals,
+                                    "holds": answerable
+                                    and (
+                                        matches(
+                                            q["expected"], q.get("match", "any"), lambda e, c=c: has_fact(c.text, e)
+                                        )
+                                        or holds_expected(c.text, q["expected"])
+                                    ),
+                                }
+                                for c in ranked
+                            ]
+                            if answerable
+                            else [],
+                        }
+                    )
                 if args.evidence_only:
-                    result = _evidence_only(q["question"], hits, settings, embed, vector, retriever.index.catalog.word_counts)
+                    result = _evidence_only(
+                        q["question"], hits, settings, embed, vector, retriever.index.catalog.word_counts
+                    )
                 else:
-                    result = answer(q["question"], hits, llm, AnswerOptions.of(settings), embed=embed, question_vector=vector,
-                                    word_counts=retriever.index.catalog.word_counts)
+                    result = answer(
+                        q["question"],
+                        hits,
+                        llm,
+                        AnswerOptions.of(settings),
+                        embed=embed,
+                        question_vector=vector,
+                        word_counts=retriever.index.catalog.word_counts,
+                    )
                 row = score_row(q, result, answerable)
                 row["set"] = name
                 if args.model_choice and answerable and result.evidence:
                     row.update(_model_choice(q, hits, settings, embed, vector))
                 rows.append(row)
                 ok = row.get("fact_in_answer") if answerable else not row["answered"]
-                print(f"{'ok ' if ok else 'BAD'} [{name}] {q['question'][:70]!r} -> {result.text[:140]!r}",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"{'ok ' if ok else 'BAD'} [{name}] {q['question'][:70]!r} -> {result.text[:140]!r}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             all_rows += rows
-    print(f"{len(all_rows)} questions in {time.perf_counter() - started:.0f}s "
-          f"(min_score {settings.min_score}, min_evidence {settings.min_evidence})")
+    print(
+        f"{len(all_rows)} questions in {time.perf_counter() - started:.0f}s "
+        f"(min_score {settings.min_score}, min_evidence {settings.min_evidence})"
+    )
     by_set: dict[str, list] = {}
     for r in all_rows:
         by_set.setdefault(r["set"], []).append(r)
@@ -249,21 +311,33 @@ def _model_choice(q, hits, settings, embed, vector) -> dict:
 
     if "llm" not in _CHOOSER:
         _CHOOSER["llm"] = load_llm(settings)
-        _CHOOSER["grammar"] = LlamaGrammar.from_string('root ::= [1-4]', verbose=False)
+        _CHOOSER["grammar"] = LlamaGrammar.from_string("root ::= [1-4]", verbose=False)
     llm = _CHOOSER["llm"]
     relevant = [h for h in hits if relevance(h) >= settings.min_score]
     top = score_candidates(read_question(q["question"]), relevant, embed, vector)[:4]
     listing = "\n".join(f"{i}. {one_line(c.text)}" for i, c in enumerate(top, start=1))
-    messages = [{"role": "system", "content": "You pick the sentence that answers the question."},
-                {"role": "user", "content": f"Sentences:\n{listing}\n\nQuestion: {q['question']}\n"
-                                            "Which sentence answers the question? Reply with its number only."}]
+    messages = [
+        {"role": "system", "content": "You pick the sentence that answers the question."},
+        {
+            "role": "user",
+            "content": f"Sentences:\n{listing}\n\nQuestion: {q['question']}\n"
+            "Which sentence answers the question? Reply with its number only.",
+        },
+    ]
     llama = llm._load()
     reply = llama.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0, grammar=_CHOOSER["grammar"])
     pick = int(reply["choices"][0]["message"]["content"].strip() or 1) - 1
+
     def holds(text):
-        return matches(q["expected"], q.get("match", "any"), lambda e: has_fact(text, e)) or holds_expected(text, q["expected"])
-    return {"ours_top1": holds(top[0].text), "model_top1": holds(top[min(pick, len(top) - 1)].text),
-            "any_top4": any(holds(c.text) for c in top)}
+        return matches(q["expected"], q.get("match", "any"), lambda e: has_fact(text, e)) or holds_expected(
+            text, q["expected"]
+        )
+
+    return {
+        "ours_top1": holds(top[0].text),
+        "model_top1": holds(top[min(pick, len(top) - 1)].text),
+        "any_top4": any(holds(c.text) for c in top),
+    }
 
 
 def _evidence_only(question, hits, settings, embed, vector, word_counts):
@@ -284,8 +358,15 @@ def _evidence_only(question, hits, settings, embed, vector, word_counts):
     if not evidence or evidence[0].score < settings.min_evidence:
         return Answer(question, "", refused=True, refused_by="evidence", answer_method="refused", retrieved=hits)
     quoted = to_quote(evidence, read_question(question))
-    return Answer(question, quoted_answer(quoted), relevant, cited=[e.n for e in quoted], retrieved=hits,
-                  evidence=evidence, answer_method="quoted")
+    return Answer(
+        question,
+        quoted_answer(quoted),
+        relevant,
+        cited=[e.n for e in quoted],
+        retrieved=hits,
+        evidence=evidence,
+        answer_method="quoted",
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ is what a user scripting `ask` in a loop gets.
 With --time-limit the batch is interrupted (Ctrl-C, as a user would) when the time is up and the
 rate is computed from the answers written so far; rerunning the batch command resumes it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,14 +25,26 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 TOPICS = [
-    "What is the monthly rent?", "How large is the security deposit?", "How much notice ends the lease?",
-    "What is the early termination fee?", "Which pets are allowed?", "How fast are heating faults repaired?",
-    "How much water does the kettle hold?", "How often should the kettle be descaled?", "What does error E1 mean?",
-    "What does error E3 mean?", "What does error E5 mean?", "How long does the keep-warm function last?",
-    "What are the core working hours?", "How many days a week can I work remotely?",
-    "How large is the home-office stipend?", "When must expense reports be submitted?",
-    "When do engineers join the on-call rotation?", "How many standing desks are there?",
-    "Where is the projector?", "Who owns the first-aid kits?",
+    "What is the monthly rent?",
+    "How large is the security deposit?",
+    "How much notice ends the lease?",
+    "What is the early termination fee?",
+    "Which pets are allowed?",
+    "How fast are heating faults repaired?",
+    "How much water does the kettle hold?",
+    "How often should the kettle be descaled?",
+    "What does error E1 mean?",
+    "What does error E3 mean?",
+    "What does error E5 mean?",
+    "How long does the keep-warm function last?",
+    "What are the core working hours?",
+    "How many days a week can I work remotely?",
+    "How large is the home-office stipend?",
+    "When must expense reports be submitted?",
+    "When do engineers join the on-call rotation?",
+    "How many standing desks are there?",
+    "Where is the projector?",
+    "Who owns the first-aid kits?",
 ]
 
 
@@ -54,8 +67,13 @@ def run_batch(db: str, items: list[dict], work: Path, extra: list[str], time_lim
     wall = time.perf_counter() - started
     records = [json.loads(line) for line in output.read_text().splitlines() if line.strip()]
     answering = sum(r["timings"]["total_s"] for r in records)
-    return {"exit": process.returncode, "answered": len(records), "wall_s": wall, "answering_s": answering,
-            "summary": out.strip().splitlines()[0] if out.strip() else err.strip().splitlines()[-1]}
+    return {
+        "exit": process.returncode,
+        "answered": len(records),
+        "wall_s": wall,
+        "answering_s": answering,
+        "summary": out.strip().splitlines()[0] if out.strip() else err.strip().splitlines()[-1],
+    }
 
 
 def run_baseline(db: str, items: list[dict], extra: list[str]) -> list[float]:
@@ -84,11 +102,15 @@ def main() -> None:
     print(f"batch: {result['answered']}/{args.count} answered in {result['wall_s']:.1f} s wall (exit {result['exit']})")
     batch_rate = 60 * result["answered"] / result["wall_s"]
     per_question = result["answering_s"] / max(result["answered"], 1)
-    print(f"batch: {batch_rate:.1f} questions/minute over the wall time, start-up included; "
-          f"{per_question:.2f} s per question answering (retrieve + generate), {60 / per_question:.1f} questions/minute")
+    print(
+        f"batch: {batch_rate:.1f} questions/minute over the wall time, start-up included; "
+        f"{per_question:.2f} s per question answering (retrieve + generate), {60 / per_question:.1f} questions/minute"
+    )
     if baseline:
         median = statistics.median(baseline)
-        print(f"ask per question (baseline, {len(baseline)} runs): median {median:.1f} s, {60 / median:.1f} questions/minute")
+        print(
+            f"ask per question (baseline, {len(baseline)} runs): median {median:.1f} s, {60 / median:.1f} questions/minute"
+        )
         print(f"ratio batch/baseline throughput: {batch_rate / (60 / median):.1f}x")
 
 

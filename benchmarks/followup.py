@@ -7,6 +7,7 @@ right when the top passage comes from the expected file and section.
 
     python benchmarks/followup.py --db db   # after: localgpt ingest --source-dir source_documents --db db
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,7 +59,9 @@ def main() -> None:
         for conversation in CONVERSATIONS:
             history = History()
             for question, source, where in conversation:
-                rewrite = rewrite_followup(question, history, session.llm, settings.history_tokens, Sampling.of(settings))
+                rewrite = rewrite_followup(
+                    question, history, session.llm, settings.history_tokens, Sampling.of(settings)
+                )
                 queries = {
                     "as typed": [question],
                     "llm rewrite": [rewrite.llm_output or question],
@@ -70,7 +73,9 @@ def main() -> None:
                     followups += 1
                     for m in methods:
                         score[m] += row[m]
-                print(f"Q: {question}\n   method={rewrite.method} llm={rewrite.llm_output!r}\n   standalone={rewrite.standalone!r}")
+                print(
+                    f"Q: {question}\n   method={rewrite.method} llm={rewrite.llm_output!r}\n   standalone={rewrite.standalone!r}"
+                )
                 print("   " + "  ".join(f"{m}: {'ok' if ok else 'WRONG'}" for m, ok in row.items()))
                 result = session.ask(rewrite.standalone, question)
                 print(f"   answer: {' '.join(result.text.split())[:160]!r}")

@@ -14,6 +14,7 @@ Without --db the sample documents (source_documents/) are ingested into a tempor
 A cold start of the CLI (`localgpt ask` in a new process: Python, torch, the embedding
 model and the GGUF loaded) is timed once as well, for information.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -97,8 +98,11 @@ def main() -> None:
         start = time.perf_counter()
         first = None
         for part in raw.create_chat_completion(
-            messages=messages, max_tokens=settings.max_tokens, temperature=settings.temperature,
-            repeat_penalty=settings.repeat_penalty, stream=True,
+            messages=messages,
+            max_tokens=settings.max_tokens,
+            temperature=settings.temperature,
+            repeat_penalty=settings.repeat_penalty,
+            stream=True,
         ):
             piece = part["choices"][0]["delta"].get("content")
             if piece:
@@ -127,21 +131,37 @@ def main() -> None:
         values = [v for v in values if v == v]
         return statistics.median(values) if values else float("nan")
 
-    print(f"model {llm_path(settings).name}, n_ctx {settings.n_ctx}, threads {threads}, max_tokens {settings.max_tokens}, "
-          f"{len(QUESTIONS)} questions x {args.repeats} repeats, excerpt_sentences {settings.excerpt_sentences}")
+    print(
+        f"model {llm_path(settings).name}, n_ctx {settings.n_ctx}, threads {threads}, max_tokens {settings.max_tokens}, "
+        f"{len(QUESTIONS)} questions x {args.repeats} repeats, excerpt_sentences {settings.excerpt_sentences}"
+    )
     print(f"{'':<34}{'first token (median)':>22}{'tokens/s (median)':>20}")
-    print(f"{'ask (retrieval + packing + stream)':<34}{med(results['ours']['first']):>21.3f}s{med(results['ours']['rate']):>20.1f}")
+    print(
+        f"{'ask (retrieval + packing + stream)':<34}{med(results['ours']['first']):>21.3f}s{med(results['ours']['rate']):>20.1f}"
+    )
     print(f"{'llama-cpp-python direct':<34}{med(results['raw']['first']):>21.3f}s{med(results['raw']['rate']):>20.1f}")
     ratio = med(results["ours"]["rate"]) / med(results["raw"]["rate"])
-    print(f"tokens/s ours / raw: {ratio:.2f} (target >= 0.90); first token target < 1 s: "
-          f"{'met' if med(results['ours']['first']) < 1 else 'NOT met'}")
+    print(
+        f"tokens/s ours / raw: {ratio:.2f} (target >= 0.90); first token target < 1 s: "
+        f"{'met' if med(results['ours']['first']) < 1 else 'NOT met'}"
+    )
 
     if not args.no_cold:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, str(REPO / "localgpt.py"), "ask", "--db", str(db), "--max-tokens", str(args.max_tokens),
-             *(["--threads", str(args.threads)] if args.threads else []), QUESTIONS[0]],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                str(REPO / "localgpt.py"),
+                "ask",
+                "--db",
+                str(db),
+                "--max-tokens",
+                str(args.max_tokens),
+                *(["--threads", str(args.threads)] if args.threads else []),
+                QUESTIONS[0],
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
         proc.stdout.read(1)
         cold_first = time.perf_counter() - start

@@ -7,6 +7,7 @@ the CPU's, and chunks/s on the GPU against the same machine's CPU, in the same r
 them). --reference: float32 vectors of the first rows, made on another machine's CPU with
 `--write-reference` (the index's vectors): the GPU's must match them. Nothing here needs the network.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,10 +51,20 @@ def timed(embedder: Embedder, texts: list[str], runs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--texts", type=Path, required=True)
-    parser.add_argument("--model", type=Path, default=None, help="a sentence-transformers folder (default: the bundled one)")
+    parser.add_argument(
+        "--model", type=Path, default=None, help="a sentence-transformers folder (default: the bundled one)"
+    )
     parser.add_argument("--reference", type=Path, default=None)
-    parser.add_argument("--write-reference", type=int, default=0, metavar="N", help="write the first N vectors (CPU) to --reference and stop")
-    parser.add_argument("--export-from", type=Path, default=None, metavar="DB", help="write --texts from an index and stop")
+    parser.add_argument(
+        "--write-reference",
+        type=int,
+        default=0,
+        metavar="N",
+        help="write the first N vectors (CPU) to --reference and stop",
+    )
+    parser.add_argument(
+        "--export-from", type=Path, default=None, metavar="DB", help="write --texts from an index and stop"
+    )
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
@@ -76,9 +87,11 @@ def main() -> None:
         reference = np.load(args.reference)
         got = auto.embed(texts[: len(reference)])
         cosine = np.sum(got * reference, axis=1)
-        print(f"against the other machine's CPU vectors ({len(reference)}): cosine min {cosine.min():.6f}, "
-              f"median {np.median(cosine):.6f}; top-1 neighbour agrees for "
-              f"{np.mean(np.argmax(got @ reference.T, axis=1) == np.arange(len(reference))):.3f}")
+        print(
+            f"against the other machine's CPU vectors ({len(reference)}): cosine min {cosine.min():.6f}, "
+            f"median {np.median(cosine):.6f}; top-1 neighbour agrees for "
+            f"{np.mean(np.argmax(got @ reference.T, axis=1) == np.arange(len(reference))):.3f}"
+        )
     print(f"{len(texts)} chunks, median of {args.runs} passes each")
     cpu = Embedder(args.model, device="cpu", backend="torch")
     cpu_rate = timed(cpu, texts, args.runs)

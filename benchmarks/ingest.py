@@ -18,6 +18,7 @@ localgpt does not depend on: they are looked for in the venv, then in
 ~/.cache/localgpt-bench/naive-site (pip install --target there, --no-deps, so the venv is
 left alone); without them the baseline is skipped with a message.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,28 @@ CACHE = Path(os.environ.get("LOCALGPT_BENCH_CACHE", Path.home() / ".cache" / "lo
 NAIVE_CANDIDATES = [up / "shared" / "bench" / "naive_langchain_ingest.py" for up in (REPO.parent, REPO.parent.parent)]
 NAIVE_SITE = CACHE / "naive-site"
 PACKAGES = {"r-doc-pdf": "usr/share/doc/r-doc-pdf/manual", "python3.11-doc": "usr/share/doc/python3.11/html/library"}
-HTML_PAGES = ["json", "csv", "pathlib", "re", "datetime", "collections", "itertools", "functools", "argparse", "sqlite3",
-              "os.path", "shutil", "string", "textwrap", "random", "statistics", "heapq", "bisect", "enum", "dataclasses"]
+HTML_PAGES = [
+    "json",
+    "csv",
+    "pathlib",
+    "re",
+    "datetime",
+    "collections",
+    "itertools",
+    "functools",
+    "argparse",
+    "sqlite3",
+    "os.path",
+    "shutil",
+    "string",
+    "textwrap",
+    "random",
+    "statistics",
+    "heapq",
+    "bisect",
+    "enum",
+    "dataclasses",
+]
 
 
 def extracted() -> Path:
@@ -98,7 +119,9 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, i
         time.sleep(0.1)
     wall = time.perf_counter() - started
     out.seek(0), err.seek(0)
-    done = subprocess.CompletedProcess(cmd, proc.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+    done = subprocess.CompletedProcess(
+        cmd, proc.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    )
     return wall, peak, done
 
 
@@ -123,14 +146,29 @@ def variant_env(variant: str) -> dict[str, str]:
 def run_ours(corpus: Path, work: Path, variant: str) -> dict:
     db, report = work / f"ours-{variant}-db", work / f"ours-{variant}.json"
     shutil.rmtree(db, ignore_errors=True)
-    cmd = [sys.executable, str(REPO / "localgpt.py"), "ingest", "--source-dir", str(corpus), "--db", str(db), "--quiet",
-           "--report", str(report)]
+    cmd = [
+        sys.executable,
+        str(REPO / "localgpt.py"),
+        "ingest",
+        "--source-dir",
+        str(corpus),
+        "--db",
+        str(db),
+        "--quiet",
+        "--report",
+        str(report),
+    ]
     wall, peak, done = measure(cmd, clean_env(**variant_env(variant)))
     if done.returncode not in (0, 3):
         raise SystemExit(f"our ingest failed ({done.returncode}): {done.stdout}{done.stderr}")
     data = json.loads(report.read_text())
-    return {"wall": wall, "peak": peak, "chunks": data["chunks_written"], "db": db,
-            "backend": f"{data['embedding_backend']} {data['embedding_compute']}"}
+    return {
+        "wall": wall,
+        "peak": peak,
+        "chunks": data["chunks_written"],
+        "db": db,
+        "backend": f"{data['embedding_backend']} {data['embedding_compute']}",
+    }
 
 
 def naive_env() -> dict[str, str] | None:
@@ -181,10 +219,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="repetitions (medians are reported)")
     parser.add_argument("--pdfs", default="R-data", help="R manuals to include (comma-separated)")
     parser.add_argument("--html", type=int, default=6, help="Python library pages to include")
-    parser.add_argument("--variants", default="default,onnx,int8", help=f"embedding set-ups to run ours with: {', '.join(VARIANTS)}")
-    parser.add_argument("--no-baseline", action="store_true", help="skip the naive pipeline (ours and the bare embedder only)")
-    parser.add_argument("--naive", type=Path, default=next((p for p in NAIVE_CANDIDATES if p.exists()), None),
-                        help="the baseline script (default: shared/bench/naive_langchain_ingest.py beside the checkout)")
+    parser.add_argument(
+        "--variants", default="default,onnx,int8", help=f"embedding set-ups to run ours with: {', '.join(VARIANTS)}"
+    )
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the naive pipeline (ours and the bare embedder only)"
+    )
+    parser.add_argument(
+        "--naive",
+        type=Path,
+        default=next((p for p in NAIVE_CANDIDATES if p.exists()), None),
+        help="the baseline script (default: shared/bench/naive_langchain_ingest.py beside the checkout)",
+    )
     args = parser.parse_args()
 
     from core.settings import load_settings
@@ -202,12 +248,17 @@ def main() -> None:
         print(f"ONNX export (cached, not timed): {prepare_onnx(settings)}")
     env = None if args.no_baseline or args.naive is None else naive_env()
     if not args.no_baseline and args.naive is None:
-        print("baseline skipped: no naive_langchain_ingest.py in " + " or ".join(str(p.parent) for p in NAIVE_CANDIDATES)
-              + "; pass --naive PATH")
+        print(
+            "baseline skipped: no naive_langchain_ingest.py in "
+            + " or ".join(str(p.parent) for p in NAIVE_CANDIDATES)
+            + "; pass --naive PATH"
+        )
     elif env is None and not args.no_baseline:
-        print("baseline skipped: langchain-chroma, langchain-community and langchain-huggingface are not importable.\n"
-              f"  pip install --target {NAIVE_SITE} --no-deps langchain-chroma langchain-community langchain-huggingface "
-              "langchain-classic SQLAlchemy httpx-sse dataclasses-json marshmallow typing-inspect mypy_extensions")
+        print(
+            "baseline skipped: langchain-chroma, langchain-community and langchain-huggingface are not importable.\n"
+            f"  pip install --target {NAIVE_SITE} --no-deps langchain-chroma langchain-community langchain-huggingface "
+            "langchain-classic SQLAlchemy httpx-sse dataclasses-json marshmallow typing-inspect mypy_extensions"
+        )
     work = Path(tempfile.mkdtemp(prefix="ingest-bench-"))
     naive: list[dict] = []
     ours: dict[str, list[dict]] = {p: [] for p in variants}
@@ -220,30 +271,42 @@ def main() -> None:
             for variant in variants:
                 ours[variant].append(run_ours(corpus, work, variant))
                 done = ours[variant][-1]
-                print(f"run {run + 1}: ours ({variant}) {done['chunks']} chunks in {done['wall']:.1f}s ({done['backend']})", flush=True)
+                print(
+                    f"run {run + 1}: ours ({variant}) {done['chunks']} chunks in {done['wall']:.1f}s ({done['backend']})",
+                    flush=True,
+                )
                 alone[variant].append(run_standalone(done["db"], variant))
                 bare = alone[variant][-1]
-                print(f"run {run + 1}: bare embedder ({variant}) {bare['chunks']} chunks in {bare['seconds']:.1f}s", flush=True)
+                print(
+                    f"run {run + 1}: bare embedder ({variant}) {bare['chunks']} chunks in {bare['seconds']:.1f}s",
+                    flush=True,
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     med = lambda rows, key: statistics.median(r[key] for r in rows)  # noqa: E731
     rate = lambda rows: statistics.median(r["chunks"] / r["wall"] for r in rows)  # noqa: E731
     print(f"\nmedians of {args.runs} run(s), {size:.1f} MB of documents")
-    print(f"{'pipeline':<16}{'chunks':>8}{'wall s':>9}{'chunks/s':>10}{'MB/s':>7}{'peak MB':>9}{'bare chunks/s':>15}{'share':>7}")
+    print(
+        f"{'pipeline':<16}{'chunks':>8}{'wall s':>9}{'chunks/s':>10}{'MB/s':>7}{'peak MB':>9}{'bare chunks/s':>15}{'share':>7}"
+    )
     rows = ([("naive", naive, None)] if naive else []) + [(f"ours {p}", ours[p], alone[p]) for p in variants]
     for name, runs, bare in rows:
         bare_rate = statistics.median(r["rate"] for r in bare) if bare else None
         extra = f"{bare_rate:>15.1f}{100 * rate(runs) / bare_rate:>6.0f}%" if bare_rate else ""
-        print(f"{name:<16}{med(runs, 'chunks'):>8.0f}{med(runs, 'wall'):>9.1f}{rate(runs):>10.1f}{size / med(runs, 'wall'):>7.2f}"
-              f"{med(runs, 'peak') / 1e6:>9.0f}{extra}")
+        print(
+            f"{name:<16}{med(runs, 'chunks'):>8.0f}{med(runs, 'wall'):>9.1f}{rate(runs):>10.1f}{size / med(runs, 'wall'):>7.2f}"
+            f"{med(runs, 'peak') / 1e6:>9.0f}{extra}"
+        )
     for p in variants:
         bare_rate = statistics.median(r["rate"] for r in alone[p])
         line = f"ours {p}: {100 * rate(ours[p]) / bare_rate:.0f}% of the bare embedder (target >= 85%)"
         if naive:
-            line += (f"; {rate(ours[p]) / rate(naive):.2f}x naive chunks/s (target >= 3x), "
-                     f"{med(naive, 'wall') / med(ours[p], 'wall'):.2f}x by wall time; "
-                     f"peak memory {med(ours[p], 'peak') / med(naive, 'peak'):.2f}x naive (target < 1)")
+            line += (
+                f"; {rate(ours[p]) / rate(naive):.2f}x naive chunks/s (target >= 3x), "
+                f"{med(naive, 'wall') / med(ours[p], 'wall'):.2f}x by wall time; "
+                f"peak memory {med(ours[p], 'peak') / med(naive, 'peak'):.2f}x naive (target < 1)"
+            )
         print(line)
 
 

@@ -9,6 +9,7 @@ The children alternate (a, b, a, b, ...), each loading the bundled SmolLM2 GGUF 
 the same number; threads as LOCALGPT_THREADS or 2. Prints each build's median generation tokens/s,
 prompt tokens/s, the CPU variant it loaded, and the ratio b/a.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,7 +54,9 @@ def run_child(site: str, threads: int, tokens: int, model: str = "") -> dict:
     code = CHILD.format(repo=str(REPO), threads=threads, tokens=tokens, model=model)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd="/")
     if done.returncode != 0:
-        raise SystemExit(f"the child for {site or 'the installed build'} failed ({done.returncode}): {done.stderr[-2000:]}")
+        raise SystemExit(
+            f"the child for {site or 'the installed build'} failed ({done.returncode}): {done.stderr[-2000:]}"
+        )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -72,8 +75,11 @@ def main() -> None:
         for name, site in builds:
             results[name].append(run_child(site, threads, args.tokens, args.model))
             r = results[name][-1]
-            print(f"run {run + 1} {name}: {r['gen_tps']:.1f} tokens/s generating, {r['prompt_tps']:.0f} prompt tokens/s "
-                  f"({r['variant'] or 'native'}; {Path(r['module']).parent})", flush=True)
+            print(
+                f"run {run + 1} {name}: {r['gen_tps']:.1f} tokens/s generating, {r['prompt_tps']:.0f} prompt tokens/s "
+                f"({r['variant'] or 'native'}; {Path(r['module']).parent})",
+                flush=True,
+            )
     medians = {name: statistics.median(r["gen_tps"] for r in rows) for name, rows in results.items()}
     prompt = {name: statistics.median(r["prompt_tps"] for r in rows) for name, rows in results.items()}
     print(f"\nmedians of {args.runs} alternating runs, {args.tokens} tokens, {threads} threads")

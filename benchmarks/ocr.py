@@ -13,6 +13,7 @@ that the OCR text holds, ignoring order: what a search needs. pages/s: recogniti
 (the page images are rendered before the clock starts), after one warm-up page per engine.
 Every engine runs in this process, one after another, on the same images.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -91,7 +92,9 @@ def _rapidocr(module: str):
 
     # One thread, as Tesseract gets (OMP_THREAD_LIMIT=1): the parse workers are one process per core.
     # ONNX Runtime's default pool (a thread per core, spinning) ran 3-10x slower here while other work ran.
-    threads = {"inference_num_threads": 1} if "openvino" in module else {"intra_op_num_threads": 1, "inter_op_num_threads": 1}
+    threads = (
+        {"inference_num_threads": 1} if "openvino" in module else {"intra_op_num_threads": 1, "inter_op_num_threads": 1}
+    )
     ocr = importlib.import_module(module).RapidOCR(**threads)
 
     def read(image):
@@ -125,8 +128,13 @@ def _tesseract(binary: str, tessdata: str | None):
             env = dict(os.environ, OMP_THREAD_LIMIT="1")
             if tessdata:
                 env["TESSDATA_PREFIX"] = tessdata
-            done = subprocess.run([binary, str(png), "stdout", "-l", "eng", "--dpi", str(ARGS.dpi)],
-                                  capture_output=True, text=True, env=env, check=True)
+            done = subprocess.run(
+                [binary, str(png), "stdout", "-l", "eng", "--dpi", str(ARGS.dpi)],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+            )
             return done.stdout
 
     return read
@@ -175,8 +183,10 @@ def classify() -> None:
                 if needs_ocr(text, cover, paths):
                     flagged.append(f"p{number} ({len(text)} chars, images {cover:.0%}, {paths} paths)")
             page.close()
-        print(f"{path.name:28} {len(document):5} pages, {looked:4} with little text looked at, {len(flagged)} to OCR "
-              f"{', '.join(flagged[:5])}  ({time.perf_counter() - started:.1f} s)")
+        print(
+            f"{path.name:28} {len(document):5} pages, {looked:4} with little text looked at, {len(flagged)} to OCR "
+            f"{', '.join(flagged[:5])}  ({time.perf_counter() - started:.1f} s)"
+        )
         document.close()
 
 
@@ -210,11 +220,17 @@ def memory() -> None:
             path = Path(folder) / f"scan-{count}.pdf"
             pages = [images[n % len(images)] for n in range(count)]
             pages[0].copy().save(path, save_all=True, append_images=[p.copy() for p in pages[1:]], resolution=150)
-            done = subprocess.run([sys.executable, "-c", MEMORY_PROBE.format(repo=str(REPO), path=str(path))],
-                                  capture_output=True, text=True, check=True)
+            done = subprocess.run(
+                [sys.executable, "-c", MEMORY_PROBE.format(repo=str(REPO), path=str(path))],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             read, peak, seconds = done.stdout.split()
-            print(f"{count:4} scanned pages ({path.stat().st_size / 1e6:.0f} MB): {read} read, peak RSS {int(peak) / 2**20:.0f} MiB, "
-                  f"{float(seconds):.1f} s rendering at 200 dpi")
+            print(
+                f"{count:4} scanned pages ({path.stat().st_size / 1e6:.0f} MB): {read} read, peak RSS {int(peak) / 2**20:.0f} MiB, "
+                f"{float(seconds):.1f} s rendering at 200 dpi"
+            )
 
 
 def run_engine(name: str, pages) -> dict:
@@ -234,7 +250,10 @@ def run_engine(name: str, pages) -> dict:
         cers.append(distance / len(reference))
         recalls.append(word_recall(reference, found))
         if ARGS.verbose:
-            print(f"  {name:18} {label:32} CER {cers[-1]:.3f} words {recalls[-1]:.3f} {seconds[-1]:.2f} s", file=sys.stderr)
+            print(
+                f"  {name:18} {label:32} CER {cers[-1]:.3f} words {recalls[-1]:.3f} {seconds[-1]:.2f} s",
+                file=sys.stderr,
+            )
     return {
         "engine": name,
         "pages": len(pages),
@@ -252,10 +271,16 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=24)
     parser.add_argument("--dpi", type=int, default=150)
     parser.add_argument("--engines", default=",".join(ENGINES))
-    parser.add_argument("--classify", action="store_true",
-                        help="only count the pages of every PDF in the corpus that --ocr auto would OCR, and name them")
-    parser.add_argument("--memory", action="store_true",
-                        help="only measure the peak memory of reading a 20- and a 200-page scanned PDF (Tesseract stubbed out)")
+    parser.add_argument(
+        "--classify",
+        action="store_true",
+        help="only count the pages of every PDF in the corpus that --ocr auto would OCR, and name them",
+    )
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="only measure the peak memory of reading a 20- and a 200-page scanned PDF (Tesseract stubbed out)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     ARGS = parser.parse_args()
     from core.offline import enforce_offline
@@ -269,16 +294,21 @@ def main() -> None:
         return
     pages = pick_pages(ARGS.pages, ARGS.dpi)
     chars = sum(len(p[1]) for p in pages)
-    print(f"{len(pages)} pages at {ARGS.dpi} dpi, {chars} reference characters "
-          f"({', '.join(sorted({p[0].split()[0] for p in pages}))}); {os.cpu_count()} CPU cores")
+    print(
+        f"{len(pages)} pages at {ARGS.dpi} dpi, {chars} reference characters "
+        f"({', '.join(sorted({p[0].split()[0] for p in pages}))}); {os.cpu_count()} CPU cores"
+    )
     print(f"{'engine':18} {'CER all':>8} {'CER med':>8} {'words':>6} {'pages/s':>8} {'s/page':>7}")
     for name in ARGS.engines.split(","):
         row = run_engine(name.strip(), pages)
         if "skipped" in row:
             print(f"{row['engine']:18} skipped: {row['skipped']}")
             continue
-        print(f"{row['engine']:18} {row['cer_overall']:8.3f} {row['cer_median']:8.3f} {row['word_recall_median']:6.3f} "
-              f"{row['pages_per_s']:8.2f} {row['s_per_page_median']:7.2f}", flush=True)
+        print(
+            f"{row['engine']:18} {row['cer_overall']:8.3f} {row['cer_median']:8.3f} {row['word_recall_median']:6.3f} "
+            f"{row['pages_per_s']:8.2f} {row['s_per_page_median']:7.2f}",
+            flush=True,
+        )
 
 
 ARGS: argparse.Namespace

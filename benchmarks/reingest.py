@@ -12,6 +12,7 @@ sub-folders) under a temporary directory. Timed, each as a `localgpt ingest` sub
   floor     `localgpt --help`: interpreter and CLI start-up, the least any command costs
 Medians of --runs for the re-ingests and the floor.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-WORDS = ("invoice contract tenant notice clause payment schedule warranty kettle filter pump valve budget audit "
-         "meeting agenda quarter revenue policy leave holiday manager approval deadline report summary").split()
+WORDS = (
+    "invoice contract tenant notice clause payment schedule warranty kettle filter pump valve budget audit "
+    "meeting agenda quarter revenue policy leave holiday manager approval deadline report summary"
+).split()
 
 
 def sentence(rng: random.Random) -> str:
@@ -47,7 +50,9 @@ def make_folder(root: Path, files: int, seed: int = 3) -> None:
             (folder / f"memo-{n:04d}.md").write_text(f"# Memo {n}\n\n" + "\n\n".join(body), encoding="utf-8")
         elif kind == 2:
             paragraphs = "".join(f"<p>{s}</p>" for s in body)
-            (folder / f"page-{n:04d}.html").write_text(f"<html><body><h1>Page {n}</h1>{paragraphs}</body></html>", encoding="utf-8")
+            (folder / f"page-{n:04d}.html").write_text(
+                f"<html><body><h1>Page {n}</h1>{paragraphs}</body></html>", encoding="utf-8"
+            )
         else:
             rows = "\n".join(f"{i},{rng.choice(WORDS)},{rng.randint(1, 999)}" for i in range(len(body)))
             (folder / f"table-{n:04d}.csv").write_text("row,item,amount\n" + rows + "\n", encoding="utf-8")
@@ -56,7 +61,9 @@ def make_folder(root: Path, files: int, seed: int = 3) -> None:
 def timed(args: list[str]) -> tuple[float, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALGPT_")}
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, str(REPO / "localgpt.py"), *args], capture_output=True, text=True, env=env, cwd=REPO)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "localgpt.py"), *args], capture_output=True, text=True, env=env, cwd=REPO
+    )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"localgpt {' '.join(args)} failed ({done.returncode}): {done.stdout}{done.stderr}")
@@ -96,8 +103,12 @@ def main() -> None:
     med = statistics.median
     print(f"\n{args.files} files, medians of {args.runs} runs")
     print(f"  CLI start-up (localgpt --help)        {med(floor):6.2f} s")
-    print(f"  re-ingest, nothing changed            {med(unchanged):6.2f} s  ({med(unchanged) / first:.1%} of the first ingest)")
-    print(f"  re-ingest, every mtime changed         {med(touched):6.2f} s  ({med(touched) / first:.1%} of the first ingest)")
+    print(
+        f"  re-ingest, nothing changed            {med(unchanged):6.2f} s  ({med(unchanged) / first:.1%} of the first ingest)"
+    )
+    print(
+        f"  re-ingest, every mtime changed         {med(touched):6.2f} s  ({med(touched) / first:.1%} of the first ingest)"
+    )
     print(f"  first ingest                          {first:6.2f} s")
 
 

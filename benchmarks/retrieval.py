@@ -10,6 +10,7 @@ model on real questions. Indexes are cached under ~/.cache/localgpt-bench/retrie
     python benchmarks/retrieval.py                 # 10k and 100k
     python benchmarks/retrieval.py --sizes 10000 --queries 200
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,7 +69,9 @@ def build(db: Path, size: int, settings, seed: int = 7) -> None:
     info = load_embedder(settings).info
     started = time.perf_counter()
     with open_index(db, write=True) as index:
-        index.check_compatible(IndexInfo(info.name, info.fingerprint, info.dimensions, settings.chunk_tokens, settings.chunk_overlap), True)
+        index.check_compatible(
+            IndexInfo(info.name, info.fingerprint, info.dimensions, settings.chunk_tokens, settings.chunk_overlap), True
+        )
         for f in range(0, size, CHUNKS_PER_FILE):
             n = min(CHUNKS_PER_FILE, size - f)
             source = f"synthetic/part-{f // CHUNKS_PER_FILE:04d}.txt"
@@ -130,19 +133,28 @@ def main() -> None:
             embed_ms.append((time.perf_counter() - started) * 1000)
 
     qs = queries(args.queries)
-    results = {"query_embedding_ms": {"p50": round(percentile(embed_ms, 50), 2), "p95": round(percentile(embed_ms, 95), 2)}, "sizes": {}}
+    results = {
+        "query_embedding_ms": {"p50": round(percentile(embed_ms, 50), 2), "p95": round(percentile(embed_ms, 95), 2)},
+        "sizes": {},
+    }
     for size in [int(s) for s in args.sizes.split(",")]:
         db = CACHE / f"n{size}"
         build(db, size, settings)
         with open_index(db) as index:
             retriever = Retriever(index, embedder, settings.replace(db=db))
             # The previous default: unweighted RRF over the same candidates, hits without passages.
-            previous = Retriever(index, embedder, settings.replace(db=db, fusion="rrf", bm25_weight=0.5, passage_chars=0))
+            previous = Retriever(
+                index, embedder, settings.replace(db=db, fusion="rrf", bm25_weight=0.5, passage_chars=0)
+            )
             rows = {}
             # Interleave the modes in rounds so that load from other processes hits all alike.
-            modes = [("dense", retriever, "dense", None), ("bm25", retriever, "bm25", None),
-                     ("hybrid (previous)", previous, "hybrid", None), ("hybrid", retriever, "hybrid", None),
-                     ("hybrid +filter", retriever, "hybrid", ("source=synthetic/*", "page=1-50"))]
+            modes = [
+                ("dense", retriever, "dense", None),
+                ("bm25", retriever, "bm25", None),
+                ("hybrid (previous)", previous, "hybrid", None),
+                ("hybrid", retriever, "hybrid", None),
+                ("hybrid +filter", retriever, "hybrid", ("source=synthetic/*", "page=1-50")),
+            ]
             samples = {name: [] for name, *_ in modes}
             for start in range(0, len(qs), 50):
                 for name, searcher, mode, where in modes:
@@ -150,23 +162,32 @@ def main() -> None:
             for name, pairs in samples.items():
                 wall, cpu = [w for w, _ in pairs], [c for _, c in pairs]
                 # CPU time: the work itself, without the waits for a core that a loaded machine adds.
-                rows[name] = {"p50": round(percentile(wall, 50), 2), "p95": round(percentile(wall, 95), 2),
-                              "cpu_p50": round(percentile(cpu, 50), 2)}
+                rows[name] = {
+                    "p50": round(percentile(wall, 50), 2),
+                    "p95": round(percentile(wall, 95), 2),
+                    "cpu_p50": round(percentile(cpu, 50), 2),
+                }
             rows["hybrid/dense p50 ratio"] = round(rows["hybrid"]["p50"] / rows["dense"]["p50"], 2)
             rows["hybrid/previous p50 ratio"] = round(rows["hybrid"]["p50"] / rows["hybrid (previous)"]["p50"], 2)
             results["sizes"][size] = {"chunks": index.catalog.chunk_count(), "modes": rows}
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"query embedding (bundled MiniLM, not included below): p50 {results['query_embedding_ms']['p50']:.1f} ms, "
-          f"p95 {results['query_embedding_ms']['p95']:.1f} ms")
+    print(
+        f"query embedding (bundled MiniLM, not included below): p50 {results['query_embedding_ms']['p50']:.1f} ms, "
+        f"p95 {results['query_embedding_ms']['p95']:.1f} ms"
+    )
     for r in results["sizes"].values():
         print(f"\n{r['chunks']:,} chunks, k={args.k}, {args.queries} queries  (dense = baseline)")
         for name, v in r["modes"].items():
             if isinstance(v, dict):
-                print(f"  {name:<18} p50 {v['p50']:>7.2f} ms   p95 {v['p95']:>7.2f} ms   (CPU time p50 {v['cpu_p50']:>7.2f} ms)")
-        print(f"  hybrid / dense p50: {r['modes']['hybrid/dense p50 ratio']}x, "
-              f"hybrid / previous hybrid p50: {r['modes']['hybrid/previous p50 ratio']}x")
+                print(
+                    f"  {name:<18} p50 {v['p50']:>7.2f} ms   p95 {v['p95']:>7.2f} ms   (CPU time p50 {v['cpu_p50']:>7.2f} ms)"
+                )
+        print(
+            f"  hybrid / dense p50: {r['modes']['hybrid/dense p50 ratio']}x, "
+            f"hybrid / previous hybrid p50: {r['modes']['hybrid/previous p50 ratio']}x"
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ passages when asked, and scored on the text a user would get (as `localgpt eval`
 A question line may carry "reworded": true/false; the table then also gives each group.
 The "old" rows are the previous default (unweighted RRF, k=60, chunk text alone).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,7 +88,9 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--only", default="", help="comma-separated variant names (default: all)")
     parser.add_argument("--json", default="")
-    parser.add_argument("--maxsim", default="", help="variant whose top 20 to rerank by sentence max-sim (measured apart)")
+    parser.add_argument(
+        "--maxsim", default="", help="variant whose top 20 to rerank by sentence max-sim (measured apart)"
+    )
     parser.add_argument("--head-weight", type=float, default=None, help="BM25 weight of the head column (0: text only)")
     args = parser.parse_args()
     settings = load_settings({"db": args.db})
@@ -101,7 +104,9 @@ def main() -> None:
         catalog = retriever.index.catalog
         conn = catalog.connection()
         if args.head_weight is not None:
-            conn.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('rank', ?)", (f"bm25({args.head_weight}, 1.0)",))
+            conn.execute(
+                "INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('rank', ?)", (f"bm25({args.head_weight}, 1.0)",)
+            )
         for n, item in enumerate(items):
             vector = retriever.embedder.embed_query(item.question)
             dense = [(m.id, m.score) for m in retriever.index.vectors.query(vector, POOL)]
@@ -115,7 +120,9 @@ def main() -> None:
                     base, blend = make
                     ranked = [cid for cid, _ in chosen[base](item.question, dense, lexical)][:RERANK_TOP]
                     chunks_by_id = catalog.get_chunks(ranked)
-                    chunks, ms = maxsim_order(retriever.embedder, vector, [chunks_by_id[c] for c in ranked if c in chunks_by_id], blend)
+                    chunks, ms = maxsim_order(
+                        retriever.embedder, vector, [chunks_by_id[c] for c in ranked if c in chunks_by_id], blend
+                    )
                     rerank_ms.append(ms)
                 else:
                     ranked = [cid for cid, _ in make(item.question, dense, lexical)][: 2 * DEPTH]
@@ -125,13 +132,19 @@ def main() -> None:
                 # small-to-big, as the retriever does: a chunk inside a better hit's passage is left out
                 kept, passages = [], []
                 for c in chunks:
-                    if any(o.source == c.source and p.first_index <= c.chunk_index <= p.last_index for o, p in zip(kept, passages)):
+                    if any(
+                        o.source == c.source and p.first_index <= c.chunk_index <= p.last_index
+                        for o, p in zip(kept, passages)
+                    ):
                         continue
                     passages.append(passages_for(catalog, [c])[0])
                     kept.append(c)
                     if len(kept) == DEPTH:
                         break
-                for label, cs, texts in ((name + " | chunk", plain, None), (name + " | passage", kept, [p.text for p in passages])):
+                for label, cs, texts in (
+                    (name + " | chunk", plain, None),
+                    (name + " | passage", kept, [p.text for p in passages]),
+                ):
                     score = score_question(item, cs, DEPTH, texts)
                     chars = sum(len(t) for t in (texts or [c.text for c in cs])) / max(len(cs), 1)
                     results.setdefault(label, {}).setdefault("rows", []).append((score, chars, reworded[n]))
@@ -142,7 +155,11 @@ def main() -> None:
     table = {}
     for label, data in results.items():
         rows = data["rows"]
-        for group, keep in (("all", lambda r: True), ("reworded", lambda r: r is True), ("literal", lambda r: r is False)):
+        for group, keep in (
+            ("all", lambda r: True),
+            ("reworded", lambda r: r is True),
+            ("literal", lambda r: r is False),
+        ):
             picked = [(s, c) for s, c, r in rows if keep(r)]
             if not picked:
                 continue

@@ -16,6 +16,7 @@
 
 Medians and ratios (server / in-process) are printed at the end.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 CORPUS = Path("/work/corpus/x/usr/share/doc/python3.11-doc/html/library")
-QUESTIONS = ["How do I parse command line arguments?", "What does functools.lru_cache do?",
-             "How can I read a CSV file?", "How do I start a thread?", "What is a context manager?"]
+QUESTIONS = [
+    "How do I parse command line arguments?",
+    "What does functools.lru_cache do?",
+    "How can I read a CSV file?",
+    "How do I start a thread?",
+    "What is a context manager?",
+]
 
 
 def free_port() -> int:
@@ -79,7 +85,7 @@ def timed_queries(store, vectors: np.ndarray, k: int = 8) -> list[float]:
 def upsert_rate(store, ids: list[str], vectors: np.ndarray, metadatas: list[dict], batch: int = 5000) -> float:
     t = time.perf_counter()
     for s in range(0, len(ids), batch):
-        store.upsert(ids[s:s + batch], vectors[s:s + batch], metadatas[s:s + batch])
+        store.upsert(ids[s : s + batch], vectors[s : s + batch], metadatas[s : s + batch])
     return len(ids) / (time.perf_counter() - t)
 
 
@@ -108,9 +114,23 @@ def main() -> None:
     procs: list[subprocess.Popen] = []
     try:
         chroma_port = free_port()
-        procs.append(start([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(tmp / "chroma-data"),
-                            "--host", "127.0.0.1", "--port", str(chroma_port)], chroma_port, "/api/v2/heartbeat",
-                           tmp / "chroma.log"))
+        procs.append(
+            start(
+                [
+                    str(Path(sys.executable).parent / "chroma"),
+                    "run",
+                    "--path",
+                    str(tmp / "chroma-data"),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(chroma_port),
+                ],
+                chroma_port,
+                "/api/v2/heartbeat",
+                tmp / "chroma.log",
+            )
+        )
         url = f"http://127.0.0.1:{chroma_port}"
 
         # 1. Ingest, same corpus.
@@ -122,16 +142,23 @@ def main() -> None:
         dbs: dict[str, Path] = {}
         for round_, name in enumerate(("in-process", "server", "server", "in-process")):  # ABBA: load drifts
             db = tmp / f"db-{name}-{round_}"  # a fresh folder each time (Chroma caches a path per process)
-            settings = load_settings({"db": db, "source_dir": docs, **({"chroma_url": url} if name == "server" else {})},
-                                     environ={})
+            settings = load_settings(
+                {"db": db, "source_dir": docs, **({"chroma_url": url} if name == "server" else {})}, environ={}
+            )
             t = time.perf_counter()
             report = run_ingest(settings)
             timings[name].append(time.perf_counter() - t)
             dbs[name] = db
             chunks = sum(o.chunks for o in report.outcomes)
-            print(f"ingest {name}: {chunks} chunks in {timings[name][-1]:.1f} s ({chunks / timings[name][-1]:.1f} chunks/s)",
-                  flush=True)
-        results["ingest wall time, mean of 2 (s)"] = (statistics.mean(timings["server"]), statistics.mean(timings["in-process"]), "s")
+            print(
+                f"ingest {name}: {chunks} chunks in {timings[name][-1]:.1f} s ({chunks / timings[name][-1]:.1f} chunks/s)",
+                flush=True,
+            )
+        results["ingest wall time, mean of 2 (s)"] = (
+            statistics.mean(timings["server"]),
+            statistics.mean(timings["in-process"]),
+            "s",
+        )
 
         with open_index(dbs["in-process"]) as index:
             ids = sorted(index.vectors.ids())
@@ -140,7 +167,10 @@ def main() -> None:
         metas = [{"source": f"s{n % 50}"} for n in range(len(ids))]
         local = ChromaStore(tmp / "store-local")
         remote = ChromaServerStore(url, "bench_store", must_exist=False)
-        rates = {"server": upsert_rate(remote, ids, vectors, metas), "in-process": upsert_rate(local, ids, vectors, metas)}
+        rates = {
+            "server": upsert_rate(remote, ids, vectors, metas),
+            "in-process": upsert_rate(local, ids, vectors, metas),
+        }
         results[f"store upsert, {len(ids)} real vectors (vectors/s)"] = (rates["server"], rates["in-process"], "/s")
 
         # 2. Search.
@@ -191,15 +221,38 @@ def ask_bench(args, tmp: Path, db: Path, procs: list, results: dict) -> None:
     from retrieval import open_retriever
 
     llama_port = free_port()
-    procs.append(start([sys.executable, str(REPO / "tests" / "llama_server_main.py"), "--model", str(bundled_llm_path()),
-                        "--host", "127.0.0.1", "--port", str(llama_port), "--n_ctx", "2048", "--n_threads", "2"],
-                       llama_port, "/v1/models", tmp / "llama.log"))
+    procs.append(
+        start(
+            [
+                sys.executable,
+                str(REPO / "tests" / "llama_server_main.py"),
+                "--model",
+                str(bundled_llm_path()),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(llama_port),
+                "--n_ctx",
+                "2048",
+                "--n_threads",
+                "2",
+            ],
+            llama_port,
+            "/v1/models",
+            tmp / "llama.log",
+        )
+    )
     inproc = LlamaCppLLM(bundled_llm_path(), n_ctx=2048, threads=2)
     served = OpenAICompatibleLLM(f"http://127.0.0.1:{llama_port}/v1", fallback_n_ctx=2048)
     with open_retriever(load_settings({"db": db}, environ={})) as retriever:
-        prompts = [pack_prompt(q, retriever.search(q)[:3], inproc, args.max_tokens, excerpt_sentences=3).messages
-                   for q in QUESTIONS]
-    gen: dict[str, dict[str, list[float]]] = {"server": {"first": [], "tps": []}, "in-process": {"first": [], "tps": []}}
+        prompts = [
+            pack_prompt(q, retriever.search(q)[:3], inproc, args.max_tokens, excerpt_sentences=3).messages
+            for q in QUESTIONS
+        ]
+    gen: dict[str, dict[str, list[float]]] = {
+        "server": {"first": [], "tps": []},
+        "in-process": {"first": [], "tps": []},
+    }
     for _ in range(args.repeats):
         for messages in prompts:
             for name, llm in (("in-process", inproc), ("server", served)):
@@ -214,10 +267,16 @@ def ask_bench(args, tmp: Path, db: Path, procs: list, results: dict) -> None:
                 gen[name]["first"].append((first - t) * 1000)
                 if pieces > 1:
                     gen[name]["tps"].append((pieces - 1) / (end - first))
-    results["ask: first token, median (ms)"] = (statistics.median(gen["server"]["first"]),
-                                                statistics.median(gen["in-process"]["first"]), "ms")
-    results["ask: tokens/s after the first, median"] = (statistics.median(gen["server"]["tps"]),
-                                                        statistics.median(gen["in-process"]["tps"]), "/s")
+    results["ask: first token, median (ms)"] = (
+        statistics.median(gen["server"]["first"]),
+        statistics.median(gen["in-process"]["first"]),
+        "ms",
+    )
+    results["ask: tokens/s after the first, median"] = (
+        statistics.median(gen["server"]["tps"]),
+        statistics.median(gen["in-process"]["tps"]),
+        "/s",
+    )
     for proc in procs[1:]:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -235,8 +294,10 @@ def scale_bench(args, tmp: Path, url: str, rng, results: dict) -> None:
     synth_meta = [{"source": f"s{i % 1000}"} for i in range(n)]
     big_remote = ChromaServerStore(url, "bench_big", must_exist=False)
     big_local = ChromaStore(tmp / "store-big")
-    loads = {"server": upsert_rate(big_remote, synth_ids, synth, synth_meta),
-             "in-process": upsert_rate(big_local, synth_ids, synth, synth_meta)}
+    loads = {
+        "server": upsert_rate(big_remote, synth_ids, synth, synth_meta),
+        "in-process": upsert_rate(big_local, synth_ids, synth, synth_meta),
+    }
     results[f"{n} synthetic vectors: load (vectors/s)"] = (loads["server"], loads["in-process"], "/s")
     qs = rng.standard_normal((args.queries, 384)).astype(np.float32)
     qs /= np.linalg.norm(qs, axis=1, keepdims=True)

@@ -13,6 +13,7 @@ in-process) so machine noise hits both. Prints:
 - searches per second and p95 with 1, 4 and 16 clients for --seconds each, and with 20 while one asks;
 - a PDF page render (with a highlight): in-process and GET /api/page.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-SEARCHES = ["What is the notice period in the lease?", "How often should the kettle be descaled?",
-            "monthly rent", "Who is the landlord?", "office chairs in the inventory", "vacation days policy"]
+SEARCHES = [
+    "What is the notice period in the lease?",
+    "How often should the kettle be descaled?",
+    "monthly rent",
+    "Who is the landlord?",
+    "office chairs in the inventory",
+    "vacation days policy",
+]
 ASK = "What is the notice period in the lease?"
 
 
@@ -52,8 +59,12 @@ def p95_ms(values: list[float]) -> float:
 def start_server(db: Path, port: int) -> subprocess.Popen:
     import httpx
 
-    proc = subprocess.Popen([sys.executable, str(REPO / "localgpt.py"), "serve", "--db", str(db), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "localgpt.py"), "serve", "--db", str(db), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
@@ -91,8 +102,13 @@ def load(url: str, clients: int, seconds: float) -> dict:
     for t in threads:
         t.join()
     elapsed = time.monotonic() - began
-    return {"clients": clients, "searches_per_s": round(len(times) / elapsed, 1), "p50_ms": median_ms(times),
-            "p95_ms": p95_ms(times), "errors": errors[0]}
+    return {
+        "clients": clients,
+        "searches_per_s": round(len(times) / elapsed, 1),
+        "p50_ms": median_ms(times),
+        "p95_ms": p95_ms(times),
+        "errors": errors[0],
+    }
 
 
 def main() -> None:
@@ -153,9 +169,13 @@ def main() -> None:
                 started = time.perf_counter()
                 json.dumps([hit_record(h, rank=n) for n, h in enumerate(hits, start=1)], ensure_ascii=False)
                 encode.append(time.perf_counter() - started)
-            out["search_ms"] = {"http": median_ms(over_http), "in_process": median_ms(in_process),
-                                "overhead": round(statistics.median(over_http) / statistics.median(in_process) - 1, 3),
-                                "http_round_trip_floor": median_ms(floor), "json_encode": median_ms(encode)}
+            out["search_ms"] = {
+                "http": median_ms(over_http),
+                "in_process": median_ms(in_process),
+                "overhead": round(statistics.median(over_http) / statistics.median(in_process) - 1, 3),
+                "http_round_trip_floor": median_ms(floor),
+                "json_encode": median_ms(encode),
+            }
 
             over_http, in_process, first_token = [], [], []
             for _ in range(args.asks):
@@ -172,9 +192,12 @@ def main() -> None:
                         if not seen and line.startswith("event: token"):
                             first_token.append(time.perf_counter() - started)
                             seen = True
-            out["ask_ms"] = {"http": median_ms(over_http), "in_process": median_ms(in_process),
-                             "overhead": round(statistics.median(over_http) / statistics.median(in_process) - 1, 3),
-                             "first_token_http": median_ms(first_token)}
+            out["ask_ms"] = {
+                "http": median_ms(over_http),
+                "in_process": median_ms(in_process),
+                "overhead": round(statistics.median(over_http) / statistics.median(in_process) - 1, 3),
+                "first_token_http": median_ms(first_token),
+            }
 
             record = http.post("/api/ask", json={"query": ASK, "where": [f"source={args.pdf}"]}).json()
             ev = record["evidence"][0] if record["evidence"] else {"text": "", "n": 1}

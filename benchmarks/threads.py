@@ -8,6 +8,7 @@ model loads), first with nothing else running, then beside one process that keep
 busy. Prints the median first-token time (from the question to the first token, retrieval and
 model load included) and total wall time of each, and the ratio new/old in each condition.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,22 @@ def spin(stop) -> None:
 
 def ask(db: Path, threads: int) -> tuple[float, float]:
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, str(REPO / "localgpt.py"), "ask", "--db", str(db), "--json",
-                          "--threads", str(threads), QUESTION], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "localgpt.py"),
+            "ask",
+            "--db",
+            str(db),
+            "--json",
+            "--threads",
+            str(threads),
+            QUESTION,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     wall = time.perf_counter() - started
     timings = json.loads(out.stdout)["timings"]
     return timings.get("first_token_s", float("nan")), wall
@@ -44,8 +59,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     if not args.db.exists():
-        subprocess.run([sys.executable, str(REPO / "localgpt.py"), "ingest", "--source-dir", str(REPO / "source_documents"),
-                        "--db", str(args.db), "--quiet"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(REPO / "localgpt.py"),
+                "ingest",
+                "--source-dir",
+                str(REPO / "source_documents"),
+                "--db",
+                str(args.db),
+                "--quiet",
+            ],
+            check=True,
+        )
     cores = len(os.sched_getaffinity(0))
     ask(args.db, 0)  # warm the page cache and the model caches
     for condition in ("idle", "one busy process"):
@@ -67,7 +93,9 @@ def main() -> None:
         print(f"{condition} ({cores} cores, {args.repeats} runs each):")
         print(f"  old default (--threads {cores}): first token {med['old'][0]:.2f} s, total {med['old'][1]:.2f} s")
         print(f"  new default (--threads 0):      first token {med['new'][0]:.2f} s, total {med['new'][1]:.2f} s")
-        print(f"  new/old: first token {med['new'][0] / med['old'][0]:.2f}x, total {med['new'][1] / med['old'][1]:.2f}x")
+        print(
+            f"  new/old: first token {med['new'][0] / med['old'][0]:.2f}x, total {med['new'][1] / med['old'][1]:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ The features come from numpy's runtime CPU detection (CPUID and XGETBV, as the C
 report them, so an emulator's CPU model is seen as it is); where numpy is missing, from the
 flags in /proc/cpuinfo. Names are numpy's: AVX2, FMA3, F16C, AVX512F, AVX512BF16...
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,13 +13,37 @@ from functools import lru_cache
 
 # /proc/cpuinfo's names for the features we act on, in numpy's spelling.
 _PROC_NAMES = {
-    "sse4_2": "SSE42", "avx": "AVX", "avx2": "AVX2", "fma": "FMA3", "f16c": "F16C", "bmi2": "BMI2",
-    "avx512f": "AVX512F", "avx512bw": "AVX512BW", "avx512vl": "AVX512VL", "avx512dq": "AVX512DQ",
-    "avx512_vnni": "AVX512VNNI", "avx512vbmi": "AVX512VBMI", "avx512_bf16": "AVX512BF16", "avx512_fp16": "AVX512FP16",
+    "sse4_2": "SSE42",
+    "avx": "AVX",
+    "avx2": "AVX2",
+    "fma": "FMA3",
+    "f16c": "F16C",
+    "bmi2": "BMI2",
+    "avx512f": "AVX512F",
+    "avx512bw": "AVX512BW",
+    "avx512vl": "AVX512VL",
+    "avx512dq": "AVX512DQ",
+    "avx512_vnni": "AVX512VNNI",
+    "avx512vbmi": "AVX512VBMI",
+    "avx512_bf16": "AVX512BF16",
+    "avx512_fp16": "AVX512FP16",
 }
 # What a report lists (the features llama.cpp's CPU variants and OpenVINO choose kernels by), oldest first.
-SHOWN = ("SSE42", "AVX", "AVX2", "FMA3", "F16C", "BMI2", "AVX512F", "AVX512BW", "AVX512VL", "AVX512VNNI",
-         "AVX512VBMI", "AVX512BF16", "AVX512FP16")
+SHOWN = (
+    "SSE42",
+    "AVX",
+    "AVX2",
+    "FMA3",
+    "F16C",
+    "BMI2",
+    "AVX512F",
+    "AVX512BW",
+    "AVX512VL",
+    "AVX512VNNI",
+    "AVX512VBMI",
+    "AVX512BF16",
+    "AVX512FP16",
+)
 
 
 def _from_numpy() -> frozenset[str] | None:

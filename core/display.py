@@ -1,5 +1,6 @@
 """Showing names from the disk safely: a newline or control character in a file name is
 escaped (\\n, \\t, \\x1b), so it cannot break a listing or move the terminal's cursor."""
+
 from __future__ import annotations
 
 import unicodedata

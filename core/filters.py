@@ -11,6 +11,7 @@ into a `Filter`; each store translates a `Filter` into its own query language, i
 SQL over the catalog (index/sql_filter.py) and Chroma `where` clauses (index/chroma_filter.py).
 `Filter.matches` is the reference meaning both translations keep.
 """
+
 from __future__ import annotations
 
 import re
@@ -95,7 +96,9 @@ def _typed(raw: str) -> Any:
 
 def _condition(key: str, raw_values: Sequence[Any]) -> Condition:
     if not _KEY.match(key):
-        raise SearchOptionError(f"--where: {key!r} is not a metadata key. Use KEY=VALUE, e.g. --where 'source=contracts/*'.")
+        raise SearchOptionError(
+            f"--where: {key!r} is not a metadata key. Use KEY=VALUE, e.g. --where 'source=contracts/*'."
+        )
     values: list[Any] = []
     for raw in raw_values:
         if key == "source":
@@ -121,12 +124,16 @@ def parse_where(where: str | Iterable[str] | Mapping[str, Any] | Filter | None) 
     if isinstance(where, Mapping):
         for key, value in where.items():
             if isinstance(value, Mapping):
-                raise SearchOptionError(f"filter on {key!r}: operators are not supported; give a value or a list of values.")
+                raise SearchOptionError(
+                    f"filter on {key!r}: operators are not supported; give a value or a list of values."
+                )
             conditions.append(_condition(str(key), list(value) if isinstance(value, (list, tuple, set)) else [value]))
     else:
         for text in [where] if isinstance(where, str) else list(where):
             if "=" not in text:
-                raise SearchOptionError(f"--where {text!r}: use KEY=VALUE, e.g. --where 'source=contracts/*' or --where 'page=3'.")
+                raise SearchOptionError(
+                    f"--where {text!r}: use KEY=VALUE, e.g. --where 'source=contracts/*' or --where 'page=3'."
+                )
             key, _, value = text.partition("=")
             conditions.append(_condition(key.strip(), [v for v in value.split("|") if v.strip()]))
     return Filter(tuple(conditions)) if conditions else None

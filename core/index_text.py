@@ -7,6 +7,7 @@ stored and displayed chunk text stays as it is. INDEX_TEXT names this recipe: an
 records the recipe that built it, and an ingest into an index built with another one
 embeds every file again (docs/retrieval.md, "Chunks that know where they are").
 """
+
 from __future__ import annotations
 
 from pathlib import PurePosixPath
@@ -31,14 +32,14 @@ def document_title(source: str, meta: Mapping[str, Any]) -> str:
 
 
 def head_of(source: str, meta: Mapping[str, Any]) -> str:
-    """"title > heading path" for a chunk of `source` with metadata `meta`, at most HEAD_CHARS."""
+    """ "title > heading path" for a chunk of `source` with metadata `meta`, at most HEAD_CHARS."""
     title = document_title(source, meta)
     heading = " ".join(str(meta.get("heading") or "").split())
     if heading.lower().startswith(title.lower()):
         title = ""  # the heading path already starts with it (an HTML page's h1)
     head = " > ".join(p for p in (title, heading) if p)
     if len(head) > HEAD_CHARS:  # keep the end: the innermost headings say most
-        head = "…" + head[-(HEAD_CHARS - 1):]
+        head = "…" + head[-(HEAD_CHARS - 1) :]
     return head
 
 

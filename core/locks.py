@@ -1,5 +1,6 @@
 """Exclusive locks on files, so that two runs never write the same thing at once: the ingest lock
 (db/.ingest.lock) and a lock beside an output file (`batch -o FILE`)."""
+
 from __future__ import annotations
 
 import fcntl
@@ -42,9 +43,13 @@ def lock_path(output: str | Path) -> Path:
 def output_lock(output: str | Path) -> Iterator[None]:
     """Held while `output` is written; a second holder fails at once with what to do.
     The lock is the hidden file .NAME.lock beside it (kept, as db/.ingest.lock is)."""
-    fd = take_lock(lock_path(output), lambda: OutputLockedError(
-        f"Another run is writing {output} right now. Wait for it to finish (it resumes from what is "
-        "there), or pass another --output."))
+    fd = take_lock(
+        lock_path(output),
+        lambda: OutputLockedError(
+            f"Another run is writing {output} right now. Wait for it to finish (it resumes from what is "
+            "there), or pass another --output."
+        ),
+    )
     try:
         yield
     finally:

@@ -10,6 +10,7 @@ use it in the product, only in benchmarks/html_readers.py, but the switches stay
 (see README, "What never leaves the machine"). `enforce_offline()` is called by every
 entry point before a heavy library is imported; it is idempotent.
 """
+
 from __future__ import annotations
 
 import os

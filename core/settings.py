@@ -5,6 +5,7 @@ A value comes from, in order of precedence: a CLI option, the environment variab
 LOCALGPT_<NAME> (upper case), the default here. `load_settings` is called once at
 the edge (the CLI, a benchmark, a test) and the resulting `Settings` is passed down.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -196,8 +197,10 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
     settings = Settings(**values)
     for name in AT_LEAST_ONE:
         if getattr(settings, name) < 1:
-            raise ValueError(f"{name} (--{name.replace('_', '-')}, {env_var(name)}) must be 1 or more, "
-                             f"got {getattr(settings, name)}: {HELP[name]}")
+            raise ValueError(
+                f"{name} (--{name.replace('_', '-')}, {env_var(name)}) must be 1 or more, "
+                f"got {getattr(settings, name)}: {HELP[name]}"
+            )
     return settings
 
 

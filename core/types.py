@@ -3,6 +3,7 @@
 Ingest produces `Chunk`s, the index stores them, retrieval returns `Hit`s,
 generation cites them. No stage needs another stage's internals.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -120,8 +121,15 @@ class Chunk:
         """The chunk as every JSON output shows it (docs/answer-record.md): `chunk_id`, `source`, `page`
         (null when the file has no pages), `location`, `citation`, its other metadata, `text`."""
         meta = {k: v for k, v in self.metadata().items() if k not in ("source", "page")}
-        return {"chunk_id": self.id, "source": self.source, "page": self.page, "location": self.location(),
-                "citation": self.citation(), **meta, "text": self.text}
+        return {
+            "chunk_id": self.id,
+            "source": self.source,
+            "page": self.page,
+            "location": self.location(),
+            "citation": self.citation(),
+            **meta,
+            "text": self.text,
+        }
 
 
 @dataclass(frozen=True)
@@ -140,8 +148,12 @@ class Passage:
     last_index: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "start": self.start, "end": self.end,
-                "chunk_indexes": [self.first_index, self.last_index]}
+        return {
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "chunk_indexes": [self.first_index, self.last_index],
+        }
 
 
 @dataclass(frozen=True)

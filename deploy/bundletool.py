@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """Small helpers for make-bundle.sh and install.sh (standard library only: it runs before anything is installed).
 
-    bundletool.py platform WHEELDIR > PLATFORM     what the bundle targets, from this Python and the wheels
-    bundletool.py check PLATFORM                   exit 1, saying why, if this Python cannot use the bundle
-    bundletool.py requirements WHEELDIR > FILE     name==version --hash=sha256:... for every wheel
-    bundletool.py lock-target LOCK                 the python and platform a requirements.lock was made for
-    bundletool.py llama-wheel LOCK                 build llama-cpp-python (the lock's version, its sdist hash
-                                                   checked) with $CMAKE_ARGS, default the portable build, once:
-                                                   kept in ~/.cache/localgpt/wheels; prints the wheel's path
-    bundletool.py lock-without-llama LOCK > FILE   the lock less llama-cpp-python (installed from llama-wheel)
+bundletool.py platform WHEELDIR > PLATFORM     what the bundle targets, from this Python and the wheels
+bundletool.py check PLATFORM                   exit 1, saying why, if this Python cannot use the bundle
+bundletool.py requirements WHEELDIR > FILE     name==version --hash=sha256:... for every wheel
+bundletool.py lock-target LOCK                 the python and platform a requirements.lock was made for
+bundletool.py llama-wheel LOCK                 build llama-cpp-python (the lock's version, its sdist hash
+                                               checked) with $CMAKE_ARGS, default the portable build, once:
+                                               kept in ~/.cache/localgpt/wheels; prints the wheel's path
+bundletool.py lock-without-llama LOCK > FILE   the lock less llama-cpp-python (installed from llama-wheel)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -153,10 +154,28 @@ def llama_wheel(lock: Path, python: str | Path = sys.executable) -> str:
     cache.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{LLAMA}-", dir=cache.parent))
     (work / "pin.txt").write_text("".join(line for line in entry if not line.lstrip().startswith("#")))
-    print(f"Building {entry[0].split()[0]} with CMAKE_ARGS={args!r} (once; about 10 minutes on 2 cores)", file=sys.stderr)
-    subprocess.run([str(python), "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-cache-dir",
-                    "--no-deps", "--require-hashes", "-r", str(work / "pin.txt"), "--wheel-dir", str(work)],
-                   check=True, env={**os.environ, "CMAKE_ARGS": args, "FORCE_CMAKE": "1"})
+    print(
+        f"Building {entry[0].split()[0]} with CMAKE_ARGS={args!r} (once; about 10 minutes on 2 cores)", file=sys.stderr
+    )
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-cache-dir",
+            "--no-deps",
+            "--require-hashes",
+            "-r",
+            str(work / "pin.txt"),
+            "--wheel-dir",
+            str(work),
+        ],
+        check=True,
+        env={**os.environ, "CMAKE_ARGS": args, "FORCE_CMAKE": "1"},
+    )
     (work / "pin.txt").unlink()
     (work / "CMAKE_ARGS").write_text(args + "\n")
     os.replace(work, cache)  # whole or not at all: a build killed midway leaves only a temporary folder
@@ -164,14 +183,26 @@ def llama_wheel(lock: Path, python: str | Path = sys.executable) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] not in ("platform", "check", "requirements", "lock-target", "llama-wheel", "lock-without-llama"):
+    if len(argv) != 2 or argv[0] not in (
+        "platform",
+        "check",
+        "requirements",
+        "lock-target",
+        "llama-wheel",
+        "lock-without-llama",
+    ):
         print(__doc__, file=sys.stderr)
         return 2
     command, arg = argv[0], Path(argv[1])
     if command == "check":
         return check(arg)
-    output = {"platform": platform_record, "requirements": requirements, "lock-target": lock_target,
-              "llama-wheel": llama_wheel, "lock-without-llama": lock_without_llama}[command](arg)
+    output = {
+        "platform": platform_record,
+        "requirements": requirements,
+        "lock-target": lock_target,
+        "llama-wheel": llama_wheel,
+        "lock-without-llama": lock_without_llama,
+    }[command](arg)
     sys.stdout.write(output if output.endswith("\n") or not output else output + "\n")
     return 0
 

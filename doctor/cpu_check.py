@@ -1,5 +1,6 @@
 """The CPU's instruction-set features, and whether it can run the installed llama.cpp build (checked in a
 child process, so a build made for another CPU cannot kill the doctor with an illegal instruction)."""
+
 from __future__ import annotations
 
 import platform

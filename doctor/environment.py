@@ -1,4 +1,5 @@
 """Python, the key libraries, free disk and memory, and the offline switches in force."""
+
 from __future__ import annotations
 
 import os
@@ -47,7 +48,9 @@ def library_facts() -> tuple[dict[str, object], list[Problem]]:
         except metadata.PackageNotFoundError:
             versions[name] = None
             if needed:
-                problems.append(Problem("library-missing", f"The Python package {name} is not installed: reinstall localgpt."))
+                problems.append(
+                    Problem("library-missing", f"The Python package {name} is not installed: reinstall localgpt.")
+                )
     return versions, problems
 
 
@@ -82,6 +85,7 @@ def offline_facts() -> tuple[dict[str, object], list[Problem]]:
     switches = offline_switches()
     off = [key for key, wanted in OFFLINE_ENV.items() if switches.get(key) != wanted]
     problems = [
-        Problem("offline-switch-off", f"{key} is {switches.get(key)!r}, not {OFFLINE_ENV[key]!r}.", WARNING) for key in off
+        Problem("offline-switch-off", f"{key} is {switches.get(key)!r}, not {OFFLINE_ENV[key]!r}.", WARNING)
+        for key in off
     ]
     return dict(switches), problems

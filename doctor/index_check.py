@@ -1,4 +1,5 @@
 """The index: what is in it, what built it, how big it is, when it was last written, who can read it."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,7 +22,9 @@ def _when(value: str | None) -> str | None:
         return value
 
 
-def index_facts(db: Path, fingerprint: str | None, embedding_name: str | None) -> tuple[dict[str, object], list[Problem]]:
+def index_facts(
+    db: Path, fingerprint: str | None, embedding_name: str | None
+) -> tuple[dict[str, object], list[Problem]]:
     db = Path(db).expanduser()
     facts: dict[str, object] = {"path": str(db.absolute()), "exists": index_exists(db)}
     if not facts["exists"]:
@@ -45,7 +48,10 @@ def index_facts(db: Path, fingerprint: str | None, embedding_name: str | None) -
     except LocalGPTError as exc:
         return facts, [*problems, Problem("index-unreadable", str(exc))]
     except Exception as exc:  # noqa: BLE001 - a damaged store fails in many ways inside Chroma or SQLite
-        return facts, [*problems, Problem("index-unreadable", f"The index at {db} cannot be opened ({exc}). Ingest into a new --db.")]
+        return facts, [
+            *problems,
+            Problem("index-unreadable", f"The index at {db} cannot be opened ({exc}). Ingest into a new --db."),
+        ]
     try:
         info = index.catalog.info()
         facts.update(
@@ -59,8 +65,11 @@ def index_facts(db: Path, fingerprint: str | None, embedding_name: str | None) -
             created=_when(info.get("created_at")),
             last_ingest=_when(info.get("last_ingest")),
             last_source_dir=info.get("source_dir"),
-            vectors=(f"Chroma server {info.get('chroma_url')}, collection {info.get('chroma_collection')}"
-                     if info.get("vector_store") == "server" else "in the index folder"),
+            vectors=(
+                f"Chroma server {info.get('chroma_url')}, collection {info.get('chroma_collection')}"
+                if info.get("vector_store") == "server"
+                else "in the index folder"
+            ),
         )
     finally:
         index.close()

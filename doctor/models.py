@@ -1,4 +1,5 @@
 """The embedding model and the LLM in use: where, how big, their SHA-256, and the hardware they use."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,6 +9,7 @@ from core.errors import ModelLoadError
 from core.files import file_sha256
 from core.settings import Settings
 from doctor.report import Problem, human_bytes
+
 
 def folder_sha256(folder: Path) -> tuple[str, int]:
     """One SHA-256 for a folder (over each file's relative path and SHA-256, in order) and its size."""
@@ -32,13 +34,21 @@ def embedding_facts(settings: Settings) -> tuple[dict[str, object], list[Problem
     weights = [p for p in path.rglob("*") if p.suffix in (".safetensors", ".bin") and "onnx" not in p.parts]
     sha, size = folder_sha256(path)
     facts.update(
-        path=str(path), size=human_bytes(size), sha256=sha, name=info.name, fingerprint=info.fingerprint,
-        dimensions=info.dimensions, max_tokens=info.max_tokens,
+        path=str(path),
+        size=human_bytes(size),
+        sha256=sha,
+        name=info.name,
+        fingerprint=info.fingerprint,
+        dimensions=info.dimensions,
+        max_tokens=info.max_tokens,
     )
     problems = []
     if not weights:
         problems.append(
-            Problem("embedding-model-broken", f"{path} holds no weights (*.safetensors or *.bin): copy the model folder again.")
+            Problem(
+                "embedding-model-broken",
+                f"{path} holds no weights (*.safetensors or *.bin): copy the model folder again.",
+            )
         )
     try:
         facts["device"] = pick_device(settings.device)
@@ -63,10 +73,14 @@ def llm_facts(settings: Settings, llama_loads: bool = True) -> tuple[dict[str, o
         return facts, [Problem("llm-missing", str(exc))]
     facts["path"] = str(path)
     if not path.is_file():
-        problems.append(Problem("llm-missing", f"Model file {path} does not exist. Copy it back, or pass --model PATH.gguf."))
+        problems.append(
+            Problem("llm-missing", f"Model file {path} does not exist. Copy it back, or pass --model PATH.gguf.")
+        )
     else:
         if not is_gguf(path):
-            problems.append(Problem("llm-not-gguf", f"{path} is not a GGUF file (llama.cpp format): pass --model PATH.gguf."))
+            problems.append(
+                Problem("llm-not-gguf", f"{path} is not a GGUF file (llama.cpp format): pass --model PATH.gguf.")
+            )
         facts.update(size=human_bytes(path.stat().st_size), size_bytes=path.stat().st_size, sha256=file_sha256(path))
     try:
         from generation.llm import gpu_offload_supported

@@ -1,4 +1,5 @@
 """The OCR engine that reads scanned pages: the program and its language models (path, SHA-256)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -26,15 +27,26 @@ def ocr_facts(settings: Settings) -> tuple[dict[str, object], list[Problem]]:
         facts["version"] = (done.stdout or done.stderr).split("\n", 1)[0].strip()
         facts["sha256"] = file_sha256(program)
     except OSError as exc:
-        problems.append(Problem("ocr-broken", f"The OCR program {program} cannot run ({exc}): reinstall {PACKAGE}, or pass --ocr off."))
+        problems.append(
+            Problem(
+                "ocr-broken", f"The OCR program {program} cannot run ({exc}): reinstall {PACKAGE}, or pass --ocr off."
+            )
+        )
     facts["languages_installed"] = languages(tessdata)
     models = []
     for part in settings.ocr_language.split("+"):
         path = tessdata / f"{part}.traineddata"
         if not path.is_file():
-            problems.append(Problem("ocr-language-missing", f"OCR language {part!r} is not installed in {tessdata}: "
-                                    f"pass --ocr-language with one of {', '.join(facts['languages_installed'])}."))
+            problems.append(
+                Problem(
+                    "ocr-language-missing",
+                    f"OCR language {part!r} is not installed in {tessdata}: "
+                    f"pass --ocr-language with one of {', '.join(facts['languages_installed'])}.",
+                )
+            )
             continue
-        models.append({"language": part, "path": str(path), "size": human_bytes(path.stat().st_size), "sha256": file_sha256(path)})
+        models.append(
+            {"language": part, "path": str(path), "size": human_bytes(path.stat().st_size), "sha256": file_sha256(path)}
+        )
     facts["models"] = models
     return facts, problems

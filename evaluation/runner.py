@@ -1,4 +1,5 @@
 """Run a question set against the open index in several retrieval modes and summarise."""
+
 from __future__ import annotations
 
 import time
@@ -26,7 +27,9 @@ class ModeSpec:
     def parse(cls, name: str) -> "ModeSpec":
         base, *extras = name.strip().split("+")
         if base not in MODES or any(e not in ("rerank", "mmr") for e in extras):
-            raise SearchOptionError(f"Unknown eval mode {name!r}. Use dense, bm25 or hybrid, optionally with +rerank and/or +mmr.")
+            raise SearchOptionError(
+                f"Unknown eval mode {name!r}. Use dense, bm25 or hybrid, optionally with +rerank and/or +mmr."
+            )
         return cls(name.strip(), base, "rerank" in extras, "mmr" in extras)
 
     def request(self, question: str, k: int, where=None) -> SearchRequest:
@@ -53,7 +56,10 @@ class ModeResult:
             "mrr@10": round(self.mrr, 4),
             "ndcg@10": round(self.ndcg, 4),
             "mean_passage_chars": round(self.passage_chars, 1),
-            "latency_ms": {"p50": round(percentile(self.latencies_ms, 50), 2), "p95": round(percentile(self.latencies_ms, 95), 2)},
+            "latency_ms": {
+                "p50": round(percentile(self.latencies_ms, 50), 2),
+                "p95": round(percentile(self.latencies_ms, 95), 2),
+            },
             "missed": self.missed,
         }
 
@@ -68,7 +74,10 @@ class EvalReport:
         return {
             "questions": self.questions,
             "depth": DEPTH,
-            "query_embedding_ms": {"p50": round(percentile(self.embed_ms, 50), 2), "p95": round(percentile(self.embed_ms, 95), 2)},
+            "query_embedding_ms": {
+                "p50": round(percentile(self.embed_ms, 50), 2),
+                "p95": round(percentile(self.embed_ms, 95), 2),
+            },
             "modes": {m.name: m.to_json() for m in self.modes},
         }
 
@@ -77,7 +86,9 @@ class EvalReport:
         rows = [head]
         for m in self.modes:
             rows.append(
-                f"{m.name:<16}" + "".join(f"{m.recall[k]:>7.3f}" for k in CUTOFFS) + f"{m.mrr:>8.3f}{m.ndcg:>9.3f}{m.passage_chars:>7.0f}"
+                f"{m.name:<16}"
+                + "".join(f"{m.recall[k]:>7.3f}" for k in CUTOFFS)
+                + f"{m.mrr:>8.3f}{m.ndcg:>9.3f}{m.passage_chars:>7.0f}"
                 f"{percentile(m.latencies_ms, 50):>9.1f}{percentile(m.latencies_ms, 95):>9.1f}"
             )
         rows.append(

@@ -5,6 +5,7 @@ question text) are skipped. Records of failed questions and a record cut short b
 dropped from it (the file is rewritten atomically), so a rerun retries them and every question
 ends up in the file exactly once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -66,8 +67,13 @@ def batch_record(question: Question, result: Answer) -> dict[str, Any]:
 
 
 def error_record(question: Question, error: str, elapsed: float) -> dict[str, Any]:
-    return {"id": question.id, "question": question.text, "status": FAILED, "error": error,
-            "timings": {"total_s": round(elapsed, 4)}}
+    return {
+        "id": question.id,
+        "question": question.text,
+        "status": FAILED,
+        "error": error,
+        "timings": {"total_s": round(elapsed, 4)},
+    }
 
 
 def _done_keys(existing: Existing) -> set[tuple[str, str]]:
@@ -93,8 +99,12 @@ def prepare_output(path: Path, fmt: AnswerFormat) -> set[tuple[str, str]]:
     kept = [e for e in existing.entries if e.status == ANSWERED]
     if not existing.clean or len(kept) != len(existing.entries):
         dropped = len(existing.entries) - len(kept)
-        log.info("rewriting %s: %d failed record(s) to retry%s", path, dropped,
-                 "" if existing.clean else ", a record cut short dropped")
+        log.info(
+            "rewriting %s: %d failed record(s) to retry%s",
+            path,
+            dropped,
+            "" if existing.clean else ", a record cut short dropped",
+        )
         temporary = path.with_name(path.name + ".tmp")
         with open_private(temporary, "w") as handle:
             handle.write(existing.header + "".join(e.raw for e in kept))

@@ -7,6 +7,7 @@ record cut short by a kill (a half-written last line) is recognised and dropped:
 - CSV: the last column is `status`; a row without every column or with another status is not a record.
 - Markdown: each section ends with a marker comment carrying its key; text after the last marker is not a record.
 """
+
 from __future__ import annotations
 
 import csv
@@ -80,11 +81,14 @@ def _jsonl_questions(content: str, path: Path) -> list[Question]:
         try:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise BatchFileError(f"Line {number} of {path} is not JSON ({exc.msg}). Each line must be like "
-                                 '{"id": "q1", "question": "..."}.') from None
+            raise BatchFileError(
+                f"Line {number} of {path} is not JSON ({exc.msg}). Each line must be like "
+                '{"id": "q1", "question": "..."}.'
+            ) from None
         if not isinstance(item, dict) or not str(item.get("question") or "").strip():
-            raise BatchFileError(f'Line {number} of {path} has no "question". Each line must be like '
-                                 '{"id": "q1", "question": "..."}.')
+            raise BatchFileError(
+                f'Line {number} of {path} has no "question". Each line must be like {{"id": "q1", "question": "..."}}.'
+            )
         has_id = item.get("id") not in (None, "")
         questions.append(Question(item["id"] if has_id else number, str(item["question"]).strip(), has_id))
     return questions
@@ -95,7 +99,9 @@ def _csv_questions(content: str, path: Path) -> list[Question]:
     columns = {(name or "").strip().lower(): name for name in reader.fieldnames or []}
     if "question" not in columns:
         found = ", ".join(reader.fieldnames or []) or "none"
-        raise BatchFileError(f"{path} has no 'question' column (columns: {found}). Name the column of questions 'question'.")
+        raise BatchFileError(
+            f"{path} has no 'question' column (columns: {found}). Name the column of questions 'question'."
+        )
     id_column = columns.get("id")
     questions = []
     for number, row in enumerate(reader, start=2):  # row 1 is the header
@@ -112,8 +118,10 @@ def _csv_questions(content: str, path: Path) -> list[Question]:
 
 def _not_ours(why: str) -> BatchFileError:
     """Never rewrite a file localgpt did not write (the questions file given as -o, say)."""
-    return BatchFileError(f"The answers file exists but is not one localgpt batch wrote ({why}). "
-                          "Choose another output file, or move this one away.")
+    return BatchFileError(
+        f"The answers file exists but is not one localgpt batch wrote ({why}). "
+        "Choose another output file, or move this one away."
+    )
 
 
 @dataclass(frozen=True)
@@ -163,14 +171,32 @@ class JsonlFormat:
                     raise _not_ours(f"line {number} is not JSON") from None
                 clean = False
                 continue
-            if not isinstance(record, dict) or record.get("status") not in (ANSWERED, FAILED) or "question" not in record:
+            if (
+                not isinstance(record, dict)
+                or record.get("status") not in (ANSWERED, FAILED)
+                or "question" not in record
+            ):
                 raise _not_ours(f"line {number} is not a localgpt answer")
             entries.append(Entry(record.get("id"), record["question"], record["status"], line))
         return Existing("", entries, clean and content.endswith("\n"))
 
 
-CSV_COLUMNS = ["id", "question", "answer", "answer_method", "evidence", "refused", "sources", "source_scores", "retrieved",
-               "retrieve_s", "answer_s", "total_s", "error", "status"]
+CSV_COLUMNS = [
+    "id",
+    "question",
+    "answer",
+    "answer_method",
+    "evidence",
+    "refused",
+    "sources",
+    "source_scores",
+    "retrieved",
+    "retrieve_s",
+    "answer_s",
+    "total_s",
+    "error",
+    "status",
+]
 
 
 class CsvFormat:
@@ -191,7 +217,9 @@ class CsvFormat:
             "question": record["question"],
             "answer": record.get("answer", ""),
             "answer_method": record.get("answer_method", ""),
-            "evidence": " | ".join(f'[{e["n"]}] "{" ".join(e["text"].split())}" ({e["citation"]})' for e in record.get("evidence") or []),
+            "evidence": " | ".join(
+                f'[{e["n"]}] "{" ".join(e["text"].split())}" ({e["citation"]})' for e in record.get("evidence") or []
+            ),
             "refused": "yes" if record.get("refused") else "no",
             "sources": "; ".join(s["citation"] for s in sources),
             "source_scores": "; ".join(f"{s['score']:.4f}" for s in sources),
@@ -240,8 +268,10 @@ class MarkdownFormat:
             sources = record.get("sources") or []
             if sources:
                 lines.append("Sources:")
-                lines += [f"- [{s['n']}] {s['citation']}" + (f" (relevance {s['relevance']:.2f})" if "relevance" in s else "")
-                          for s in sources]
+                lines += [
+                    f"- [{s['n']}] {s['citation']}" + (f" (relevance {s['relevance']:.2f})" if "relevance" in s else "")
+                    for s in sources
+                ]
                 lines.append("")
             passages = record.get("passages") or []
             timings = record.get("timings") or {}
@@ -250,7 +280,11 @@ class MarkdownFormat:
             lines += [f"*{len(passages)} passages retrieved{best}; {timings.get('total_s', 0):.1f} s.*", ""]
         key = {"id": record["id"], "question": record["question"], "status": record["status"]}
         # '>' escaped so that no question can close the comment early.
-        lines += [f"<!-- localgpt-batch {json.dumps(key, ensure_ascii=False).replace('>', chr(92) + 'u003e')} -->", "", ""]
+        lines += [
+            f"<!-- localgpt-batch {json.dumps(key, ensure_ascii=False).replace('>', chr(92) + 'u003e')} -->",
+            "",
+            "",
+        ]
         return "\n".join(lines)
 
     def parse(self, content: str) -> Existing:
@@ -261,7 +295,7 @@ class MarkdownFormat:
         for match in _MD_MARKER.finditer(content, start):
             try:
                 key = json.loads(match.group(1))
-                entries.append(Entry(key["id"], key["question"], key["status"], content[position:match.end()] + "\n"))
+                entries.append(Entry(key["id"], key["question"], key["status"], content[position : match.end()] + "\n"))
             except (json.JSONDecodeError, KeyError, TypeError):
                 pass
             position = match.end() + (1 if content.startswith("\n", match.end()) else 0)
@@ -269,8 +303,13 @@ class MarkdownFormat:
         return Existing(MD_HEADER, entries, clean)
 
 
-FORMATS: dict[str, type] = {".jsonl": JsonlFormat, ".ndjson": JsonlFormat, ".csv": CsvFormat, ".md": MarkdownFormat,
-                            ".markdown": MarkdownFormat}
+FORMATS: dict[str, type] = {
+    ".jsonl": JsonlFormat,
+    ".ndjson": JsonlFormat,
+    ".csv": CsvFormat,
+    ".md": MarkdownFormat,
+    ".markdown": MarkdownFormat,
+}
 
 
 def format_for(path: str | Path) -> AnswerFormat:

@@ -5,6 +5,7 @@ in the db folder, owner-only), commands (/help, /sources, /reset, /quit), Ctrl-C
 being written and Ctrl-D leaves. With stdin not a terminal (questions piped in, one per line)
 there is no prompt, banner or history: only the answers and their sources on stdout.
 """
+
 from __future__ import annotations
 
 import logging
@@ -92,7 +93,9 @@ class Chat:
     def ask(self, question: str) -> None:
         settings = self.session.settings
         self.last_record = None
-        rewrite = rewrite_followup(question, self.history, self.session.llm, settings.history_tokens, Sampling.of(settings))
+        rewrite = rewrite_followup(
+            question, self.history, self.session.llm, settings.history_tokens, Sampling.of(settings)
+        )
         if rewrite.method != "as-is" and self.interactive:
             self.say(f"(searching for: {rewrite.standalone})")
         # The question as typed is searched too: if the rewrite went wrong, its own words still count.
@@ -179,8 +182,13 @@ def history_path_for(db: Path) -> Path:
     return Path(db) / HISTORY_FILE
 
 
-def run_chat(session: Session, stdin: TextIO | None = None, out: TextIO | None = None, err: TextIO | None = None,
-             interactive: bool | None = None) -> None:
+def run_chat(
+    session: Session,
+    stdin: TextIO | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    interactive: bool | None = None,
+) -> None:
     """The chat loop until /quit, Ctrl-D or the end of piped input. The streams default to sys's as they
     are when it runs (not when this module was imported: click's test runner replaces them)."""
     stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr

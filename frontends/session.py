@@ -1,4 +1,5 @@
 """One open index and one loaded model, asked many questions (chat and batch share it)."""
+
 from __future__ import annotations
 
 import time
@@ -42,12 +43,25 @@ class Session:
                     best[hit.chunk.id] = hit
         return sorted(best.values(), key=_relevance, reverse=True)[: self.settings.k]
 
-    def answer(self, question: str, hits: list[Hit], on_token: Callable[[str], None] | None = None,
-               question_vector: np.ndarray | None = None) -> Answer:
+    def answer(
+        self,
+        question: str,
+        hits: list[Hit],
+        on_token: Callable[[str], None] | None = None,
+        question_vector: np.ndarray | None = None,
+    ) -> Answer:
         """Answer `question` from `hits`, evidence ranked with the index's own embedder."""
         catalog = self.retriever.index.catalog
-        return answer(question, hits, self.llm, AnswerOptions.of(self.settings), on_token=on_token, embed=self.retriever.embedder.embed,
-                      question_vector=question_vector, word_counts=vocabulary(catalog.word_counts, catalog.chunk_count()))
+        return answer(
+            question,
+            hits,
+            self.llm,
+            AnswerOptions.of(self.settings),
+            on_token=on_token,
+            embed=self.retriever.embedder.embed,
+            question_vector=question_vector,
+            word_counts=vocabulary(catalog.word_counts, catalog.chunk_count()),
+        )
 
     def ask(self, question: str, *also_search: str, on_token: Callable[[str], None] | None = None) -> Answer:
         """Answer `question`; passages are searched for it and for `also_search` (a follow-up's original words).

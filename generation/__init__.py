@@ -1,4 +1,5 @@
 """Generation: a grounded, cited answer from retrieved passages, with a local GGUF model."""
+
 from generation.answer import Answer, AnswerInterrupted, AnswerOptions, answer
 from generation.llm import LLM, load_llm
 

@@ -9,6 +9,7 @@ model may add only where the evidence holds what they state.
          -> answer     ("generated" when a checked answer was shown; else "quoted": the
                         evidence sentence itself, said to be a quote)
 """
+
 from __future__ import annotations
 
 import logging
@@ -85,8 +86,14 @@ class AnswerOptions:
 
     @classmethod
     def of(cls, settings: Settings) -> "AnswerOptions":
-        return cls(settings.min_score, settings.min_evidence, settings.max_unknown, settings.max_tokens,
-                   settings.excerpt_sentences, Sampling.of(settings))
+        return cls(
+            settings.min_score,
+            settings.min_evidence,
+            settings.max_unknown,
+            settings.max_tokens,
+            settings.excerpt_sentences,
+            Sampling.of(settings),
+        )
 
 
 class AnswerInterrupted(KeyboardInterrupt):
@@ -125,15 +132,25 @@ def _excerpts(hits: list[Hit], ranked, sentences: int, at_least: int) -> list[st
     if sentences <= 0:
         return [h.text for h in hits]
     chosen = ranked[: max(sentences, at_least)]
-    return [" ".join(one_line(c.text) for c in sorted((c for c in chosen if c.n == n), key=lambda c: c.start))
-            for n in range(1, len(hits) + 1)]
+    return [
+        " ".join(one_line(c.text) for c in sorted((c for c in chosen if c.n == n), key=lambda c: c.start))
+        for n in range(1, len(hits) + 1)
+    ]
 
 
 def _refuse(question: str, hits: list[Hit], by: str, started: float, on_token, **more) -> Answer:
     if on_token:
         on_token(REFUSAL)
-    return Answer(question, REFUSAL, refused=True, refused_by=by, answer_method="refused", retrieved=list(hits),
-                  timings={"total_s": time.perf_counter() - started}, **more)
+    return Answer(
+        question,
+        REFUSAL,
+        refused=True,
+        refused_by=by,
+        answer_method="refused",
+        retrieved=list(hits),
+        timings={"total_s": time.perf_counter() - started},
+        **more,
+    )
 
 
 def answer(
@@ -172,10 +189,21 @@ def answer(
     if packed.left_out:
         log.info("%d relevant passage(s) did not fit the context window and were left out", len(packed.left_out))
     number = {h.chunk.id: n for n, h in enumerate(packed.passages, start=1)}
-    evidence = [Evidence(number[relevant[e.n - 1].chunk.id], e.start, e.end, e.text, e.source, e.location, e.score)
-                for e in evidence if relevant[e.n - 1].chunk.id in number]
-    result = Answer(question, "", packed.passages, retrieved=list(hits), left_out=packed.left_out,
-                    excerpts=packed.excerpts, prompt_tokens=packed.prompt_tokens, evidence=evidence)
+    evidence = [
+        Evidence(number[relevant[e.n - 1].chunk.id], e.start, e.end, e.text, e.source, e.location, e.score)
+        for e in evidence
+        if relevant[e.n - 1].chunk.id in number
+    ]
+    result = Answer(
+        question,
+        "",
+        packed.passages,
+        retrieved=list(hits),
+        left_out=packed.left_out,
+        excerpts=packed.excerpts,
+        prompt_tokens=packed.prompt_tokens,
+        evidence=evidence,
+    )
     if not evidence:  # every evidence passage was left out for room: nothing to ground an answer on
         return _refuse(question, hits, "evidence", started, on_token, left_out=packed.left_out)
 
@@ -183,8 +211,9 @@ def answer(
     gate = SentenceGate(" ".join(e.text for e in evidence), asked, emit=on_token)
     raw: list[str] = []
     first_token_at = None
-    stream = llm.stream_chat(packed.messages, options.max_tokens, options.sampling.temperature,
-                             options.sampling.repeat_penalty)
+    stream = llm.stream_chat(
+        packed.messages, options.max_tokens, options.sampling.temperature, options.sampling.repeat_penalty
+    )
     try:
         for piece in stream:
             if first_token_at is None:

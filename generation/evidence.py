@@ -15,6 +15,7 @@ The best sentence, and up to two more that score nearly as well, are the evidenc
 its passage number `n` and its character offsets inside its passage's text, so a viewer can
 highlight it.
 """
+
 from __future__ import annotations
 
 import math
@@ -65,8 +66,15 @@ class Evidence:
         return one_line(self.text)
 
     def to_json(self) -> dict:
-        return {"n": self.n, "text": self.text, "source": self.source, "location": self.location,
-                "start": self.start, "end": self.end, "score": round(self.score, 4)}
+        return {
+            "n": self.n,
+            "text": self.text,
+            "source": self.source,
+            "location": self.location,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 4),
+        }
 
 
 def passage_text(hit: Hit) -> str:
@@ -96,9 +104,13 @@ def _coverage(question: Question, sentences: list[str]) -> list[float]:
     return [sum(weight[t] for t in question.terms & bag) / whole for bag in bags]
 
 
-def score_candidates(question: Question, hits: Sequence[Hit], embed: Embed | None,
-                     question_vector: np.ndarray | None = None,
-                     weights: dict[str, float] | None = None) -> list[Candidate]:
+def score_candidates(
+    question: Question,
+    hits: Sequence[Hit],
+    embed: Embed | None,
+    question_vector: np.ndarray | None = None,
+    weights: dict[str, float] | None = None,
+) -> list[Candidate]:
     """Every candidate sentence with its signals and combined score, best first."""
     weights = dict(weights or WEIGHTS)
     if embed is None:  # no similarity signal: the others share its weight
@@ -125,8 +137,13 @@ def score_candidates(question: Question, hits: Sequence[Hit], embed: Embed | Non
         kind = holds_wanted(question, text)
         hit = hits[cand.n - 1]
         rel = hit.relevance if hit.relevance is not None else 0.0
-        signals = {"similarity": float(sim), "coverage": cov, "kind": 0.5 if kind is None else float(kind),
-                   "passage": float(rel), "before": prev}
+        signals = {
+            "similarity": float(sim),
+            "coverage": cov,
+            "kind": 0.5 if kind is None else float(kind),
+            "passage": float(rel),
+            "before": prev,
+        }
         score = scale * sum(weights.get(k, 0.0) * v for k, v in signals.items())
         scored.append(Candidate(cand.n, cand.start, cand.end, cand.text, signals, score))
     scored.sort(key=lambda c: (-c.score, c.n, c.start))
@@ -139,5 +156,7 @@ def choose_evidence(ranked: Sequence[Candidate], hits: Sequence[Hit], most: int 
         return []
     best = ranked[0].score
     chosen = [c for c in ranked[:most] if c is ranked[0] or (best > 0 and c.score >= NEAR_BEST * best)]
-    return [Evidence(c.n, c.start, c.end, c.text, hits[c.n - 1].chunk.source, hits[c.n - 1].chunk.location(), c.score)
-            for c in chosen]
+    return [
+        Evidence(c.n, c.start, c.end, c.text, hits[c.n - 1].chunk.source, hits[c.n - 1].chunk.location(), c.score)
+        for c in chosen
+    ]

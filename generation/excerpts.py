@@ -5,6 +5,7 @@ reads them faster. Each passage keeps its number and its place (file, page); the
 only its chosen sentences, in document order. The whole passage stays in the answer's
 `passages` (shown by --show-sources and in --json), so nothing is hidden from the user.
 """
+
 from __future__ import annotations
 
 import math

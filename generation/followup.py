@@ -11,6 +11,7 @@ The conversation given to the LLM is bounded in tokens (`History.window`): the n
 that fit, each answer shortened, so the prompt never overflows the context window however
 long the chat.
 """
+
 from __future__ import annotations
 
 import logging

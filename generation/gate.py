@@ -6,6 +6,7 @@ something (`grounding.check_answer`). The first sentence that fails stops the an
 returns False, so the caller stops generating, and `reason` says why. Nothing unchecked is ever
 shown; what was shown before a failure stays the answer.
 """
+
 from __future__ import annotations
 
 import re
@@ -43,7 +44,7 @@ class SentenceGate:
             match = _SENTENCE_END.search(self._buffer)
             if not match:
                 return True
-            sentence, self._buffer = self._buffer[: match.end()], self._buffer[match.end():]
+            sentence, self._buffer = self._buffer[: match.end()], self._buffer[match.end() :]
             if not self._take(sentence):
                 return False
 

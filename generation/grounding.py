@@ -6,6 +6,7 @@ bring. It must not echo the prompt, and the answer as a whole must say something
 the evidence that the question did not already hold) and, when the question asks for a
 number, a date, a name or a code, hold one. Otherwise the user gets the quoted evidence.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,17 @@ _FIGURE = re.compile(r"(?<![\w.])\d+(?:[.,:/-]\d+)*")
 _QUOTED = re.compile(r"[\"“”‘’']([^\"“”‘’']{3,80})[\"“”‘’']")
 # Pieces of our own prompt: a small model sometimes repeats them as its answer.
 PROMPT_ECHOES = (
-    "question:", "passages:", "answer in one or two", "using only the passages", "cite its passage", "citing the passage",
-    "never use knowledge", "numbered passages", "reply only:", "the user gives you", "sentences from the documents:",
+    "question:",
+    "passages:",
+    "answer in one or two",
+    "using only the passages",
+    "cite its passage",
+    "citing the passage",
+    "never use knowledge",
+    "numbered passages",
+    "reply only:",
+    "the user gives you",
+    "sentences from the documents:",
 )
 
 

@@ -11,6 +11,7 @@ A native build (pip's default, `-march=native`) has one libggml-cpu.so made for 
 an older CPU it dies with an illegal instruction. `probe()` runs in a child process so a caller
 survives that (doctor, install.sh).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -49,8 +50,10 @@ class Build:
         if not self.installed:
             return "not installed"
         if self.portable:
-            return (f"portable: any x86-64 CPU, {len(self.variants)} CPU variants chosen at run time "
-                    f"({', '.join(sorted(self.variants))})")
+            return (
+                f"portable: any x86-64 CPU, {len(self.variants)} CPU variants chosen at run time "
+                f"({', '.join(sorted(self.variants))})"
+            )
         return "native: built for the CPU that built it (-march=native); another CPU may lack its instructions"
 
 
@@ -133,7 +136,8 @@ def load_cpu_backends() -> str | None:
 
         raise ModelLoadError(
             f"None of llama.cpp's CPU variants ({', '.join(sorted(build.variants))}) runs on this CPU. "
-            "Reinstall llama-cpp-python built on this machine (see docs/deploy.md).")
+            "Reinstall llama-cpp-python built on this machine (see docs/deploy.md)."
+        )
     lib.ggml_backend_load.argtypes = [ctypes.c_char_p]
     lib.ggml_backend_load.restype = ctypes.c_void_p
     # llama-cpp-python routes llama.cpp's log through this logger; Llama(verbose=False) quiets it, later
@@ -185,16 +189,23 @@ def probe(python: str | None = None, timeout: float = 60) -> Probe:
     code = "from generation.llama_native import probe_here; probe_here()"
     root = str(Path(__file__).resolve().parent.parent)
     try:
-        done = subprocess.run([python or sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
-                              cwd=root)
+        done = subprocess.run(
+            [python or sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=root
+        )
     except subprocess.TimeoutExpired:
         return Probe(False, problem=f"loading llama.cpp took over {timeout:.0f} s")
     if done.returncode in ILLEGAL_INSTRUCTION:
-        return Probe(False, problem="llama.cpp died with an illegal instruction: it was built for a CPU with instructions "
-                                    "this one lacks. Install a portable build (docs/deploy.md, 'Any x86-64 CPU').")
+        return Probe(
+            False,
+            problem="llama.cpp died with an illegal instruction: it was built for a CPU with instructions "
+            "this one lacks. Install a portable build (docs/deploy.md, 'Any x86-64 CPU').",
+        )
     if done.returncode != 0:
-        return Probe(False, problem=f"llama.cpp could not be loaded (exit {done.returncode}): "
-                                    f"{(done.stderr.strip().splitlines() or ['no message'])[-1]}")
+        return Probe(
+            False,
+            problem=f"llama.cpp could not be loaded (exit {done.returncode}): "
+            f"{(done.stderr.strip().splitlines() or ['no message'])[-1]}",
+        )
     try:
         data = json.loads(done.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):

@@ -3,6 +3,7 @@
 An OpenAI-compatible server on the local network (llama.cpp's own server, say) is another
 implementation of the same three members, chosen by a setting.
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,7 +41,9 @@ class LLM(Protocol):
     def count_tokens(self, messages: list[Message]) -> int:
         """Tokens the prompt made of `messages` takes, chat template included."""
 
-    def stream_chat(self, messages: list[Message], max_tokens: int, temperature: float, repeat_penalty: float) -> Iterator[str]:
+    def stream_chat(
+        self, messages: list[Message], max_tokens: int, temperature: float, repeat_penalty: float
+    ) -> Iterator[str]:
         """The reply, piece by piece as it is generated."""
 
 
@@ -77,7 +80,9 @@ class LlamaCppLLM:
                 verbose=False,
             )
         except MemoryError as exc:
-            raise ModelLoadError(f"Not enough memory to load {path.name}. Use a smaller model or quantization.") from exc
+            raise ModelLoadError(
+                f"Not enough memory to load {path.name}. Use a smaller model or quantization."
+            ) from exc
         except (ValueError, RuntimeError, OSError) as exc:
             if "context" in str(exc).lower():
                 raise ModelLoadError(
@@ -105,7 +110,9 @@ class LlamaCppLLM:
         # Tokenized as llama-cpp-python's chat handler tokenizes it (templates carry their own special tokens).
         return len(llama.tokenize(self.render(messages).encode("utf-8"), add_bos=False, special=True))
 
-    def stream_chat(self, messages: list[Message], max_tokens: int, temperature: float, repeat_penalty: float) -> Iterator[str]:
+    def stream_chat(
+        self, messages: list[Message], max_tokens: int, temperature: float, repeat_penalty: float
+    ) -> Iterator[str]:
         llama = self._load()
         stream = llama.create_chat_completion(
             messages=messages,
@@ -138,8 +145,9 @@ def _chat_formatter(llama):
     eos_id, bos_id = llama.token_eos(), llama.token_bos()
     eos = llama._model.token_get_text(eos_id) if eos_id >= 0 else ""
     bos = llama._model.token_get_text(bos_id) if bos_id >= 0 else ""
-    return Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos,
-                               stop_token_ids=[eos_id] if eos_id >= 0 else None)
+    return Jinja2ChatFormatter(
+        template=template, eos_token=eos, bos_token=bos, stop_token_ids=[eos_id] if eos_id >= 0 else None
+    )
 
 
 def is_gguf(path: Path) -> bool:
@@ -178,4 +186,6 @@ def load_llm(settings: Settings) -> LLM:
         from generation.openai_llm import load_server_llm
 
         return load_server_llm(settings)
-    return LlamaCppLLM(llm_path(settings), n_ctx=settings.n_ctx, threads=settings.threads, n_gpu_layers=settings.n_gpu_layers)
+    return LlamaCppLLM(
+        llm_path(settings), n_ctx=settings.n_ctx, threads=settings.threads, n_gpu_layers=settings.n_gpu_layers
+    )

@@ -14,6 +14,7 @@ gated and cited exactly as with the model in-process (generation/answer.py consu
   to this server only; it is never logged, and is masked in every message we show.
 - Bounded timeouts; a connect failure is retried twice (by httpx), nothing else is.
 """
+
 from __future__ import annotations
 
 import json
@@ -104,7 +105,9 @@ class OpenAICompatibleLLM:
     def _masked(self, text: str) -> str:
         return text.replace(self.api_key, "***") if self.api_key else text
 
-    def _fail(self, what: str, exc: BaseException | None = None, status: int | None = None, body: str = "") -> LLMServerError:
+    def _fail(
+        self, what: str, exc: BaseException | None = None, status: int | None = None, body: str = ""
+    ) -> LLMServerError:
         if status is not None:
             detail = " ".join(body.split())[:200]
             reason = f"answered HTTP {status} to {what}" + (f": {detail}" if detail else "")
@@ -179,7 +182,9 @@ class OpenAICompatibleLLM:
         if self._counter in (None, "tokenize"):
             total = 0
             for message in messages:
-                tokens = self._post_json(f"{root}/extras/tokenize", {"input": message["content"], "model": self._model_name()})
+                tokens = self._post_json(
+                    f"{root}/extras/tokenize", {"input": message["content"], "model": self._model_name()}
+                )
                 if not (isinstance(tokens, dict) and isinstance(tokens.get("tokens"), list)):
                     break
                 total += len(tokens["tokens"]) + TEMPLATE_MARGIN
@@ -192,7 +197,9 @@ class OpenAICompatibleLLM:
         return estimate_tokens(messages)
 
     # -- generation -----------------------------------------------------------
-    def stream_chat(self, messages: list[Message], max_tokens: int, temperature: float, repeat_penalty: float) -> Iterator[str]:
+    def stream_chat(
+        self, messages: list[Message], max_tokens: int, temperature: float, repeat_penalty: float
+    ) -> Iterator[str]:
         import httpx
 
         url = f"{self.base_url}/chat/completions"
@@ -231,7 +238,7 @@ def sse_pieces(lines: Iterator[str]) -> Iterator[str]:
     for line in lines:
         if not line.startswith("data:"):
             continue
-        data = line[len("data:"):].strip()
+        data = line[len("data:") :].strip()
         if data == "[DONE]":
             return
         try:
@@ -288,5 +295,9 @@ def estimate_tokens(messages: list[Message]) -> int:
 
 def load_server_llm(settings: Settings) -> OpenAICompatibleLLM:
     """The LLM behind --llm-url; nothing is contacted until it is used."""
-    return OpenAICompatibleLLM(normalize_url(settings.llm_url), fallback_n_ctx=settings.n_ctx, model=settings.llm_model,
-                               api_key=read_api_key(settings))
+    return OpenAICompatibleLLM(
+        normalize_url(settings.llm_url),
+        fallback_n_ctx=settings.n_ctx,
+        model=settings.llm_model,
+        api_key=read_api_key(settings),
+    )

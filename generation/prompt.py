@@ -1,4 +1,5 @@
 """The prompt: numbered passages and the question, packed to fit the context window."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -63,8 +64,14 @@ class PackedPrompt:
     excerpts: list[str] = field(default_factory=list)  # what the model saw of each passage
 
 
-def pack_prompt(question: str, hits: list[Hit], llm: LLM, answer_tokens: int, excerpt_sentences: int = 0,
-                excerpts: list[str] | None = None) -> PackedPrompt:
+def pack_prompt(
+    question: str,
+    hits: list[Hit],
+    llm: LLM,
+    answer_tokens: int,
+    excerpt_sentences: int = 0,
+    excerpts: list[str] | None = None,
+) -> PackedPrompt:
     """Passages in rank order, each whole (or its chosen excerpt) or not at all, while prompt + answer fit in n_ctx.
 
     Token counts come from the model's own tokenizer and chat template, so the prompt

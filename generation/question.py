@@ -4,6 +4,7 @@
 command..." a code. A sentence that holds that kind of fact is more likely the answer,
 and a generated answer to a "how many" question that holds no figure has not answered.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,19 +14,41 @@ from typing import Callable
 from generation.excerpts import IGNORED_WORDS, terms
 
 _WANTS = (
-    ("number", re.compile(
-        r"\bhow\s+(?:many|much|long|often|far|old|large|big|high|low|fast|soon|frequently|deep|wide|tall|heavy)\b"
-        r"|\bwhat\s+(?:is\s+the\s+)?(?:percentage|percent|number|amount|size|fraction|proportion|rate|port|limit|"
-        r"maximum|minimum|max|min|count|length|duration|period|price|cost|fee|temperature|version)\b"
-        r"|\b(?:maximum|minimum|default)\s+(?:\w+\s+)?(?:size|number|value|length|port|limit|count|width|depth)\b",
-        re.IGNORECASE)),
-    ("date", re.compile(r"\bwhen\b|\b(?:what|which)\b[^?.,;]*\b(?:year|date|day|month|time|times|weekday|hours|"
-                        r"deadline|schedule)\b|\bdeadline\b", re.IGNORECASE)),
-    ("name", re.compile(r"^\s*who\b|\bwhom\b|\bwhose\b|\b(?:what|which)\s+(?:person|company|team|department|author|"
-                        r"organi[sz]ation|vendor|manufacturer|supplier)\b", re.IGNORECASE)),
-    ("code", re.compile(r"\b(?:command|function|option|flag|argument|parameter|method|variable|keyword|directive|"
-                        r"module|package|syntax|macro|operator|class|file\s*name|environment\s+variable|"
-                        r"error\s+code|part\s+number|code)s?\b", re.IGNORECASE)),
+    (
+        "number",
+        re.compile(
+            r"\bhow\s+(?:many|much|long|often|far|old|large|big|high|low|fast|soon|frequently|deep|wide|tall|heavy)\b"
+            r"|\bwhat\s+(?:is\s+the\s+)?(?:percentage|percent|number|amount|size|fraction|proportion|rate|port|limit|"
+            r"maximum|minimum|max|min|count|length|duration|period|price|cost|fee|temperature|version)\b"
+            r"|\b(?:maximum|minimum|default)\s+(?:\w+\s+)?(?:size|number|value|length|port|limit|count|width|depth)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "date",
+        re.compile(
+            r"\bwhen\b|\b(?:what|which)\b[^?.,;]*\b(?:year|date|day|month|time|times|weekday|hours|"
+            r"deadline|schedule)\b|\bdeadline\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "name",
+        re.compile(
+            r"^\s*who\b|\bwhom\b|\bwhose\b|\b(?:what|which)\s+(?:person|company|team|department|author|"
+            r"organi[sz]ation|vendor|manufacturer|supplier)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "code",
+        re.compile(
+            r"\b(?:command|function|option|flag|argument|parameter|method|variable|keyword|directive|"
+            r"module|package|syntax|macro|operator|class|file\s*name|environment\s+variable|"
+            r"error\s+code|part\s+number|code)s?\b",
+            re.IGNORECASE,
+        ),
+    ),
 )
 
 NUMBER_WORDS = frozenset(
@@ -33,14 +56,21 @@ NUMBER_WORDS = frozenset(
     "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million "
     "billion half quarter twice once double triple".split()
 )
-_MONTHS = ("january february march april may june july august september october november december "
-           "jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday")
-_DATE = re.compile(r"\b(?:" + "|".join(_MONTHS.split()) + r")\b|\b(?:1[5-9]|20)\d\d\b|\b\d{1,2}[:.]\d{2}\b"
-                   r"|\b\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b|\b(?:a\.m\.|p\.m\.|am|pm|noon|midnight)\b", re.IGNORECASE)
+_MONTHS = (
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday"
+)
+_DATE = re.compile(
+    r"\b(?:" + "|".join(_MONTHS.split()) + r")\b|\b(?:1[5-9]|20)\d\d\b|\b\d{1,2}[:.]\d{2}\b"
+    r"|\b\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b|\b(?:a\.m\.|p\.m\.|am|pm|noon|midnight)\b",
+    re.IGNORECASE,
+)
 _DIGIT = re.compile(r"\d")
 _WORD = re.compile(r"[A-Za-z][\w'-]*")
 # A code: a word with an underscore, dot, brackets, '=' or '--' inside, a CamelCase word, or an option like -x.
-_CODE = re.compile(r"(?<!\w)(?:--?[a-zA-Z][\w-]*|\w+(?:[._:/=]\w+)+|\w+\(\)?|[a-z]+[A-Z]\w*|`[^`]+`|[A-Z]{2,}[-_]?\d+\w*)")
+_CODE = re.compile(
+    r"(?<!\w)(?:--?[a-zA-Z][\w-]*|\w+(?:[._:/=]\w+)+|\w+\(\)?|[a-z]+[A-Z]\w*|`[^`]+`|[A-Z]{2,}[-_]?\d+\w*)"
+)
 
 
 @dataclass(frozen=True)
@@ -90,7 +120,11 @@ def holds_wanted(question: Question, sentence: str) -> bool | None:
 
 def content_words(text: str) -> list[str]:
     """The question's own words that carry meaning (no stopwords, numbers or very short words), unstemmed."""
-    return list(dict.fromkeys(w for w in _WORD.findall(text.lower()) if w not in IGNORED_WORDS and len(w) > 2 and not w.isdigit()))
+    return list(
+        dict.fromkeys(
+            w for w in _WORD.findall(text.lower()) if w not in IGNORED_WORDS and len(w) > 2 and not w.isdigit()
+        )
+    )
 
 
 def unknown_share(text: str, word_counts: Callable[[list[str]], dict[str, int]]) -> float:

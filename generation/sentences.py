@@ -6,6 +6,7 @@ A sentence ends at '.', '!' or '?' followed by a space and what starts a sentenc
 blank line. A very short piece (a label such as "2." or "E42: Pump cavitation detected.") is
 kept with what follows it; a very long one (a table, a code block) is cut at line breaks.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,10 @@ MAX_CHARS = 400  # longer than this: cut at line breaks (tables, lists, code)
 # End of a sentence: punctuation (maybe closed by a quote or bracket), whitespace, then what opens one.
 _END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9•\-*])|\n[ \t]*\n\s*")
 # Abbreviations whose full stop does not end a sentence.
-_ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|cf|vs|viz|approx|incl|fig|figs|no|nos|dr|mr|mrs|ms|st|sec|ch|vol|pp|p)\.|\b[A-Z]\.)$",
-                           re.IGNORECASE)
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:e\.g|i\.e|etc|cf|vs|viz|approx|incl|fig|figs|no|nos|dr|mr|mrs|ms|st|sec|ch|vol|pp|p)\.|\b[A-Z]\.)$",
+    re.IGNORECASE,
+)
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

@@ -6,6 +6,7 @@ cores with one busy process, `ask` took 22 s with 2 threads against 5-6 s with 1
 (docs/answers.md). So the default counts the cores this process may use, measures over a
 short moment how busy they are, and leaves out the busy ones (always at least one thread).
 """
+
 from __future__ import annotations
 
 import logging

@@ -11,6 +11,7 @@ the old vectors are deleted and the journal cleared. So every chunk in the catal
 vector at every instant; vectors the catalog does not know exist only for journalled files,
 and `Index.repair` deletes them on the next write-open (docs/ingest.md, "Kill it at any moment").
 """
+
 from index.store import Index, IndexInfo, index_exists, open_index, precision_of
 
 __all__ = ["Index", "IndexInfo", "index_exists", "open_index", "precision_of"]

@@ -4,6 +4,7 @@ of files being written (so a killed ingest is repaired on the next run).
 
 SQLite commits are atomic, so the catalog is never half-written.
 """
+
 from __future__ import annotations
 
 import json
@@ -133,7 +134,8 @@ class Catalog:
                 self._db.execute("ALTER TABLE chunks ADD COLUMN head TEXT NOT NULL DEFAULT ''")
                 rows = self._db.execute("SELECT rowid, source, meta FROM chunks").fetchall()
                 self._db.executemany(
-                    "UPDATE chunks SET head = ? WHERE rowid = ?", [(head_of(src, json.loads(meta)), rowid) for rowid, src, meta in rows]
+                    "UPDATE chunks SET head = ? WHERE rowid = ?",
+                    [(head_of(src, json.loads(meta)), rowid) for rowid, src, meta in rows],
                 )
             self._db.execute("DROP TRIGGER IF EXISTS chunks_ai")
             self._db.execute("DROP TRIGGER IF EXISTS chunks_ad")
@@ -223,8 +225,10 @@ class Catalog:
             self._db.executemany(
                 "INSERT OR REPLACE INTO failures(source, root, reason, size, mtime_ns, first_seen, last_seen, acknowledged) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(f.source, root, f.reason, f.size, f.mtime_ns, f.first_seen, f.last_seen, int(f.acknowledged))
-                 for f in failures],
+                [
+                    (f.source, root, f.reason, f.size, f.mtime_ns, f.first_seen, f.last_seen, int(f.acknowledged))
+                    for f in failures
+                ],
             )
 
     def acknowledge_failures(self, sources: Iterable[str] | None = None) -> list[str]:
@@ -253,7 +257,8 @@ class Catalog:
     def has_files_under(self, name: str) -> bool:
         """Whether a file is named `name`, or lies under a folder of that name."""
         row = self._db.execute(
-            "SELECT 1 FROM files WHERE source = ? OR substr(source, 1, ?) = ? LIMIT 1", (name, len(name) + 1, name + "/")
+            "SELECT 1 FROM files WHERE source = ? OR substr(source, 1, ?) = ? LIMIT 1",
+            (name, len(name) + 1, name + "/"),
         ).fetchone()
         return row is not None
 
@@ -285,7 +290,14 @@ class Catalog:
                 self._db.executemany(
                     "INSERT INTO chunks(id, source, chunk_index, text, meta, head) VALUES (?, ?, ?, ?, ?, ?)",
                     [
-                        (c.id, c.source, c.chunk_index, c.text, json.dumps(c.metadata(), ensure_ascii=False), head_of(c.source, c.metadata()))
+                        (
+                            c.id,
+                            c.source,
+                            c.chunk_index,
+                            c.text,
+                            json.dumps(c.metadata(), ensure_ascii=False),
+                            head_of(c.source, c.metadata()),
+                        )
                         for c in chunks
                     ],
                 )
@@ -302,7 +314,8 @@ class Catalog:
         """Same content, new size/mtime (a copy, a touch): remember the new stat, keep the chunks."""
         with self._transaction():
             self._db.execute(
-                "UPDATE files SET size = ?, mtime_ns = ? WHERE source = ?", (record.size, record.mtime_ns, record.source)
+                "UPDATE files SET size = ?, mtime_ns = ? WHERE source = ?",
+                (record.size, record.mtime_ns, record.source),
             )
 
     def remove_files(self, sources: Iterable[str], journal: bool = False) -> None:
@@ -336,7 +349,11 @@ class Catalog:
         for word in words:
             tokens = re.findall(r"[^\W_]+", word.lower())
             phrase = '"' + " ".join(tokens) + '"'
-            counts[word] = self._db.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (phrase,)).fetchone()[0] if tokens else 0
+            counts[word] = (
+                self._db.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (phrase,)).fetchone()[0]
+                if tokens
+                else 0
+            )
         return counts
 
     def get_chunks(self, ids: list[str]) -> dict[str, Chunk]:

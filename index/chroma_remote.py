@@ -12,6 +12,7 @@ across the network. What the network adds is handled here:
   holds chunks refuses a server where that collection does not exist (a wrong or emptied
   server), instead of "repairing" the catalog down to nothing.
 """
+
 from __future__ import annotations
 
 import functools
@@ -132,7 +133,9 @@ def http_client(address: ServerAddress):
     from chromadb.config import Settings as ChromaSettings
 
     client = with_retries(chromadb.HttpClient, address.url, "connect")(
-        host=address.host, port=address.port, ssl=address.ssl,
+        host=address.host,
+        port=address.port,
+        ssl=address.ssl,
         settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
     )
     session = getattr(getattr(client, "_server", None), "_session", None)
@@ -159,7 +162,9 @@ class ChromaServerStore(ChromaStore):
         url = self.address.url
         self._client = http_client(self.address)
         if self.must_exist:
-            names = {getattr(c, "name", c) for c in with_retries(self._client.list_collections, url, "list collections")()}
+            names = {
+                getattr(c, "name", c) for c in with_retries(self._client.list_collections, url, "list collections")()
+            }
             if self.collection_name not in names:
                 raise VectorServerMismatchError(
                     f"The Chroma server at {url} has no collection {self.collection_name!r}, which holds this "

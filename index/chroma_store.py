@@ -1,6 +1,7 @@
 """Chroma, persistent on disk, with its telemetry off and no embedding function of its own.
 
 It holds vectors and metadata; the text is the catalog's (index/vector_store.py says why)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -79,7 +80,10 @@ class ChromaStore:
         def run():
             # No count() first: it costs 7-8 ms at 100k chunks, and an empty collection answers [] anyway.
             return self._collection.query(
-                query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k, where=clause, include=["distances"]
+                query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                n_results=k,
+                where=clause,
+                include=["distances"],
             )
 
         try:

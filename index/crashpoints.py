@@ -12,6 +12,7 @@ for users), `crashpoint` is a dictionary lookup. Stages, in the order of one wri
     catalog       the catalog switched to the new chunks, stale vectors not yet deleted
     removed       a deleted file's rows left the catalog, its vectors not yet deleted
 """
+
 from __future__ import annotations
 
 import os

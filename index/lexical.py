@@ -5,6 +5,7 @@ step with the `chunks` table by triggers, in the same transaction as every file 
 lexical search sees exactly the chunks the vector store holds. Scoring is FTS5's built-in
 bm25(); this module only turns a question into a safe FTS5 query and reads the ranking.
 """
+
 from __future__ import annotations
 
 import re
@@ -97,7 +98,9 @@ def bm25_search(conn: sqlite3.Connection, question: str, k: int, flt: Filter | N
     where = to_sql(flt) if flt is not None else None
     rare, common = split_common(conn, terms)
     any_rare = " OR ".join(rare)
-    filter_sql, filter_params = (f"JOIN chunks AS c ON c.rowid = s.rowid WHERE {where.sql}", list(where.params)) if where else ("", [])
+    filter_sql, filter_params = (
+        (f"JOIN chunks AS c ON c.rowid = s.rowid WHERE {where.sql}", list(where.params)) if where else ("", [])
+    )
     if not common:
         sql = (
             "SELECT s.rowid, -s.rank AS score FROM "
@@ -122,5 +125,14 @@ def bm25_search(conn: sqlite3.Connection, question: str, k: int, flt: Filter | N
     if not ranked:
         return []
     marks = ",".join("?" * len(ranked))
-    rows = {r[0]: r[1:] for r in conn.execute(f"SELECT rowid, id, text, meta FROM chunks WHERE rowid IN ({marks})", [r[0] for r in ranked])}
-    return [LexicalMatch(rows[rowid][0], float(score), rows[rowid][1], rows[rowid][2]) for rowid, score in ranked if rowid in rows]
+    rows = {
+        r[0]: r[1:]
+        for r in conn.execute(
+            f"SELECT rowid, id, text, meta FROM chunks WHERE rowid IN ({marks})", [r[0] for r in ranked]
+        )
+    }
+    return [
+        LexicalMatch(rows[rowid][0], float(score), rows[rowid][1], rows[rowid][2])
+        for rowid, score in ranked
+        if rowid in rows
+    ]

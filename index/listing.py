@@ -1,5 +1,6 @@
 """What the index holds, file by file (`localgpt documents`), and taking files out of it
 (`localgpt remove`), without touching the disk."""
+
 from __future__ import annotations
 
 import os
@@ -68,8 +69,10 @@ def render(documents: list[Document], roots: list[Root]) -> str:
             group = [d for d in documents if d.folder == folder]
             label = labels.get(folder, "")
             named = f" (sources under {shown(label)}/)" if label else ""
-            lines.append(f"{shown(folder) or '(folder not recorded)'}{named}: {sum(d.indexed for d in group)} files, "
-                         f"{sum(d.chunks for d in group)} chunks")
+            lines.append(
+                f"{shown(folder) or '(folder not recorded)'}{named}: {sum(d.indexed for d in group)} files, "
+                f"{sum(d.chunks for d in group)} chunks"
+            )
         lines.append(doc.line())
     return "\n".join(lines) if lines else "The index holds no documents."
 
@@ -97,11 +100,32 @@ def list_documents(catalog: Catalog, folder: str | None = None, patterns: Sequen
     out = []
     for record in catalog.files(root=wanted_root).values():
         failure = failures.pop(record.source, None)
-        out.append(Document(record.source, record.root or "", record.chunk_count, pages.get(record.source), record.size,
-                            record.ingested_at, failure.reason if failure else "", bool(failure and failure.acknowledged)))
+        out.append(
+            Document(
+                record.source,
+                record.root or "",
+                record.chunk_count,
+                pages.get(record.source),
+                record.size,
+                record.ingested_at,
+                failure.reason if failure else "",
+                bool(failure and failure.acknowledged),
+            )
+        )
     for failure in failures.values():
-        out.append(Document(failure.source, failure.root, 0, None, failure.size, None, failure.reason,
-                            failure.acknowledged, indexed=False))
+        out.append(
+            Document(
+                failure.source,
+                failure.root,
+                0,
+                None,
+                failure.size,
+                None,
+                failure.reason,
+                failure.acknowledged,
+                indexed=False,
+            )
+        )
     if patterns:
         out = [d for d in out if any(_matches(d.source, p) for p in patterns)]
     order = {r.path: n for n, r in enumerate(roots)}

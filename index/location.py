@@ -5,6 +5,7 @@ its URL and the index's own collection), and every later open is checked against
 an index built on a server is never opened in-process by mistake (it would look empty, and a
 repair would forget every file), nor the reverse.
 """
+
 from __future__ import annotations
 
 import logging
@@ -53,8 +54,9 @@ def check_location(db: Path, catalog: Catalog, vectors_dir: Path, chroma_url: st
     return where
 
 
-def vector_store_factory(db: Path, catalog: Catalog, vectors_dir: Path, chroma_url: str,
-                         write: bool) -> Callable[[], VectorStore]:
+def vector_store_factory(
+    db: Path, catalog: Catalog, vectors_dir: Path, chroma_url: str, write: bool
+) -> Callable[[], VectorStore]:
     """A function that opens the index's vector store. On a write-open of a new index, where the
     vectors will live is recorded now; a mismatch is raised now for writes, on first use for reads
     (commands that read only the catalog, `localgpt documents`, work without --chroma-url)."""
@@ -81,7 +83,9 @@ def vector_store_factory(db: Path, catalog: Catalog, vectors_dir: Path, chroma_u
             catalog.set_info({KEY_URL: address.url})
         collection = info.get(KEY_COLLECTION, "")
         must_exist = catalog.chunk_count() > 0
-        return lambda: ChromaServerStore(address.url, collection or "localgpt_unused", must_exist, info.get(KEY_URL, ""))
+        return lambda: ChromaServerStore(
+            address.url, collection or "localgpt_unused", must_exist, info.get(KEY_URL, "")
+        )
     from index.chroma_store import ChromaStore
 
     return lambda: ChromaStore(vectors_dir)

@@ -1,5 +1,6 @@
 """A `--where` key no passage has is refused with the keys the index does have: otherwise
 the search silently finds nothing."""
+
 from __future__ import annotations
 
 import re
@@ -14,9 +15,11 @@ _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # others are malformed: the filt
 
 
 def has_key(catalog: Catalog, key: str) -> bool:
-    row = catalog.connection().execute(
-        "SELECT 1 FROM chunks WHERE json_extract(meta, ?) IS NOT NULL LIMIT 1", (f'$."{key}"',)
-    ).fetchone()
+    row = (
+        catalog.connection()
+        .execute("SELECT 1 FROM chunks WHERE json_extract(meta, ?) IS NOT NULL LIMIT 1", (f'$."{key}"',))
+        .fetchone()
+    )
     return row is not None
 
 

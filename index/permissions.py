@@ -5,6 +5,7 @@ creates is owner-only (umask 077; SQLite gives its -wal/-shm files the database 
 and whatever an older version or another tool left readable in the folder is tightened.
 `exposed_paths` finds what others can still read or write, for `localgpt doctor`.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,6 +13,7 @@ import stat
 from pathlib import Path
 
 from core.files import PRIVATE_DIR, PRIVATE_FILE
+
 _OTHERS = stat.S_IRWXG | stat.S_IRWXO
 
 

@@ -1,4 +1,5 @@
 """`Index`: the vector store and the catalog, kept in step."""
+
 from __future__ import annotations
 
 import contextlib
@@ -64,7 +65,9 @@ def index_exists(db: Path) -> bool:
 
 
 class Index:
-    def __init__(self, path: Path, catalog: Catalog, vectors: VectorStore | Callable[[], VectorStore], lock_fd: int | None = None):
+    def __init__(
+        self, path: Path, catalog: Catalog, vectors: VectorStore | Callable[[], VectorStore], lock_fd: int | None = None
+    ):
         self.path = path
         self.catalog = catalog
         self._vectors = vectors
@@ -123,7 +126,8 @@ class Index:
                 f"or ingest into a new --db folder."
             )
         if for_writing and (
-            recorded.get("chunk_tokens") != str(info.chunk_tokens) or recorded.get("chunk_overlap") != str(info.chunk_overlap)
+            recorded.get("chunk_tokens") != str(info.chunk_tokens)
+            or recorded.get("chunk_overlap") != str(info.chunk_overlap)
         ):
             raise IndexMismatchError(
                 f"The index at {self.path} was built with chunks of {recorded.get('chunk_tokens')} tokens "
@@ -158,8 +162,11 @@ class Index:
         extra, missing = in_store - in_catalog, in_catalog - in_store
         if not extra and not missing:
             return []
-        log.warning("index stores disagree: %d vectors unknown to the catalog, %d chunks without a vector; repairing",
-                    len(extra), len(missing))
+        log.warning(
+            "index stores disagree: %d vectors unknown to the catalog, %d chunks without a vector; repairing",
+            len(extra),
+            len(missing),
+        )
         self.vectors.delete_ids(sorted(extra))
         broken = sorted(self.catalog.sources_of(missing))
         self.remove_files(broken)
@@ -206,8 +213,12 @@ class Index:
 
 
 def _take_ingest_lock(db: Path) -> int:
-    return take_lock(db / LOCK_FILE, lambda: IngestLockedError(
-        f"Another ingest is writing to {db} right now. Wait for it to finish, or ingest into another --db folder."))
+    return take_lock(
+        db / LOCK_FILE,
+        lambda: IngestLockedError(
+            f"Another ingest is writing to {db} right now. Wait for it to finish, or ingest into another --db folder."
+        ),
+    )
 
 
 def open_index(db: Path, write: bool = False, chroma_url: str = "") -> Index:

@@ -7,6 +7,7 @@ The store holds each chunk's vector and its metadata (for filters), not its text
 catalog (index/catalog.py) holds the text, once, with its full-text index. Text in Chroma
 cost 2/3 of every write (its own full-text index over it) and was never read.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -4,6 +4,7 @@ Token counts come from the embedding model's own tokenizer. Consecutive table ro
 (sections with a row range and the same header) are packed together; a row too long
 for one chunk is split like any text. Every chunk is checked against the limit.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,6 +1,7 @@
 """What the user does not want indexed: a `.localgptignore` file in the folder (gitignore syntax,
 read with `pathspec`) and `--exclude GLOB` patterns (the same syntax). Excluded files are not
 read and are not failures; one already in the index leaves it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

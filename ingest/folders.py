@@ -7,6 +7,7 @@ the folder's own name made unique ("office/lease.pdf"). So a source names one fi
 folder, `--where source=office/*` selects a folder, and re-ingesting one folder touches only
 the files recorded as its own (docs/ingest.md, "Several folders in one index").
 """
+
 from __future__ import annotations
 
 import logging
@@ -66,4 +67,3 @@ def claim_folder(catalog: Catalog, folder: Path) -> Root:
             catalog.adopt_files(path)
             return root
     return catalog.add_root(path, choose_label(real.name, roots, catalog))
-

@@ -5,6 +5,7 @@ so they never hold the ingest lock, the catalog or Chroma, and die with it. Each
 loads only the tokenizer (to cut chunks by the model's tokens), never the model.
 A worker that crashes on a file (a parser segfault, the OOM killer) costs that file, not the run.
 """
+
 from __future__ import annotations
 
 import logging
@@ -86,8 +87,9 @@ def _init(model_path: str, max_length: int, plan: ChunkPlan, parent: int, ocr: O
     _die_with(parent)
     enforce_offline()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    _worker.update(counter=TokenCounter(Path(model_path), max_length=max_length), plan=plan, niced=False,
-                   ocr=ocr or OcrOptions())
+    _worker.update(
+        counter=TokenCounter(Path(model_path), max_length=max_length), plan=plan, niced=False, ocr=ocr or OcrOptions()
+    )
 
 
 def _load(path: Path, max_bytes: int | None):
@@ -144,7 +146,9 @@ def worker_count(requested: int, files: int) -> int:
 class ParsePool:
     """`results(tasks)` yields a `Parsed` per task as workers finish them, keeping a few in flight."""
 
-    def __init__(self, workers: int, model: EmbedderInfo, plan: ChunkPlan, max_bytes: int | None, ocr: OcrOptions | None = None):
+    def __init__(
+        self, workers: int, model: EmbedderInfo, plan: ChunkPlan, max_bytes: int | None, ocr: OcrOptions | None = None
+    ):
         """`model`: the embedding model's description; each worker tokenizes with its tokenizer, as it reads."""
         self.workers = workers
         self.init_args = (str(model.path), model.max_seq_length, plan, os.getpid(), ocr or OcrOptions())
@@ -156,7 +160,10 @@ class ParsePool:
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init, initargs=self.init_args
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init,
+                initargs=self.init_args,
             )
         return self._pool
 

@@ -5,6 +5,7 @@ embed it here in length-sorted batches, write it file group by file group, crash
 
 Nothing heavy loads when nothing changed: no worker starts, the model is never loaded.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -128,8 +129,11 @@ def run_ingest(
         plan = chunk_plan(settings, embedder)
         reembed = not index.index_text_is_current()
         if reembed:
-            log.warning("the index at %s was embedded with an older recipe (chunk text without its title and "
-                        "headings): every file is read and embedded again, once", settings.db)
+            log.warning(
+                "the index at %s was embedded with an older recipe (chunk text without its title and "
+                "headings): every file is read and embedded again, once",
+                settings.db,
+            )
         index.check_compatible(index_info(settings, embedder), for_writing=True)
         folder = claim_folder(index.catalog, root)
         documents = _as_sources(folder, documents, index.catalog.roots())
@@ -142,7 +146,9 @@ def run_ingest(
                 reason = OFF_REASON if is_supported(f.path) else f"unsupported file type {f.path.suffix or '(none)'}"
                 report.outcomes.append(FileOutcome(source, "skipped", reason))
         for f in excluded:
-            report.outcomes.append(FileOutcome(folder.source_of(f.source), "excluded", "excluded (.localgptignore or --exclude)"))
+            report.outcomes.append(
+                FileOutcome(folder.source_of(f.source), "excluded", "excluded (.localgptignore or --exclude)")
+            )
         excluded_sources = {folder.source_of(f.source) for f in excluded}
 
         def parse_pool(files: int) -> ParsePool:
@@ -162,7 +168,9 @@ def run_ingest(
             if any(task.known_hash is None for task in first_look.to_read):  # new files: surely embedded
                 embedder.load()
         report.repaired = index.repair()
-        if report.repaired:  # the repair changed the catalog: plan again (what was read ahead and is still wanted is kept)
+        if (
+            report.repaired
+        ):  # the repair changed the catalog: plan again (what was read ahead and is still wanted is kept)
             known = index.catalog.files(root=folder.path)
             work = make_plan(documents, known, folder.path, everything=reembed)
         else:
@@ -185,8 +193,13 @@ def run_ingest(
             report.embedding_compute = embedder.compute if embedder.loaded else ""
         _settle_failures(index, folder, report, {f.source: f.path for f in documents})
         index.catalog.set_root_ingested(folder.path)
-        index.catalog.set_info({"last_ingest": time.time(), "source_dir": str(root.resolve()),
-                                **({"index_text": INDEX_TEXT} if reembed else {})})
+        index.catalog.set_info(
+            {
+                "last_ingest": time.time(),
+                "source_dir": str(root.resolve()),
+                **({"index_text": INDEX_TEXT} if reembed else {}),
+            }
+        )
     progress.close()
     report.sort()
     report.elapsed = time.perf_counter() - started
@@ -208,8 +221,11 @@ def _as_sources(folder: Root, documents: list[Found], roots: list[Root]) -> list
     for doc in documents:
         source = folder.source_of(doc.source)
         if not folder.label and source.split("/", 1)[0] in labels:
-            doc = dataclasses.replace(doc, problem=f"its path starts with {source.split('/', 1)[0]}/, the name another "
-                                      "folder's files have in this index; rename it, or remove that folder")
+            doc = dataclasses.replace(
+                doc,
+                problem=f"its path starts with {source.split('/', 1)[0]}/, the name another "
+                "folder's files have in this index; rename it, or remove that folder",
+            )
         out.append(dataclasses.replace(doc, source=source))
     return out
 
@@ -228,8 +244,18 @@ def _settle_failures(index: Index, folder: Root, report: IngestReport, paths: di
         old = before.get(outcome.source)
         same = old is not None and old.reason == outcome.reason and (old.size, old.mtime_ns) == (size, mtime)
         outcome.known = same and old.acknowledged
-        failures.append(Failure(outcome.source, folder.path, outcome.reason, size, mtime,
-                                old.first_seen if same else now, now, outcome.known))
+        failures.append(
+            Failure(
+                outcome.source,
+                folder.path,
+                outcome.reason,
+                size,
+                mtime,
+                old.first_seen if same else now,
+                now,
+                outcome.known,
+            )
+        )
     index.catalog.set_failures(folder.path, failures)
 
 
@@ -264,7 +290,9 @@ class _Writer:
             self._thread.shutdown(wait=True)
 
 
-def _read_embed_write(pool: ParsePool, tasks, known, index: Index, embedder: Embedder, record, progress: Progress) -> None:
+def _read_embed_write(
+    pool: ParsePool, tasks, known, index: Index, embedder: Embedder, record, progress: Progress
+) -> None:
     group = _Group()
     writer = _Writer(index)
     try:

@@ -1,4 +1,5 @@
 """What an ingest has to do: compare the folder with the catalog by size and mtime (no reading)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,8 +27,9 @@ class Plan:
     unreadable: list[tuple[Found, str]] = field(default_factory=list)  # (file, reason): cannot even stat it
 
 
-def make_plan(documents: list[Found], known: dict[str, FileRecord], root: str | None = None,
-              everything: bool = False) -> Plan:
+def make_plan(
+    documents: list[Found], known: dict[str, FileRecord], root: str | None = None, everything: bool = False
+) -> Plan:
     """A file with the size and mtime the catalog recorded is unchanged; any other is read.
     With `everything`, every file is read and embedded again (the index's recipe changed).
 
@@ -55,7 +57,9 @@ def make_plan(documents: list[Found], known: dict[str, FileRecord], root: str | 
         elif record and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns:
             plan.unchanged.append(record)
         else:
-            plan.to_read.append(Task(str(doc.path), doc.source, record.content_hash if record else None, stat.st_size, root))
+            plan.to_read.append(
+                Task(str(doc.path), doc.source, record.content_hash if record else None, stat.st_size, root)
+            )
     plan.removed = sorted(s for s in known if s not in present)
     return plan
 

@@ -4,6 +4,7 @@ On a terminal the line is redrawn in place (at most 5 times a second); into a fi
 pipe a line is written every 10 seconds, so logs stay readable. `Progress(enabled=False)`
 (--quiet) writes nothing.
 """
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """What an ingest did, file by file: the summary a user reads and the JSON of `--report`."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field

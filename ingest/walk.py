@@ -14,6 +14,7 @@ Policy (docs/formats.md):
 - A broken link, a link loop, or a folder that cannot be listed is returned with `problem`
   set, so the run lists it among the failures with that reason.
 """
+
 from __future__ import annotations
 
 import errno
@@ -42,7 +43,12 @@ class Found:
 
 def is_hidden_or_temp(name: str) -> bool:
     lower = name.lower()
-    return name.startswith(".") or name.startswith(_JUNK_PREFIXES) or lower in _JUNK_NAMES or lower.endswith(_JUNK_SUFFIXES)
+    return (
+        name.startswith(".")
+        or name.startswith(_JUNK_PREFIXES)
+        or lower in _JUNK_NAMES
+        or lower.endswith(_JUNK_SUFFIXES)
+    )
 
 
 def _link_problem(path: Path) -> str:
@@ -103,8 +109,14 @@ def find_documents(root: Path, follow_external_links: bool = False) -> list[Foun
                         continue
                     if not follow_external_links and _leaves(path, real_root):
                         kind = "folder" if entry.is_dir(follow_symlinks=True) else "file"
-                        found.append(Found(path, source, skipped=f"symbolic link to a {kind} outside the folder "
-                                           f"({os.path.realpath(path)}); pass --follow-external-links to read it"))
+                        found.append(
+                            Found(
+                                path,
+                                source,
+                                skipped=f"symbolic link to a {kind} outside the folder "
+                                f"({os.path.realpath(path)}); pass --follow-external-links to read it",
+                            )
+                        )
                         continue
                 if entry.is_dir(follow_symlinks=True):
                     walk(path)

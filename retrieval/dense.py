@@ -1,4 +1,5 @@
 """Dense search: nearest chunks by cosine in the vector store, with metadata filters."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,7 +26,9 @@ def _with_content(matches: list[VectorMatch], catalog: Catalog) -> list[VectorMa
     return [VectorMatch(m.id, m.score, *content[m.id]) for m in matches if m.id in content]
 
 
-def dense_search(store: VectorStore, catalog: Catalog, vector: np.ndarray, k: int, flt: Filter | None = None) -> list[VectorMatch]:
+def dense_search(
+    store: VectorStore, catalog: Catalog, vector: np.ndarray, k: int, flt: Filter | None = None
+) -> list[VectorMatch]:
     """The k nearest chunks with their text and metadata, best first. The store filters only when
     the nearest neighbours, filtered here, hold too few that pass."""
     if k <= 0:

@@ -9,6 +9,7 @@ Two ways, both weighted:
 `bm25_weight` gives BM25's share (dense gets the rest). `adaptive_bm25_weight` (raising it for
 questions holding code-like terms) was measured and is not used: it did not pay (docs/retrieval.md).
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Maximal marginal relevance: pick passages that are relevant and unlike those already picked."""
+
 from __future__ import annotations
 
 import numpy as np

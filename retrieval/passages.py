@@ -5,6 +5,7 @@ chunk_index), after first and then before, alternately, while the whole stays wi
 PASSAGE_CHARS; a neighbour that does not fit whole is cut at a sentence or line end (after)
 or start (before). Neighbouring chunks share their overlap: it appears once.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,7 +50,7 @@ def _tail_of(text: str, budget: int) -> str:
     if len(text) <= budget:
         return text
     starts = [m.end() for m in _BREAK.finditer(text, len(text) - budget - 1) if m.end() >= len(text) - budget]
-    return text[starts[0]:].lstrip() if starts else ""
+    return text[starts[0] :].lstrip() if starts else ""
 
 
 def widen(chunk: Chunk, neighbours: dict[int, str], cap: int = PASSAGE_CHARS) -> Passage:

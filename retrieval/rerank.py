@@ -1,4 +1,5 @@
 """An optional cross-encoder that rescores (question, passage) pairs, from a local folder only."""
+
 from __future__ import annotations
 
 import logging

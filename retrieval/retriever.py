@@ -1,15 +1,16 @@
 """Finding passages for a question: dense, BM25 or hybrid, then optional reranking and MMR.
 
-    question -> embed once
-      dense:  nearest vectors (Chroma)                      score = cosine
-      bm25:   FTS5 bm25() over the catalog                  score = -bm25 (higher is better)
-      hybrid: both candidate lists fused (fusion.py)        score = fused score
-    -> reranker (cross-encoder, optional)                   score = the reranker's
-    -> MMR (optional): reorders for diversity, keeps the scores above
-    -> passages (small-to-big, passages.py): each hit widened with its neighbours; a hit
-       already inside a better hit's passage is left out (its text is shown there)
-    -> top k, each with `relevance` = cosine to the question, whatever the mode
+question -> embed once
+  dense:  nearest vectors (Chroma)                      score = cosine
+  bm25:   FTS5 bm25() over the catalog                  score = -bm25 (higher is better)
+  hybrid: both candidate lists fused (fusion.py)        score = fused score
+-> reranker (cross-encoder, optional)                   score = the reranker's
+-> MMR (optional): reorders for diversity, keeps the scores above
+-> passages (small-to-big, passages.py): each hit widened with its neighbours; a hit
+   already inside a better hit's passage is left out (its text is shown there)
+-> top k, each with `relevance` = cosine to the question, whatever the mode
 """
+
 from __future__ import annotations
 
 import json
@@ -146,8 +147,12 @@ class Retriever:
             matches = [m for m in matches if m.id in listed]
 
         if mode == "hybrid":
-            ranked = fuse([(m.id, m.score) for m in matches], [(m.id, m.score) for m in lexical], self.settings.fusion,
-                          self.settings.bm25_weight)[:depth]
+            ranked = fuse(
+                [(m.id, m.score) for m in matches],
+                [(m.id, m.score) for m in lexical],
+                self.settings.fusion,
+                self.settings.bm25_weight,
+            )[:depth]
         elif mode == "dense":
             ranked = [(m.id, m.score) for m in matches[:depth]]
         else:
@@ -177,7 +182,10 @@ class Retriever:
         passages: list = []
         for cand in chosen:
             c = cand.chunk
-            if any(o.chunk.source == c.source and p.first_index <= c.chunk_index <= p.last_index for o, p in zip(kept, passages)):
+            if any(
+                o.chunk.source == c.source and p.first_index <= c.chunk_index <= p.last_index
+                for o, p in zip(kept, passages)
+            ):
                 continue
             passages.append(passages_for(self.index.catalog, [c], self.settings.passage_chars)[0])
             kept.append(cand)
@@ -210,7 +218,9 @@ class Retriever:
         """Cosine to the question for hits that came from BM25 alone (read from the stored vectors)."""
         missing = [c.chunk.id for c in chosen if c.relevance is None and c.chunk.id not in known]
         stored = {**known, **(self.index.vectors.vectors(missing) if missing else {})}
-        cosines = cosine_to(vector, {c.chunk.id: stored[c.chunk.id] for c in chosen if c.relevance is None and c.chunk.id in stored})
+        cosines = cosine_to(
+            vector, {c.chunk.id: stored[c.chunk.id] for c in chosen if c.relevance is None and c.chunk.id in stored}
+        )
         for c in chosen:
             if c.relevance is None:
                 if c.chunk.id not in cosines:
@@ -251,8 +261,14 @@ def open_retriever(settings: Settings) -> Retriever:
         embedder = load_embedder(settings, index.recorded_precision())
         info = embedder.info
         index.check_compatible(
-            IndexInfo(info.name, info.fingerprint, info.dimensions, settings.chunk_tokens, settings.chunk_overlap,
-                      embedder.precision),
+            IndexInfo(
+                info.name,
+                info.fingerprint,
+                info.dimensions,
+                settings.chunk_tokens,
+                settings.chunk_overlap,
+                embedder.precision,
+            ),
             for_writing=False,
         )
         reranker = Reranker(settings.reranker, device=settings.device) if settings.reranker else None

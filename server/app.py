@@ -3,6 +3,7 @@
 Every error is one line of JSON, {"error": "..."}, with a status code; never a traceback.
 Blocking work (search, generation, rendering) runs in threads; the event loop only moves bytes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -63,7 +64,7 @@ async def read_json(request: Request) -> dict:
     except ValueError as exc:
         raise RequestError(f"The request body is not JSON: {exc}.") from None
     if not isinstance(data, dict):
-        raise RequestError("The request body must be a JSON object, e.g. {\"query\": \"What is the rent?\"}.")
+        raise RequestError('The request body must be a JSON object, e.g. {"query": "What is the rent?"}.')
     return data
 
 
@@ -154,13 +155,16 @@ class Server:
 
     async def search(self, request: Request) -> Response:
         fields = query_fields(await read_json(request))
-        hits = await self.in_thread(lambda: self.engine.search(fields["query"], fields["k"], fields["mode"], fields["where"]))
+        hits = await self.in_thread(
+            lambda: self.engine.search(fields["query"], fields["k"], fields["mode"], fields["where"])
+        )
         return JSONResponse([hit_record(hit, rank=n) for n, hit in enumerate(hits, start=1)])
 
     def ask_job(self, fields: dict, history: list) -> Job:
         def job(emit, cancelled):
-            result = self.engine.ask(fields["query"], fields["k"], fields["mode"], fields["where"], history,
-                                     emit=emit, cancelled=cancelled)
+            result = self.engine.ask(
+                fields["query"], fields["k"], fields["mode"], fields["where"], history, emit=emit, cancelled=cancelled
+            )
             return answer_record(result)
 
         return job
@@ -170,11 +174,14 @@ class Server:
         fields = query_fields(data)
         history = data.get("history") or []
         if not isinstance(history, list) or not all(isinstance(t, dict) for t in history):
-            raise RequestError("'history' must be a list of {\"question\": ..., \"answer\": ...}, oldest first.")
+            raise RequestError('\'history\' must be a list of {"question": ..., "answer": ...}, oldest first.')
         job = self.ask_job(fields, history)
         if data.get("stream"):
-            return StreamingResponse(self.sse(job), media_type="text/event-stream",
-                                     headers={"cache-control": "no-store", "x-accel-buffering": "no"})
+            return StreamingResponse(
+                self.sse(job),
+                media_type="text/event-stream",
+                headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+            )
         try:
             return JSONResponse(await self.run_job(request, job))
         except Cancelled:
@@ -204,8 +211,11 @@ class Server:
         except ValueError:
             raise RequestError("'page' must be a page number (1 is the first) and 'scale' a number.") from None
         rendered = await self.in_thread(self.engine.page, source, number, params.get("highlight", ""), scale)
-        return Response(rendered.png, media_type="image/png",
-                        headers={"cache-control": "private, max-age=300", "x-highlight-boxes": str(rendered.highlighted)})
+        return Response(
+            rendered.png,
+            media_type="image/png",
+            headers={"cache-control": "private, max-age=300", "x-highlight-boxes": str(rendered.highlighted)},
+        )
 
     async def passage(self, request: Request) -> Response:
         """A chunk's passage by chunk id (for formats that have no page image)."""
@@ -229,8 +239,9 @@ class Server:
                 response = RedirectResponse(target, status_code=303)
                 response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
                 return response
-            return HTMLResponse(static_text("login.html").replace("<!--message-->", "<p class=error>Wrong token.</p>"),
-                                status_code=401)
+            return HTMLResponse(
+                static_text("login.html").replace("<!--message-->", "<p class=error>Wrong token.</p>"), status_code=401
+            )
         return HTMLResponse(static_text("login.html"))
 
 
@@ -270,12 +281,16 @@ def build_app(engine: Engine, token: str | None = None, allowed_hosts: set[str] 
         *openai_compat.routes(server),
         Mount("/static", app=StaticFiles(packages=[("server", "static")]), name="static"),
     ]
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
         server.asks.shutdown(wait=False, cancel_futures=True)
 
-    app = Starlette(routes=routes, exception_handlers={LocalGPTError: local_error, HTTPException: http_error,
-                                                        Exception: internal_error}, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        exception_handlers={LocalGPTError: local_error, HTTPException: http_error, Exception: internal_error},
+        lifespan=lifespan,
+    )
     app.state.token = token
     return Guard(app, token, allowed_hosts)

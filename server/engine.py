@@ -6,6 +6,7 @@ each other; SQLite's WAL and the catalog-first write order (index/__init__.py) g
 consistent index while an ingest writes, and the store is reopened when an ingest by another
 process changed the index (server/freshness.py). Generation waits its turn in a `GenerationQueue`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -125,7 +126,9 @@ class Engine:
             with self._watcher.lock.reading():
                 return search()
 
-    def search(self, query: str, k: int | None = None, mode: str | None = None, where: list[str] | None = None) -> list[Hit]:
+    def search(
+        self, query: str, k: int | None = None, mode: str | None = None, where: list[str] | None = None
+    ) -> list[Hit]:
         """What `localgpt search` returns for `query`."""
         from index.metadata_keys import check_where_keys
 
@@ -133,8 +136,13 @@ class Engine:
         check_where_keys(retriever.index.catalog, where or [])
         return self._fresh(lambda: retriever.search(query, k=k, where=where or None, mode=mode))
 
-    def session(self, k: int | None = None, mode: str | None = None, where: list[str] | None = None,
-                cancelled: threading.Event | None = None):
+    def session(
+        self,
+        k: int | None = None,
+        mode: str | None = None,
+        where: list[str] | None = None,
+        cancelled: threading.Event | None = None,
+    ):
         """A `Session` (the one path from a question to an answer that ask, batch and chat take) for one
         request: this thread's retriever, the model stopping once `cancelled` is set, the request's options."""
         from frontends.session import Session
@@ -145,9 +153,16 @@ class Engine:
         llm = _CancellableLLM(self.llm(), cancelled or threading.Event())
         return Session(retriever, llm, self.settings.replace(k=k, search_mode=mode), tuple(where or ()))
 
-    def ask(self, query: str, k: int | None = None, mode: str | None = None, where: list[str] | None = None,
-            history: list[dict] | None = None, emit: Emit | None = None,
-            cancelled: threading.Event | None = None) -> Answer:
+    def ask(
+        self,
+        query: str,
+        k: int | None = None,
+        mode: str | None = None,
+        where: list[str] | None = None,
+        history: list[dict] | None = None,
+        emit: Emit | None = None,
+        cancelled: threading.Event | None = None,
+    ) -> Answer:
         """The answer to `query` (a follow-up is made standalone from `history`: [{"question",
         "answer"}...], oldest first, as `chat` does). Searches run before waiting in line for the model,
         unless a follow-up needs the model to rewrite it first; `emit` hears the place in line, the
@@ -156,8 +171,11 @@ class Engine:
         cancelled = cancelled or threading.Event()
         turns = History()
         for turn in history or []:
-            turns.add(str(turn.get("question", "")), str(turn.get("standalone") or turn.get("question", "")),
-                      str(turn.get("answer", "")))
+            turns.add(
+                str(turn.get("question", "")),
+                str(turn.get("standalone") or turn.get("question", "")),
+                str(turn.get("answer", "")),
+            )
         session = self.session(k, mode, where, cancelled)
         vectors: dict = {}
         started = time.perf_counter()
@@ -166,15 +184,20 @@ class Engine:
         with self.queue.turn(cancelled, lambda place: emit("queue", {"position": place})):
             standalone = query
             if turns.turns:
-                standalone = rewrite_followup(query, turns, session.llm, self.settings.history_tokens,
-                                              Sampling.of(self.settings)).standalone
+                standalone = rewrite_followup(
+                    query, turns, session.llm, self.settings.history_tokens, Sampling.of(self.settings)
+                ).standalone
                 if standalone != query:
                     emit("searching", {"standalone": standalone})
                 # The question as typed is searched too, as chat does: if the rewrite went wrong, its words still count.
                 hits = self._fresh(lambda: session.search(standalone, query, vectors=vectors))
                 searched = time.perf_counter()
-            result = session.answer(standalone, hits, on_token=lambda piece: emit("token", {"text": piece}),
-                                    question_vector=vectors.get(standalone))
+            result = session.answer(
+                standalone,
+                hits,
+                on_token=lambda piece: emit("token", {"text": piece}),
+                question_vector=vectors.get(standalone),
+            )
         result.timings["retrieve_s"] = searched - started
         result.timings["answer_s"] = result.timings.pop("total_s")
         result.timings["total_s"] = time.perf_counter() - started
@@ -197,9 +220,15 @@ class Engine:
 
     def health(self) -> dict:
         catalog = self.retriever().index.catalog
-        return {"status": "ok", "db": str(self.settings.db), "files": catalog.file_count(),
-                "chunks": catalog.chunk_count(), "model_loaded": self._llm is not None,
-                "generation_waiting": self.queue.waiting(), "uptime_s": round(time.time() - self.started, 1)}
+        return {
+            "status": "ok",
+            "db": str(self.settings.db),
+            "files": catalog.file_count(),
+            "chunks": catalog.chunk_count(),
+            "model_loaded": self._llm is not None,
+            "generation_waiting": self.queue.waiting(),
+            "uptime_s": round(time.time() - self.started, 1),
+        }
 
     def close(self) -> None:
         with self._lock:

@@ -4,6 +4,7 @@ A source is what the catalog stores (`label/relative/path`, forward slashes). Th
 ever looked up through the catalog: a source the index does not hold is refused before any path
 is built, and the path it resolves to (symbolic links followed) must lie inside its folder.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,11 +45,13 @@ def resolve_source(catalog: Catalog, source: str) -> Path:
     root = next((r for r in catalog.roots() if r.path == record.root), None)
     if root is None:
         raise SourceNotFound(f"The folder {source!r} was ingested from is no longer in the index.")
-    relative = source[len(root.label) + 1:] if root.label and source.startswith(root.label + "/") else source
+    relative = source[len(root.label) + 1 :] if root.label and source.startswith(root.label + "/") else source
     folder = Path(os.path.realpath(root.path))
     path = Path(os.path.realpath(folder / relative))
     if folder not in path.parents:
-        raise FileRefused(f"Refused {source!r}: it resolves outside the folder it was ingested from (a symbolic link?).")
+        raise FileRefused(
+            f"Refused {source!r}: it resolves outside the folder it was ingested from (a symbolic link?)."
+        )
     if not path.is_file():
         raise SourceNotFound(f"{source!r} is in the index but no longer on disk at {path}; ingest its folder again.")
     return path

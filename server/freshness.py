@@ -6,6 +6,7 @@ vectors the server's store cannot find. The server watches the catalog's files (
 read) and reopens its one vector store when they changed, at most once a second, with no search
 running meanwhile (a read-write lock: searches share it, the reopening takes it alone).
 """
+
 from __future__ import annotations
 
 import os

@@ -7,6 +7,7 @@ always grounded in the documents. The sources, evidence and refusal travel in th
 of a stream; while a request waits for the model, chunks with an empty delta carry
 `localgpt.queue_position`.
 """
+
 from __future__ import annotations
 
 import time
@@ -29,7 +30,7 @@ EXTRA = "localgpt"
 def conversation(messages: Any) -> tuple[str, list[dict]]:
     """(the question, [{"question", "answer"}...]) from OpenAI-style messages."""
     if not isinstance(messages, list) or not messages:
-        raise RequestError("'messages' must be a non-empty list of {\"role\": ..., \"content\": ...}.")
+        raise RequestError('\'messages\' must be a non-empty list of {"role": ..., "content": ...}.')
     turns: list[dict] = []
     pending = None
     for message in messages:
@@ -52,13 +53,20 @@ def _text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):  # [{"type": "text", "text": ...}, ...]
-        return " ".join(part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text")
+        return " ".join(
+            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
+        )
     return ""
 
 
 def _chunk(cid: str, created: int, delta: dict, finish: str | None = None, extra: dict | None = None) -> dict:
-    out = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL,
-           "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    out = {
+        "id": cid,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": MODEL,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
     if extra is not None:
         out[EXTRA] = extra
     return out
@@ -74,8 +82,14 @@ def routes(server: "Server") -> list[Route]:
     from server.app import query_fields
 
     async def models(request: Request) -> Response:
-        return JSONResponse({"object": "list", "data": [
-            {"id": MODEL, "object": "model", "created": int(server.engine.started), "owned_by": "localgpt"}]})
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [
+                    {"id": MODEL, "object": "model", "created": int(server.engine.started), "owned_by": "localgpt"}
+                ],
+            }
+        )
 
     async def completions(request: Request) -> Response:
         from server.app import read_json
@@ -91,8 +105,11 @@ def routes(server: "Server") -> list[Route]:
         cid = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         if data.get("stream"):
-            return StreamingResponse(stream(job, cid, created), media_type="text/event-stream",
-                                     headers={"cache-control": "no-store", "x-accel-buffering": "no"})
+            return StreamingResponse(
+                stream(job, cid, created),
+                media_type="text/event-stream",
+                headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+            )
         from server.queue import Cancelled
 
         try:
@@ -101,13 +118,19 @@ def routes(server: "Server") -> list[Route]:
             from server.app import error_response
 
             return error_response(499, "The client went away; generation stopped.")
-        return JSONResponse({
-            "id": cid, "object": "chat.completion", "created": created, "model": MODEL,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": record["answer"]},
-                         "finish_reason": "stop"}],
-            "usage": _usage(record),
-            EXTRA: record,
-        })
+        return JSONResponse(
+            {
+                "id": cid,
+                "object": "chat.completion",
+                "created": created,
+                "model": MODEL,
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": record["answer"]}, "finish_reason": "stop"}
+                ],
+                "usage": _usage(record),
+                EXTRA: record,
+            }
+        )
 
     async def stream(job, cid: str, created: int):
         yield _data(_chunk(cid, created, {"role": "assistant", "content": ""}))

@@ -4,6 +4,7 @@ The sentence is found in the page's own text layer (pypdfium2's text page): the 
 sentence are compared with whitespace collapsed and case ignored, and the character range found
 is turned into PDFium's line rectangles, which are drawn on the rendered image.
 """
+
 from __future__ import annotations
 
 import io
@@ -95,7 +96,12 @@ def render_page(path: Path, page: int, highlight: str = "", scale: float = DEFAU
                 first, count = found
                 for i in range(text_page.count_rects(first, count)):
                     left, bottom, right, top = text_page.get_rect(i)
-                    box = (left * scale - 2, (height - top) * scale - 2, right * scale + 2, (height - bottom) * scale + 2)
+                    box = (
+                        left * scale - 2,
+                        (height - top) * scale - 2,
+                        right * scale + 2,
+                        (height - bottom) * scale + 2,
+                    )
                     draw.rectangle(box, fill=HIGHLIGHT_FILL, outline=HIGHLIGHT_EDGE)
                     drawn += 1
                 image = Image.alpha_composite(image, overlay)

@@ -3,6 +3,7 @@
 Each request takes a ticket; `position` says how many are ahead of it (0: its turn). A request
 that gives up (its client disconnected) leaves the line and those behind it move up.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -35,7 +36,9 @@ class GenerationQueue:
         with self._cond:
             return max(0, len(self._line) - 1)
 
-    def wait_turn(self, ticket: int, cancelled: threading.Event, on_position: Callable[[int], None] | None = None) -> None:
+    def wait_turn(
+        self, ticket: int, cancelled: threading.Event, on_position: Callable[[int], None] | None = None
+    ) -> None:
         """Block until `ticket` is first in line; raise Cancelled (having left the line) if `cancelled` is set."""
         last = None
         with self._cond:

@@ -1,4 +1,5 @@
 """Starting the server: the bind address and token rules, then uvicorn."""
+
 from __future__ import annotations
 
 import logging
@@ -32,8 +33,10 @@ def plan(host: str, port: int, token: str) -> Plan:
     """Loopback: a token is optional. Any other address: a token is required; none given makes one."""
     token = token.strip()
     if token and len(token) < MIN_TOKEN_CHARS:
-        raise ServeError(f"The token is too short ({len(token)} characters): use at least {MIN_TOKEN_CHARS}, "
-                         "or leave --token out on a non-loopback address to have one generated.")
+        raise ServeError(
+            f"The token is too short ({len(token)} characters): use at least {MIN_TOKEN_CHARS}, "
+            "or leave --token out on a non-loopback address to have one generated."
+        )
     if is_loopback(host):
         return Plan(host, port, token or None, False)
     if token:
@@ -62,7 +65,14 @@ def run(app, engine, plan: Plan) -> None:
     import uvicorn
 
     try:
-        uvicorn.run(app, host=plan.host, port=plan.port, log_level="warning", access_log=False,
-                    timeout_graceful_shutdown=3, server_header=False)
+        uvicorn.run(
+            app,
+            host=plan.host,
+            port=plan.port,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=3,
+            server_header=False,
+        )
     finally:
         engine.close()

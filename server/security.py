@@ -4,6 +4,7 @@ request bodies, no cross-origin access, and headers that keep the page from bein
 A plain ASGI middleware, not Starlette's BaseHTTPMiddleware: it must not buffer streamed answers
 or hide a client's disconnect from the route that is generating.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -21,9 +22,11 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
-    (b"content-security-policy",
-     b"default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
-     b"connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
+        b"connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    ),
 ]
 
 
@@ -46,9 +49,18 @@ def json_error(status: int, message: str) -> tuple[int, bytes]:
 
 async def send_json_error(send, status: int, message: str, extra_headers=()) -> None:
     status, body = json_error(status, message)
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            *SECURITY_HEADERS, *extra_headers]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *SECURITY_HEADERS,
+                *extra_headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -89,12 +101,21 @@ class Guard:
             if not (given and hmac.compare_digest(given.encode(), self.token.encode())):
                 if scope.get("method") == "GET" and not path.startswith(("/api/", "/v1/")):
                     target = quote(path, safe="/")
-                    await send({"type": "http.response.start", "status": 303,
-                                "headers": [(b"location", f"/login?next={target}".encode()), *SECURITY_HEADERS]})
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": 303,
+                            "headers": [(b"location", f"/login?next={target}".encode()), *SECURITY_HEADERS],
+                        }
+                    )
                     return await send({"type": "http.response.body", "body": b""})
-                return await send_json_error(send, 401, "A token is needed: send 'Authorization: Bearer TOKEN' "
-                                             "(the token localgpt serve printed), or log in at /login.",
-                                             [(b"www-authenticate", b"Bearer")])
+                return await send_json_error(
+                    send,
+                    401,
+                    "A token is needed: send 'Authorization: Bearer TOKEN' "
+                    "(the token localgpt serve printed), or log in at /login.",
+                    [(b"www-authenticate", b"Bearer")],
+                )
 
         received = 0
         max_body = self.max_body

@@ -6,6 +6,7 @@ during which it happened (a library swallowing the error does not hide it). Subp
 run through `offline_cmd`, which puts them in a network namespace of their own when the
 machine allows it (root), so they cannot reach the network either.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,7 +39,7 @@ class NetworkBlocked(OSError):
 
 
 def _allowed(target) -> bool:
-    return (isinstance(target, tuple) and len(target) >= 2 and target[0] in _LOOPBACK and target[1] in ALLOWED_PORTS)
+    return isinstance(target, tuple) and len(target) >= 2 and target[0] in _LOOPBACK and target[1] in ALLOWED_PORTS
 
 
 def _blocked(what: str):

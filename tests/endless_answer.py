@@ -12,6 +12,7 @@ run; only the end of the answer is taken away: the end tokens, and the grounding
 (generation/gate.py stops an answer at its first sentence that fails the check, which would end
 it before the signal; here every sentence passes, so the text keeps flowing until Ctrl-C).
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Deterministic stand-ins for the models, for fast logic tests (the real ones are tested elsewhere)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -43,7 +44,7 @@ class FakeLLM:
         self.prompts.append(messages)
         reply = self.replies.pop(0) if self.replies else ""
         for start in range(0, len(reply), self.piece_chars):
-            yield reply[start:start + self.piece_chars]
+            yield reply[start : start + self.piece_chars]
 
 
 def hit(text: str, source: str = "doc.pdf", page: int | None = 1, relevance: float = 0.6, index: int = 0) -> Hit:

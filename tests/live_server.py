@@ -1,5 +1,6 @@
 """A real `localgpt serve` for tests: uvicorn in a thread of the test process, on a free loopback
 port, so the socket guard of conftest.py watches the server too (only that port is let through)."""
+
 from __future__ import annotations
 
 import socket
@@ -21,8 +22,7 @@ class LiveServer:
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         allow_loopback(self.port)
-        config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2,
-                                lifespan="on")
+        config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2, lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 

@@ -1,5 +1,6 @@
 """`python -m llama_cpp.server`, after loading the CPU variants of a portable llama.cpp build
 (generation/llama_native.py says why llama.cpp does not find them itself)."""
+
 import runpy
 import sys
 from pathlib import Path

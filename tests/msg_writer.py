@@ -5,6 +5,7 @@ This writes a version-3 compound file (512-byte sectors; streams under 4096 byte
 stream) with a subject, a plain-text body, a sender and attachments, which is what the reader
 under test looks at.
 """
+
 from __future__ import annotations
 
 import struct
@@ -74,12 +75,14 @@ def write_cfb(path: Path, tree: dict) -> None:
     assert n_fat <= 109, "test file too large for a header-only DIFAT"
 
     fat = [FATSECT] * n_fat
+
     def chain(count: int) -> int:
         if count == 0:
             return END
         first = len(fat)
         fat.extend(list(range(first + 1, first + count)) + [END])
         return first
+
     dir_start = chain(n_dir)
     minifat_start = chain(n_minifat)
     ministream_start = chain(n_ministream)
@@ -92,13 +95,46 @@ def write_cfb(path: Path, tree: dict) -> None:
     for entry in entries:
         name = entry["name"].encode("utf-16-le")
         directory += struct.pack(
-            "<64sHBBIII16sIQQIQ", name, len(name) + 2, entry["type"], 1, NOSTREAM, entry.get("right", NOSTREAM),
-            entry.get("child", NOSTREAM), b"\0" * 16, 0, 0, 0, entry.get("start", 0), entry.get("size", 0))
+            "<64sHBBIII16sIQQIQ",
+            name,
+            len(name) + 2,
+            entry["type"],
+            1,
+            NOSTREAM,
+            entry.get("right", NOSTREAM),
+            entry.get("child", NOSTREAM),
+            b"\0" * 16,
+            0,
+            0,
+            0,
+            entry.get("start", 0),
+            entry.get("size", 0),
+        )
     while len(directory) % SECTOR:
-        directory += struct.pack("<64sHBBIII16sIQQIQ", b"", 0, 0, 0, NOSTREAM, NOSTREAM, NOSTREAM, b"\0" * 16, 0, 0, 0, 0, 0)
+        directory += struct.pack(
+            "<64sHBBIII16sIQQIQ", b"", 0, 0, 0, NOSTREAM, NOSTREAM, NOSTREAM, b"\0" * 16, 0, 0, 0, 0, 0
+        )
 
-    header = struct.pack("<8s16sHHHHH6sIIIIIIIII", bytes.fromhex("D0CF11E0A1B11AE1"), b"\0" * 16, 0x3E, 3, 0xFFFE, 9, 6,
-                         b"\0" * 6, 0, n_fat, dir_start, 0, CUTOFF, minifat_start if n_minifat else END, n_minifat, END, 0)
+    header = struct.pack(
+        "<8s16sHHHHH6sIIIIIIIII",
+        bytes.fromhex("D0CF11E0A1B11AE1"),
+        b"\0" * 16,
+        0x3E,
+        3,
+        0xFFFE,
+        9,
+        6,
+        b"\0" * 6,
+        0,
+        n_fat,
+        dir_start,
+        0,
+        CUTOFF,
+        minifat_start if n_minifat else END,
+        n_minifat,
+        END,
+        0,
+    )
     header += struct.pack("<109I", *(list(range(n_fat)) + [FREE] * (109 - n_fat)))
 
     def padded(data: bytes, count: int) -> bytes:
@@ -129,15 +165,23 @@ def _properties(props: list[tuple[int, int, object]], header: bytes) -> tuple[by
 
 def write_msg(path: Path, subject: str, body: str, sender: str, attachments: list[tuple[str, bytes]]) -> None:
     props, streams = _properties(
-        [(0x001A, PTYP_STRING, "IPM.Note"), (0x0037, PTYP_STRING, subject), (0x1000, PTYP_STRING, body),
-         (0x0C1F, PTYP_STRING, sender)],
+        [
+            (0x001A, PTYP_STRING, "IPM.Note"),
+            (0x0037, PTYP_STRING, subject),
+            (0x1000, PTYP_STRING, body),
+            (0x0C1F, PTYP_STRING, sender),
+        ],
         struct.pack("<8xIIII8x", 0, len(attachments), 0, len(attachments)),
     )
     tree: dict = {"__properties_version1.0": props, **streams}
     for number, (name, data) in enumerate(attachments):
         a_props, a_streams = _properties(
-            [(0x3705, PTYP_INT32, 1), (0x3707, PTYP_STRING, name), (0x3704, PTYP_STRING, name),
-             (0x3701, PTYP_BINARY, data)],
+            [
+                (0x3705, PTYP_INT32, 1),
+                (0x3707, PTYP_STRING, name),
+                (0x3704, PTYP_STRING, name),
+                (0x3701, PTYP_BINARY, data),
+            ],
             b"\0" * 8,
         )
         tree[f"__attach_version1.0_#{number:08X}"] = {"__properties_version1.0": a_props, **a_streams}

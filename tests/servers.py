@@ -1,6 +1,7 @@
 """Real servers on loopback for tests: Chroma's own (`chroma run`) and llama-cpp-python's
 OpenAI-compatible one, each on a free port, registered with the socket guard (conftest.py) so
 that connections to it, and only to it, are let through."""
+
 from __future__ import annotations
 
 import http.server
@@ -49,8 +50,9 @@ class Server:
     def start(self, timeout: float = 120) -> "Server":
         ALLOWED_PORTS.add(self.port)
         env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "DO_NOT_TRACK": "1", "HF_HUB_OFFLINE": "1"}
-        self.process = subprocess.Popen(self.args, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, env=env,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            self.args, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -84,8 +86,20 @@ def llama_server(log_dir: Path, n_ctx: int = 2048) -> Server:
     from generation.bundled import bundled_llm_path
 
     port = free_port()
-    args = [sys.executable, str(REPO / "tests" / "llama_server_main.py"), "--model", str(bundled_llm_path()),
-            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", "2"]
+    args = [
+        sys.executable,
+        str(REPO / "tests" / "llama_server_main.py"),
+        "--model",
+        str(bundled_llm_path()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(n_ctx),
+        "--n_threads",
+        "2",
+    ]
     return Server(args, port, "/v1/models", log_dir / f"llama-{port}.log")
 
 

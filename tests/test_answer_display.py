@@ -1,4 +1,5 @@
 """How an answer's sources and passages read, rendered from its record (fast: answers built by hand)."""
+
 from fakes import hit
 from frontends.batch_files import MarkdownFormat
 from frontends.render import passage_lines, retrieved_lines, source_lines
@@ -24,9 +25,15 @@ def test_chat_sources_mark_the_cited_passages():
 
 
 def test_batch_report_shows_relevance_not_a_fusion_score():
-    record = {"id": "1", "question": "q?", "status": "answered", "answer": "It is 5.", "timings": {"total_s": 1.0},
-              "sources": [{"n": 1, "citation": "a.pdf, page 1", "score": 0.033, "relevance": 0.61}],
-              "passages": [{"n": 1, "citation": "a.pdf, page 1", "score": 0.033, "relevance": 0.61}]}
+    record = {
+        "id": "1",
+        "question": "q?",
+        "status": "answered",
+        "answer": "It is 5.",
+        "timings": {"total_s": 1.0},
+        "sources": [{"n": 1, "citation": "a.pdf, page 1", "score": 0.033, "relevance": 0.61}],
+        "passages": [{"n": 1, "citation": "a.pdf, page 1", "score": 0.033, "relevance": 0.61}],
+    }
     text = MarkdownFormat().render(record)
     assert "best relevance 0.61" in text and "(relevance 0.61)" in text
     assert "score" not in text

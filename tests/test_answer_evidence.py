@@ -5,6 +5,7 @@ verbatim with offsets that point at it, a generated answer whose figures, codes 
 no evidence is never shown, a prompt echo or an empty or marker-only reply is replaced by the
 quoted evidence, and a question nothing answers is refused.
 """
+
 import pytest
 
 from core.settings import load_settings
@@ -54,12 +55,15 @@ def test_evidence_is_the_sentence_holding_the_kind_of_fact_asked_for():
     best = evidence[0]
     assert "sixty (60) days" in best.text
     assert best.n == 2 and best.source == "lease.pdf" and best.location == "page 2"
-    assert LEASE[best.start:best.end] == best.text  # the offsets point to the exact sentence
+    assert LEASE[best.start : best.end] == best.text  # the offsets point to the exact sentence
 
 
 def test_a_checked_generated_answer_is_shown_with_its_evidence():
-    result, shown, _ = ask("What is the notice period in the lease?", [hit(LEASE, "lease.pdf", 2)],
-                           ["The notice period is sixty (60) days [1]."])
+    result, shown, _ = ask(
+        "What is the notice period in the lease?",
+        [hit(LEASE, "lease.pdf", 2)],
+        ["The notice period is sixty (60) days [1]."],
+    )
     assert result.answer_method == "generated"
     assert "60" in result.text and shown.strip() == result.text
     assert result.cited == [1] and result.citation_method == "model"
@@ -70,17 +74,20 @@ def test_a_checked_generated_answer_is_shown_with_its_evidence():
     assert {"text", "n", "source", "location", "start", "end"} <= set(ev)
     passage = record["passages"][ev["n"] - 1]
     text = passage["passage"]["text"] if "passage" in passage else passage["text"]
-    assert text[ev["start"]:ev["end"]] == ev["text"]
+    assert text[ev["start"] : ev["end"]] == ev["text"]
 
 
-@pytest.mark.parametrize("reply, why", [
-    ("The notice period is 12 months [1].", "unsupported figure 12"),
-    ("The notice period is twelve months.", "unsupported figure twelve"),
-    ("Answer in one or two short sentences using only the passages above.", "echo of the prompt"),
-    ("[1]", "empty"),
-    ("", "empty"),
-    ("The notice period is defined in the lease.", "says nothing"),
-])
+@pytest.mark.parametrize(
+    "reply, why",
+    [
+        ("The notice period is 12 months [1].", "unsupported figure 12"),
+        ("The notice period is twelve months.", "unsupported figure twelve"),
+        ("Answer in one or two short sentences using only the passages above.", "echo of the prompt"),
+        ("[1]", "empty"),
+        ("", "empty"),
+        ("The notice period is defined in the lease.", "says nothing"),
+    ],
+)
 def test_an_answer_the_evidence_does_not_hold_is_replaced_by_the_quoted_evidence(reply, why):
     result, shown, _ = ask("What is the notice period in the lease?", [hit(LEASE, "lease.pdf", 2)], [reply])
     assert result.answer_method == "quoted", result.text
@@ -106,8 +113,12 @@ def test_unrelated_question_is_refused_without_asking_the_model():
 
 
 def test_no_sentence_answering_the_question_is_a_refusal():
-    result, shown, llm = ask("What is the boiling point of mercury in kelvin?", [hit(KETTLE, "kettle.md", None, 0.3)],
-                             ["It is 630 kelvin."], min_evidence=0.5)
+    result, shown, llm = ask(
+        "What is the boiling point of mercury in kelvin?",
+        [hit(KETTLE, "kettle.md", None, 0.3)],
+        ["It is 630 kelvin."],
+        min_evidence=0.5,
+    )
     assert result.refused and result.refused_by == "evidence"
     assert shown == REFUSAL and not llm.prompts
 

@@ -4,6 +4,7 @@ No assertion here depends on the words the model chooses: the answer is either t
 text checked against the evidence or the evidence quoted, and both hold the fact; the
 evidence itself is chosen without the model.
 """
+
 import json
 import re
 import subprocess
@@ -48,13 +49,18 @@ def test_evidence_offsets_point_to_the_sentence_inside_its_passage(lease_answer)
     for item in lease_answer["evidence"]:
         passage = lease_answer["passages"][item["n"] - 1]
         text = passage["passage"]["text"] if "passage" in passage else passage["text"]
-        assert text[item["start"]:item["end"]] == item["text"]
+        assert text[item["start"] : item["end"]] == item["text"]
         assert item["text"].strip() == item["text"] and len(item["text"]) > 10
 
 
 def test_every_figure_of_a_shown_answer_is_in_its_evidence(sample_db):
-    questions = ["How much is the home-office equipment stipend?", "What are the core hours?",
-                 "How often should the kettle be descaled?", LEASE_QUESTION, "How much is the monthly rent?"]
+    questions = [
+        "How much is the home-office equipment stipend?",
+        "What are the core hours?",
+        "How often should the kettle be descaled?",
+        LEASE_QUESTION,
+        "How much is the monthly rent?",
+    ]
     for question in questions:
         answer = json.loads(run("ask", "--db", str(sample_db), "--json", question).stdout)
         if answer["refused"]:
@@ -89,16 +95,25 @@ def test_batch_records_carry_the_same_evidence_as_ask(sample_db, tmp_path, lease
 
 
 def test_chat_shows_the_evidence_after_each_answer(sample_db):
-    proc = subprocess.run(localgpt_cmd("chat", "--db", str(sample_db)), input=LEASE_QUESTION + "\n",
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        localgpt_cmd("chat", "--db", str(sample_db)),
+        input=LEASE_QUESTION + "\n",
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Evidence (quoted from the documents):" in proc.stdout
     assert "sixty (60) days" in proc.stdout.split("Evidence (quoted from the documents):")[1]
 
 
 def test_ask_at_a_terminal_says_at_once_that_it_is_working(sample_db):
-    child = pexpect.spawn(sys.executable, [str(REPO / "localgpt.py"), "ask", "--db", str(sample_db), LEASE_QUESTION],
-                          encoding="utf-8", timeout=600)
+    child = pexpect.spawn(
+        sys.executable,
+        [str(REPO / "localgpt.py"), "ask", "--db", str(sample_db), LEASE_QUESTION],
+        encoding="utf-8",
+        timeout=600,
+    )
     child.expect("Searching the index and loading the model")
     child.expect("Evidence")
     child.expect(pexpect.EOF)

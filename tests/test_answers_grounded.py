@@ -1,4 +1,5 @@
 """Grounded answers with the real bundled model: cited, refused when the documents are silent, packed to fit."""
+
 import pytest
 
 from core.types import Chunk, Hit
@@ -15,8 +16,14 @@ def ask(sample_db, settings_for, llm):
     retriever = open_retriever(settings)
 
     def run(question: str, **changes):
-        return answer(question, retriever.search(question), llm, AnswerOptions.of(settings.replace(**changes)),
-                      embed=retriever.embedder.embed, word_counts=vocabulary(retriever.index.catalog.word_counts, retriever.index.catalog.chunk_count()))
+        return answer(
+            question,
+            retriever.search(question),
+            llm,
+            AnswerOptions.of(settings.replace(**changes)),
+            embed=retriever.embedder.embed,
+            word_counts=vocabulary(retriever.index.catalog.word_counts, retriever.index.catalog.chunk_count()),
+        )
 
     yield run
     retriever.close()
@@ -69,7 +76,10 @@ def test_context_far_larger_than_the_window_is_packed_without_overflow(small_win
     base = "Clause {i}. The tenant shall keep the premises number {i} clean, tidy and in good repair at all times. " * 6
     hits = [Hit(Chunk.make(base.format(i=i), f"doc{i}.txt", 0), 1.0 - i / 1000, relevance=0.9) for i in range(60)]
     packed = pack_prompt("What must the tenant keep clean?", hits, llm, settings.max_tokens)
-    assert llm.count_tokens(build_messages("What must the tenant keep clean?", [h.chunk.text for h in hits])) > 10 * llm.n_ctx
+    assert (
+        llm.count_tokens(build_messages("What must the tenant keep clean?", [h.chunk.text for h in hits]))
+        > 10 * llm.n_ctx
+    )
     assert packed.left_out
     assert packed.prompt_tokens + settings.max_tokens <= llm.n_ctx
     assert packed.passages == hits[: len(packed.passages)]  # by rank, none skipped before the first left out

@@ -1,4 +1,5 @@
 """What a user sees from `localgpt ask`: sources, every passage on request, clear load errors, a clean Ctrl-C."""
+
 import json
 import os
 import re
@@ -21,11 +22,21 @@ def run(*args):
 
 
 def test_show_sources_prints_every_retrieved_passage_with_its_score(sample_db):
-    result = run("ask", "--db", str(sample_db), "--max-tokens", "48", "--show-sources", "How much is the home-office equipment stipend?")
+    result = run(
+        "ask",
+        "--db",
+        str(sample_db),
+        "--max-tokens",
+        "48",
+        "--show-sources",
+        "How much is the home-office equipment stipend?",
+    )
     assert result.exit_code == 0, result.output
     listing = result.output.split("Retrieved passages (")[1]
     count = int(listing.split(")")[0])
-    assert 1 <= count <= 6  # at most the default k: hits inside a better hit's passage are not repeated (retrieval/passages.py)
+    assert (
+        1 <= count <= 6
+    )  # at most the default k: hits inside a better hit's passage are not repeated (retrieval/passages.py)
     scores = re.findall(r"^#\d+ (\S+).*\(score (-?\d\.\d{3}), relevance (-?\d\.\d{3})\)", listing, re.MULTILINE)
     assert len(scores) == count
     assert scores[0][0] == "team_handbook.md,"
@@ -34,7 +45,9 @@ def test_show_sources_prints_every_retrieved_passage_with_its_score(sample_db):
 
 
 def test_json_reports_sources_passages_and_what_was_left_out(sample_db):
-    result = run("ask", "--db", str(sample_db), "--max-tokens", "48", "--json", "What is the notice period in the lease?")
+    result = run(
+        "ask", "--db", str(sample_db), "--max-tokens", "48", "--json", "What is the notice period in the lease?"
+    )
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)  # stdout alone: warnings go to stderr
     assert {"answer", "sources", "passages", "left_out", "invalid_markers", "refused", "citation_method"} <= set(answer)
@@ -81,8 +94,16 @@ def test_ctrl_c_stops_the_answer_cleanly_and_keeps_what_was_said(sample_db, tmp_
     # generated: the same on any CPU, at any speed.
     switch = tmp_path / "endless"
     switch.touch()
-    cmd = offline_cmd([sys.executable, str(REPO / "tests" / "endless_answer.py"),
-                       "ask", "--db", str(sample_db), "What is the notice period in the lease?"])
+    cmd = offline_cmd(
+        [
+            sys.executable,
+            str(REPO / "tests" / "endless_answer.py"),
+            "ask",
+            "--db",
+            str(sample_db),
+            "What is the notice period in the lease?",
+        ]
+    )
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "ENDLESS_ANSWER_SWITCH": str(switch)}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     got = b""

@@ -1,4 +1,5 @@
 """`localgpt batch` as a user runs it: killed part-way, run again, every question answered exactly once."""
+
 import json
 import signal
 import subprocess
@@ -37,8 +38,9 @@ def test_batch_killed_part_way_then_rerun_answers_every_question_once(sample_db,
     questions.write_text("# sample questions\n\n" + "\n".join(QUESTIONS) + "\n")
     output = tmp_path / "answers.jsonl"
 
-    first = subprocess.Popen(batch_cmd(sample_db, questions, output), cwd=REPO, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        batch_cmd(sample_db, questions, output), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 400
     while time.monotonic() < deadline and first.poll() is None:
         if output.exists() and len(read_records_safe(output)) >= 3:
@@ -55,7 +57,9 @@ def test_batch_killed_part_way_then_rerun_answers_every_question_once(sample_db,
     with open(output, "a") as handle:
         handle.write('{"id": 8, "question": "How often should the kettle be desc')
 
-    second = subprocess.run(batch_cmd(sample_db, questions, output), cwd=REPO, capture_output=True, text=True, timeout=600)
+    second = subprocess.run(
+        batch_cmd(sample_db, questions, output), cwd=REPO, capture_output=True, text=True, timeout=600
+    )
     assert second.returncode == 0, second.stderr + second.stdout
     assert f"{len(QUESTIONS) - len(written)} answered now, {len(written)} already in answers.jsonl" in second.stdout
 

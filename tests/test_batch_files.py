@@ -1,4 +1,5 @@
 """Batch files without a model: questions read from each kind of file, answers files read back after a kill."""
+
 import json
 import os
 import stat
@@ -20,10 +21,24 @@ def record(n, status="answered", question=None):
     base = {"id": n, "question": question or f"Question number {n}?", "status": status}
     if status == "error":
         return {**base, "error": "ValueError: too long", "timings": {"total_s": 0.1}}
-    source = {"n": 1, "source": "lease_agreement.pdf", "page": 2, "location": "page 2",
-              "citation": "lease_agreement.pdf, page 2", "score": 0.61, "chunk_id": "abc", "relevance": 0.61}
-    return {**base, "answer": f"Answer {n}, with a comma and a \"quote\"\nand a second line [1].", "refused": False,
-            "sources": [source], "passages": [source], "timings": {"retrieve_s": 0.1, "answer_s": 1.0, "total_s": 1.1}}
+    source = {
+        "n": 1,
+        "source": "lease_agreement.pdf",
+        "page": 2,
+        "location": "page 2",
+        "citation": "lease_agreement.pdf, page 2",
+        "score": 0.61,
+        "chunk_id": "abc",
+        "relevance": 0.61,
+    }
+    return {
+        **base,
+        "answer": f'Answer {n}, with a comma and a "quote"\nand a second line [1].',
+        "refused": False,
+        "sources": [source],
+        "passages": [source],
+        "timings": {"retrieve_s": 0.1, "answer_s": 1.0, "total_s": 1.1},
+    }
 
 
 def test_text_file_skips_blank_lines_and_comments(tmp_path):
@@ -38,14 +53,16 @@ def test_jsonl_with_and_without_ids(tmp_path):
     path = tmp_path / "q.jsonl"
     path.write_text('{"id": "rent", "question": "What is the rent?"}\n\n{"question": "Who is the tenant?"}\n')
     questions = read_questions(path)
-    assert [(q.id, q.text, q.has_id) for q in questions] == [("rent", "What is the rent?", True),
-                                                             (3, "Who is the tenant?", False)]
+    assert [(q.id, q.text, q.has_id) for q in questions] == [
+        ("rent", "What is the rent?", True),
+        (3, "Who is the tenant?", False),
+    ]
 
 
 def test_jsonl_line_without_question_names_the_line(tmp_path):
     path = tmp_path / "q.jsonl"
     path.write_text('{"id": 1, "question": "ok?"}\n{"id": 2, "q": "typo"}\n')
-    with pytest.raises(BatchFileError, match="Line 2 .* has no \"question\""):
+    with pytest.raises(BatchFileError, match='Line 2 .* has no "question"'):
         read_questions(path)
 
 
@@ -53,8 +70,10 @@ def test_csv_question_column_and_optional_id(tmp_path):
     path = tmp_path / "q.csv"
     path.write_text('ID,Question,owner\nA1,"What is the rent, per month?",me\n,Who is the tenant?,you\nA3,,x\n')
     questions = read_questions(path)
-    assert [(q.id, q.text, q.has_id) for q in questions] == [("A1", "What is the rent, per month?", True),
-                                                             (3, "Who is the tenant?", False)]
+    assert [(q.id, q.text, q.has_id) for q in questions] == [
+        ("A1", "What is the rent, per month?", True),
+        (3, "Who is the tenant?", False),
+    ]
 
 
 def test_csv_without_question_column_says_what_to_do(tmp_path):
@@ -75,8 +94,10 @@ def test_a_record_cut_anywhere_is_dropped_and_whole_ones_kept(fmt):
     last = fmt.render(record(3))
     for cut in range(1, len(last) - 1):
         existing = fmt.parse(whole + last[:cut])
-        assert [(e.id, e.status) for e in existing.entries][:2] in ([(1, "answered"), (2, "error")],
-                                                                    [("1", "answered"), ("2", "error")])
+        assert [(e.id, e.status) for e in existing.entries][:2] in (
+            [(1, "answered"), (2, "error")],
+            [("1", "answered"), ("2", "error")],
+        )
         if len(existing.entries) == 3:  # only when the cut fell after every field (a missing final newline)
             assert cut >= len(last) - 2
         else:
@@ -90,7 +111,9 @@ def test_resume_keeps_answered_records_and_drops_failed_and_torn_ones(tmp_path, 
     fmt = format_for("x" + suffix)
     path = tmp_path / ("answers" + suffix)
     torn = fmt.render(record(4))[: len(fmt.render(record(4))) // 2]
-    path.write_text(fmt.header() + fmt.render(record(1)) + fmt.render(record(2, "error")) + fmt.render(record(3)) + torn)
+    path.write_text(
+        fmt.header() + fmt.render(record(1)) + fmt.render(record(2, "error")) + fmt.render(record(3)) + torn
+    )
     done = prepare_output(path, fmt)
     assert ("id", "1") in done and ("id", "3") in done
     assert ("id", "2") not in done and ("id", "4") not in done
@@ -130,8 +153,11 @@ def test_jsonl_record_carries_what_a_reader_needs():
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".md"])
 def test_a_file_batch_did_not_write_is_never_rewritten(tmp_path, suffix):
     path = tmp_path / ("questions" + suffix)
-    content = {".jsonl": '{"id": 1, "question": "What is the rent?"}\n{"id": 2, "question": "Who?"}\n',
-               ".csv": "id,question\n1,What is the rent?\n", ".md": "# My notes\n\nWhat is the rent?\n"}[suffix]
+    content = {
+        ".jsonl": '{"id": 1, "question": "What is the rent?"}\n{"id": 2, "question": "Who?"}\n',
+        ".csv": "id,question\n1,What is the rent?\n",
+        ".md": "# My notes\n\nWhat is the rent?\n",
+    }[suffix]
     path.write_text(content)
     with pytest.raises(BatchFileError, match="not one localgpt batch wrote"):
         prepare_output(path, format_for(path))

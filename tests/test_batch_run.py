@@ -1,4 +1,5 @@
 """Batch answering in-process with the real index and model: formats, a failing question, resuming."""
+
 import csv
 import io
 import json
@@ -24,7 +25,13 @@ def test_csv_in_markdown_out_records_a_failing_question_and_goes_on(session, tmp
     with open(questions, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["id", "question"])
-        writer.writerows([["rent", "What is the monthly rent?"], ["long", too_long], ["kettle", "How often should the kettle be descaled?"]])
+        writer.writerows(
+            [
+                ["rent", "What is the monthly rent?"],
+                ["long", too_long],
+                ["kettle", "How often should the kettle be descaled?"],
+            ]
+        )
     report_path = tmp_path / "report.md"
 
     report = run_batch(session, read_questions(questions), report_path)
@@ -70,7 +77,10 @@ def test_jsonl_record_has_answer_sources_scores_and_timings(session, tmp_path):
     assert record["id"] == 1 and record["question"] == "What does error E5 mean on the kettle?"
     assert record["answer"] and record["status"] == "answered"
     top = record["passages"][0]
-    assert (top["source"], top["location"]) == ("kettle_manual.docx", "Aurora K2 Smart Kettle: User Manual > Error Codes")
+    assert (top["source"], top["location"]) == (
+        "kettle_manual.docx",
+        "Aurora K2 Smart Kettle: User Manual > Error Codes",
+    )
     assert 0 < top["score"] <= 1
     for source in record["sources"]:
         assert source in record["passages"]

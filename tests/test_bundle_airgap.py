@@ -7,6 +7,7 @@ internet address is also recorded, and one attempt fails the test even if the pr
 the error. Where qemu-user is installed (CI installs it), the installed bundle also answers under
 `qemu-x86_64 -cpu max`: a CPU without AVX-512, whatever CPU runs the test. Deselect with `-m "not bundle"`; CI runs it. Step times are printed (pytest -s shows them).
 """
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,11 @@ def network_attempts(traces: list[Path]) -> list[str]:
     found = []
     for trace in traces:
         if trace.exists():
-            found += [line for line in trace.read_text(errors="replace").splitlines()
-                      if "AF_INET" in line and "127.0.0.1" not in line]
+            found += [
+                line
+                for line in trace.read_text(errors="replace").splitlines()
+                if "AF_INET" in line and "127.0.0.1" not in line
+            ]
     return found
 
 
@@ -99,9 +103,16 @@ def carried(tmp_path_factory):
     timings: dict[str, float] = {}
     built = step(
         "make-bundle",
-        [str(REPO / "deploy" / "make-bundle.sh"), str(work / "built"), "--gguf", str(extra_gguf),
-         "--embedding-model", str(extra_embedder)],
-        timings, env={**os.environ, "PYTHON": sys.executable},
+        [
+            str(REPO / "deploy" / "make-bundle.sh"),
+            str(work / "built"),
+            "--gguf",
+            str(extra_gguf),
+            "--embedding-model",
+            str(extra_embedder),
+        ],
+        timings,
+        env={**os.environ, "PYTHON": sys.executable},
     )
     assert "SHA-256 of its SHA256SUMS" in built.stdout
     carried = work / "usb-stick" / "localgpt-bundle"
@@ -126,22 +137,41 @@ def test_bundle_installs_and_answers_with_no_network(carried):
     installed = step("install", air_gapped([str(bundle / "install.sh"), str(prefix)], traces[0]), timings, **run)
     assert "All" in installed.stderr and "files match SHA256SUMS" in installed.stderr
     localgpt = prefix / "bin" / "localgpt"
-    where = subprocess.run([str(prefix / "bin" / "python"), "-I", "-c", "import localgpt; print(localgpt.__file__)"],
-                           capture_output=True, text=True, **run)
+    where = subprocess.run(
+        [str(prefix / "bin" / "python"), "-I", "-c", "import localgpt; print(localgpt.__file__)"],
+        capture_output=True,
+        text=True,
+        **run,
+    )
     assert where.stdout.strip().startswith(str(prefix)), where
 
-    ingested = step("ingest", air_gapped([str(localgpt), "ingest", "--source-dir", str(docs), "--db", str(db), "--quiet"],
-                                         traces[1]), timings, **run)
+    ingested = step(
+        "ingest",
+        air_gapped([str(localgpt), "ingest", "--source-dir", str(docs), "--db", str(db), "--quiet"], traces[1]),
+        timings,
+        **run,
+    )
     assert "4 new" in ingested.stdout and "0 failed" in ingested.stdout
 
-    asked = step("ask", air_gapped([str(localgpt), "ask", "--db", str(db), "--json", "What is the notice period in the lease?"],
-                                   traces[2]), timings, **run)
+    asked = step(
+        "ask",
+        air_gapped(
+            [str(localgpt), "ask", "--db", str(db), "--json", "What is the notice period in the lease?"], traces[2]
+        ),
+        timings,
+        **run,
+    )
     answer = json.loads(asked.stdout)
     assert answer["answer"].strip()
     assert any(p["source"] == "lease_agreement.pdf" for p in answer["passages"])
 
-    checked = subprocess.run(air_gapped([str(localgpt), "doctor", "--json", "--db", str(db)], traces[3]),
-                             capture_output=True, text=True, timeout=300, **run)
+    checked = subprocess.run(
+        air_gapped([str(localgpt), "doctor", "--json", "--db", str(db)], traces[3]),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **run,
+    )
     report = json.loads(checked.stdout)
     assert checked.returncode == 0, report["problems"]
     # The bundle's extra models are this install's defaults, copied into the prefix.
@@ -153,23 +183,63 @@ def test_bundle_installs_and_answers_with_no_network(carried):
     # -march=native on an AVX-512 machine dies there (exit 132); the bundle's portable wheel picks a variant.
     if QEMU is not None:
         models = prefix / "share/localgpt/models"
-        emulated_env = {**clean_env, "LOCALGPT_MODEL": str(models / "team-model.gguf"),
-                        "LOCALGPT_EMBEDDING_MODEL": str(models / "embedding/team-embedder")}
+        emulated_env = {
+            **clean_env,
+            "LOCALGPT_MODEL": str(models / "team-model.gguf"),
+            "LOCALGPT_EMBEDDING_MODEL": str(models / "embedding/team-embedder"),
+        }
         cli = "import sys; from localgpt import cli; sys.exit(cli(prog_name='localgpt'))"
-        emulated = step("ask-on-another-cpu", air_gapped(
-            [QEMU, "-cpu", "max", str(prefix / "bin" / "python"), "-I", "-c", cli, "ask", "--db", str(db), "--json",
-             "--max-tokens", "16", "-k", "3", "What is the notice period in the lease?"], work / "trace-qemu.log"),
-            timings, cwd=work, env=emulated_env)
+        emulated = step(
+            "ask-on-another-cpu",
+            air_gapped(
+                [
+                    QEMU,
+                    "-cpu",
+                    "max",
+                    str(prefix / "bin" / "python"),
+                    "-I",
+                    "-c",
+                    cli,
+                    "ask",
+                    "--db",
+                    str(db),
+                    "--json",
+                    "--max-tokens",
+                    "16",
+                    "-k",
+                    "3",
+                    "What is the notice period in the lease?",
+                ],
+                work / "trace-qemu.log",
+            ),
+            timings,
+            cwd=work,
+            env=emulated_env,
+        )
         answer = json.loads(emulated.stdout)
         assert answer["passages"][0]["source"] == "lease_agreement.pdf"
         assert "sixty (60) days" in answer["evidence"][0]["text"]
         assert re.search(r"\b60\b|sixty", answer["answer"], re.IGNORECASE), answer["answer"]
         traces.append(work / "trace-qemu.log")
     elif os.environ.get("CI"):
-        pytest.fail("CI must run the installed bundle on an emulated CPU: install qemu-user (apt-get install qemu-user)")
+        pytest.fail(
+            "CI must run the installed bundle on an emulated CPU: install qemu-user (apt-get install qemu-user)"
+        )
 
-    served = step("serve", air_gapped(["sh", "-c", f"ip link set lo up && exec {prefix / 'bin' / 'python'} -I -c \"$0\"",
-                                       SERVE_CHECK.format(localgpt=localgpt, db=db)], traces[5]), timings, **run)
+    served = step(
+        "serve",
+        air_gapped(
+            [
+                "sh",
+                "-c",
+                f'ip link set lo up && exec {prefix / "bin" / "python"} -I -c "$0"',
+                SERVE_CHECK.format(localgpt=localgpt, db=db),
+            ],
+            traces[5],
+        ),
+        timings,
+        **run,
+    )
     assert "web app served" in served.stdout, served.stderr[-2000:]
 
     again = step("install-again", air_gapped([str(bundle / "install.sh"), str(prefix)], traces[4]), timings, **run)

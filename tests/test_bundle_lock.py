@@ -1,4 +1,5 @@
 """requirements.lock and the bundle's installer: what they refuse, checked without building a bundle."""
+
 import hashlib
 import os
 import re
@@ -32,7 +33,8 @@ def test_the_lock_pins_every_dependency_of_pyproject_within_its_range():
     stale = [
         f"{r} (locked: {pins.get(canonicalize_name(r.name))})"
         for r in wanted
-        if canonicalize_name(r.name) not in pins or not r.specifier.contains(pins[canonicalize_name(r.name)], prereleases=True)
+        if canonicalize_name(r.name) not in pins
+        or not r.specifier.contains(pins[canonicalize_name(r.name)], prereleases=True)
     ]
     assert stale == [], "requirements.lock is out of date: run scripts/update-lock.sh"
 
@@ -53,8 +55,11 @@ def test_requirements_pin_each_wheel_with_its_hash(tmp_path):
 
 
 def test_glibc_needed_is_the_newest_tag_and_the_build_machine_for_local_builds(tmp_path):
-    for name in ("a-1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", "b-1-py3-none-any.whl",
-                 "c-1-cp311-cp311-manylinux_2_28_x86_64.whl"):
+    for name in (
+        "a-1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "b-1-py3-none-any.whl",
+        "c-1-cp311-cp311-manylinux_2_28_x86_64.whl",
+    ):
         (tmp_path / name).touch()
     assert bundletool.glibc_needed(tmp_path, "glibc-2.36") == "glibc-2.28"
     (tmp_path / "llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl").touch()
@@ -86,14 +91,21 @@ def fake_bundle(tmp_path) -> Path:
 
 
 def write_sums(bundle: Path) -> None:
-    files = sorted(p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file() and p.name != "SHA256SUMS")
+    files = sorted(
+        p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file() and p.name != "SHA256SUMS"
+    )
     sums = "".join(f"{hashlib.sha256((bundle / f).read_bytes()).hexdigest()}  {f}\n" for f in files)
     (bundle / "SHA256SUMS").write_text(sums)
 
 
 def install(bundle: Path, prefix: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(bundle / "install.sh"), str(prefix)], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHON": sys.executable})
+    return subprocess.run(
+        [str(bundle / "install.sh"), str(prefix)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHON": sys.executable},
+    )
 
 
 def test_install_stops_naming_a_damaged_file(fake_bundle, tmp_path):

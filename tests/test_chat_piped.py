@@ -1,4 +1,5 @@
 """`localgpt chat` with questions piped in: no prompt or banner, each answer and its sources on stdout."""
+
 import subprocess
 
 from conftest import REPO, localgpt_cmd
@@ -15,7 +16,11 @@ def test_piped_questions_are_answered_in_order_without_prompt_noise(sample_db, t
     )
     result = subprocess.run(
         localgpt_cmd("chat", "--db", str(sample_db), "--max-tokens", "24", "-k", "2"),
-        input=questions, capture_output=True, text=True, cwd=REPO, timeout=600,
+        input=questions,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout

@@ -3,6 +3,7 @@
 One chat process serves the whole module (the index and model load once); the tests run in
 file order and each leaves the chat at its prompt.
 """
+
 import os
 import re
 import shutil
@@ -37,18 +38,35 @@ def endless_switch(tmp_path_factory):
 @pytest.fixture(scope="module")
 def chat(db, tmp_path_factory, endless_switch):
     home = tmp_path_factory.mktemp("chat-home")
-    cmd = offline_cmd([sys.executable, str(REPO / "tests" / "endless_answer.py"),
-                       "chat", "--db", str(db), "--max-tokens", "32", "-k", "2"])
-    env = {**os.environ, "HOME": str(home), "TERM": "dumb", "PYTHONUNBUFFERED": "1",
-           "ENDLESS_ANSWER_SWITCH": str(endless_switch)}
+    cmd = offline_cmd(
+        [
+            sys.executable,
+            str(REPO / "tests" / "endless_answer.py"),
+            "chat",
+            "--db",
+            str(db),
+            "--max-tokens",
+            "32",
+            "-k",
+            "2",
+        ]
+    )
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "TERM": "dumb",
+        "PYTHONUNBUFFERED": "1",
+        "ENDLESS_ANSWER_SWITCH": str(endless_switch),
+    }
     # The forked child sets its window size before exec, which sends it SIGWINCH. pytest imports readline,
     # whose SIGWINCH handler runs on the alternate signal stack; after the in-process tests before this
     # module have run (OpenVINO among them) the kernel could not deliver it there and killed the child with
     # SIGSEGV before exec. The child needs no handler before exec: it gets the default (ignore).
     previous = signal.signal(signal.SIGWINCH, signal.SIG_DFL)
     try:
-        child = pexpect.spawn(cmd[0], cmd[1:], cwd=str(REPO), env=env, encoding="utf-8", timeout=TIMEOUT,
-                              dimensions=(40, 200))
+        child = pexpect.spawn(
+            cmd[0], cmd[1:], cwd=str(REPO), env=env, encoding="utf-8", timeout=TIMEOUT, dimensions=(40, 200)
+        )
     finally:
         signal.signal(signal.SIGWINCH, previous)
     child.logfile_read = sys.stderr  # shown by pytest when a test fails

@@ -1,4 +1,5 @@
 """No chunk may be longer than the embedding model reads: MiniLM silently truncates at 256 tokens."""
+
 import pytest
 
 from core.types import Section
@@ -27,8 +28,10 @@ def test_a_single_unbreakable_token_run_is_still_cut_to_fit(embedder):
 
 
 def test_table_rows_are_packed_with_the_header_repeated(embedder):
-    rows = [Section(text=f"{i},widget {i},{i * 3}", meta={"row_start": i, "row_end": i}, header="id,name,qty")
-            for i in range(2, 2002)]
+    rows = [
+        Section(text=f"{i},widget {i},{i * 3}", meta={"row_start": i, "row_end": i}, header="id,name,qty")
+        for i in range(2, 2002)
+    ]
     chunks = chunk_sections(rows, "t.csv", embedder.tokens, ChunkPlan(max_tokens=200, overlap=0))
     assert all(c.text.startswith("id,name,qty\n") for c in chunks)
     assert chunks[0].extra["row_start"] == 2 and chunks[-1].extra["row_end"] == 2001
@@ -39,7 +42,7 @@ def test_table_rows_are_packed_with_the_header_repeated(embedder):
 
 MIXED = (
     "Café déjà vu: the naïve résumé (§ 4.12) lists ﬁnancial penalties of ½ the fee, i.e. x² per day. "
-    "東京都は日本の首都です。 Don't \"quote\" me; e\u0301cole, a_b-c/d\\e, 3.14159, 😀 and\ttabs.\n\n"
+    '東京都は日本の首都です。 Don\'t "quote" me; e\u0301cole, a_b-c/d\\e, 3.14159, 😀 and\ttabs.\n\n'
     "Unbelievably, internationalisation counterproductively prerequisites hyperparameterisation.\n"
     "def parse(task: Task) -> Parsed:\n    return Parsed(task.source, 'read')\n"
 )

@@ -1,4 +1,5 @@
 """What a user sees from `ingest` and `ask`: answers with sources, and one-line errors."""
+
 import json
 
 from click.testing import CliRunner

@@ -1,5 +1,6 @@
 """Choices made by CPU (faked CPU flags), the portable llama.cpp build found and checked without risking an
 illegal instruction in this process, and what doctor says on a CPU the build cannot run on."""
+
 from __future__ import annotations
 
 import os
@@ -21,21 +22,28 @@ WITH_BF16 = NO_BF16 | {"AVX512BF16"}
 @pytest.fixture
 def on_cpu(monkeypatch):
     """Make this process see a CPU with the given features."""
+
     def fake(features: frozenset[str]) -> None:
         monkeypatch.setattr(cpu, "cpu_features", lambda: features)
         monkeypatch.setattr("embeddings.embedder.gpu_may_exist", lambda: False)
+
     return fake
 
 
-@pytest.mark.parametrize("features, backend, device, expected", [
-    (NO_BF16, "auto", "auto", "int8"),
-    (NO_BF16, "onnx", "cpu", "int8"),
-    (WITH_BF16, "auto", "auto", "float32"),  # OpenVINO's bfloat16: faster still, and closer to float32
-    (NO_BF16, "openvino", "auto", "float32"),  # int8 runs only on ONNX Runtime
-    (NO_BF16, "torch", "auto", "float32"),
-    (NO_BF16, "auto", "cuda", "float32"),
-])
-def test_a_new_index_gets_the_precision_measured_best_for_the_cpu(settings_for, tmp_path, on_cpu, features, backend, device, expected):
+@pytest.mark.parametrize(
+    "features, backend, device, expected",
+    [
+        (NO_BF16, "auto", "auto", "int8"),
+        (NO_BF16, "onnx", "cpu", "int8"),
+        (WITH_BF16, "auto", "auto", "float32"),  # OpenVINO's bfloat16: faster still, and closer to float32
+        (NO_BF16, "openvino", "auto", "float32"),  # int8 runs only on ONNX Runtime
+        (NO_BF16, "torch", "auto", "float32"),
+        (NO_BF16, "auto", "cuda", "float32"),
+    ],
+)
+def test_a_new_index_gets_the_precision_measured_best_for_the_cpu(
+    settings_for, tmp_path, on_cpu, features, backend, device, expected
+):
     from embeddings import load_embedder
 
     on_cpu(features)
@@ -111,9 +119,22 @@ def test_a_build_that_dies_with_an_illegal_instruction_is_reported_not_fatal(tmp
 def test_the_best_variant_for_the_cpu_is_chosen_and_a_broken_one_never_is():
     # The scores each variant's library gave on an Intel Xeon (Sapphire Rapids) VM: its AMX variant scores
     # highest but died there with an illegal instruction in this llama.cpp; zen4 (AVX-512, VNNI, bfloat16) ran.
-    on_sapphire_rapids = {"alderlake": 128, "cannonlake": 448, "cascadelake": 1216, "cooperlake": 1728, "haswell": 64,
-                          "icelake": 1472, "ivybridge": 23, "piledriver": 24, "sandybridge": 21, "sapphirerapids": 4032,
-                          "skylakex": 192, "sse42": 5, "x64": 1, "zen4": 1984}
+    on_sapphire_rapids = {
+        "alderlake": 128,
+        "cannonlake": 448,
+        "cascadelake": 1216,
+        "cooperlake": 1728,
+        "haswell": 64,
+        "icelake": 1472,
+        "ivybridge": 23,
+        "piledriver": 24,
+        "sandybridge": 21,
+        "sapphirerapids": 4032,
+        "skylakex": 192,
+        "sse42": 5,
+        "x64": 1,
+        "zen4": 1984,
+    }
     assert llama_native.best_variant(on_sapphire_rapids) == "zen4"
     assert llama_native.best_variant({"haswell": 64, "zen4": 0, "x64": 1}) == "haswell"
     assert llama_native.best_variant({"zen4": 0, "sapphirerapids": 9}) is None
@@ -124,8 +145,10 @@ def test_the_portable_build_loads_exactly_one_variant_the_one_its_libraries_scor
     build = llama_native.installed_build()
     if not build.portable:
         pytest.skip("the installed llama-cpp-python is a native build")
-    code = ("from generation.llama_native import *; scores = variant_scores(installed_build()); "
-            "load_cpu_backends(); print(best_variant(scores), loaded_variant())")
+    code = (
+        "from generation.llama_native import *; scores = variant_scores(installed_build()); "
+        "load_cpu_backends(); print(best_variant(scores), loaded_variant())"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert done.returncode == 0, done.stderr[-2000:]
     best, loaded = done.stdout.split()
@@ -143,8 +166,13 @@ def test_the_installed_build_runs_here_and_says_with_what():
 
 @pytest.mark.slow
 def test_the_report_command_says_what_the_cpu_has_and_what_the_build_needs():
-    done = subprocess.run([sys.executable, "-c", llama_native.REPORT_COMMAND], capture_output=True, text=True,
-                          cwd=Path(llama_native.__file__).resolve().parent.parent, env={**os.environ})
+    done = subprocess.run(
+        [sys.executable, "-c", llama_native.REPORT_COMMAND],
+        capture_output=True,
+        text=True,
+        cwd=Path(llama_native.__file__).resolve().parent.parent,
+        env={**os.environ},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("CPU features: ") and lines[1].startswith("llama.cpp build: ")
@@ -155,14 +183,14 @@ def test_doctor_names_a_build_this_cpu_cannot_run_and_does_not_load_it(sample_db
     from core.settings import load_settings
     from doctor import run_doctor
 
-    monkeypatch.setattr("doctor.cpu_check.probe", lambda: llama_native.Probe(False, problem="died with an illegal instruction"))
+    monkeypatch.setattr(
+        "doctor.cpu_check.probe", lambda: llama_native.Probe(False, problem="died with an illegal instruction")
+    )
     monkeypatch.setattr("generation.llm.gpu_offload_supported", lambda: pytest.fail("llama.cpp was loaded"))
     report = run_doctor(load_settings({"db": sample_db}, environ={}))
     assert [p.reason for p in report.errors] == ["llm-cpu-unsupported"]
     assert report.exit_code == 1
     assert "features" in report.sections["cpu"] and "llama_cpp_build" in report.sections["cpu"]
-
-
 
 
 def test_llama_cpp_python_is_built_once_per_arguments_and_the_rest_installs_from_the_lock(tmp_path, monkeypatch):
@@ -179,7 +207,9 @@ def test_llama_cpp_python_is_built_once_per_arguments_and_the_rest_installs_from
     def pip_wheel(cmd, check, env):
         assert "--require-hashes" in cmd and env["FORCE_CMAKE"] == "1"
         builds.append(env["CMAKE_ARGS"])
-        (Path(cmd[cmd.index("--wheel-dir") + 1]) / "llama_cpp_python-0.3.36-cp311-cp311-linux_x86_64.whl").write_bytes(b"")
+        (Path(cmd[cmd.index("--wheel-dir") + 1]) / "llama_cpp_python-0.3.36-cp311-cp311-linux_x86_64.whl").write_bytes(
+            b""
+        )
 
     monkeypatch.setattr(bundletool.subprocess, "run", pip_wheel)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))

@@ -7,6 +7,7 @@ Kills land at named points of the write order through the test hook LOCALGPT_TES
 outside at an unscripted moment. After every kill the guarantee readers rely on is checked:
 every chunk in the catalog has its vector in Chroma.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,13 +33,21 @@ def ingest(folder, db, kill_at: str | None = None):
     env.update(ENV)
     if kill_at:
         env["LOCALGPT_TEST_KILL_AT"] = kill_at
-    return subprocess.run(localgpt_cmd("ingest", "--source-dir", str(folder), "--db", str(db), "--quiet"),
-                          capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    return subprocess.run(
+        localgpt_cmd("ingest", "--source-dir", str(folder), "--db", str(db), "--quiet"),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=300,
+    )
 
 
 def killed_at(folder, db, stage: str) -> None:
     result = ingest(folder, db, kill_at=stage)
-    assert result.returncode == -signal.SIGKILL, f"not killed at {stage}: rc={result.returncode} {result.stdout} {result.stderr}"
+    assert result.returncode == -signal.SIGKILL, (
+        f"not killed at {stage}: rc={result.returncode} {result.stdout} {result.stderr}"
+    )
     assert_readers_safe(db, stage)
 
 
@@ -55,8 +64,14 @@ def kill_from_outside_during_writes(folder, db) -> None:
     start = len(index_state(db)["catalog"])
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALGPT_")}
     env.update(ENV)
-    proc = subprocess.Popen(localgpt_cmd("ingest", "--source-dir", str(folder), "--db", str(db), "--quiet"),
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        localgpt_cmd("ingest", "--source-dir", str(folder), "--db", str(db), "--quiet"),
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 240
     try:
         while time.monotonic() < deadline and proc.poll() is None:
@@ -156,8 +171,9 @@ def test_remove_killed_mid_way_is_finished_by_the_next_write(tmp_path):
     assert ingest(folder, db).returncode == 0
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALGPT_")}
     env["LOCALGPT_TEST_KILL_AT"] = "removed:1"  # the files left the catalog, their vectors not yet
-    killed = subprocess.run(localgpt_cmd("remove", "--db", str(db), "part0"), capture_output=True, text=True,
-                            cwd=REPO, env=env, timeout=300)
+    killed = subprocess.run(
+        localgpt_cmd("remove", "--db", str(db), "part0"), capture_output=True, text=True, cwd=REPO, env=env, timeout=300
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
     assert_readers_safe(db, "a remove")
     state = index_state(db)

@@ -1,4 +1,5 @@
 """`localgpt doctor`: what it reports, and a named reason for each thing it finds missing or broken."""
+
 import hashlib
 import json
 import os
@@ -99,8 +100,11 @@ def test_embedding_model_without_weights(sample_db, tmp_path):
     from embeddings.bundled import bundled_embedding_model_path
 
     model = tmp_path / "half-copied"
-    shutil.copytree(bundled_embedding_model_path(), model,
-                    ignore=lambda d, names: [n for n in names if n.endswith((".safetensors", ".bin"))])
+    shutil.copytree(
+        bundled_embedding_model_path(),
+        model,
+        ignore=lambda d, names: [n for n in names if n.endswith((".safetensors", ".bin"))],
+    )
     code, report = doctor("--db", str(tmp_path / "no-index"), "--embedding-model", str(model))
     assert code == 1 and reasons(report) == ["embedding-model-broken"]
 

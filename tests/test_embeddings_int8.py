@@ -1,5 +1,6 @@
 """The opt-in int8 embedding model: close to the float32 vectors, cached like the float export,
 and an index built with it keeps that precision (queries follow it; a mismatch is refused)."""
+
 from __future__ import annotations
 
 import json
@@ -56,8 +57,10 @@ def test_int8_export_is_cached_beside_the_float_one(both, cache):
     exact, small = both
     small.embed(["warm"])
     names = sorted(p.name for p in cache.iterdir())
-    assert names == [export_dir(cache, exact.info.fingerprint).name,
-                     export_dir(cache, exact.info.fingerprint, "int8").name]  # no temporary folders left
+    assert names == [
+        export_dir(cache, exact.info.fingerprint).name,
+        export_dir(cache, exact.info.fingerprint, "int8").name,
+    ]  # no temporary folders left
     model = cache / names[1] / "model.onnx"
     assert model.stat().st_size < (cache / names[0] / "model.onnx").stat().st_size / 3  # 8-bit weights
     stamp = model.stat().st_mtime_ns
@@ -83,7 +86,9 @@ def run(*args, env=None):
 @pytest.mark.slow
 def test_an_index_keeps_the_precision_that_built_it(tmp_path, cache):
     db, env = tmp_path / "db", {"LOCALGPT_ONNX_CACHE": str(cache)}
-    built = run("ingest", "--source-dir", str(SAMPLES), "--db", str(db), "--embedding-precision", "int8", "--quiet", env=env)
+    built = run(
+        "ingest", "--source-dir", str(SAMPLES), "--db", str(db), "--embedding-precision", "int8", "--quiet", env=env
+    )
     assert built.exit_code == 0, built.output
 
     # a query with the default (auto) embeds the question with the index's int8 model

@@ -1,6 +1,7 @@
 """The CPU backends (OpenVINO, the default, and ONNX Runtime) give torch's vectors (cosine >= 1 - 1e-3),
 the model is exported once into its cache (atomically), and the backend does not change the index
 fingerprint."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -138,7 +139,9 @@ def test_a_cache_shared_with_another_cpu_or_library_version_gets_entries_of_its_
     monkeypatch.setattr("embeddings.openvino_backend.cpu_key", lambda: "other-cpu")
     elsewhere = compiled_cache(model)
     assert elsewhere != here and elsewhere.parent == here.parent
-    assert np.array_equal(OpenVinoEncoder(bundled_embedding_model_path(), model, compute="f32").encode(TEXTS[:4], batch_size=4), first)
+    assert np.array_equal(
+        OpenVinoEncoder(bundled_embedding_model_path(), model, compute="f32").encode(TEXTS[:4], batch_size=4), first
+    )
     assert len(list(elsewhere.glob("*.blob"))) == 1  # compiled afresh for that CPU
     assert {entry: entry.stat().st_mtime_ns for entry in here.glob("*.blob")} == entries  # this CPU's left as they were
     monkeypatch.setattr("embeddings.onnx_backend.library_versions", lambda *names: "torch=99.0")
@@ -149,9 +152,13 @@ def test_backend_does_not_change_the_index_fingerprint(settings_for, tmp_path):
     from embeddings import load_embedder
     from ingest.pipeline import index_info
 
-    infos = {b: index_info(settings_for(tmp_path, embedding_backend=b, embedding_precision="float32"),
-                           load_embedder(settings_for(tmp_path, embedding_backend=b, embedding_precision="float32")))
-             for b in ("torch", "onnx", "openvino", "auto")}
+    infos = {
+        b: index_info(
+            settings_for(tmp_path, embedding_backend=b, embedding_precision="float32"),
+            load_embedder(settings_for(tmp_path, embedding_backend=b, embedding_precision="float32")),
+        )
+        for b in ("torch", "onnx", "openvino", "auto")
+    }
     assert infos["torch"] == infos["onnx"] == infos["openvino"] == infos["auto"]
 
 
@@ -160,8 +167,11 @@ def test_auto_picks_openvino_on_cpu(settings_for, tmp_path, exported):
     from embeddings import load_embedder
 
     cache, _, _ = exported
-    embedder = load_embedder(settings_for(tmp_path, embedding_backend="auto", device="cpu", onnx_cache=str(cache),
-                                         embedding_precision="float32"))
+    embedder = load_embedder(
+        settings_for(
+            tmp_path, embedding_backend="auto", device="cpu", onnx_cache=str(cache), embedding_precision="float32"
+        )
+    )
     assert embedder.backend == "openvino"
 
 
@@ -177,13 +187,19 @@ def test_auto_falls_back_to_onnx_when_openvino_cannot_load(settings_for, tmp_pat
 
     monkeypatch.setattr(OpenVinoEncoder, "_open", refuse)
     cache, _, vectors = exported
-    auto = load_embedder(settings_for(tmp_path, embedding_backend="auto", device="cpu", onnx_cache=str(cache),
-                                         embedding_precision="float32"))
+    auto = load_embedder(
+        settings_for(
+            tmp_path, embedding_backend="auto", device="cpu", onnx_cache=str(cache), embedding_precision="float32"
+        )
+    )
     assert np.allclose(auto.embed(TEXTS[:3]), vectors[:3], atol=1e-6)
     assert auto.backend == "onnx"
     assert "openvino backend unavailable; embedding with onnx" in caplog.text
-    named = load_embedder(settings_for(tmp_path, embedding_backend="openvino", device="cpu", onnx_cache=str(cache),
-                                         embedding_precision="float32"))
+    named = load_embedder(
+        settings_for(
+            tmp_path, embedding_backend="openvino", device="cpu", onnx_cache=str(cache), embedding_precision="float32"
+        )
+    )
     with pytest.raises(ModelLoadError, match="made to fail here"):
         named.embed(["x"])
 

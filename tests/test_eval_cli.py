@@ -1,4 +1,5 @@
 """`localgpt eval` on a small question set over the sample documents."""
+
 import json
 
 from click.testing import CliRunner
@@ -37,7 +38,9 @@ def test_eval_json_scores_every_mode(sample_db, tmp_path):
 
 
 def test_eval_table_and_chosen_modes(sample_db, tmp_path):
-    result = CliRunner().invoke(cli, ["eval", "--db", str(sample_db), "--modes", "bm25,hybrid+mmr", str(write_qa(tmp_path))])
+    result = CliRunner().invoke(
+        cli, ["eval", "--db", str(sample_db), "--modes", "bm25,hybrid+mmr", str(write_qa(tmp_path))]
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split() == ["mode", "R@1", "R@5", "R@10", "MRR@10", "nDCG@10", "chars", "p50", "ms", "p95", "ms"]
@@ -64,7 +67,9 @@ def test_eval_scores_the_widened_passage_and_reports_its_length(sample_db, tmp_p
     qa = str(write_qa(tmp_path))
     runs = {}
     for chars in ("0", "2000"):
-        result = CliRunner().invoke(cli, ["eval", "--db", str(sample_db), "--json", "--modes", "bm25", "--passage-chars", chars, qa])
+        result = CliRunner().invoke(
+            cli, ["eval", "--db", str(sample_db), "--json", "--modes", "bm25", "--passage-chars", chars, qa]
+        )
         assert result.exit_code == 0, result.output
         runs[chars] = json.loads(result.output)["modes"]["bm25"]
     assert runs["2000"]["recall@10"] >= runs["0"]["recall@10"]
@@ -75,7 +80,9 @@ def test_eval_mlflow_without_mlflow_says_what_to_install(sample_db, tmp_path, mo
     import sys
 
     monkeypatch.setitem(sys.modules, "mlflow", None)  # as if not installed: importing it raises ImportError
-    result = CliRunner().invoke(cli, ["eval", "--db", str(sample_db), "--mlflow", str(tmp_path / "runs"), str(write_qa(tmp_path))])
+    result = CliRunner().invoke(
+        cli, ["eval", "--db", str(sample_db), "--mlflow", str(tmp_path / "runs"), str(write_qa(tmp_path))]
+    )
     assert result.exit_code == 1
     assert "pip install 'localgpt[mlflow]'" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "runs").exists()
@@ -86,7 +93,9 @@ def test_eval_mlflow_logs_settings_and_figures_to_a_file_store(sample_db, tmp_pa
 
     pytest.importorskip("mlflow")  # an optional extra: mlflow-skinny
     runs = tmp_path / "runs"
-    result = CliRunner().invoke(cli, ["eval", "--db", str(sample_db), "--modes", "bm25", "--mlflow", str(runs), str(write_qa(tmp_path))])
+    result = CliRunner().invoke(
+        cli, ["eval", "--db", str(sample_db), "--modes", "bm25", "--mlflow", str(runs), str(write_qa(tmp_path))]
+    )
     assert result.exit_code == 0, result.output
     import mlflow
 

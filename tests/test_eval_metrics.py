@@ -1,4 +1,5 @@
 """Question files and the metrics computed from a ranked list of chunks."""
+
 import json
 import math
 
@@ -74,13 +75,16 @@ def test_load_qa_accepts_question_or_query_and_qrels_or_expected(tmp_path):
     ]
 
 
-@pytest.mark.parametrize("line, message", [
-    ('{"qrels": ["a"]}', "no \"question\""),
-    ('{"question": "x"}', "qrels"),
-    ('{"question": "x", "expected": ["a"], "match": "some"}', "match"),
-    ("not json", "not valid JSON"),
-    ('{"question": "x", "expected": [1, 2]}', "list of strings"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"qrels": ["a"]}', 'no "question"'),
+        ('{"question": "x"}', "qrels"),
+        ('{"question": "x", "expected": ["a"], "match": "some"}', "match"),
+        ("not json", "not valid JSON"),
+        ('{"question": "x", "expected": [1, 2]}', "list of strings"),
+    ],
+)
 def test_malformed_question_files_name_the_line(tmp_path, line, message):
     path = tmp_path / "qa.jsonl"
     path.write_text('{"question": "ok", "qrels": ["a"]}\n' + line + "\n")

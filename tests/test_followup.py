@@ -1,4 +1,5 @@
 """Follow-up questions made standalone: which need it, the bounded history, checking the model's rewrite."""
+
 from dataclasses import dataclass, field
 
 import pytest
@@ -47,14 +48,23 @@ class Scripted(Recording):
         yield self.reply
 
 
-@pytest.mark.parametrize("question", ["And the deposit?", "How much notice is needed to end it?",
-                                      "What about pets?", "What should I do about the second one?", "Why?"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "And the deposit?",
+        "How much notice is needed to end it?",
+        "What about pets?",
+        "What should I do about the second one?",
+        "Why?",
+    ],
+)
 def test_questions_that_lean_on_the_conversation(question):
     assert looks_like_followup(question)
 
 
-@pytest.mark.parametrize("question", ["What is the monthly rent for the apartment?",
-                                      "How often should the kettle be descaled?"])
+@pytest.mark.parametrize(
+    "question", ["What is the monthly rent for the apartment?", "How often should the kettle be descaled?"]
+)
 def test_questions_that_stand_alone(question):
     assert not looks_like_followup(question)
 
@@ -71,7 +81,9 @@ def test_a_standalone_question_is_not_sent_to_the_model(llm):
 def test_history_keeps_the_newest_turns_that_fit_the_budget(llm):
     history = History()
     for n in range(30):
-        history.add(f"Question {n} about clause {n}?", f"Question {n} about clause {n}?", f"Clause {n} says " + "words " * 80)
+        history.add(
+            f"Question {n} about clause {n}?", f"Question {n} about clause {n}?", f"Clause {n} says " + "words " * 80
+        )
     messages, used = history.window(llm, "And the next one?", budget=300)
     assert llm.count_tokens(messages) <= 300
     assert 0 < used < 30
@@ -95,14 +107,25 @@ def test_judging_rewrites():
     assert judge_rewrite("How much is the security deposit for the apartment?", question, history) == ""
     assert judge_rewrite("", question, history) == "empty"
     assert judge_rewrite("The rent is 1,850 US dollars.", question, history) == "dropped the question's own words"
-    assert judge_rewrite("How much is the security deposit?", question, history) == "resolved nothing from the conversation"
-    assert "invented" in judge_rewrite("How much is the security deposit for the apartment spaceship galaxy rocket?", question, history)
+    assert (
+        judge_rewrite("How much is the security deposit?", question, history)
+        == "resolved nothing from the conversation"
+    )
+    assert "invented" in judge_rewrite(
+        "How much is the security deposit for the apartment spaceship galaxy rocket?", question, history
+    )
 
 
-@pytest.mark.parametrize("reply", ["The security deposit is 2,775 US dollars.", "", "Sure! Here is the rewritten question:"])
+@pytest.mark.parametrize(
+    "reply", ["The security deposit is 2,775 US dollars.", "", "Sure! Here is the rewritten question:"]
+)
 def test_a_rewrite_that_looks_wrong_falls_back_to_the_previous_key_terms(llm, reply):
     history = History()
-    history.add("What is the monthly rent for the apartment?", "What is the monthly rent for the apartment?", "1,850 US dollars.")
+    history.add(
+        "What is the monthly rent for the apartment?",
+        "What is the monthly rent for the apartment?",
+        "1,850 US dollars.",
+    )
     rewrite = rewrite_followup("And the deposit?", history, Scripted(llm, reply=reply), 512, SAMPLING)
     assert rewrite.method == "fallback"
     assert rewrite.standalone.startswith("And the deposit?")
@@ -111,7 +134,11 @@ def test_a_rewrite_that_looks_wrong_falls_back_to_the_previous_key_terms(llm, re
 
 def test_a_good_rewrite_is_used(llm):
     history = History()
-    history.add("What is the monthly rent for the apartment?", "What is the monthly rent for the apartment?", "1,850 US dollars.")
+    history.add(
+        "What is the monthly rent for the apartment?",
+        "What is the monthly rent for the apartment?",
+        "1,850 US dollars.",
+    )
     scripted = Scripted(llm, reply="Rewritten question: How much is the security deposit for the apartment?\nNote: ...")
     rewrite = rewrite_followup("And how much is the security deposit?", history, scripted, 512, SAMPLING)
     assert (rewrite.method, rewrite.standalone) == ("llm", "How much is the security deposit for the apartment?")
@@ -122,8 +149,11 @@ def test_follow_up_with_the_real_model_finds_the_right_passage(sample_db, settin
     """What chat does: the rewrite (or its fallback) and the question as typed, searched together."""
     settings = settings_for(sample_db, k=3)
     history = History()
-    history.add("What is the monthly rent for the apartment?", "What is the monthly rent for the apartment?",
-                "The monthly rent is 1,850 US dollars [1].")
+    history.add(
+        "What is the monthly rent for the apartment?",
+        "What is the monthly rent for the apartment?",
+        "The monthly rent is 1,850 US dollars [1].",
+    )
     question = "How much notice is needed to end it?"
     rewrite = rewrite_followup(question, history, llm, settings.history_tokens, Sampling.of(settings))
     assert rewrite.method in ("llm", "fallback")
@@ -141,7 +171,11 @@ def test_the_rewrite_samples_as_the_user_asked():
             yield "How much is the security deposit for the apartment?"
 
     history = History()
-    history.add("What is the monthly rent for the apartment?", "What is the monthly rent for the apartment?", "1,850 US dollars.")
+    history.add(
+        "What is the monthly rent for the apartment?",
+        "What is the monthly rent for the apartment?",
+        "1,850 US dollars.",
+    )
     llm = Recording()
     rewrite = rewrite_followup("And how much is the security deposit?", history, llm, 512, Sampling(0.7, 1.3))
     assert rewrite.method == "llm" and llm.prompts == [(0.7, 1.3)]

@@ -1,4 +1,5 @@
 """Citation markers, attribution, excerpts and refusal detection: pure functions, no model."""
+
 import pytest
 
 from core.types import Chunk, Hit
@@ -41,7 +42,9 @@ def test_text_is_not_held_back_beyond_an_open_marker():
 
 def test_attribution_points_to_the_passage_holding_the_figure():
     passages = ["The brew boiler operates at 9.2 bar.", "The steam boiler is maintained at 1.45 bar."]
-    assert attribute_by_overlap("The steam boiler is held at 1.45 bar.", passages, "What pressure is the steam boiler held at?") == [2]
+    assert attribute_by_overlap(
+        "The steam boiler is held at 1.45 bar.", passages, "What pressure is the steam boiler held at?"
+    ) == [2]
     assert attribute_by_overlap("I like turtles.", passages, "What pressure?") == []
 
 
@@ -76,8 +79,20 @@ def test_pdf_lines_join_into_sentences_and_labels_stay_with_their_text():
 
 def test_excerpts_keep_the_sentences_sharing_words_with_the_question():
     hits = [
-        Hit(Chunk.make("The office opens at nine every weekday morning. The rent is 950 euros per month. Parking is free for staff.", "a.pdf", 0), 0.5),
-        Hit(Chunk.make("Pets are not allowed in the building at all. The deposit equals three months of rent.", "b.pdf", 0), 0.4),
+        Hit(
+            Chunk.make(
+                "The office opens at nine every weekday morning. The rent is 950 euros per month. Parking is free for staff.",
+                "a.pdf",
+                0,
+            ),
+            0.5,
+        ),
+        Hit(
+            Chunk.make(
+                "Pets are not allowed in the building at all. The deposit equals three months of rent.", "b.pdf", 0
+            ),
+            0.4,
+        ),
     ]
     excerpts = choose_excerpts("How much is the monthly rent?", hits, 2)
     assert excerpts == ["The rent is 950 euros per month.", "The deposit equals three months of rent."]

@@ -1,6 +1,7 @@
 """An index the user controls: several folders in one index, links that leave a folder,
 `documents`, `remove`, exclusions and known failures, as a user sees them (the real CLI,
 Chroma on disk, the bundled embedding model)."""
+
 from __future__ import annotations
 
 import json
@@ -84,7 +85,8 @@ def test_documents_lists_each_file_with_its_folder_and_remove_takes_files_or_a_f
     assert f"{other} (sources under other/): 2 files, 2 chunks" in lines
     docs = json.loads(run("documents", "--db", db, "--json", "--folder", other, "*budget*").stdout)
     assert [(d["source"], d["folder"], d["chunks"], d["size"]) for d in docs] == [
-        ("other/budget.txt", str(other), 1, (other / "budget.txt").stat().st_size)]
+        ("other/budget.txt", str(other), 1, (other / "budget.txt").stat().st_size)
+    ]
 
     removed = run("remove", "--db", db, "other/budget.txt")
     assert removed.exit_code == 0, removed.output
@@ -135,8 +137,10 @@ def test_links_that_leave_the_folder_are_skipped_unless_asked_for(tmp_path):
     result = ingest(folder, db)
     assert result.exit_code == 0, result.output
     assert "2 skipped" in result.stdout
-    assert f"  skipped: secrets.txt: symbolic link to a file outside the folder ({private / 'secrets.txt'}); " \
-           "pass --follow-external-links to read it" in result.stdout
+    assert (
+        f"  skipped: secrets.txt: symbolic link to a file outside the folder ({private / 'secrets.txt'}); "
+        "pass --follow-external-links to read it" in result.stdout
+    )
     assert "  skipped: more: symbolic link to a folder outside the folder" in result.stdout
     assert sorted(sources(db)) == ["guide-link.txt", "inner/guide.txt", "readme.txt"]
     assert "hunter2" not in run("search", "--db", db, "What is the admin password?").stdout
@@ -160,8 +164,18 @@ def test_exclusions_keep_files_out_and_are_not_failures(tmp_path):
     assert result.exit_code == 0, result.output  # the excluded failure no longer counts
     assert "0 failed" in result.stdout and "3 excluded" in result.stdout and "2 removed" in result.stdout
     assert sorted(sources(db)) == ["report.txt"]
-    report = run("ingest", "--source-dir", folder, "--db", db, "--quiet", "--exclude", "*.log.txt",
-                 "--report", tmp_path / "r.json")
+    report = run(
+        "ingest",
+        "--source-dir",
+        folder,
+        "--db",
+        db,
+        "--quiet",
+        "--exclude",
+        "*.log.txt",
+        "--report",
+        tmp_path / "r.json",
+    )
     outcomes = {f["source"]: (f["status"], f["reason"]) for f in json.loads((tmp_path / "r.json").read_text())["files"]}
     assert report.exit_code == 0 and outcomes["drafts/draft.txt"][0] == "excluded"
 
@@ -199,7 +213,8 @@ def test_bad_db_and_odd_names_get_clear_messages(tmp_path):
     result = ingest(folder, not_a_folder)
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        f"Error: --db {not_a_folder} is a file, not a folder. Pass the folder of an index (or a new folder's name)."]
+        f"Error: --db {not_a_folder} is a file, not a folder. Pass the folder of an index (or a new folder's name)."
+    ]
 
     (folder / "bad\nname.pdf").write_bytes(b"not a pdf")
     db = tmp_path / "db"

@@ -1,5 +1,6 @@
 """Two processes on one index: a second ingest is refused at once; a reader during an ingest
 sees a consistent index (every chunk the catalog holds has its vector) and never crashes."""
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,14 @@ def test_second_ingest_exits_at_once_with_a_clear_message(tmp_path):
     folder = tmp_path / "docs"
     write_corpus(folder, 2)
     with open_index(tmp_path / "db", write=True):  # another ingest holds the index
-        result = subprocess.run(localgpt_cmd("ingest", "--source-dir", str(folder), "--db", str(tmp_path / "db")),
-                                capture_output=True, text=True, cwd=REPO, env=cli_env(), timeout=120)
+        result = subprocess.run(
+            localgpt_cmd("ingest", "--source-dir", str(folder), "--db", str(tmp_path / "db")),
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=cli_env(),
+            timeout=120,
+        )
     assert result.returncode == 1
     assert "Another ingest is writing to" in result.stderr and "Wait for it to finish" in result.stderr
     assert "Traceback" not in result.stderr
@@ -43,9 +50,14 @@ def test_queries_during_an_ingest_see_a_consistent_index(tmp_path, settings_for)
 
     folder, db = tmp_path / "docs", tmp_path / "db"
     write_corpus(folder, 12)
-    proc = subprocess.Popen(localgpt_cmd("ingest", "--source-dir", str(folder), "--db", str(db), "--quiet"),
-                            cwd=REPO, env=cli_env(LOCALGPT_EMBED_BATCH_SIZE="4"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        localgpt_cmd("ingest", "--source-dir", str(folder), "--db", str(db), "--quiet"),
+        cwd=REPO,
+        env=cli_env(LOCALGPT_EMBED_BATCH_SIZE="4"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     samples_with_chunks = 0
     try:
         while proc.poll() is None:

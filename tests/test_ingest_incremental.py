@@ -1,5 +1,6 @@
 """Re-ingest: unchanged files are skipped, changed ones replaced, deleted ones removed, a rename is
 remove + new; the result is always the index a clean run over the same folder gives."""
+
 from __future__ import annotations
 
 import json
@@ -51,13 +52,22 @@ def index_state(db) -> dict:
         catalog = sorted(r[0] for r in sql.execute("SELECT id FROM chunks"))
         fts = sorted(r[0] for r in sql.execute("SELECT c.id FROM chunks_fts f JOIN chunks c ON c.rowid = f.rowid"))
         fts_rows = sql.execute("SELECT count(*) FROM chunks_fts").fetchone()[0]
-        sql.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('integrity-check')")  # raises if FTS and chunks disagree
+        sql.execute(
+            "INSERT INTO chunks_fts(chunks_fts) VALUES ('integrity-check')"
+        )  # raises if FTS and chunks disagree
         files = dict(sql.execute("SELECT source, content_hash FROM files"))
         pending = index.catalog.pending()
         vectors = sorted(index.vectors.ids())
         vector_count = index.vectors.count()
-    return {"catalog": catalog, "fts": fts, "fts_rows": fts_rows, "files": files, "pending": pending,
-            "vectors": vectors, "vector_count": vector_count}
+    return {
+        "catalog": catalog,
+        "fts": fts,
+        "fts_rows": fts_rows,
+        "files": files,
+        "pending": pending,
+        "vectors": vectors,
+        "vector_count": vector_count,
+    }
 
 
 def run_cli(*args, env_extra=None, timeout=300):
@@ -72,7 +82,9 @@ def ingested(tmp_path_factory):
     base = tmp_path_factory.mktemp("incremental")
     folder, db = base / "docs", base / "db"
     write_corpus(folder, 8)
-    first = run_cli("ingest", "--source-dir", str(folder), "--db", str(db), "--quiet", "--report", str(base / "first.json"))
+    first = run_cli(
+        "ingest", "--source-dir", str(folder), "--db", str(db), "--quiet", "--report", str(base / "first.json")
+    )
     assert first.returncode == 0, first.stderr
     return base, folder, db, first
 
@@ -113,7 +125,9 @@ def test_add_change_delete_rename_touch_equals_clean_run(ingested, tmp_path):
     touched = folder / "part0" / "note003.txt"
     os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 5_000_000_000))  # same content
     write_corpus(folder, 1, start=50)  # added: part2/note050.txt
-    again = run_cli("ingest", "--source-dir", str(folder), "--db", str(db), "--quiet", "--report", str(tmp_path / "r.json"))
+    again = run_cli(
+        "ingest", "--source-dir", str(folder), "--db", str(db), "--quiet", "--report", str(tmp_path / "r.json")
+    )
     assert again.returncode == 0, again.stderr
     report = json.loads((tmp_path / "r.json").read_text())
     outcome = {f["source"]: f["status"] for f in report["files"]}
@@ -123,7 +137,15 @@ def test_add_change_delete_rename_touch_equals_clean_run(ingested, tmp_path):
     assert outcome["part2/renamed.txt"] == "new"
     assert outcome["part2/note050.txt"] == "new"
     assert outcome["part0/note003.txt"] == "unchanged"
-    assert report["counts"] == {"new": 2, "changed": 1, "unchanged": 5, "removed": 2, "failed": 0, "skipped": 0, "excluded": 0}
+    assert report["counts"] == {
+        "new": 2,
+        "changed": 1,
+        "unchanged": 5,
+        "removed": 2,
+        "failed": 0,
+        "skipped": 0,
+        "excluded": 0,
+    }
     assert "2 new, 1 changed, 5 unchanged, 2 removed, 0 failed" in again.stdout
 
     clean = run_cli("ingest", "--source-dir", str(folder), "--db", str(tmp_path / "clean"), "--quiet")
@@ -142,8 +164,17 @@ def test_failures_are_listed_reported_and_exit_3(tmp_path):
     (folder / "big.txt").write_text(prose(7, sentences=200), encoding="utf-8")  # about 25 kB
     (folder / "notes.xyz").write_text("unsupported", encoding="utf-8")
     db = tmp_path / "db"
-    result = run_cli("ingest", "--source-dir", str(folder), "--db", str(db), "--max-file-mb", "0.01",
-                     "--report", str(tmp_path / "r.json"))
+    result = run_cli(
+        "ingest",
+        "--source-dir",
+        str(folder),
+        "--db",
+        str(db),
+        "--max-file-mb",
+        "0.01",
+        "--report",
+        str(tmp_path / "r.json"),
+    )
     assert result.returncode == 3, result.stderr
     lines = result.stdout.splitlines()
     assert any(line.startswith("  failed: broken.pdf: ") for line in lines), result.stdout
@@ -154,7 +185,13 @@ def test_failures_are_listed_reported_and_exit_3(tmp_path):
     by_source = {f["source"]: f for f in report["files"]}
     assert by_source["big.txt"]["status"] == "failed" and "MB" in by_source["big.txt"]["reason"]
     assert by_source["notes.xyz"]["status"] == "skipped"
-    assert by_source["part0/note000.txt"] == {"source": "part0/note000.txt", "status": "new", "reason": "", "chunks": by_source["part0/note000.txt"]["chunks"], "known": False}
+    assert by_source["part0/note000.txt"] == {
+        "source": "part0/note000.txt",
+        "status": "new",
+        "reason": "",
+        "chunks": by_source["part0/note000.txt"]["chunks"],
+        "known": False,
+    }
     assert "files" in result.stderr and "chunks/s" in result.stderr  # the progress bar, on stderr
 
     # Raise the limit: the big file is ingested, everything else unchanged.

@@ -1,4 +1,5 @@
 """The LLM's default thread count leaves out cores another process keeps busy."""
+
 from generation import threads
 
 

@@ -1,4 +1,5 @@
 """Bad input: each file fails alone with a reason a user understands, or is read despite its flaws."""
+
 from __future__ import annotations
 
 import io
@@ -110,7 +111,9 @@ def test_a_pdf_renamed_docx_is_read_as_pdf(tmp_path):
 
 def test_an_html_page_saved_as_pdf_is_read_as_html(tmp_path):
     path = tmp_path / "invoice.pdf"
-    path.write_text("<!doctype html><html><body><h1>Invoice</h1><p>Total due: 120 EUR.</p></body></html>", encoding="utf-8")
+    path.write_text(
+        "<!doctype html><html><body><h1>Invoice</h1><p>Total due: 120 EUR.</p></body></html>", encoding="utf-8"
+    )
     sections = load_file(path)
     assert sections[0].meta == {"heading": "Invoice"} and "Total due: 120 EUR." in sections[0].text
 
@@ -146,10 +149,49 @@ def test_unsupported_extension_and_the_list_of_extensions():
     with pytest.raises(LoadError, match=r"unsupported file type \.gif"):
         load_file(Path("photo.gif"))
     extensions = supported_extensions()
-    for ext in (".pdf", ".docx", ".pptx", ".xlsx", ".xls", ".csv", ".txt", ".md", ".rst", ".html", ".htm", ".eml",
-                ".msg", ".epub", ".odt", ".rtf", ".json", ".jsonl", ".py", ".js", ".ts", ".java", ".go", ".rs", ".c",
-                ".cpp", ".h", ".sh", ".rb", ".php", ".cs", ".kt", ".swift", ".scala", ".sql", ".png", ".jpg", ".jpeg",
-                ".tif", ".tiff", ".webp"):
+    for ext in (
+        ".pdf",
+        ".docx",
+        ".pptx",
+        ".xlsx",
+        ".xls",
+        ".csv",
+        ".txt",
+        ".md",
+        ".rst",
+        ".html",
+        ".htm",
+        ".eml",
+        ".msg",
+        ".epub",
+        ".odt",
+        ".rtf",
+        ".json",
+        ".jsonl",
+        ".py",
+        ".js",
+        ".ts",
+        ".java",
+        ".go",
+        ".rs",
+        ".c",
+        ".cpp",
+        ".h",
+        ".sh",
+        ".rb",
+        ".php",
+        ".cs",
+        ".kt",
+        ".swift",
+        ".scala",
+        ".sql",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".tif",
+        ".tiff",
+        ".webp",
+    ):
         assert ext in extensions, ext
 
 
@@ -172,11 +214,18 @@ def test_unreadable_permissions_as_root_without_the_override_capability(tmp_path
     path = tmp_path / "private.txt"
     path.write_text("secret salary list", encoding="utf-8")
     path.chmod(0)
-    script = ("import sys\nfrom pathlib import Path\nfrom ingest.loaders import LoadError, load_file\n"
-              "try:\n    load_file(Path(sys.argv[1]))\nexcept LoadError as exc:\n    print('LoadError:', exc)\n")
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom ingest.loaders import LoadError, load_file\n"
+        "try:\n    load_file(Path(sys.argv[1]))\nexcept LoadError as exc:\n    print('LoadError:', exc)\n"
+    )
     caps = "-dac_override,-dac_read_search"
-    done = subprocess.run(["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}", sys.executable, "-c", script, str(path)],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}", sys.executable, "-c", script, str(path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "LoadError: permission denied: cannot read the file (check its permissions)"
 

@@ -3,6 +3,7 @@
 Each test asserts what a user relies on: the passage's text and where it sits (page, slide,
 heading path).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,9 +38,14 @@ def make_pdf(path: Path, pages: list[str]) -> Path:
 
 
 def test_pdf_chunks_carry_their_page_number(tmp_path, embedder):
-    path = make_pdf(tmp_path / "lease.pdf", ["Residential lease between the parties.",
-                                             "The tenant shall give sixty days written notice before leaving.",
-                                             "Pets are allowed with a deposit of 300 dollars."])
+    path = make_pdf(
+        tmp_path / "lease.pdf",
+        [
+            "Residential lease between the parties.",
+            "The tenant shall give sixty days written notice before leaving.",
+            "Pets are allowed with a deposit of 300 dollars.",
+        ],
+    )
     chunks = chunks_of(path, embedder)
     assert the_chunk(chunks, "sixty days written notice").page == 2
     assert the_chunk(chunks, "deposit of 300 dollars").page == 3
@@ -47,7 +53,9 @@ def test_pdf_chunks_carry_their_page_number(tmp_path, embedder):
 
 
 def test_a_hundred_page_pdf_keeps_every_page(tmp_path):
-    path = make_pdf(tmp_path / "manual.pdf", [f"Section {n}: the setting number {n} controls valve {n}." for n in range(1, 101)])
+    path = make_pdf(
+        tmp_path / "manual.pdf", [f"Section {n}: the setting number {n} controls valve {n}." for n in range(1, 101)]
+    )
     sections = load_file(path)
     assert [s.meta["page"] for s in sections] == list(range(1, 101))
     assert "valve 73" in sections[72].text
@@ -80,7 +88,9 @@ def test_pdf_with_no_text_and_nothing_to_ocr_says_so(tmp_path):
     pdf.output(str(path))
     with pytest.raises(LoadError, match=r"no text layer, and no page holds an image or drawing to OCR"):
         load_file(path)
-    with pytest.raises(LoadError, match=r"no text layer \(scanned\?\); OCR is not supported"):  # --ocr off: as before OCR
+    with pytest.raises(
+        LoadError, match=r"no text layer \(scanned\?\); OCR is not supported"
+    ):  # --ocr off: as before OCR
         load_file(path, ocr=OcrOptions(mode="off"))
 
 
@@ -189,8 +199,9 @@ def test_rst_heading_paths(tmp_path, embedder):
 def _pandoc_from_markdown(markdown: str, path: Path) -> Path:
     import pypandoc
 
-    pypandoc.convert_text(markdown, path.suffix[1:], format="md", outputfile=str(path),
-                          extra_args=["--metadata", "title=Field notes"])
+    pypandoc.convert_text(
+        markdown, path.suffix[1:], format="md", outputfile=str(path), extra_args=["--metadata", "title=Field notes"]
+    )
     return path
 
 
@@ -205,8 +216,10 @@ def test_epub_and_odt_are_read_with_headings(tmp_path, embedder):
 
 def test_rtf_text_with_accents(tmp_path, embedder):
     path = tmp_path / "memo.rtf"
-    path.write_bytes(rb"{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0 Arial;}}\f0\pard The caf\'e9 opens at "
-                     rb"{\b eight} o'clock.\par Price: 5 \'80.\par}")
+    path.write_bytes(
+        rb"{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0 Arial;}}\f0\pard The caf\'e9 opens at "
+        rb"{\b eight} o'clock.\par Price: 5 \'80.\par}"
+    )
     chunks = chunks_of(path, embedder)
     chunk = the_chunk(chunks, "café opens at eight o'clock")
     assert "5 €" in chunk.text

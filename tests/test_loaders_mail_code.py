@@ -1,4 +1,5 @@
 """E-mail with attachments read by their own readers; source code cut at its own boundaries."""
+
 from __future__ import annotations
 
 import io
@@ -41,8 +42,12 @@ def test_eml_body_and_supported_attachments_each_say_where_they_come_from(tmp_pa
     message["To"] = "ann@example.org"
     message.set_content("Hi Ann, the offer letter is attached. Café at noon?")
     message.add_alternative("<p>Hi Ann, the <b>offer letter</b> is attached.</p>", subtype="html")
-    message.add_attachment(_docx_bytes(), maintype="application",
-                           subtype="vnd.openxmlformats-officedocument.wordprocessingml.document", filename="offer.docx")
+    message.add_attachment(
+        _docx_bytes(),
+        maintype="application",
+        subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+        filename="offer.docx",
+    )
     message.add_attachment("desk,floor\nA1,3\n".encode(), maintype="text", subtype="csv", filename="desks.csv")
     message.add_attachment(b"\x89PNG\r\n\x1a\n" + bytes(100), maintype="image", subtype="png", filename="logo.png")
     message.add_attachment(forwarded)
@@ -121,15 +126,26 @@ def test_python_code_is_split_at_function_and_class_boundaries(tmp_path, embedde
 
 def test_javascript_and_go_are_split_on_their_own_boundaries(tmp_path, embedder):
     js = tmp_path / "cart.js"
-    js.write_text("\n\n".join(
-        f"function price{i}(items) {{\n  let total = 0;\n  for (const item of items) {{\n    total += item.cost * {i};\n  }}\n"
-        f"  return total;\n}}" for i in range(8)), encoding="utf-8")
+    js.write_text(
+        "\n\n".join(
+            f"function price{i}(items) {{\n  let total = 0;\n  for (const item of items) {{\n    total += item.cost * {i};\n  }}\n"
+            f"  return total;\n}}"
+            for i in range(8)
+        ),
+        encoding="utf-8",
+    )
     starts = [c.text.split("\n", 1)[0] for c in chunks_of(js, embedder, max_tokens=60)]
     assert all(s.startswith("function price") for s in starts), starts
     go = tmp_path / "main.go"
-    go.write_text("package main\n\n" + "\n\n".join(
-        f"func Handler{i}(w http.ResponseWriter, r *http.Request) {{\n\tvalue := r.URL.Query().Get(\"id{i}\")\n"
-        f"\tfmt.Fprintf(w, \"handled %s\", value)\n}}" for i in range(8)), encoding="utf-8")
+    go.write_text(
+        "package main\n\n"
+        + "\n\n".join(
+            f'func Handler{i}(w http.ResponseWriter, r *http.Request) {{\n\tvalue := r.URL.Query().Get("id{i}")\n'
+            f'\tfmt.Fprintf(w, "handled %s", value)\n}}'
+            for i in range(8)
+        ),
+        encoding="utf-8",
+    )
     chunks = chunks_of(go, embedder, max_tokens=60)
     assert all(c.text.startswith(("package main", "func Handler")) for c in chunks), [c.text[:30] for c in chunks]
 
@@ -145,10 +161,17 @@ def test_outlook_msg_body_and_attachments(tmp_path, embedder):
     from msg_writer import write_msg  # tests/msg_writer.py: no library writes .msg files
 
     path = tmp_path / "numbers.MSG"
-    write_msg(path, subject="Quarterly numbers", body="Hi team, the Q3 figures are attached. Merci, André.",
-              sender="cfo@example.org",
-              attachments=[("numbers.csv", b"quarter,revenue\nQ2,1.1M\nQ3,1.2M\n"), ("offer.docx", _docx_bytes()),
-                           ("long.txt", ("The archive retention period is seven years. " * 120).encode())])
+    write_msg(
+        path,
+        subject="Quarterly numbers",
+        body="Hi team, the Q3 figures are attached. Merci, André.",
+        sender="cfo@example.org",
+        attachments=[
+            ("numbers.csv", b"quarter,revenue\nQ2,1.1M\nQ3,1.2M\n"),
+            ("offer.docx", _docx_bytes()),
+            ("long.txt", ("The archive retention period is seven years. " * 120).encode()),
+        ],
+    )
     chunks = chunks_of(path, embedder)
     body = the_chunk(chunks, "Q3 figures are attached. Merci, André.")
     assert body.text.startswith("Subject: Quarterly numbers\nFrom: <cfo@example.org>")

@@ -1,4 +1,5 @@
 """Tables and records: every row ends up in a chunk, with its sheet, row range and the header row."""
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,9 @@ def test_every_row_of_a_10000_row_csv_is_in_a_chunk(tmp_path, embedder):
 
 def test_csv_dialects_quotes_and_tsv(tmp_path):
     semicolon = tmp_path / "prices.csv"
-    semicolon.write_text('name;price;note\nTea;3,50;"green; loose"\nCoffee;2,80;"multi\nline"\nCake;4,00;x\n', encoding="utf-8")
+    semicolon.write_text(
+        'name;price;note\nTea;3,50;"green; loose"\nCoffee;2,80;"multi\nline"\nCake;4,00;x\n', encoding="utf-8"
+    )
     sections = load_file(semicolon)
     assert sections[0].header == "name | price | note"
     assert sections[0].text == "Tea | 3,50 | green; loose"
@@ -90,8 +93,15 @@ def test_xls_sheets_rows_and_dates(embedder):
 
 def test_json_array_items_and_jsonl_lines_are_numbered_records(tmp_path, embedder):
     array = tmp_path / "people.json"
-    array.write_text(json.dumps([{"name": "Ada", "skills": ["math", "engines"], "address": {"city": "London"}},
-                                 {"name": "Grace", "skills": ["COBOL"], "address": {"city": "Arlington"}}]), encoding="utf-8")
+    array.write_text(
+        json.dumps(
+            [
+                {"name": "Ada", "skills": ["math", "engines"], "address": {"city": "London"}},
+                {"name": "Grace", "skills": ["COBOL"], "address": {"city": "Arlington"}},
+            ]
+        ),
+        encoding="utf-8",
+    )
     chunks = chunks_of(array, embedder)
     assert len(chunks) == 1  # two small records packed together
     assert "name: Grace\nskills: COBOL\naddress.city: Arlington" in chunks[0].text
@@ -101,13 +111,20 @@ def test_json_array_items_and_jsonl_lines_are_numbered_records(tmp_path, embedde
     obj.write_text(json.dumps({"database": {"host": "db.local", "port": 5432}, "debug": False}), encoding="utf-8")
     sections = load_file(obj)
     assert [(s.meta["heading"], s.text) for s in sections] == [
-        ("database", "database.host: db.local\ndatabase.port: 5432"), ("debug", "debug: false")]
+        ("database", "database.host: db.local\ndatabase.port: 5432"),
+        ("debug", "debug: false"),
+    ]
 
     lines = tmp_path / "events.jsonl"
-    lines.write_text('{"event": "login", "user": "ann"}\n\n{"event": "logout", "user": "bob"}\nnot json at all\n', encoding="utf-8")
+    lines.write_text(
+        '{"event": "login", "user": "ann"}\n\n{"event": "logout", "user": "bob"}\nnot json at all\n', encoding="utf-8"
+    )
     sections = load_file(lines)
     assert [(s.meta["row_start"], s.text) for s in sections] == [
-        (1, "event: login\nuser: ann"), (3, "event: logout\nuser: bob"), (4, "not json at all")]
+        (1, "event: login\nuser: ann"),
+        (3, "event: logout\nuser: bob"),
+        (4, "not json at all"),
+    ]
 
 
 def test_invalid_json_names_the_place(tmp_path):

@@ -1,5 +1,6 @@
 """Scanned documents: real scans made here (text pages rendered at 150 dpi by PDFium, one turned
 90 degrees, one with noise), read by the bundled OCR engine, ingested, and found by `search`."""
+
 from __future__ import annotations
 
 import json
@@ -65,7 +66,9 @@ def scanned(tmp_path_factory) -> Path:
     # TIFF and PNG first: saving as PDF leaves Pillow encoder settings on the images
     images[0].save(folder / "ledger.tiff", save_all=True, append_images=images[1:], dpi=(DPI, DPI))
     images[0].save(folder / "walrus.png", dpi=(DPI, DPI))
-    images[0].copy().save(folder / "scan.pdf", save_all=True, append_images=[i.copy() for i in images[1:]], resolution=DPI)
+    images[0].copy().save(
+        folder / "scan.pdf", save_all=True, append_images=[i.copy() for i in images[1:]], resolution=DPI
+    )
     images[2].save(work / "page.png")
     mixed = FPDF(format=(120, 60))
     mixed.set_auto_page_break(False)
@@ -113,17 +116,28 @@ def test_ocr_force_reads_a_text_page_by_ocr(tmp_path):
 @pytest.mark.slow
 def test_scans_are_ingested_and_each_page_is_found_by_search_offline(scanned, tmp_path):
     db = tmp_path / "db"
-    done = subprocess.run(localgpt_cmd("ingest", "--source-dir", str(scanned), "--db", str(db), "--quiet"),
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        localgpt_cmd("ingest", "--source-dir", str(scanned), "--db", str(db), "--quiet"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "4 file" in done.stdout or "ingested" in done.stdout, done.stdout
     from localgpt import cli
 
-    wanted = [("scan.pdf", 1, 0), ("scan.pdf", 2, 1), ("scan.pdf", 3, 2), ("ledger.tiff", 2, 1), ("walrus.png", 1, 0),
-              ("mixed.pdf", 2, 2)]
+    wanted = [
+        ("scan.pdf", 1, 0),
+        ("scan.pdf", 2, 1),
+        ("scan.pdf", 3, 2),
+        ("ledger.tiff", 2, 1),
+        ("walrus.png", 1, 0),
+        ("mixed.pdf", 2, 2),
+    ]
     for source, page, sentence in wanted:
-        result = CliRunner().invoke(cli, ["search", "--db", str(db), "--json", "-k", "8", "--where", f"source={source}",
-                                          SENTENCES[sentence]])
+        result = CliRunner().invoke(
+            cli, ["search", "--db", str(db), "--json", "-k", "8", "--where", f"source={source}", SENTENCES[sentence]]
+        )
         assert result.exit_code == 0, result.output
         top = json.loads(result.stdout)[0]
         assert (top["source"], top["page"], top["ocr"]) == (source, page, True), top
@@ -137,16 +151,19 @@ def test_location_and_citation_say_scanned():
     assert Chunk.make("text", "a.pdf", 0, {"page": 3}).citation() == "a.pdf, page 3"
 
 
-@pytest.mark.parametrize("text, cover, paths, ocr", [
-    ("", 1.0, 0, True),  # a scan
-    ("Page 3 of 7", 0.9, 0, True),  # a scan with a page number as text
-    ("Scanned by ACME Copier 2024-01-05 12:00 Bates 000123", 0.95, 0, True),  # a stamped scan
-    ("", 0.0, 400, True),  # text turned into outlines
-    ("\ufffd" * 300, 0.0, 0, False),  # nothing drawn that could be text
-    ("\ue001\ue002\ue003 " * 100, 0.02, 300, True),  # a font without a Unicode map
-    ("", 0.0, 3, False),  # a blank page with a rule
-    ("A short typed note under a logo that is long enough to count as text.", 0.2, 10, False),
-])
+@pytest.mark.parametrize(
+    "text, cover, paths, ocr",
+    [
+        ("", 1.0, 0, True),  # a scan
+        ("Page 3 of 7", 0.9, 0, True),  # a scan with a page number as text
+        ("Scanned by ACME Copier 2024-01-05 12:00 Bates 000123", 0.95, 0, True),  # a stamped scan
+        ("", 0.0, 400, True),  # text turned into outlines
+        ("\ufffd" * 300, 0.0, 0, False),  # nothing drawn that could be text
+        ("\ue001\ue002\ue003 " * 100, 0.02, 300, True),  # a font without a Unicode map
+        ("", 0.0, 3, False),  # a blank page with a rule
+        ("A short typed note under a logo that is long enough to count as text.", 0.2, 10, False),
+    ],
+)
 def test_no_usable_text(text, cover, paths, ocr):
     assert needs_ocr(text, cover, paths) is ocr
 
@@ -194,10 +211,17 @@ def test_a_huge_image_is_refused_under_the_pixel_limit_which_the_user_can_raise(
 
     path = tmp_path / "poster.png"
     Image.new("L", (4000, 3000), 255).save(path)  # 12 megapixels, a few KB
-    with pytest.raises(LoadError, match=r"4000x3000 pixels \(12 megapixels\), above the 10 megapixel limit "
-                                        r"\(--ocr-max-megapixels.*raise the limit"):
+    with pytest.raises(
+        LoadError,
+        match=r"4000x3000 pixels \(12 megapixels\), above the 10 megapixel limit "
+        r"\(--ocr-max-megapixels.*raise the limit",
+    ):
         load_file(path, ocr=OcrOptions(max_pixels=10_000_000))
-    assert load_file(path, ocr=OcrOptions(max_pixels=20_000_000))[0].meta == {"page": 1, "ocr": True, "ocr_confidence": 0.95}
+    assert load_file(path, ocr=OcrOptions(max_pixels=20_000_000))[0].meta == {
+        "page": 1,
+        "ocr": True,
+        "ocr_confidence": 0.95,
+    }
 
 
 def _png_bomb(path: Path, side: int) -> None:
@@ -210,8 +234,12 @@ def _png_bomb(path: Path, side: int) -> None:
 
     packer, rows = zlib.compressobj(6), b"\x00" * (1 + (side + 7) // 8) * 500
     body = b"".join(packer.compress(rows) for _ in range(side // 500)) + packer.flush()
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
-                     + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
+        + chunk(b"IDAT", body)
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_a_decompression_bomb_is_refused_before_it_is_decoded(tmp_path, fake_engine):
@@ -267,6 +295,8 @@ def test_doctor_reports_the_ocr_engine_and_its_models(settings_for, tmp_path):
     assert facts["engine"] == "tesseract" and facts["mode"] == "auto" and facts["version"].startswith("tesseract 5.")
     assert "eng" in facts["languages_installed"]
     (model,) = facts["models"]
-    assert model["language"] == "eng" and model["sha256"] == hashlib.sha256(Path(model["path"]).read_bytes()).hexdigest()
+    assert (
+        model["language"] == "eng" and model["sha256"] == hashlib.sha256(Path(model["path"]).read_bytes()).hexdigest()
+    )
     text = DoctorReport(sections={"ocr": facts}).to_text()
     assert text.startswith("OCR\n  engine: tesseract\n") and f"sha256={model['sha256']}" in text

@@ -1,4 +1,5 @@
 """Nothing leaves the machine: the whole ingest-and-ask flow runs with the network blocked."""
+
 import json
 import os
 import shutil
@@ -51,11 +52,19 @@ def test_offline_switches_are_set_by_the_code_not_the_shell(monkeypatch):
 @pytest.mark.slow
 def test_cli_in_a_process_with_no_network_at_all(tmp_path):
     db = tmp_path / "db"
-    done = subprocess.run(localgpt_cmd("ingest", "--source-dir", str(SAMPLES), "--db", str(db), "--quiet"),
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        localgpt_cmd("ingest", "--source-dir", str(SAMPLES), "--db", str(db), "--quiet"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
-    done = subprocess.run(localgpt_cmd("ask", "--db", str(db), "--json", "What is the monthly rent?"),
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        localgpt_cmd("ask", "--db", str(db), "--json", "What is the monthly rent?"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["passages"]
 
@@ -85,8 +94,22 @@ def test_embedding_runtimes_reach_for_no_network_even_below_python(tmp_path):
     trace = tmp_path / "trace.log"
     code = SILENT_RUNTIMES.format(repo=str(REPO), linger=12)
     done = subprocess.run(
-        ["strace", "-f", "--seccomp-bpf", "-e", "trace=connect,sendto,sendmsg", "-o", str(trace), sys.executable, "-c", code],
-        capture_output=True, text=True, timeout=300, env={k: v for k, v in os.environ.items() if not k.startswith("LOCALGPT_")},
+        [
+            "strace",
+            "-f",
+            "--seccomp-bpf",
+            "-e",
+            "trace=connect,sendto,sendmsg",
+            "-o",
+            str(trace),
+            sys.executable,
+            "-c",
+            code,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={k: v for k, v in os.environ.items() if not k.startswith("LOCALGPT_")},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "False", "OpenVINO's telemetry package was imported"

@@ -5,6 +5,7 @@ portable build that bootstrap.py installs loads its AVX2 variant. The embedding 
 by the emulated CPU too. A few minutes on 2 cores (emulation is ~50x slower: a short answer from 3
 passages). CI installs qemu-user (.ci/run); elsewhere the test is skipped without it.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,14 @@ def emulated():
         pytest.fail(why) if os.environ.get("CI") else pytest.skip(why)
 
     def run(*args: str, timeout: float = 1500) -> subprocess.CompletedProcess:  # emulation: ~50x slower
-        return subprocess.run(offline_cmd([QEMU, "-cpu", "max", sys.executable, *args]), cwd=REPO, capture_output=True,
-                              text=True, timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        return subprocess.run(
+            offline_cmd([QEMU, "-cpu", "max", sys.executable, *args]),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
 
     return run
 
@@ -56,8 +63,18 @@ def test_the_emulated_cpu_lacks_avx512_and_llama_cpp_picks_a_variant_it_can_run(
 
 
 def test_ask_answers_with_sources_on_a_cpu_without_avx512(emulated, sample_db):
-    done = emulated("localgpt.py", "ask", "--db", str(sample_db), "--json", "--max-tokens", "16", "-k", "3",
-                    "What is the notice period in the lease?")
+    done = emulated(
+        "localgpt.py",
+        "ask",
+        "--db",
+        str(sample_db),
+        "--json",
+        "--max-tokens",
+        "16",
+        "-k",
+        "3",
+        "What is the notice period in the lease?",
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     answer = json.loads(done.stdout)  # stdout alone: warnings go to stderr
     assert answer["answer"].strip() and not answer["refused"]

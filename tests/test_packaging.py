@@ -1,4 +1,5 @@
 """The installed wheel (the air-gapped bundle, `pip install .`) must hold every package of the tree."""
+
 import tomllib
 
 import pytest
@@ -21,8 +22,23 @@ def test_the_web_app_ships_in_the_wheel(tmp_path):
     import sys
     import zipfile
 
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                           str(tmp_path), str(REPO)], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     wheel = next(tmp_path.glob("localgpt-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())

@@ -1,4 +1,5 @@
 """Data at rest: the index folder is 0700 and its files 0600, whatever the umask."""
+
 import os
 import stat
 from pathlib import Path
@@ -22,9 +23,7 @@ def modes(root: Path) -> dict[str, int]:
 def loose(root: Path) -> dict[str, str]:
     """What is not 0700 (folders) or 0600 (files) under root."""
     return {
-        name: oct(mode)
-        for name, mode in modes(root).items()
-        if mode != (0o700 if (root / name).is_dir() else 0o600)
+        name: oct(mode) for name, mode in modes(root).items() if mode != (0o700 if (root / name).is_dir() else 0o600)
     }
 
 

@@ -1,5 +1,6 @@
 """--where, --mode and --reranker on ask, chat and batch, and the rough edges of the CLI's input:
 -k, an empty question, a --where key no passage has, --help examples, the batch output lock."""
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,9 @@ def run(*args, **kwargs):
 
 
 def ask_passages(db, *args):
-    result = run("ask", "--db", db, "--json", "--min-score", "0", "--min-evidence", "0", "--max-tokens", "8", "-k", "3", *args)
+    result = run(
+        "ask", "--db", db, "--json", "--min-score", "0", "--min-evidence", "0", "--max-tokens", "8", "-k", "3", *args
+    )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)["passages"]
 
@@ -35,14 +38,45 @@ def test_batch_and_chat_take_where_and_mode(sample_db, tmp_path):
     questions = tmp_path / "q.txt"
     questions.write_text("How often should the kettle be descaled?\n", encoding="utf-8")
     out = tmp_path / "answers.jsonl"
-    result = run("batch", questions, "-o", out, "--db", sample_db, "--quiet", "--min-score", "0", "--min-evidence", "0", "--max-tokens", "8",
-                 "--where", "source=team_handbook.md", "--mode", "dense")
+    result = run(
+        "batch",
+        questions,
+        "-o",
+        out,
+        "--db",
+        sample_db,
+        "--quiet",
+        "--min-score",
+        "0",
+        "--min-evidence",
+        "0",
+        "--max-tokens",
+        "8",
+        "--where",
+        "source=team_handbook.md",
+        "--mode",
+        "dense",
+    )
     assert result.exit_code == 0, result.output
     record = json.loads(out.read_text().splitlines()[0])
     assert record["passages"] and {p["source"] for p in record["passages"]} == {"team_handbook.md"}
 
-    chat = run("chat", "--db", sample_db, "--min-score", "0", "--min-evidence", "0", "--max-tokens", "8", "-k", "2",
-               "--where", "source=lease_agreement.pdf", input="How often should the kettle be descaled?\n/sources\n")
+    chat = run(
+        "chat",
+        "--db",
+        sample_db,
+        "--min-score",
+        "0",
+        "--min-evidence",
+        "0",
+        "--max-tokens",
+        "8",
+        "-k",
+        "2",
+        "--where",
+        "source=lease_agreement.pdf",
+        input="How often should the kettle be descaled?\n/sources\n",
+    )
     assert chat.exit_code == 0, chat.output
     cited = [line for line in chat.stdout.splitlines() if "score" in line and ("[" in line)]
     assert cited and all("lease_agreement.pdf" in line for line in cited), chat.output

@@ -1,5 +1,6 @@
 """What a user reads back from real-world files: an e-mail attachment cited by its own name and
 page, no Sphinx "¶" in passages, TeX accents searchable, control characters escaped in names."""
+
 from __future__ import annotations
 
 from email.message import EmailMessage
@@ -28,8 +29,12 @@ def test_an_attachment_is_cited_inside_its_mail_with_its_page(tmp_path, settings
     message = EmailMessage()
     message["Subject"] = "Invoice"
     message.set_content("Please find the invoice attached.")
-    message.add_attachment(_pdf_bytes(["Cover page.", "The amount due is 1,250 euros by 30 June."]),
-                           maintype="application", subtype="pdf", filename="INV-20931.pdf")
+    message.add_attachment(
+        _pdf_bytes(["Cover page.", "The amount due is 1,250 euros by 30 June."]),
+        maintype="application",
+        subtype="pdf",
+        filename="INV-20931.pdf",
+    )
     folder = tmp_path / "mail"
     folder.mkdir()
     (folder / "invoice_mail.eml").write_bytes(message.as_bytes())
@@ -57,7 +62,9 @@ def test_sphinx_permalink_marks_are_not_in_the_text():
 
 def test_tex_accents_are_composed_so_the_word_is_found(tmp_path):
     path = tmp_path / "faq.pdf"
-    path.write_bytes(_pdf_bytes(["Kurt Hornik, Wirtschaftsuniversit\u00a8at Wien, and Universit\u00b4e de Montr\u00b4eal."]))
+    path.write_bytes(
+        _pdf_bytes(["Kurt Hornik, Wirtschaftsuniversit\u00a8at Wien, and Universit\u00b4e de Montr\u00b4eal."])
+    )
     text = "\n".join(s.text for s in load_file(path))
     assert "Wirtschaftsuniversität Wien" in text and "Université de Montréal" in text
     assert "\u00a8" not in text

@@ -1,5 +1,6 @@
 """The real-documents dev set (benchmarks/realdocs): its files are well-formed, and its
 checker finds expected strings in a real index's chunks and fails when they are not there."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -57,20 +58,36 @@ def test_filter_splits_reworded_from_literal(capsys):
 
 
 def _question(**overrides) -> dict:
-    return {"id": "t-1", "question": "How long is the notice period?", "expected": ["sixty (60) days"], "match": "any",
-            "reworded": False, "source": "lease_agreement.pdf", "answer": "60 days.", "type": "number", **overrides}
+    return {
+        "id": "t-1",
+        "question": "How long is the notice period?",
+        "expected": ["sixty (60) days"],
+        "match": "any",
+        "reworded": False,
+        "source": "lease_agreement.pdf",
+        "answer": "60 days.",
+        "type": "number",
+        **overrides,
+    }
 
 
 def test_check_passes_on_a_real_index_and_fails_on_a_miss(sample_db, tmp_path, capsys):
-    unanswerable = _write(tmp_path / "u.jsonl", [{"id": "u-1", "question": "Capital of Australia?", "near_topic": False,
-                                                  "absent": ["Canberra"]}])
+    unanswerable = _write(
+        tmp_path / "u.jsonl",
+        [{"id": "u-1", "question": "Capital of Australia?", "near_topic": False, "absent": ["Canberra"]}],
+    )
     good = _write(tmp_path / "good.jsonl", [_question()])
-    assert check.main(["--db", str(sample_db), "--answerable", str(good), "--unanswerable", str(unanswerable), "-v"]) == 0
+    assert (
+        check.main(["--db", str(sample_db), "--answerable", str(good), "--unanswerable", str(unanswerable), "-v"]) == 0
+    )
     out = capsys.readouterr().out
     assert "0 errors" in out and "sixty (60) days" in out
 
     wrong_source = _write(tmp_path / "wrong.jsonl", [_question(source="team_handbook.md")])
-    assert check.main(["--db", str(sample_db), "--answerable", str(wrong_source), "--unanswerable", str(unanswerable)]) == 1
+    assert (
+        check.main(["--db", str(sample_db), "--answerable", str(wrong_source), "--unanswerable", str(unanswerable)])
+        == 1
+    )
     assert "t-1" in capsys.readouterr().out
 
     invented = _write(tmp_path / "invented.jsonl", [_question(expected=["ninety (90) days"])])
@@ -80,8 +97,10 @@ def test_check_passes_on_a_real_index_and_fails_on_a_miss(sample_db, tmp_path, c
 
 def test_check_fails_when_an_unanswerable_question_is_answered(sample_db, tmp_path, capsys):
     good = _write(tmp_path / "good.jsonl", [_question()])
-    answered = _write(tmp_path / "u.jsonl", [{"id": "u-1", "question": "What is the notice period?", "near_topic": True,
-                                              "absent": ["sixty (60) days"]}])
+    answered = _write(
+        tmp_path / "u.jsonl",
+        [{"id": "u-1", "question": "What is the notice period?", "near_topic": True, "absent": ["sixty (60) days"]}],
+    )
     assert check.main(["--db", str(sample_db), "--answerable", str(good), "--unanswerable", str(answered)]) == 1
     assert "occurs in the collection (lease_agreement.pdf)" in capsys.readouterr().out
 

@@ -5,6 +5,7 @@ The collection is real text available offline on any machine: the reference docu
 documents. In a collection this size some unrelated passage always scores a little relevance;
 off-topic questions must still be refused, and questions the documents answer still answered.
 """
+
 import importlib
 import json
 import pydoc
@@ -19,9 +20,33 @@ from localgpt import cli
 
 pytestmark = pytest.mark.slow  # a real collection, the real models
 
-MODULES = ["textwrap", "shutil", "glob", "fnmatch", "csv", "json", "zipfile", "gzip", "argparse", "logging",
-           "sqlite3", "heapq", "bisect", "calendar", "fractions", "random", "statistics", "difflib", "hashlib",
-           "base64", "tempfile", "sched", "queue", "ipaddress", "pprint"]
+MODULES = [
+    "textwrap",
+    "shutil",
+    "glob",
+    "fnmatch",
+    "csv",
+    "json",
+    "zipfile",
+    "gzip",
+    "argparse",
+    "logging",
+    "sqlite3",
+    "heapq",
+    "bisect",
+    "calendar",
+    "fractions",
+    "random",
+    "statistics",
+    "difflib",
+    "hashlib",
+    "base64",
+    "tempfile",
+    "sched",
+    "queue",
+    "ipaddress",
+    "pprint",
+]
 
 OFF_TOPIC = [
     "What is the capital of Australia?",
@@ -65,10 +90,13 @@ def test_off_topic_question_over_many_documents_is_refused(mixed_db, question):
     assert answer["sources"] == []
 
 
-@pytest.mark.parametrize("question, fact", [
-    ("What is the notice period in the lease?", "60"),
-    ("Which function of the heapq module pushes an item onto the heap?", "heappush"),
-])
+@pytest.mark.parametrize(
+    "question, fact",
+    [
+        ("What is the notice period in the lease?", "60"),
+        ("Which function of the heapq module pushes an item onto the heap?", "heappush"),
+    ],
+)
 def test_questions_the_collection_answers_are_still_answered(mixed_db, question, fact):
     answer = ask(mixed_db, question)
     assert not answer["refused"], answer

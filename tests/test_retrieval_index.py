@@ -1,6 +1,7 @@
 """Retrieval against a real index (Chroma + catalog, the bundled embedder) of a small corpus
 full of codes and clause numbers: what BM25 and hybrid find that dense search misses,
 filters, relevance in every mode, deletions, and the reranker plumbing."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -98,7 +99,9 @@ def test_relevance_is_the_cosine_to_the_question_in_every_mode(retriever, mode):
 def test_filters_restrict_every_mode(retriever, mode):
     hits = retriever.search("notice to end the lease", k=10, mode=mode, where="source=contracts/2024")
     assert hits and set(sources(hits)) <= {"contracts/2024/clause-14-2.md", "contracts/2024/clause-12-4.md"}
-    hits = retriever.search("ERR-4031 notice lease", k=10, mode=mode, where=["source=manuals/*|contracts/clause-2-14.md"])
+    hits = retriever.search(
+        "ERR-4031 notice lease", k=10, mode=mode, where=["source=manuals/*|contracts/clause-2-14.md"]
+    )
     assert "contracts/clause-2-14.md" in sources(hits)
     assert not any(s.startswith("contracts/2024") or s == "contracts/clause-4-12.md" for s in sources(hits))
     assert retriever.search("notice", k=5, mode=mode, where="source=nothing/*") == []
@@ -106,12 +109,19 @@ def test_filters_restrict_every_mode(retriever, mode):
 
 def test_private_text_is_stored_once_and_every_mode_returns_it(corpus_db, retriever):
     phrase = CLAUSES["14.2"]
-    holding = [p.relative_to(corpus_db).parts[0] for p in corpus_db.rglob("*") if p.is_file() and phrase.encode() in p.read_bytes()]
+    holding = [
+        p.relative_to(corpus_db).parts[0]
+        for p in corpus_db.rglob("*")
+        if p.is_file() and phrase.encode() in p.read_bytes()
+    ]
     assert holding == ["catalog.sqlite"]  # the vector store keeps vectors and metadata, not a second copy of the text
     for mode in ("dense", "bm25", "hybrid"):
         for where in (None, "source=contracts/2024"):
             hits = retriever.search("sixty days written notice to the landlord", k=2, mode=mode, where=where)
-            assert (hits[0].chunk.source, hits[0].chunk.text) == ("contracts/2024/clause-14-2.md", f"Clause 14.2\n\nClause 14.2. {phrase}"), (mode, where)
+            assert (hits[0].chunk.source, hits[0].chunk.text) == (
+                "contracts/2024/clause-14-2.md",
+                f"Clause 14.2\n\nClause 14.2. {phrase}",
+            ), (mode, where)
 
 
 def test_mmr_returns_distinct_passages_from_the_same_pool(retriever):
@@ -156,8 +166,15 @@ def tiny_cross_encoder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("reranker") / "tiny-cross-encoder"
     tokenizer = AutoTokenizer.from_pretrained(str(bundled_embedding_model_path()), local_files_only=True)
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=512, num_labels=1)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        num_labels=1,
+    )
     BertForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
@@ -171,7 +188,9 @@ def test_reranker_orders_passages_by_its_own_scores(corpus_db, tiny_cross_encode
     with open_retriever(settings) as r:
         pool = r.search(question, k=30, mode="hybrid", rerank=False)
         hits = r.search(question, k=5)  # a reranker in the settings: used by default
-    expected = CrossEncoder(str(tiny_cross_encoder), local_files_only=True).predict([(question, h.chunk.text) for h in pool])
+    expected = CrossEncoder(str(tiny_cross_encoder), local_files_only=True).predict(
+        [(question, h.chunk.text) for h in pool]
+    )
     best = sorted(zip(expected, (h.chunk.id for h in pool)), key=lambda pair: -pair[0])[:5]
     assert [h.chunk.id for h in hits] == [cid for _, cid in best]
     assert [h.score for h in hits] == pytest.approx([float(s) for s, _ in best], abs=1e-4)
@@ -200,6 +219,14 @@ def test_filtered_dense_gives_the_same_hits_whether_chroma_filters_or_we_do(retr
         store, "query", lambda v, k, where=None: wheres.append(chroma_where(where)) or real_query(v, k, where=where)
     )
     chroma = retriever.search(question, k=3, mode="dense", where="source=contracts/2024|manuals/fault-0.md")
-    assert wheres[-1] == {"source": {"$in": sorted(["contracts/2024/clause-14-2.md", "contracts/2024/clause-12-4.md", "manuals/fault-0.md"])}}
+    assert wheres[-1] == {
+        "source": {
+            "$in": sorted(["contracts/2024/clause-14-2.md", "contracts/2024/clause-12-4.md", "manuals/fault-0.md"])
+        }
+    }
     assert [h.chunk.id for h in chroma] == [h.chunk.id for h in ours]
-    assert {h.chunk.source for h in ours} == {"contracts/2024/clause-14-2.md", "contracts/2024/clause-12-4.md", "manuals/fault-0.md"}
+    assert {h.chunk.source for h in ours} == {
+        "contracts/2024/clause-14-2.md",
+        "contracts/2024/clause-12-4.md",
+        "manuals/fault-0.md",
+    }

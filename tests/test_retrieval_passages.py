@@ -1,5 +1,6 @@
 """Fusion, chunk heads (index text) and small-to-big passages: fast logic tests, plus the catalog's
 upgrade of an index written before heads existed, on a real SQLite file."""
+
 import json
 import sqlite3
 
@@ -30,10 +31,21 @@ def test_convex_fusion_rescales_each_list_so_scales_do_not_matter():
     assert set(fused) == {"a", "b", "c", "d"}
 
 
-@pytest.mark.parametrize("word, expected", [
-    ("ERR-4031", True), ("os.path.join", True), ("max_connections", True), ("--dry-run", True), ("camelCase", True),
-    ("pg_hba.conf", True), ("seq()", True), ("notice", False), ("What", False), ("period?", False),
-])
+@pytest.mark.parametrize(
+    "word, expected",
+    [
+        ("ERR-4031", True),
+        ("os.path.join", True),
+        ("max_connections", True),
+        ("--dry-run", True),
+        ("camelCase", True),
+        ("pg_hba.conf", True),
+        ("seq()", True),
+        ("notice", False),
+        ("What", False),
+        ("period?", False),
+    ],
+)
 def test_code_like_terms(word, expected):
     assert code_like(word) is expected
 
@@ -45,10 +57,14 @@ def test_questions_with_code_get_more_bm25_weight():
 
 
 def test_head_is_title_and_heading_path_and_the_text_stays_apart():
-    assert head_of("manuals/R-intro.pdf", {"title": "An Introduction to R", "heading": "5 Arrays > 5.1 Arrays"}) == \
-        "An Introduction to R > 5 Arrays > 5.1 Arrays"
-    assert head_of("library/pathlib.html", {"heading": "pathlib — Object-oriented paths > Basic use"}) == \
-        "pathlib — Object-oriented paths > Basic use"  # the h1 already names the page
+    assert (
+        head_of("manuals/R-intro.pdf", {"title": "An Introduction to R", "heading": "5 Arrays > 5.1 Arrays"})
+        == "An Introduction to R > 5 Arrays > 5.1 Arrays"
+    )
+    assert (
+        head_of("library/pathlib.html", {"heading": "pathlib — Object-oriented paths > Basic use"})
+        == "pathlib — Object-oriented paths > Basic use"
+    )  # the h1 already names the page
     assert head_of("docs/lease_agreement.pdf", {"page": 2}) == "lease agreement"
     long = head_of("a.html", {"heading": " > ".join(f"Section {n}" for n in range(60))})
     assert len(long) <= HEAD_CHARS and long.endswith("Section 59")
@@ -60,12 +76,15 @@ def chunks_of(texts, source="notes/a.txt"):
 
 
 def test_passage_joins_neighbours_once_and_points_at_the_matched_chunk():
-    texts = ["Alpha one. Alpha two. Shared tail here.", "Shared tail here. Beta one. Beta two and more.",
-             "Beta two and more. Gamma one. Gamma two."]
+    texts = [
+        "Alpha one. Alpha two. Shared tail here.",
+        "Shared tail here. Beta one. Beta two and more.",
+        "Beta two and more. Gamma one. Gamma two.",
+    ]
     chunks = chunks_of(texts)
     passage = widen(chunks[1], dict(enumerate(texts)))
     assert passage.text == "Alpha one. Alpha two. Shared tail here. Beta one. Beta two and more. Gamma one. Gamma two."
-    assert passage.text[passage.start:passage.end] == texts[1]
+    assert passage.text[passage.start : passage.end] == texts[1]
     assert (passage.first_index, passage.last_index) == (0, 2)
     assert overlap(texts[0], texts[1]) == len("Shared tail here.")
 
@@ -75,7 +94,7 @@ def test_passage_stays_within_the_cap_and_cuts_neighbours_at_sentence_ends():
     chunks = chunks_of(texts)
     passage = widen(chunks[2], dict(enumerate(texts)), cap=1000)
     assert len(passage.text) <= 1000
-    assert passage.text[passage.start:passage.end] == texts[2]
+    assert passage.text[passage.start : passage.end] == texts[2]
     assert passage.text.endswith(".") and passage.text.split("\n")[0].startswith("Chunk ")
     alone = widen(chunks[2], dict(enumerate(texts)), cap=10)  # the chunk itself is never cut
     assert alone.text == texts[2] and (alone.start, alone.end) == (0, len(texts[2]))
@@ -95,8 +114,10 @@ def test_catalog_from_before_heads_is_upgraded_and_bm25_finds_the_title(tmp_path
             INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.rowid, old.text); END;
     """)
     meta = {"source": "contracts/lease_agreement.pdf", "chunk_index": 0, "heading": "Termination"}
-    old.execute("INSERT INTO chunks(id, source, chunk_index, text, meta) VALUES ('x', ?, 0, 'sixty days written notice', ?)",
-                (meta["source"], json.dumps(meta)))
+    old.execute(
+        "INSERT INTO chunks(id, source, chunk_index, text, meta) VALUES ('x', ?, 0, 'sixty days written notice', ?)",
+        (meta["source"], json.dumps(meta)),
+    )
     old.commit()
     old.close()
     catalog = Catalog(path)
@@ -105,7 +126,9 @@ def test_catalog_from_before_heads_is_upgraded_and_bm25_finds_the_title(tmp_path
         assert [m.id for m in bm25_search(conn, "lease termination", 5)] == ["x"]  # words only in the head
         assert [m.id for m in bm25_search(conn, "sixty days", 5)] == ["x"]  # the text as before
         assert catalog.get_chunks(["x"])["x"].text == "sixty days written notice"  # shown text unchanged
-        catalog.replace_files([(FileRecord("b.txt", "h", 1, 1), [Chunk.make("hello", "b.txt", 0, {"heading": "Greeting"})])])
+        catalog.replace_files(
+            [(FileRecord("b.txt", "h", 1, 1), [Chunk.make("hello", "b.txt", 0, {"heading": "Greeting"})])]
+        )
         assert len(bm25_search(conn, "greeting", 5)) == 1
         catalog.remove_files(["b.txt"])
         assert bm25_search(conn, "greeting", 5) == []  # the delete trigger removes heads too
@@ -164,8 +187,11 @@ def test_pdf_pages_carry_the_title_and_the_bookmark_heading_path(tmp_path):
     pdf = FPDF()
     pdf.set_title("An Introduction to Widgets")
     pdf.set_font("helvetica", size=12)
-    for title, level, body in [("1 Basics", 0, "Widgets are small."), ("1.1 Sizes", 1, "Sizes go from S to XL."),
-                               ("2 Care", 0, "Clean widgets weekly.")]:
+    for title, level, body in [
+        ("1 Basics", 0, "Widgets are small."),
+        ("1.1 Sizes", 1, "Sizes go from S to XL."),
+        ("2 Care", 0, "Clean widgets weekly."),
+    ]:
         pdf.add_page()
         pdf.start_section(title, level=level)
         pdf.cell(text=body)

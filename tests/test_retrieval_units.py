@@ -1,4 +1,5 @@
 """Retrieval pieces that need no model: FTS5 queries, BM25 over a real catalog, filters, fusion, MMR."""
+
 import json
 
 import numpy as np
@@ -17,11 +18,15 @@ from retrieval.fusion import reciprocal_rank_fusion
 from retrieval.mmr import mmr_order
 
 DOCS = {
-    "manuals/pump.md": ["Error ERR-4031: the impeller is blocked. Clear debris from the intake.",
-                        "Error ERR-4013: the motor overheats. Let it cool for an hour."],
+    "manuals/pump.md": [
+        "Error ERR-4031: the impeller is blocked. Clear debris from the intake.",
+        "Error ERR-4013: the motor overheats. Let it cool for an hour.",
+    ],
     "manuals/valve.md": ["Code E-17 means the valve sticks; see section 4.2 for the seal."],
-    "contracts/lease.md": ["Clause 14.2: the tenant gives sixty days notice in writing.",
-                           "Clause 4.2: rent is due on the first working day of the month."],
+    "contracts/lease.md": [
+        "Clause 14.2: the tenant gives sixty days notice in writing.",
+        "Clause 4.2: rent is due on the first working day of the month.",
+    ],
     "contracts/old/supply.md": ["Clause 9: the supplier delivers within ten days."],
 }
 
@@ -47,10 +52,22 @@ def test_fts_query_quotes_every_term_and_keeps_codes_as_phrases():
     assert fts_query("?! -- ...") == ""
 
 
-@pytest.mark.parametrize("question", [
-    'NOT "unbalanced', "a AND (b OR", "NEAR(x y)", "text:rent", "rent*", "^rent", "ERR-4031 OR", '"', "C++ -x",
-    "l'été über straße", "what is the rent; DROP TABLE chunks; --",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        'NOT "unbalanced',
+        "a AND (b OR",
+        "NEAR(x y)",
+        "text:rent",
+        "rent*",
+        "^rent",
+        "ERR-4031 OR",
+        '"',
+        "C++ -x",
+        "l'été über straße",
+        "what is the rent; DROP TABLE chunks; --",
+    ],
+)
 def test_user_text_never_raises_fts_syntax_errors(catalog, question):
     bm25_search(catalog.connection(), question, 5)  # must not raise
 
@@ -71,7 +88,10 @@ def test_bm25_forgets_removed_and_replaced_chunks(catalog):
     conn = catalog.connection()
     catalog.remove_files(["manuals/pump.md"])
     assert bm25_search(conn, "ERR-4031 impeller", 5) == []
-    catalog.replace_file(FileRecord("contracts/lease.md", "h2", 2, 2), [Chunk.make("Clause 14.3: pets are allowed.", "contracts/lease.md", 0)])
+    catalog.replace_file(
+        FileRecord("contracts/lease.md", "h2", 2, 2),
+        [Chunk.make("Clause 14.3: pets are allowed.", "contracts/lease.md", 0)],
+    )
     assert bm25_search(conn, "tenant sixty", 5) == []
     assert texts(bm25_search(conn, "pets", 5)) == ["Clause 14.3: pets are allowed."]
 
@@ -165,17 +185,20 @@ def test_common_terms_past_the_budget_only_add_to_rare_matches_with_exact_bm25(c
     assert filtered == []
 
 
-@pytest.mark.parametrize("where, meta, expected", [
-    ("source=contracts/*", {"source": "contracts/old/a.pdf"}, True),
-    ("source=contracts/*", {"source": "manuals/a.pdf"}, False),
-    ("source=contracts", {"source": "contracts/a.pdf"}, True),
-    ("source=contracts", {"source": "contracts-old/a.pdf"}, False),
-    ("source=a.pdf|*.md", {"source": "x/y.md"}, True),
-    ("page=2-4", {"source": "a", "page": 3}, True),
-    ("page=2-4", {"source": "a"}, False),
-    ("page=3", {"page": 3}, True),
-    ("sheet=Q3", {"sheet": "Q3"}, True),
-    ("sheet=3", {"sheet": "3"}, False),  # typed like the SQL and Chroma forms
-])
+@pytest.mark.parametrize(
+    "where, meta, expected",
+    [
+        ("source=contracts/*", {"source": "contracts/old/a.pdf"}, True),
+        ("source=contracts/*", {"source": "manuals/a.pdf"}, False),
+        ("source=contracts", {"source": "contracts/a.pdf"}, True),
+        ("source=contracts", {"source": "contracts-old/a.pdf"}, False),
+        ("source=a.pdf|*.md", {"source": "x/y.md"}, True),
+        ("page=2-4", {"source": "a", "page": 3}, True),
+        ("page=2-4", {"source": "a"}, False),
+        ("page=3", {"page": 3}, True),
+        ("sheet=Q3", {"sheet": "Q3"}, True),
+        ("sheet=3", {"sheet": "3"}, False),  # typed like the SQL and Chroma forms
+    ],
+)
 def test_filter_matches_metadata_like_the_sql_form(catalog, where, meta, expected):
     assert parse_where(where).matches(meta) is expected

@@ -1,6 +1,7 @@
 """Real servers on loopback, started here: Chroma's own server (`chroma run`) holding the vectors,
 llama-cpp-python's OpenAI-compatible server generating. Everything a user does with
 --chroma-url and --llm-url, and that nothing else is ever contacted."""
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,9 @@ def llama(tmp_path_factory):
 def server_db(chroma, tmp_path_factory):
     """The samples ingested into the Chroma server (read-only for tests)."""
     db = tmp_path_factory.mktemp("server-index") / "db"
-    result = CliRunner().invoke(cli, ["ingest", "--source-dir", str(SAMPLES), "--db", str(db), "--quiet",
-                                      "--chroma-url", chroma.url])
+    result = CliRunner().invoke(
+        cli, ["ingest", "--source-dir", str(SAMPLES), "--db", str(db), "--quiet", "--chroma-url", chroma.url]
+    )
     assert result.exit_code == 0, result.output
     return db
 
@@ -58,8 +60,14 @@ def state(db, url) -> dict:
         catalog = sorted(r[0] for r in sql.execute("SELECT id FROM chunks"))
         fts = sorted(r[0] for r in sql.execute("SELECT c.id FROM chunks_fts f JOIN chunks c ON c.rowid = f.rowid"))
         files = dict(sql.execute("SELECT source, content_hash FROM files"))
-        return {"catalog": catalog, "fts": fts, "files": files, "pending": index.catalog.pending(),
-                "vectors": sorted(index.vectors.ids()), "vector_count": index.vectors.count()}
+        return {
+            "catalog": catalog,
+            "fts": fts,
+            "files": files,
+            "pending": index.catalog.pending(),
+            "vectors": sorted(index.vectors.ids()),
+            "vector_count": index.vectors.count(),
+        }
 
 
 def cli_env(**extra) -> dict:
@@ -70,8 +78,18 @@ def cli_env(**extra) -> dict:
 
 def ingest_cmd(folder, db, url) -> list[str]:
     # Not through conftest's offline_cmd: its network namespace has no loopback to reach the server by.
-    return [sys.executable, str(REPO / "localgpt.py"), "ingest", "--source-dir", str(folder), "--db", str(db),
-            "--quiet", "--chroma-url", url]
+    return [
+        sys.executable,
+        str(REPO / "localgpt.py"),
+        "ingest",
+        "--source-dir",
+        str(folder),
+        "--db",
+        str(db),
+        "--quiet",
+        "--chroma-url",
+        url,
+    ]
 
 
 def test_ingest_search_ask_and_reingest_through_the_server(chroma, server_db, tmp_path):
@@ -86,8 +104,9 @@ def test_ingest_search_ask_and_reingest_through_the_server(chroma, server_db, tm
     assert found.exit_code == 0, found.output
     hits = json.loads(found.output)
     assert hits and "lease" in hits[0]["source"]
-    dense = runner.invoke(cli, ["search", "--db", str(server_db), "--chroma-url", chroma.url, "--mode", "dense",
-                                "--json", "monthly rent"])
+    dense = runner.invoke(
+        cli, ["search", "--db", str(server_db), "--chroma-url", chroma.url, "--mode", "dense", "--json", "monthly rent"]
+    )
     assert dense.exit_code == 0 and json.loads(dense.output)[0]["relevance"] > 0.3  # the vectors came from the server
 
     asked = runner.invoke(cli, ["ask", "--db", str(server_db), "--chroma-url", chroma.url, "--json", QUESTION])
@@ -128,16 +147,27 @@ def test_kill_9_mid_ingest_then_rerun_gives_the_clean_runs_ids(chroma, tmp_path)
     folder = tmp_path / "docs"
     write_corpus(folder, 12)
     clean, db = tmp_path / "clean", tmp_path / "db"
-    assert subprocess.run(ingest_cmd(folder, clean, chroma.url), env=cli_env(), cwd=REPO, capture_output=True,
-                          timeout=300).returncode == 0
+    assert (
+        subprocess.run(
+            ingest_cmd(folder, clean, chroma.url), env=cli_env(), cwd=REPO, capture_output=True, timeout=300
+        ).returncode
+        == 0
+    )
     for stage in ("embedded:6", "vectors:1"):
-        killed = subprocess.run(ingest_cmd(folder, db, chroma.url), env=cli_env(LOCALGPT_TEST_KILL_AT=stage), cwd=REPO,
-                                capture_output=True, text=True, timeout=300)
+        killed = subprocess.run(
+            ingest_cmd(folder, db, chroma.url),
+            env=cli_env(LOCALGPT_TEST_KILL_AT=stage),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert killed.returncode == -signal.SIGKILL, f"not killed at {stage}: {killed.stderr[-2000:]}"
         mid = state(db, chroma.url)
         assert set(mid["catalog"]) <= set(mid["vectors"]), "a catalog chunk without its vector on the server"
-    rerun = subprocess.run(ingest_cmd(folder, db, chroma.url), env=cli_env(), cwd=REPO, capture_output=True, text=True,
-                           timeout=300)
+    rerun = subprocess.run(
+        ingest_cmd(folder, db, chroma.url), env=cli_env(), cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert rerun.returncode == 0, rerun.stderr
     got, expected = state(db, chroma.url), state(clean, chroma.url)
     assert got == expected and got["catalog"] and got["vectors"] == got["catalog"]
@@ -148,10 +178,20 @@ def test_server_stopped_mid_ingest_is_a_named_error_and_a_rerun_after_restart_fi
     try:
         folder, db, clean = tmp_path / "docs", tmp_path / "db", tmp_path / "clean"
         write_corpus(folder, 30)
-        assert subprocess.run(ingest_cmd(folder, clean, server.url), env=cli_env(), cwd=REPO, capture_output=True,
-                              timeout=300).returncode == 0
-        proc = subprocess.Popen(ingest_cmd(folder, db, server.url), env=cli_env(), cwd=REPO, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        assert (
+            subprocess.run(
+                ingest_cmd(folder, clean, server.url), env=cli_env(), cwd=REPO, capture_output=True, timeout=300
+            ).returncode
+            == 0
+        )
+        proc = subprocess.Popen(
+            ingest_cmd(folder, db, server.url),
+            env=cli_env(),
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and proc.poll() is None:  # the first files are written: stop the server
             try:
@@ -172,8 +212,9 @@ def test_server_stopped_mid_ingest_is_a_named_error_and_a_rerun_after_restart_fi
         server.start()
         mid = state(db, server.url)
         assert set(mid["catalog"]) <= set(mid["vectors"]), "half-written: catalog chunks without vectors"
-        rerun = subprocess.run(ingest_cmd(folder, db, server.url), env=cli_env(), cwd=REPO, capture_output=True,
-                               text=True, timeout=300)
+        rerun = subprocess.run(
+            ingest_cmd(folder, db, server.url), env=cli_env(), cwd=REPO, capture_output=True, text=True, timeout=300
+        )
         assert rerun.returncode == 0, rerun.stderr
         assert state(db, server.url) == state(clean, server.url)
     finally:
@@ -186,8 +227,19 @@ def test_a_chroma_server_that_is_down_is_one_line(tmp_path):
     port = free_port()  # nothing listens there
     ALLOWED_PORTS.add(port)
     try:
-        result = CliRunner().invoke(cli, ["ingest", "--source-dir", str(SAMPLES), "--db", str(tmp_path / "db"), "--quiet",
-                                          "--chroma-url", f"http://127.0.0.1:{port}"])
+        result = CliRunner().invoke(
+            cli,
+            [
+                "ingest",
+                "--source-dir",
+                str(SAMPLES),
+                "--db",
+                str(tmp_path / "db"),
+                "--quiet",
+                "--chroma-url",
+                f"http://127.0.0.1:{port}",
+            ],
+        )
     finally:
         ALLOWED_PORTS.discard(port)
     assert result.exit_code == 1
@@ -196,6 +248,7 @@ def test_a_chroma_server_that_is_down_is_one_line(tmp_path):
 
 
 # -- the LLM behind llama-cpp-python's server ---------------------------------------------------
+
 
 def test_ask_streams_through_the_model_server_with_citations(llama, sample_db):
     result = CliRunner().invoke(cli, ["ask", "--db", str(sample_db), "--llm-url", f"{llama.url}/v1", QUESTION])
@@ -209,8 +262,11 @@ def test_ask_streams_through_the_model_server_with_citations(llama, sample_db):
 
 
 def test_chat_streams_through_the_model_server(llama, sample_db):
-    result = CliRunner().invoke(cli, ["chat", "--db", str(sample_db), "--llm-url", f"{llama.url}/v1", "--max-tokens", "24",
-                                      "-k", "2"], input=f"{QUESTION}\nHow much notice is needed to end it?\n")
+    result = CliRunner().invoke(
+        cli,
+        ["chat", "--db", str(sample_db), "--llm-url", f"{llama.url}/v1", "--max-tokens", "24", "-k", "2"],
+        input=f"{QUESTION}\nHow much notice is needed to end it?\n",
+    )
     assert result.exit_code == 0, result.output
     assert result.output.count("Sources") == 2 and "lease_agreement.pdf" in result.output
 
@@ -221,8 +277,9 @@ def test_a_model_server_that_is_down_is_one_line(sample_db):
     port = free_port()  # nothing listens there
     ALLOWED_PORTS.add(port)
     try:
-        result = CliRunner().invoke(cli, ["ask", "--db", str(sample_db), "--llm-url",
-                                                          f"http://127.0.0.1:{port}/v1", QUESTION])
+        result = CliRunner().invoke(
+            cli, ["ask", "--db", str(sample_db), "--llm-url", f"http://127.0.0.1:{port}/v1", QUESTION]
+        )
     finally:
         ALLOWED_PORTS.discard(port)
     assert result.exit_code == 1
@@ -235,8 +292,9 @@ def test_a_model_server_answering_500_is_one_line(sample_db):
 
     server, port = failing_server()
     try:
-        result = CliRunner().invoke(cli, ["ask", "--db", str(sample_db), "--llm-url",
-                                                          f"http://127.0.0.1:{port}/v1", QUESTION])
+        result = CliRunner().invoke(
+            cli, ["ask", "--db", str(sample_db), "--llm-url", f"http://127.0.0.1:{port}/v1", QUESTION]
+        )
     finally:
         server.shutdown()
         ALLOWED_PORTS.discard(port)
@@ -250,7 +308,9 @@ def test_with_both_servers_nothing_else_is_contacted(chroma, llama, tmp_path):
     db = tmp_path / "db"
     runner = CliRunner()
     env = {"LOCALGPT_CHROMA_URL": chroma.url, "LOCALGPT_LLM_URL": f"{llama.url}/v1"}  # as LOCALGPT_* variables
-    assert runner.invoke(cli, ["ingest", "--source-dir", str(SAMPLES), "--db", str(db), "--quiet"], env=env).exit_code == 0
+    assert (
+        runner.invoke(cli, ["ingest", "--source-dir", str(SAMPLES), "--db", str(db), "--quiet"], env=env).exit_code == 0
+    )
     asked = runner.invoke(cli, ["ask", "--db", str(db), "--json", QUESTION], env=env)
     assert asked.exit_code == 0, asked.output
     assert json.loads(asked.output)["generated"]

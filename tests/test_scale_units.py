@@ -1,6 +1,7 @@
 """Fast logic of the server options (docs/scale.md): where an index keeps its vectors, bounded
 retries against a Chroma server, and the OpenAI-compatible client's parsing, key handling and
 errors. No server here (tests/test_scale_servers.py runs real ones)."""
+
 from __future__ import annotations
 
 import httpx
@@ -30,7 +31,9 @@ def test_an_index_on_a_server_refuses_to_be_opened_in_process(tmp_path):
 
     db = tmp_path / "db"
     make_index(db, **SERVER_INFO)
-    with pytest.raises(IndexLocationError, match=r"Chroma server at http://10.0.0.5:8001 .*--chroma-url http://10.0.0.5:8001"):
+    with pytest.raises(
+        IndexLocationError, match=r"Chroma server at http://10.0.0.5:8001 .*--chroma-url http://10.0.0.5:8001"
+    ):
         open_index(db, write=True)
     with open_index(db) as index:  # the catalog alone reads fine (localgpt documents)...
         assert index.catalog.file_count() == 0
@@ -82,7 +85,9 @@ def test_transport_failures_are_retried_a_bounded_number_of_times(monkeypatch):
         calls.append(1)
         raise httpx.ConnectError("[Errno 111] Connection refused")
 
-    with pytest.raises(chroma_remote.VectorServerError, match=r"Chroma server at http://h:1 did not answer .*Start it again"):
+    with pytest.raises(
+        chroma_remote.VectorServerError, match=r"Chroma server at http://h:1 did not answer .*Start it again"
+    ):
         chroma_remote.with_retries(down, "http://h:1", "upsert")()
     assert len(calls) == chroma_remote.RETRIES + 1
 
@@ -103,9 +108,14 @@ def test_transport_failures_are_retried_a_bounded_number_of_times(monkeypatch):
     assert calls.count(2) == 1  # an answer is not retried
 
 
-@pytest.mark.parametrize("url, expected", [("http://10.0.0.5:8001/", "http://10.0.0.5:8001"),
-                                           ("10.0.0.5:8001", "http://10.0.0.5:8001"),
-                                           ("https://chroma.lan", "https://chroma.lan:443")])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("http://10.0.0.5:8001/", "http://10.0.0.5:8001"),
+        ("10.0.0.5:8001", "http://10.0.0.5:8001"),
+        ("https://chroma.lan", "https://chroma.lan:443"),
+    ],
+)
 def test_chroma_urls(url, expected):
     from index.chroma_remote import parse_chroma_url
 
@@ -126,9 +136,15 @@ def test_context_window_as_servers_state_it():
 def test_event_stream_pieces_and_errors():
     from generation.openai_llm import ServerStreamError, sse_pieces
 
-    lines = ['data: {"choices":[{"delta":{"role":"assistant"}}]}', "", 'data: {"choices":[{"delta":{"content":"60"}}]}',
-             ": keep-alive", 'data: {"choices":[{"delta":{"content":" days [1]"}}]}', "data: [DONE]",
-             'data: {"choices":[{"delta":{"content":"never"}}]}']
+    lines = [
+        'data: {"choices":[{"delta":{"role":"assistant"}}]}',
+        "",
+        'data: {"choices":[{"delta":{"content":"60"}}]}',
+        ": keep-alive",
+        'data: {"choices":[{"delta":{"content":" days [1]"}}]}',
+        "data: [DONE]",
+        'data: {"choices":[{"delta":{"content":"never"}}]}',
+    ]
     assert list(sse_pieces(iter(lines))) == ["60", " days [1]"]
     with pytest.raises(ServerStreamError, match="out of memory"):
         list(sse_pieces(iter(['data: {"error": {"message": "out of memory"}}'])))
@@ -138,13 +154,17 @@ def test_estimate_never_undercounts_the_bundled_tokenizer(llm):
     from generation.openai_llm import estimate_tokens
     from generation.prompt import build_messages
 
-    messages = build_messages("What is the notice period?", ["The tenant gives 60 days' notice in writing. " * 20,
-                                                             "Die Kündigungsfrist beträgt drei Monate. " * 10])
+    messages = build_messages(
+        "What is the notice period?",
+        ["The tenant gives 60 days' notice in writing. " * 20, "Die Kündigungsfrist beträgt drei Monate. " * 10],
+    )
     assert estimate_tokens(messages) >= llm.count_tokens(messages)
 
 
 def fake_server(llm, handler):
-    llm._client = httpx.Client(transport=httpx.MockTransport(handler), headers={"Authorization": f"Bearer {llm.api_key}"})
+    llm._client = httpx.Client(
+        transport=httpx.MockTransport(handler), headers={"Authorization": f"Bearer {llm.api_key}"}
+    )
     return llm
 
 
@@ -156,7 +176,9 @@ def test_api_key_comes_from_env_or_file_and_never_shows(tmp_path):
     settings = load_settings({"llm_url": "http://h:1/v1", "llm_api_key_file": str(key_file)}, environ={})
     assert read_api_key(settings, environ={}) == "sk-file-secret"
     assert read_api_key(settings, environ={"LOCALGPT_LLM_API_KEY": "sk-env"}) == "sk-env"
-    assert "sk-file-secret" not in repr(settings) and "secret" not in repr(OpenAICompatibleLLM("u", api_key="sk-secret"))
+    assert "sk-file-secret" not in repr(settings) and "secret" not in repr(
+        OpenAICompatibleLLM("u", api_key="sk-secret")
+    )
 
     seen = []
 

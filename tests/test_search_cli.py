@@ -1,4 +1,5 @@
 """`localgpt search` as a user runs it, against the sample documents."""
+
 import json
 
 from click.testing import CliRunner
@@ -40,14 +41,17 @@ def test_each_hit_carries_its_passage_with_the_matched_chunk_inside(sample_db):
         hits = search_json(sample_db, "--mode", mode, "-k", "4", "How often should the kettle be descaled?")
         for hit in hits:
             passage = hit["passage"]
-            assert passage["text"][passage["start"]:passage["end"]] == hit["text"]
+            assert passage["text"][passage["start"] : passage["end"]] == hit["text"]
             assert len(passage["text"]) <= 2000 or passage["text"] == hit["text"]
             first, last = passage["chunk_indexes"]
             assert first <= hit["chunk_index"] <= last
         # k distinct passages: no hit lies inside a better hit's passage
         for n, hit in enumerate(hits):
-            assert not any(o["source"] == hit["source"] and o["passage"]["chunk_indexes"][0] <= hit["chunk_index"]
-                           <= o["passage"]["chunk_indexes"][1] for o in hits[:n])
+            assert not any(
+                o["source"] == hit["source"]
+                and o["passage"]["chunk_indexes"][0] <= hit["chunk_index"] <= o["passage"]["chunk_indexes"][1]
+                for o in hits[:n]
+            )
     alone = search_json(sample_db, "--passage-chars", "0", "-k", "2", "kettle")
     assert all("passage" not in h for h in alone)
 
@@ -65,7 +69,9 @@ def test_bm25_mode_finds_an_exact_name_in_a_table(sample_db):
 def test_where_restricts_to_matching_files(sample_db):
     hits = search_json(sample_db, "--where", "source=*.md", "-k", "5", "What is the notice period in the lease?")
     assert hits and {h["source"] for h in hits} == {"team_handbook.md"}
-    hits = search_json(sample_db, "--where", "source=lease_agreement.pdf", "--where", "page=1", "--mode", "hybrid", "rent")
+    hits = search_json(
+        sample_db, "--where", "source=lease_agreement.pdf", "--where", "page=1", "--mode", "hybrid", "rent"
+    )
     assert hits and all(h["source"] == "lease_agreement.pdf" and h["page"] == 1 for h in hits)
     assert search_json(sample_db, "--where", "source=contracts/*", "rent") == []
     text = run("search", "--db", str(sample_db), "--where", "source=contracts/*", "rent")

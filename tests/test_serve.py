@@ -1,5 +1,6 @@
 """`localgpt serve` against a real server on loopback: the bundled models, Chroma on disk, the
 network blocked for everything but the server's own port (conftest.py)."""
+
 from __future__ import annotations
 
 import io
@@ -38,8 +39,12 @@ def test_a_short_token_is_refused_with_the_reason():
 
 
 def test_serve_refuses_a_short_token_before_loading_anything(tmp_path):
-    done = subprocess.run(localgpt_cmd("serve", "--db", str(tmp_path / "none"), "--host", "0.0.0.0", "--token", "short"),
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        localgpt_cmd("serve", "--db", str(tmp_path / "none"), "--host", "0.0.0.0", "--token", "short"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1
     assert "too short" in done.stderr and "Traceback" not in done.stderr
 
@@ -49,7 +54,7 @@ def test_the_evidence_sentence_is_found_across_line_breaks_and_case():
 
     page = "Header\r\nThe Tenant may end this\r\nlease with 60 days'  notice.\r\nFooter"
     first, count = find_sentence(page, "the tenant may end this lease with 60 days' notice.")
-    assert page[first:first + count].startswith("The Tenant") and page[first:first + count].endswith("notice.")
+    assert page[first : first + count].startswith("The Tenant") and page[first : first + count].endswith("notice.")
     assert find_sentence(page, "nothing like this at all on the page, none whatsoever") is None
 
 
@@ -142,8 +147,12 @@ def test_bad_requests_get_one_line_json_errors(client):
     response = client.post("/api/search", content=b"x" * (300 * 1024), headers={"content-type": "application/json"})
     assert response.status_code == 413 and "larger" in one_line_error(response)
     assert client.get("/api/nothing").status_code == 404
-    assert "access-control-allow-origin" not in client.options("/api/search", headers={
-        "origin": "http://evil.example", "access-control-request-method": "POST"}).headers
+    assert (
+        "access-control-allow-origin"
+        not in client.options(
+            "/api/search", headers={"origin": "http://evil.example", "access-control-request-method": "POST"}
+        ).headers
+    )
 
 
 @pytest.mark.slow
@@ -202,7 +211,9 @@ def test_the_page_is_rendered_with_the_evidence_highlighted(client):
     evidence = record["evidence"][0]
     page = next(p for p in record["passages"] if p["n"] == evidence["n"])["page"]
     plain = client.get("/api/page", params={"source": "lease_agreement.pdf", "page": page})
-    marked = client.get("/api/page", params={"source": "lease_agreement.pdf", "page": page, "highlight": evidence["text"]})
+    marked = client.get(
+        "/api/page", params={"source": "lease_agreement.pdf", "page": page, "highlight": evidence["text"]}
+    )
     assert plain.headers["content-type"] == "image/png" and marked.status_code == 200
     assert plain.headers["x-highlight-boxes"] == "0" and int(marked.headers["x-highlight-boxes"]) >= 1
     a, b = Image.open(io.BytesIO(plain.content)), Image.open(io.BytesIO(marked.content))
@@ -215,10 +226,17 @@ def test_the_page_is_rendered_with_the_evidence_highlighted(client):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("source, status", [
-    ("../outside.pdf", 403), ("docs/../../outside.pdf", 403), ("/etc/passwd", 403), ("./lease_agreement.pdf", 403),
-    ("nothing.pdf", 404), ("copy.pdf", 403),  # copy.pdf: now a symbolic link to a file outside the folder
-])
+@pytest.mark.parametrize(
+    "source, status",
+    [
+        ("../outside.pdf", 403),
+        ("docs/../../outside.pdf", 403),
+        ("/etc/passwd", 403),
+        ("./lease_agreement.pdf", 403),
+        ("nothing.pdf", 404),
+        ("copy.pdf", 403),  # copy.pdf: now a symbolic link to a file outside the folder
+    ],
+)
 def test_only_files_inside_the_ingested_folder_are_served(client, source, status):
     response = client.get("/api/page", params={"source": source, "page": 1})
     assert response.status_code == status
@@ -231,13 +249,18 @@ def test_the_official_openai_client_works_unchanged(server):
 
     client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0, timeout=300)
     assert [m.id for m in client.models.list().data] == ["localgpt"]
-    completion = client.chat.completions.create(model="localgpt", messages=[{"role": "user", "content": LEASE_QUESTION}])
+    completion = client.chat.completions.create(
+        model="localgpt", messages=[{"role": "user", "content": LEASE_QUESTION}]
+    )
     assert completion.choices[0].message.content
     extra = completion.model_extra["localgpt"]
     assert extra["schema_version"] == 1
     assert extra["evidence"] and extra["sources"] and extra["answer"] == completion.choices[0].message.content
-    chunks = list(client.chat.completions.create(model="localgpt", stream=True,
-                                                 messages=[{"role": "user", "content": LEASE_QUESTION}]))
+    chunks = list(
+        client.chat.completions.create(
+            model="localgpt", stream=True, messages=[{"role": "user", "content": LEASE_QUESTION}]
+        )
+    )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text.strip()
     assert chunks[-1].choices[0].finish_reason == "stop"
@@ -286,7 +309,9 @@ def test_a_client_that_disconnects_stops_its_generation_and_others_wait_in_line(
             assert next(line for line in lines if line.startswith("event: token"))
             with client.stream("POST", "/api/ask", json={"query": LEASE_QUESTION, "stream": True}) as second:
                 waiting = second.iter_lines()
-                queued = next(json.loads(line[6:]) for line in waiting if line.startswith("data: ") and "position" in line)
+                queued = next(
+                    json.loads(line[6:]) for line in waiting if line.startswith("data: ") and "position" in line
+                )
                 assert queued == {"position": 1}
         switch.unlink()  # from now on generation ends as usual
         started = time.monotonic()
@@ -339,9 +364,15 @@ def test_searches_answer_while_an_ingest_writes(client, corpus, tmp_path):
     more = tmp_path / "more"
     more.mkdir()
     for n in range(30):
-        (more / f"note_{n}.md").write_text(f"# Note {n}\n\nThe parking permit number {n} is renewed every spring.\n" * 20)
-    ingest = subprocess.Popen(localgpt_cmd("ingest", "--source-dir", str(more), "--db", str(corpus["db"]), "--quiet"),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        (more / f"note_{n}.md").write_text(
+            f"# Note {n}\n\nThe parking permit number {n} is renewed every spring.\n" * 20
+        )
+    ingest = subprocess.Popen(
+        localgpt_cmd("ingest", "--source-dir", str(more), "--db", str(corpus["db"]), "--quiet"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     seen = []
     try:
         while ingest.poll() is None:

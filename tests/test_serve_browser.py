@@ -1,5 +1,6 @@
 """The web app in a real headless browser (Debian's chromium and chromium-driver, driven by selenium):
 ask the sample question, see the answer stream in, click a piece of evidence, see the highlighted page."""
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,11 @@ DRIVER = shutil.which("chromedriver")
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs Debian's chromium and chromium-driver "
-                       "(apt-get install chromium chromium-driver; .ci/run installs them)"),
+    pytest.mark.skipif(
+        not (CHROMIUM and DRIVER),
+        reason="needs Debian's chromium and chromium-driver "
+        "(apt-get install chromium chromium-driver; .ci/run installs them)",
+    ),
 ]
 
 QUESTION = "What is the notice period in the lease?"
@@ -53,9 +57,19 @@ def browser(monkeypatch):
     allow_loopback(port)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-default-apps", "--disable-extensions", "--window-size=1280,1000"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        "--disable-extensions",
+        "--window-size=1280,1000",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(executable_path=DRIVER, port=port), options=options)
     yield driver
@@ -83,8 +97,12 @@ def test_ask_see_the_answer_click_the_evidence_see_the_page(server, browser):
     assert browser.find_elements(By.CSS_SELECTOR, "button.citation")
     evidence[0].click()
     image = browser.find_element(By.ID, "viewer-image")
-    wait.until(lambda d: image.is_displayed() and d.execute_script(
-        "return arguments[0].complete && arguments[0].naturalWidth > 0", image))
+    wait.until(
+        lambda d: (
+            image.is_displayed()
+            and d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", image)
+        )
+    )
     assert "highlight=" in image.get_attribute("src")
     shoot(browser, "serve-answer.png")
 

@@ -32,6 +32,10 @@ def test_every_setting_has_help_and_is_documented():
     for name in FIELDS:
         assert f"| {name} |" in doc and f"`{env_var(name)}`" in doc, name
     assert "`--chunk-tokens`" in doc and "`--chunk-overlap`" in doc
-    done = subprocess.run([sys.executable, str(REPO / "scripts" / "settings_doc.py"), "--check"], capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "settings_doc.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr

@@ -1,5 +1,6 @@
 """Finding documents: hidden and temp files skipped, symlinks followed once (those leaving the
 folder only when asked), broken ones reported."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,9 +23,21 @@ def sources(found) -> list[str]:
 
 
 def test_hidden_and_temp_files_are_skipped_silently(tmp_path):
-    for name in ("notes.txt", "sub/report.pdf", ".DS_Store", ".git/config", ".git/HEAD", "~$lock.docx",
-                 ".~lock.budget.xlsx#", "draft.txt~", "download.tmp", "sub/.hidden.md", "sub/Thumbs.db",
-                 ".venv/lib/x.py", "sub/~WRL0001.tmp"):
+    for name in (
+        "notes.txt",
+        "sub/report.pdf",
+        ".DS_Store",
+        ".git/config",
+        ".git/HEAD",
+        "~$lock.docx",
+        ".~lock.budget.xlsx#",
+        "draft.txt~",
+        "download.tmp",
+        "sub/.hidden.md",
+        "sub/Thumbs.db",
+        ".venv/lib/x.py",
+        "sub/~WRL0001.tmp",
+    ):
         write(tmp_path / name)
     found = find_documents(tmp_path)
     assert sources(found) == ["notes.txt", "sub/report.pdf"]
@@ -73,7 +86,11 @@ def test_folder_links_are_followed_once_and_loops_end(tmp_path):
     assert sources(found) == ["inner/deep.txt", "shared/team.md", "top.txt"]
     by_default = find_documents(root)  # links leaving the folder are skipped, with the reason
     assert [(f.source, bool(f.skipped)) for f in by_default] == [
-        ("inner/deep.txt", False), ("shared", True), ("shared-again", True), ("top.txt", False)]
+        ("inner/deep.txt", False),
+        ("shared", True),
+        ("shared-again", True),
+        ("top.txt", False),
+    ]
 
 
 def test_missing_or_file_root_is_a_source_error(tmp_path):

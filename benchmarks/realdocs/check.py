@@ -22,6 +22,7 @@ Each unanswerable question may list `absent`: the words an answer would have to 
 
 Exits 1 on any miss or malformed line, 0 otherwise. Pure standard library.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -86,20 +87,33 @@ def check_answerable_fields(path: Path, items: list[dict], report: Report) -> No
         if obj.get("id") in seen:
             report.errors.append(f"{where}: duplicate id.")
         seen.add(obj.get("id"))
-        for key, kind in (("id", str), ("question", str), ("source", str), ("answer", str), ("reworded", bool), ("type", str)):
+        for key, kind in (
+            ("id", str),
+            ("question", str),
+            ("source", str),
+            ("answer", str),
+            ("reworded", bool),
+            ("type", str),
+        ):
             if not isinstance(obj.get(key), kind) or (kind is str and not obj[key].strip()):
-                report.errors.append(f"{where}: \"{key}\" must be a non-empty {kind.__name__}.")
+                report.errors.append(f'{where}: "{key}" must be a non-empty {kind.__name__}.')
         expected = obj.get("expected")
-        if not isinstance(expected, list) or not expected or not all(isinstance(s, str) and s.strip() for s in expected):
-            report.errors.append(f"{where}: \"expected\" must be a non-empty list of non-empty strings.")
+        if (
+            not isinstance(expected, list)
+            or not expected
+            or not all(isinstance(s, str) and s.strip() for s in expected)
+        ):
+            report.errors.append(f'{where}: "expected" must be a non-empty list of non-empty strings.')
             obj["expected"] = []
         if obj.get("match") not in ("any", "all"):
-            report.errors.append(f"{where}: \"match\" must be \"any\" or \"all\".")
+            report.errors.append(f'{where}: "match" must be "any" or "all".')
         if obj.get("type") not in TYPES:
-            report.errors.append(f"{where}: \"type\" must be one of {', '.join(sorted(TYPES))}.")
+            report.errors.append(f'{where}: "type" must be one of {", ".join(sorted(TYPES))}.')
         for s in obj["expected"]:
             if len(s) > MAX_EXPECTED:
-                report.warnings.append(f"{where}: expected string of {len(s)} characters (aim for at most {MAX_EXPECTED}): {s[:40]!r}...")
+                report.warnings.append(
+                    f"{where}: expected string of {len(s)} characters (aim for at most {MAX_EXPECTED}): {s[:40]!r}..."
+                )
 
 
 def check_unanswerable_fields(path: Path, items: list[dict], report: Report) -> None:
@@ -110,12 +124,12 @@ def check_unanswerable_fields(path: Path, items: list[dict], report: Report) -> 
             report.errors.append(f"{where}: duplicate id.")
         seen.add(obj.get("id"))
         if not isinstance(obj.get("question"), str) or not obj["question"].strip():
-            report.errors.append(f"{where}: \"question\" must be a non-empty string.")
+            report.errors.append(f'{where}: "question" must be a non-empty string.')
         if not isinstance(obj.get("near_topic"), bool):
-            report.errors.append(f"{where}: \"near_topic\" must be true or false.")
+            report.errors.append(f'{where}: "near_topic" must be true or false.')
         absent = obj.get("absent", [])
         if not isinstance(absent, list) or not all(isinstance(s, str) and s.strip() for s in absent):
-            report.errors.append(f"{where}: \"absent\" must be a list of non-empty strings.")
+            report.errors.append(f'{where}: "absent" must be a list of non-empty strings.')
             obj["absent"] = []
 
 
@@ -123,11 +137,15 @@ def load_chunks(db: Path) -> list[tuple[str, str]]:
     """(source, normalised text) of every chunk in the index's catalog."""
     catalog = db / "catalog.sqlite"
     if not catalog.is_file():
-        raise SystemExit(f"error: {catalog} does not exist. Ingest the collection first: "
-                         f"localgpt ingest --source-dir DEST --db {db}")
+        raise SystemExit(
+            f"error: {catalog} does not exist. Ingest the collection first: localgpt ingest --source-dir DEST --db {db}"
+        )
     con = sqlite3.connect(f"{catalog.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        return [(source, normalise(text)) for source, text in con.execute("SELECT source, text FROM chunks ORDER BY source, chunk_index")]
+        return [
+            (source, normalise(text))
+            for source, text in con.execute("SELECT source, text FROM chunks ORDER BY source, chunk_index")
+        ]
     finally:
         con.close()
 
@@ -156,7 +174,9 @@ def check_answerable_texts(path: Path, items: list[dict], chunks: list[tuple[str
             elif in_source == 0 and obj.get("match") == "all":
                 report.errors.append(f"{where}: {s!r} is in no chunk of {named}.")
             elif in_index > DISTINCTIVE:
-                report.warnings.append(f"{where}: {s!r} is in {in_index} chunks of the index (aim for 1-{DISTINCTIVE}).")
+                report.warnings.append(
+                    f"{where}: {s!r} is in {in_index} chunks of the index (aim for 1-{DISTINCTIVE})."
+                )
         if obj["expected"] and obj.get("match") == "any" and not any(found):
             report.errors.append(f"{where}: none of its expected strings is in a chunk of {named}.")
 
@@ -167,8 +187,10 @@ def check_unanswerable_texts(path: Path, items: list[dict], chunks: list[tuple[s
             wanted = normalise(s)
             hits = sorted({src for src, text in chunks if wanted in text})
             if hits:
-                report.errors.append(f"{_where(path, obj)}: {s!r} occurs in the collection ({', '.join(hits[:3])}); "
-                                     f"check that the collection really does not answer it.")
+                report.errors.append(
+                    f"{_where(path, obj)}: {s!r} occurs in the collection ({', '.join(hits[:3])}); "
+                    f"check that the collection really does not answer it."
+                )
 
 
 def summary(answerable: list[dict], unanswerable: list[dict], report: Report) -> str:
@@ -177,14 +199,17 @@ def summary(answerable: list[dict], unanswerable: list[dict], report: Report) ->
     reworded = sum(1 for o in answerable if o.get("reworded") is True)
     near = sum(1 for o in unanswerable if o.get("near_topic") is True)
     spread = Counter(min(n, 4) for _, _, _, n in report.rows)
-    return "\n".join([
-        f"answerable: {len(answerable)} ({reworded} reworded, {len(answerable) - reworded} not), from "
-        f"{len({o.get('source') for o in answerable})} files: " + ", ".join(f"{k} {v}" for k, v in sorted(by_folder.items())),
-        "  types: " + ", ".join(f"{k} {v}" for k, v in sorted(by_type.items(), key=lambda kv: str(kv[0]))),
-        "  expected strings by chunks of the index holding them: " + ", ".join(
-            f"{'4+' if k == 4 else k}: {spread[k]}" for k in range(5)),
-        f"unanswerable: {len(unanswerable)} ({near} near the collection's topics, {len(unanswerable) - near} off-topic)",
-    ])
+    return "\n".join(
+        [
+            f"answerable: {len(answerable)} ({reworded} reworded, {len(answerable) - reworded} not), from "
+            f"{len({o.get('source') for o in answerable})} files: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(by_folder.items())),
+            "  types: " + ", ".join(f"{k} {v}" for k, v in sorted(by_type.items(), key=lambda kv: str(kv[0]))),
+            "  expected strings by chunks of the index holding them: "
+            + ", ".join(f"{'4+' if k == 4 else k}: {spread[k]}" for k in range(5)),
+            f"unanswerable: {len(unanswerable)} ({near} near the collection's topics, {len(unanswerable) - near} off-topic)",
+        ]
+    )
 
 
 def filtered(path: Path, which: str) -> list[str]:
@@ -202,9 +227,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", type=Path, help="the index the collection was ingested into")
     parser.add_argument("--answerable", type=Path, default=ANSWERABLE)
     parser.add_argument("--unanswerable", type=Path, default=UNANSWERABLE)
-    parser.add_argument("--filter", choices=("reworded", "literal"),
-                        help="print only the answerable questions that are reworded (or not), as JSONL, and exit")
-    parser.add_argument("-v", "--verbose", action="store_true", help="print every expected string with its chunk counts")
+    parser.add_argument(
+        "--filter",
+        choices=("reworded", "literal"),
+        help="print only the answerable questions that are reworded (or not), as JSONL, and exit",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="print every expected string with its chunk counts"
+    )
     args = parser.parse_args(argv)
     if args.filter:
         print("\n".join(filtered(args.answerable, args.filter)))

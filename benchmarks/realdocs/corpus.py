@@ -12,6 +12,7 @@ The questions in answerable.jsonl were written against the package versions in
 PACKAGES; another version may move or change a passage, and check.py will say so.
 Pure standard library: it imports nothing from the project.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,16 +33,54 @@ PACKAGES = {
 }
 
 PYTHON_PAGES = [
-    "pathlib", "json", "csv", "time", "re", "subprocess", "logging", "sqlite3", "collections",
-    "itertools", "functools", "random", "statistics", "shutil", "zipfile", "tarfile", "hashlib",
-    "http.server", "threading", "math", "venv", "tempfile", "glob", "textwrap", "heapq", "enum",
-    "dataclasses", "secrets", "uuid", "timeit",
+    "pathlib",
+    "json",
+    "csv",
+    "time",
+    "re",
+    "subprocess",
+    "logging",
+    "sqlite3",
+    "collections",
+    "itertools",
+    "functools",
+    "random",
+    "statistics",
+    "shutil",
+    "zipfile",
+    "tarfile",
+    "hashlib",
+    "http.server",
+    "threading",
+    "math",
+    "venv",
+    "tempfile",
+    "glob",
+    "textwrap",
+    "heapq",
+    "enum",
+    "dataclasses",
+    "secrets",
+    "uuid",
+    "timeit",
 ]
 DEBIAN_CHAPTERS = ["ch02", "ch03", "ch04", "ch05"]  # package management, initialization, authentication, network
 POSTGRESQL_PAGES = [
-    "runtime-config-connection", "auth-pg-hba-conf", "app-pgdump", "backup-dump", "routine-vacuuming",
-    "sql-vacuum", "datatype-numeric", "datatype-datetime", "indexes-types", "sql-copy",
-    "runtime-config-resource", "app-initdb", "server-start", "datatype-character", "transaction-iso",
+    "runtime-config-connection",
+    "auth-pg-hba-conf",
+    "app-pgdump",
+    "backup-dump",
+    "routine-vacuuming",
+    "sql-vacuum",
+    "datatype-numeric",
+    "datatype-datetime",
+    "indexes-types",
+    "sql-copy",
+    "runtime-config-resource",
+    "app-initdb",
+    "server-start",
+    "datatype-character",
+    "transaction-iso",
 ]
 
 # destination (relative to DEST) -> (package, path inside the extracted package)
@@ -49,8 +88,14 @@ SELECTION: dict[str, tuple[str, str]] = {
     "r/R-intro.pdf": ("r-doc-pdf", "usr/share/R/doc/manual/R-intro.pdf"),
     "r/R-data.pdf": ("r-doc-pdf", "usr/share/R/doc/manual/R-data.pdf"),
     **{f"python/{p}.html": ("python3.11-doc", f"usr/share/doc/python3.11/html/library/{p}.html") for p in PYTHON_PAGES},
-    **{f"debian/{c}.en.html": ("debian-reference-en", f"usr/share/doc/debian-reference-en/docs/{c}.en.html") for c in DEBIAN_CHAPTERS},
-    **{f"postgresql/{p}.html": ("postgresql-doc-15", f"usr/share/doc/postgresql-doc-15/html/{p}.html") for p in POSTGRESQL_PAGES},
+    **{
+        f"debian/{c}.en.html": ("debian-reference-en", f"usr/share/doc/debian-reference-en/docs/{c}.en.html")
+        for c in DEBIAN_CHAPTERS
+    },
+    **{
+        f"postgresql/{p}.html": ("postgresql-doc-15", f"usr/share/doc/postgresql-doc-15/html/{p}.html")
+        for p in POSTGRESQL_PAGES
+    },
 }
 
 MANIFEST = ".manifest.json"  # hidden: ingest skips it
@@ -76,8 +121,10 @@ def find_debs(debs: Path) -> dict[str, Path]:
     for package in PACKAGES:
         candidates = sorted(debs.glob(f"{package}_*.deb"))
         if not candidates:
-            raise CorpusError(f"No {package}_*.deb in {debs}. Run without --debs to download it, "
-                              f"or `apt-get download {package}` there.")
+            raise CorpusError(
+                f"No {package}_*.deb in {debs}. Run without --debs to download it, "
+                f"or `apt-get download {package}` there."
+            )
         found[package] = candidates[-1]
     return found
 
@@ -114,8 +161,11 @@ def build(dest: Path, debs: dict[str, Path]) -> dict:
     versions = {package: deb_version(deb) for package, deb in debs.items()}
     for package, version in versions.items():
         if version != PACKAGES[package]:
-            print(f"warning: {package} is {version}; the questions were written against {PACKAGES[package]}. "
-                  f"Run check.py to see whether every answer is still there.", file=sys.stderr)
+            print(
+                f"warning: {package} is {version}; the questions were written against {PACKAGES[package]}. "
+                f"Run check.py to see whether every answer is still there.",
+                file=sys.stderr,
+            )
     dest.mkdir(parents=True, exist_ok=True)
     files = {}
     with tempfile.TemporaryDirectory(prefix="realdocs-") as tmp:
@@ -131,7 +181,12 @@ def build(dest: Path, debs: dict[str, Path]) -> dict:
                 target = dest / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, target)
-                files[name] = {"package": package, "path": inner, "sha256": sha256(target), "bytes": target.stat().st_size}
+                files[name] = {
+                    "package": package,
+                    "path": inner,
+                    "sha256": sha256(target),
+                    "bytes": target.stat().st_size,
+                }
     manifest = {"packages": versions, "files": dict(sorted(files.items()))}
     (dest / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return manifest
@@ -141,8 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dest", type=Path, help="folder to create (the collection to ingest)")
     parser.add_argument("--debs", type=Path, help="folder holding the four .deb files (skips apt-get download)")
-    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "localgpt-realdocs",
-                        help="where apt-get download puts the packages when --debs is not given")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path.home() / ".cache" / "localgpt-realdocs",
+        help="where apt-get download puts the packages when --debs is not given",
+    )
     args = parser.parse_args(argv)
     try:
         debs = find_debs(args.debs if args.debs else download(args.cache))

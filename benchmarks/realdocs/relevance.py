@@ -7,6 +7,7 @@ best dense hit; prints its spread per group and, for a few thresholds, how many 
 questions a refusal below the threshold would refuse and how many unanswerable ones it would
 still answer (near-topic and off-topic apart). A baseline for the refusal work of issue #14.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,10 @@ def _load(path: Path) -> list[dict]:
 
 def _spread(values: list[float]) -> str:
     v = sorted(values)
-    return (f"min {v[0]:.2f}  p10 {v[len(v) // 10]:.2f}  median {statistics.median(v):.2f}  "
-            f"p90 {v[9 * len(v) // 10]:.2f}  max {v[-1]:.2f}")
+    return (
+        f"min {v[0]:.2f}  p10 {v[len(v) // 10]:.2f}  median {statistics.median(v):.2f}  "
+        f"p90 {v[9 * len(v) // 10]:.2f}  max {v[-1]:.2f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,8 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<26}{len(values):>4}  {_spread(values)}")
     a, near, off = groups.values()
     for t in THRESHOLDS:
-        print(f"refuse below {t:.2f}: answerable refused {sum(x < t for x in a)}/{len(a)}, "
-              f"unanswerable answered: near {sum(x >= t for x in near)}/{len(near)}, off {sum(x >= t for x in off)}/{len(off)}")
+        print(
+            f"refuse below {t:.2f}: answerable refused {sum(x < t for x in a)}/{len(a)}, "
+            f"unanswerable answered: near {sum(x >= t for x in near)}/{len(near)}, off {sum(x >= t for x in off)}/{len(off)}"
+        )
     return 0
 
 

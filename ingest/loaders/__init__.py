@@ -8,6 +8,7 @@ reason shown to the user ("password-protected PDF: ...", "corrupt image: ..."); 
 reader raises escapes as another exception. Scanned pages and images are read by OCR, as
 `OcrOptions` say (ingest/ocr).
 """
+
 from __future__ import annotations
 
 import errno
@@ -49,22 +50,34 @@ def formats() -> dict[str, Format]:
         ".pdf": Format("pdf", "PDF"),
         ".docx": Format("docx", "Word"),
         ".pptx": Format("pptx", "PowerPoint"),
-        ".xlsx": Format("xlsx", "Excel"), ".xlsm": Format("xlsx", "Excel"),
+        ".xlsx": Format("xlsx", "Excel"),
+        ".xlsm": Format("xlsx", "Excel"),
         ".xls": Format("xls", "Excel 97-2003"),
-        ".csv": Format("csv", "CSV"), ".tsv": Format("csv", "TSV"),
-        ".txt": Format("text", "text"), ".text": Format("text", "text"), ".log": Format("text", "text"),
-        ".md": Format("markdown", "Markdown"), ".markdown": Format("markdown", "Markdown"),
+        ".csv": Format("csv", "CSV"),
+        ".tsv": Format("csv", "TSV"),
+        ".txt": Format("text", "text"),
+        ".text": Format("text", "text"),
+        ".log": Format("text", "text"),
+        ".md": Format("markdown", "Markdown"),
+        ".markdown": Format("markdown", "Markdown"),
         ".rst": Format("rst", "reStructuredText"),
-        ".html": Format("html", "HTML"), ".htm": Format("html", "HTML"), ".xhtml": Format("html", "HTML"),
+        ".html": Format("html", "HTML"),
+        ".htm": Format("html", "HTML"),
+        ".xhtml": Format("html", "HTML"),
         ".eml": Format("eml", "e-mail"),
         ".msg": Format("msg", "Outlook e-mail"),
         ".epub": Format("epub", "EPUB"),
         ".odt": Format("odt", "OpenDocument text"),
         ".rtf": Format("rtf", "RTF"),
         ".json": Format("json", "JSON"),
-        ".jsonl": Format("jsonl", "JSON Lines"), ".ndjson": Format("jsonl", "JSON Lines"),
-        ".png": Format("image", "image"), ".jpg": Format("image", "image"), ".jpeg": Format("image", "image"),
-        ".tif": Format("image", "image"), ".tiff": Format("image", "image"), ".webp": Format("image", "image"),
+        ".jsonl": Format("jsonl", "JSON Lines"),
+        ".ndjson": Format("jsonl", "JSON Lines"),
+        ".png": Format("image", "image"),
+        ".jpg": Format("image", "image"),
+        ".jpeg": Format("image", "image"),
+        ".tif": Format("image", "image"),
+        ".tiff": Format("image", "image"),
+        ".webp": Format("image", "image"),
     }
     table.update(_code_formats())
     return table
@@ -165,7 +178,9 @@ def _actual_format(path: Path, expected: Format) -> str:
             if sniff.looks_binary(head):
                 raise LoadError("binary content, not text (wrong extension?)")
             return expected.name
-        raise LoadError(f"not a valid {expected.label} file: its content is not {expected.label} (wrong extension, or damaged)")
+        raise LoadError(
+            f"not a valid {expected.label} file: its content is not {expected.label} (wrong extension, or damaged)"
+        )
     if found == expected.name:
         return found
     if found == "html" and expected.name in _TEXT_FORMATS:
@@ -231,4 +246,13 @@ def load_file(path: Path, max_bytes: int | None = None, ocr: OcrOptions | None =
     return _load(Path(path), max_bytes, 0, ocr or OcrOptions())
 
 
-__all__ = ["Format", "LoadError", "OcrOptions", "Reader", "formats", "is_supported", "load_file", "supported_extensions"]
+__all__ = [
+    "Format",
+    "LoadError",
+    "OcrOptions",
+    "Reader",
+    "formats",
+    "is_supported",
+    "load_file",
+    "supported_extensions",
+]

@@ -3,6 +3,7 @@
 A top-level array's items and a JSONL file's lines carry `row_start`/`row_end` (item or
 line number, 1-based), so the chunker packs consecutive records into chunks.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,9 @@ def flatten(value: Any, prefix: str = "") -> list[str]:
         return lines or ([f"{prefix}: {{}}"] if prefix else [])
     if isinstance(value, list):
         if value and all(not isinstance(v, (dict, list)) for v in value):
-            return [f"{prefix}: {', '.join(_scalar(v) for v in value)}" if prefix else ", ".join(_scalar(v) for v in value)]
+            return [
+                f"{prefix}: {', '.join(_scalar(v) for v in value)}" if prefix else ", ".join(_scalar(v) for v in value)
+            ]
         lines = []
         for index, item in enumerate(value):
             lines.extend(flatten(item, f"{prefix}[{index}]"))
@@ -49,10 +52,14 @@ def read_json(path: Path) -> list[Section]:
         raise LoadError(f"invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     del text
     if isinstance(value, list):
-        sections = [Section(text="\n".join(flatten(item)), meta={"row_start": n, "row_end": n})
-                    for n, item in enumerate(value, start=1)]
+        sections = [
+            Section(text="\n".join(flatten(item)), meta={"row_start": n, "row_end": n})
+            for n, item in enumerate(value, start=1)
+        ]
     elif isinstance(value, dict):
-        sections = [Section(text="\n".join(flatten(item, str(key))), meta={"heading": str(key)}) for key, item in value.items()]
+        sections = [
+            Section(text="\n".join(flatten(item, str(key))), meta={"heading": str(key)}) for key, item in value.items()
+        ]
     else:
         sections = [Section(text=_scalar(value))]
     sections = [s for s in sections if s.text.strip()]

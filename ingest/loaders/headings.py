@@ -1,4 +1,5 @@
 """Grouping a document's paragraphs under their heading path ("Lease > Termination > Notice")."""
+
 from __future__ import annotations
 
 from typing import Any

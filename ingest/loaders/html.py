@@ -3,6 +3,7 @@
 Measured on Python's library pages (docs/formats.md): lxml directly is many times faster than
 unstructured's partition_html and keeps the same heading structure.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,14 +15,57 @@ from ingest.loaders.errors import LoadError
 from ingest.loaders.headings import SectionBuilder
 from ingest.loaders.text import read_text_file
 
-_SKIP = {"script", "style", "noscript", "template", "head", "svg", "math", "button", "select", "iframe", "object", "nav"}
+_SKIP = {
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "head",
+    "svg",
+    "math",
+    "button",
+    "select",
+    "iframe",
+    "object",
+    "nav",
+}
 _SKIP_ROLES = {"navigation", "search", "banner"}  # site menus and search boxes: noise in every chunk
 _PERMALINK_MARKS = "¶#§🔗"  # Sphinx/GitHub heading anchors ("Descaling¶")
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {
-    "p", "div", "section", "article", "main", "header", "footer", "aside", "nav", "blockquote", "ul", "ol",
-    "li", "dl", "dt", "dd", "table", "thead", "tbody", "tfoot", "tr", "caption", "figure", "figcaption",
-    "form", "fieldset", "address", "hr", "br", "body", "html", "details", "summary",
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "footer",
+    "aside",
+    "nav",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "caption",
+    "figure",
+    "figcaption",
+    "form",
+    "fieldset",
+    "address",
+    "hr",
+    "br",
+    "body",
+    "html",
+    "details",
+    "summary",
 }
 _CELLS = {"td", "th"}
 _SPACES = re.compile(r"\s+")

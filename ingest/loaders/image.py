@@ -1,4 +1,5 @@
 """Images as documents (PNG, JPEG, TIFF, WebP): each frame is a page, read by OCR (ingest/ocr)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@ The body becomes sections (subject, sender, recipients and date at the top); eac
 whose type is supported is read by its own reader, and its sections carry `attachment`
 (the file name). An attachment that cannot be read is left out with a log line; the mail stays.
 """
+
 from __future__ import annotations
 
 import email
@@ -58,7 +59,9 @@ def attachment_sections(name: str, data: bytes, load: LoadFn, depth: int) -> lis
             return []
     prefix = lambda s: s.meta.get("attachment")  # noqa: E731 (nested attachments keep their path)
     return [
-        Section(text=s.text, meta={**s.meta, "attachment": f"{safe} > {prefix(s)}" if prefix(s) else safe}, header=s.header)
+        Section(
+            text=s.text, meta={**s.meta, "attachment": f"{safe} > {prefix(s)}" if prefix(s) else safe}, header=s.header
+        )
         for s in sections
     ]
 
@@ -114,7 +117,9 @@ def read_msg(path: Path, load: LoadFn, depth: int = 0) -> list[Section]:
         f"Date: {message.sent_date or ''}",
     ]
     html = message.html_body
-    sections = _body_sections(header_lines, message.body, html.decode("utf-8", "replace") if isinstance(html, bytes) else html)
+    sections = _body_sections(
+        header_lines, message.body, html.decode("utf-8", "replace") if isinstance(html, bytes) else html
+    )
     for attachment in message.attachments:
         if attachment.file_name and attachment.file_bytes:
             sections.extend(attachment_sections(attachment.file_name, attachment.file_bytes, load, depth))

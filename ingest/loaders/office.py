@@ -1,4 +1,5 @@
 """Word (.docx) with python-docx, headings kept as paths; PowerPoint (.pptx) slide by slide."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """EPUB, ODT, RTF and reStructuredText through pandoc (bundled by pypandoc-binary), read as HTML."""
+
 from __future__ import annotations
 
 import logging

@@ -7,6 +7,7 @@ A page with no usable text layer (ingest/ocr/usable.py says which) is rendered, 
 grayscale image and OCRed (--ocr auto); --ocr force OCRs every page; --ocr off leaves such
 pages out. Only one page image exists at a time.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,9 +40,18 @@ _LINE_ENDS = re.compile(r"\r\n?")
 # it is joined to the letter as the combining mark, then composed (NFC: "ä"), so a search for
 # "Wirtschaftsuniversität" finds it. Only the non-ASCII spacing accents: ` ^ ~ are code too often.
 _SPACING_ACCENTS = {
-    "\u00a8": "\u0308", "\u00b4": "\u0301", "\u02c6": "\u0302", "\u02dc": "\u0303", "\u00b8": "\u0327",
-    "\u02da": "\u030a", "\u02c7": "\u030c", "\u02d8": "\u0306", "\u00af": "\u0304", "\u02d9": "\u0307",
-    "\u02dd": "\u030b", "\u02db": "\u0328",
+    "\u00a8": "\u0308",
+    "\u00b4": "\u0301",
+    "\u02c6": "\u0302",
+    "\u02dc": "\u0303",
+    "\u00b8": "\u0327",
+    "\u02da": "\u030a",
+    "\u02c7": "\u030c",
+    "\u02d8": "\u0306",
+    "\u00af": "\u0304",
+    "\u02d9": "\u0307",
+    "\u02dd": "\u030b",
+    "\u02db": "\u0328",
 }
 _ACCENT_THEN_LETTER = re.compile(f"([{''.join(_SPACING_ACCENTS)}])([^\\W\\d_])")
 
@@ -88,7 +98,7 @@ def _page_headings(document, pages: int) -> list[str]:
             if n >= MAX_BOOKMARKS:
                 break
             title, page = _bookmark(item)
-            del path[item.level:]
+            del path[item.level :]
             path.append(title)
             if page is not None and title:
                 marks.append((page, " > ".join(p for p in path if p)))
@@ -128,8 +138,16 @@ def _scale(page, path: Path, number: int, max_pixels: int) -> float:
     scale = OCR_DPI / 72
     if width * height * scale * scale > max_pixels:
         scale = math.sqrt(max_pixels / max(width * height, 1.0))
-        log.warning("%s: page %d is %.0fx%.0f cm: rendered at %.0f dpi to stay under the %g megapixel limit "
-                    "(--ocr-max-megapixels)", path, number, width / 72 * 2.54, height / 72 * 2.54, scale * 72, max_pixels / 1e6)
+        log.warning(
+            "%s: page %d is %.0fx%.0f cm: rendered at %.0f dpi to stay under the %g megapixel limit "
+            "(--ocr-max-megapixels)",
+            path,
+            number,
+            width / 72 * 2.54,
+            height / 72 * 2.54,
+            scale * 72,
+            max_pixels / 1e6,
+        )
     return scale
 
 

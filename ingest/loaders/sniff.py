@@ -5,6 +5,7 @@
 containers are told apart by their members (ZIP) or stream names (OLE2), read without
 loading the file.
 """
+
 from __future__ import annotations
 
 import zipfile
@@ -108,7 +109,9 @@ def utf16_codec(head: bytes) -> str | None:
 
 def _is_html(head: bytes) -> bool:
     start = head[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return start.startswith((b"<!doctype html", b"<html")) or (start.startswith(b"<?xml") and b"<html" in head[:2048].lower())
+    return start.startswith((b"<!doctype html", b"<html")) or (
+        start.startswith(b"<?xml") and b"<html" in head[:2048].lower()
+    )
 
 
 def detect(path: Path, head: bytes) -> str | None:

@@ -3,6 +3,7 @@
 Each data row is one `Section` carrying the header row as `header` and its row range; the
 chunker packs consecutive rows of one sheet into chunks and repeats the header in each.
 """
+
 from __future__ import annotations
 
 import csv
@@ -26,7 +27,11 @@ def cell_text(value: Any) -> str:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
     if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ") if (value.hour, value.minute, value.second) != (0, 0, 0) else value.date().isoformat()
+        return (
+            value.isoformat(sep=" ")
+            if (value.hour, value.minute, value.second) != (0, 0, 0)
+            else value.date().isoformat()
+        )
     if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()
     return " ".join(str(value).split())
@@ -93,8 +98,10 @@ def read_xlsx(path: Path) -> list[Section]:
     try:
         sections: list[Section] = []
         for sheet in workbook.worksheets:
-            rows = ((_row_number(cells, n), [c.value for c in cells])
-                    for n, cells in enumerate(sheet.iter_rows(min_row=1), start=1))
+            rows = (
+                (_row_number(cells, n), [c.value for c in cells])
+                for n, cells in enumerate(sheet.iter_rows(min_row=1), start=1)
+            )
             sections.extend(table_sections(rows, {"sheet": sheet.title}))
     finally:
         workbook.close()

@@ -1,4 +1,5 @@
 """Plain text in whatever encoding it was written in, read in blocks of paragraphs."""
+
 from __future__ import annotations
 
 import codecs

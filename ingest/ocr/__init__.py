@@ -2,6 +2,7 @@
 
 Nothing heavy is imported here: a worker that never meets a scanned page never starts the engine.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,7 +32,9 @@ class OcrOptions:
 
     @classmethod
     def from_settings(cls, settings) -> "OcrOptions":
-        return cls(mode=settings.ocr, language=settings.ocr_language, max_pixels=int(settings.ocr_max_megapixels * 1_000_000))
+        return cls(
+            mode=settings.ocr, language=settings.ocr_language, max_pixels=int(settings.ocr_max_megapixels * 1_000_000)
+        )
 
 
 __all__ = ["MODES", "OcrOptions"]

