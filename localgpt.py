@@ -537,30 +537,31 @@ def acknowledge(sources: tuple[str, ...], **options: Any) -> None:
     click.echo(f"{len(marked)} failure(s) marked as known.")
 
 
+QUERY_SETTINGS = (
+    "db",
+    "embedding_model",
+    "device",
+    "k",
+    "search_mode",
+    "reranker",
+    "min_score",
+    "min_evidence",
+    "max_unknown",
+    "model",
+    "n_ctx",
+    "max_tokens",
+    "temperature",
+    "threads",
+    "chroma_url",
+    "llm_url",
+    "llm_model",
+    "llm_api_key_file",
+)
+
+
 def _query_options(command: Callable) -> Callable:
     """The options of every command that answers questions (chat, batch)."""
-    for name in reversed(
-        (
-            "db",
-            "embedding_model",
-            "device",
-            "k",
-            "search_mode",
-            "reranker",
-            "min_score",
-            "min_evidence",
-            "max_unknown",
-            "model",
-            "n_ctx",
-            "max_tokens",
-            "temperature",
-            "threads",
-            "chroma_url",
-            "llm_url",
-            "llm_model",
-            "llm_api_key_file",
-        )
-    ):
+    for name in reversed(QUERY_SETTINGS):
         command = setting_option(name)(command)
     return where_option(command)
 
@@ -651,29 +652,8 @@ def batch(questions: str, output: str, quiet: bool, where: tuple[str, ...], **op
 
 
 def _serve_options(command: Callable) -> Callable:
-    for name in reversed(
-        (
-            "db",
-            "embedding_model",
-            "device",
-            "k",
-            "search_mode",
-            "reranker",
-            "min_score",
-            "min_evidence",
-            "max_unknown",
-            "model",
-            "n_ctx",
-            "max_tokens",
-            "temperature",
-            "threads",
-            "history_tokens",
-            "chroma_url",
-            "llm_url",
-            "llm_model",
-            "llm_api_key_file",
-        )
-    ):
+    """The options of `serve`: those of chat and batch (--where is per request), and chat's history."""
+    for name in reversed((*QUERY_SETTINGS, "history_tokens")):
         command = setting_option(name)(command)
     return command
 
