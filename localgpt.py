@@ -324,7 +324,7 @@ def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any)
     localgpt search --json "clause 14.2" | jq '.[0].text'
     """
     from index.metadata_keys import check_where_keys
-    from generation.record import hit_record
+    from generation.record import search_record
     from retrieval import open_retriever
 
     check_question(question)
@@ -337,7 +337,7 @@ def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any)
 
     hits = run_guarded(run)
     if as_json:
-        click.echo(json.dumps([hit_record(hit, rank=n) for n, hit in enumerate(hits, start=1)], ensure_ascii=False))
+        click.echo(json.dumps(search_record(hits), ensure_ascii=False))
         return
     if not hits:
         click.echo("No passages found.")

@@ -130,7 +130,7 @@ def main() -> None:
 
     from core.offline import enforce_offline
     from core.settings import load_settings
-    from generation.record import hit_record
+    from generation.record import search_record
     from server.engine import Engine
 
     enforce_offline()
@@ -167,7 +167,7 @@ def main() -> None:
                 floor.append(time.perf_counter() - started)
                 hits = engine.search(SEARCHES[i % len(SEARCHES)])
                 started = time.perf_counter()
-                json.dumps([hit_record(h, rank=n) for n, h in enumerate(hits, start=1)], ensure_ascii=False)
+                json.dumps(search_record(hits), ensure_ascii=False)
                 encode.append(time.perf_counter() - started)
             out["search_ms"] = {
                 "http": median_ms(over_http),

@@ -20,6 +20,11 @@ def hit_record(hit: Hit, **more: Any) -> dict[str, Any]:
     return {**more, **hit.to_json()}
 
 
+def search_record(hits: list[Hit]) -> list[dict[str, Any]]:
+    """What a search returns (`search --json`, the server's /api/search): its hits, ranked from 1."""
+    return [hit_record(hit, rank=n) for n, hit in enumerate(hits, start=1)]
+
+
 def answer_record(result: Answer) -> dict[str, Any]:
     """Everything known about one answer, as JSON-ready data (see the module docstring)."""
     number = {h.chunk.id: n for n, h in enumerate(result.passages, start=1)}

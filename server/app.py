@@ -24,7 +24,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from core.errors import LocalGPTError, NoIndexError
-from generation.record import answer_record, hit_record
+from generation.record import answer_record, search_record
 from server.engine import Engine, RequestError
 from server.files import FileRefused, SourceNotFound
 from server.queue import Cancelled
@@ -158,7 +158,7 @@ class Server:
         hits = await self.in_thread(
             lambda: self.engine.search(fields["query"], fields["k"], fields["mode"], fields["where"])
         )
-        return JSONResponse([hit_record(hit, rank=n) for n, hit in enumerate(hits, start=1)])
+        return JSONResponse(search_record(hits))
 
     def ask_job(self, fields: dict, history: list) -> Job:
         def job(emit, cancelled):
