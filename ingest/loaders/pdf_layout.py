@@ -13,6 +13,7 @@ pages that only list other pages (a table of contents, an index).
 from __future__ import annotations
 
 import re
+
 MIN_PAGES = 4
 EDGE_LINES = 3  # lines at the top and at the bottom of a page that may be running lines
 MIN_REPEATS = 3  # a line recurring on this many pages (at a page edge) is a running line
