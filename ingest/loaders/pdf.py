@@ -93,6 +93,17 @@ def _bookmark(item) -> tuple[str, int | None]:
     return " ".join((item.title or "").split()), item.page_index
 
 
+class _Quiet(logging.Filter):
+    """Drops pypdfium2's notes on bookmark depth and circular bookmarks (logged at debug here instead)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "recursion depth" in message or "circular bookmark" in message:
+            log.debug("bookmarks: %s", message)
+            return False
+        return True
+
+
 def _page_headings(document, pages: int) -> tuple[list[str], list[list[tuple[str, str]]]]:
     """From the PDF's bookmarks: for each page, the heading path in force where it starts
     ("5 Arrays > 5.1 Arrays": the path of the last bookmark that begins before it), and the
@@ -101,6 +112,9 @@ def _page_headings(document, pages: int) -> tuple[list[str], list[list[tuple[str
     starts: list[list[tuple[str, str]]] = [[] for _ in range(pages)]
     marks: list[tuple[int, str, str]] = []  # (page index, title, path)
     path: list[str] = []
+    toc_log = logging.getLogger("pypdfium2._helpers.document")
+    quiet = _Quiet()  # "Maximum recursion depth 4 reached (subtree skipped)": we ask for 4 levels on purpose
+    toc_log.addFilter(quiet)
     try:
         for n, item in enumerate(document.get_toc(max_depth=4)):
             if n >= MAX_BOOKMARKS:
@@ -113,6 +127,8 @@ def _page_headings(document, pages: int) -> tuple[list[str], list[list[tuple[str
     except Exception:  # broken bookmarks only cost the headings
         log.debug("unreadable bookmarks", exc_info=True)
         return before, starts
+    finally:
+        toc_log.removeFilter(quiet)
     marks.sort(key=lambda m: m[0])  # stable: bookmarks of one page keep their order
     current = ""
     at = 0

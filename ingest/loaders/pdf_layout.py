@@ -36,25 +36,32 @@ def _edges(lines: list[str]) -> list[int]:
 
 
 def _running_keys(split: list[list[str]]) -> set[str]:
-    """Keys of edge lines that recur on MIN_REPEATS pages or more with at most one number changing
-    (the page number): "122 gnuplot 5.4 Sampling" / "124 gnuplot 5.4 Sampling". A line whose
-    several numbers change ("Section 5: setting 5 controls valve 5") is content, not a header."""
-    seen: dict[str, list[tuple[str, ...]]] = {}
-    for lines in split:
+    """Keys of edge lines that are running headers or footers:
+
+    - recurring on MIN_REPEATS pages or more with at most one number changing ("122 gnuplot 5.4
+      Sampling" / "124 gnuplot 5.4 Sampling"); a line whose several numbers change ("Section 5:
+      setting 5 controls valve 5") is content;
+    - or on two pages or more with one number that follows the page number ("Chapter 7: Reading
+      data 34" on page 40 and "... 36" on page 42): a short chapter's own header.
+    """
+    seen: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+    for page, lines in enumerate(split):
         for i in _edges(lines):
             line = lines[i].strip()
             if len(line) >= 3:
-                key = _key(line)
-                numbers = tuple(re.findall(r"\d+", line))
-                if numbers not in seen.setdefault(key, []) or not numbers:
-                    seen[key].append(numbers)
+                seen.setdefault(_key(line), []).append((page, tuple(re.findall(r"\d+", line))))
     running = set()
-    for key, variants in seen.items():
-        pages = sum(1 for lines in split if any(_key(lines[i]) == key for i in _edges(lines)))
-        if pages < MIN_REPEATS:
+    for key, found in seen.items():
+        pages = {page for page, _ in found}
+        if len(pages) < 2:
             continue
-        changing = sum(1 for column in zip(*variants) if len(set(column)) > 1) if variants and variants[0] else 0
-        if changing <= 1:
+        columns = list(zip(*(numbers for _, numbers in found)))
+        changing = [c for c in columns if len(set(c)) > 1]
+        if len(changing) > 1:
+            continue
+        if len(pages) >= MIN_REPEATS:
+            running.add(key)
+        elif changing and len({int(n) - page for n, (page, _) in zip(changing[0], found)}) == 1:
             running.add(key)
     return running
 
@@ -93,31 +100,35 @@ def _normal(text: str) -> str:
     return " ".join(text.split()).lower()
 
 
+# A section number before a heading's title: "7.2 ", "A.1 ", "Chapter 7: ", "Appendix B ".
+_NUMBERING = re.compile(r"^\s*(?:(?:chapter|appendix|section|part)\s+)?(?:[A-Z]|\d+)(?:\.\d+)*[.:]?\s+", re.IGNORECASE)
+
+
+def _starts_section(line: str, title: str) -> bool:
+    """The line is the heading `title` (normalised), with or without its section number."""
+    line = _normal(line)
+    return line.startswith(title) or _normal(_NUMBERING.sub("", line)).startswith(title)
+
+
 def split_at_headings(text: str, before: str, starts: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """A page cut where the bookmarks that begin on it begin: (text, heading path) pieces in order.
 
     `before` is the heading path in force when the page starts; `starts` are the (title, path) of the
-    bookmarks that begin on this page, in order. A title not found as the start of a line leaves the
-    page whole under the last path that begins on it (the page's heading, as before)."""
+    bookmarks that begin on this page, in order. A title not found as the start of a line is passed
+    over; when none is found, the page stays whole under the last path that begins on it."""
     if not starts:
         return [(text, before)]
     lines = text.split("\n")
     cuts: list[tuple[int, str]] = []
     at = 0
     for title, path in starts:
-        wanted = _normal(title)
-        found = next(
-            (
-                i
-                for i in range(at, len(lines))
-                if wanted and _normal(lines[i]).startswith(wanted[: max(12, len(wanted))])
-            ),
-            None,
-        )
-        if found is None:
-            return [(text, starts[-1][1])]
-        cuts.append((found, path))
-        at = found
+        wanted = _normal(_NUMBERING.sub("", title))
+        found = next((i for i in range(at, len(lines)) if wanted and _starts_section(lines[i], wanted)), None)
+        if found is not None:
+            cuts.append((found, path))
+            at = found
+    if not cuts:
+        return [(text, starts[-1][1])]
     pieces: list[tuple[str, str]] = []
     heading, start = before, 0
     for line_no, path in cuts:
@@ -128,4 +139,4 @@ def split_at_headings(text: str, before: str, starts: list[tuple[str, str]]) -> 
     tail = "\n".join(lines[start:]).strip()
     if tail:
         pieces.append((tail, heading))
-    return pieces or [(text, starts[-1][1])]
+    return pieces
