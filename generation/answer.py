@@ -39,7 +39,7 @@ from generation.evidence import Candidate, Embed, Evidence, choose_evidence, sco
 from generation.gate import SentenceGate
 from generation.llm import LLM, Sampling
 from generation.prompt import check_question_fits, pack_prompt
-from generation.question import holds_wanted, read_question, unknown_share
+from generation.question import read_question, unknown_share
 from generation.sentences import one_line
 
 log = logging.getLogger(__name__)
