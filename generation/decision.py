@@ -63,12 +63,16 @@ def closest(hits: Sequence[Hit], min_score: float, most: int = CLOSEST) -> list[
 
 def _written_as_name(question: str, word: str) -> bool:
     """`word` appears in the question as a name or a code: capitalised (not as its first word), with a
-    digit, in mixed case, or called like a function ("mutate()")."""
-    for match in re.finditer(r"[^\W_][\w'’.+-]*(\(\))?", question):
-        token = match.group(0)
-        if token.lower().strip("'’.+-") != word and token.lower().strip("'’.+-").removesuffix("()") != word:
+    digit, in mixed case, called like a function ("mutate()"), or inside a code ("max_wal_size",
+    "asyncio.gather")."""
+    for match in re.finditer(r"[^\W_][\w'’.+:-]*(\(\))?", question):
+        token = match.group(0).removesuffix("()").rstrip("'’.+:-")
+        parts = [p for p in re.split(r"[.:]+", token.lower()) if p]
+        if word not in (token.lower(), *parts):
             continue
-        if match.group(1) or any(c.isdigit() for c in token) or any(c.isupper() for c in token[1:]):
+        if match.group(1) or len(parts) > 1 or "_" in token:
+            return True
+        if any(c.isdigit() for c in token) or any(c.isupper() for c in token[1:]):
             return True
         if match.start() > 0 and token[0].isupper():
             return True
