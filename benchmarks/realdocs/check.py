@@ -17,6 +17,10 @@ answerable question:
 - it prints in how many chunks of the whole index each expected string occurs: 1-3
   means that finding the string in the top k really means the right passage was found.
 
+Every line should name its `collection` (a warning when it does not): for an answerable question the top folder of its
+`source`; for an unanswerable one the collection a near-topic question is near to (a top
+folder of the index), or "" for an off-topic one. Cross-collection validation groups by it.
+
 Each unanswerable question may list `absent`: the words an answer would have to contain
 (a name, a command, a figure). None of them may occur in any chunk of the index.
 
@@ -109,11 +113,20 @@ def check_answerable_fields(path: Path, items: list[dict], report: Report) -> No
             report.errors.append(f'{where}: "match" must be "any" or "all".')
         if obj.get("type") not in TYPES:
             report.errors.append(f'{where}: "type" must be one of {", ".join(sorted(TYPES))}.')
+        folder = top_folder(obj.get("source"))
+        if "collection" not in obj:
+            report.warnings.append(f'{where}: no "collection" (the top folder of its source, {folder!r}).')
+        elif obj["collection"] != folder:
+            report.errors.append(f'{where}: "collection" must be {folder!r}, the top folder of its source.')
         for s in obj["expected"]:
             if len(s) > MAX_EXPECTED:
                 report.warnings.append(
                     f"{where}: expected string of {len(s)} characters (aim for at most {MAX_EXPECTED}): {s[:40]!r}..."
                 )
+
+
+def top_folder(source: object) -> str:
+    return source.split("/")[0] if isinstance(source, str) and "/" in source else ""
 
 
 def check_unanswerable_fields(path: Path, items: list[dict], report: Report) -> None:
@@ -127,6 +140,16 @@ def check_unanswerable_fields(path: Path, items: list[dict], report: Report) -> 
             report.errors.append(f'{where}: "question" must be a non-empty string.')
         if not isinstance(obj.get("near_topic"), bool):
             report.errors.append(f'{where}: "near_topic" must be true or false.')
+        collection = obj.get("collection")
+        if "collection" not in obj:
+            report.warnings.append(f'{where}: no "collection" (the collection it is near to, or "" when off-topic).')
+        elif not isinstance(collection, str):
+            report.errors.append(f'{where}: "collection" must be a string (the collection it is near to, or "").')
+        elif (collection == "") == (obj.get("near_topic") is True):
+            report.errors.append(
+                f'{where}: "collection" must name the collection a near-topic question is near to, '
+                f'and be "" for an off-topic one.'
+            )
         absent = obj.get("absent", [])
         if not isinstance(absent, list) or not all(isinstance(s, str) and s.strip() for s in absent):
             report.errors.append(f'{where}: "absent" must be a list of non-empty strings.')
@@ -182,7 +205,14 @@ def check_answerable_texts(path: Path, items: list[dict], chunks: list[tuple[str
 
 
 def check_unanswerable_texts(path: Path, items: list[dict], chunks: list[tuple[str, str]], report: Report) -> None:
+    folders = {top_folder(src) for src, _ in chunks}
     for obj in items:
+        collection = obj.get("collection")
+        if isinstance(collection, str) and collection and collection not in folders:
+            report.errors.append(
+                f"{_where(path, obj)}: collection {collection!r} is not a top folder of the index "
+                f"({', '.join(sorted(folders))})."
+            )
         for s in obj.get("absent", []):
             wanted = normalise(s)
             hits = sorted({src for src, text in chunks if wanted in text})
@@ -199,6 +229,14 @@ def summary(answerable: list[dict], unanswerable: list[dict], report: Report) ->
     reworded = sum(1 for o in answerable if o.get("reworded") is True)
     near = sum(1 for o in unanswerable if o.get("near_topic") is True)
     spread = Counter(min(n, 4) for _, _, _, n in report.rows)
+    collections = sorted({o.get("collection") or "" for o in answerable + unanswerable} - {""})
+    per_collection = [
+        f"  {c}: answerable {sum(1 for o in answerable if o.get('collection') == c)} "
+        f"({sum(1 for o in answerable if o.get('collection') == c and o.get('reworded') is True)} reworded / "
+        f"{sum(1 for o in answerable if o.get('collection') == c and o.get('reworded') is False)} literal), "
+        f"unanswerable near it {sum(1 for o in unanswerable if o.get('collection') == c)}"
+        for c in collections
+    ]
     return "\n".join(
         [
             f"answerable: {len(answerable)} ({reworded} reworded, {len(answerable) - reworded} not), from "
@@ -208,6 +246,8 @@ def summary(answerable: list[dict], unanswerable: list[dict], report: Report) ->
             "  expected strings by chunks of the index holding them: "
             + ", ".join(f"{'4+' if k == 4 else k}: {spread[k]}" for k in range(5)),
             f"unanswerable: {len(unanswerable)} ({near} near the collection's topics, {len(unanswerable) - near} off-topic)",
+            "by collection:",
+            *per_collection,
         ]
     )
 
