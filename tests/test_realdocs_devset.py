@@ -46,7 +46,7 @@ def test_committed_question_files_are_well_formed_and_big_enough():
     assert {o["source"].split("/")[0] for o in answerable} == collections
     assert all(o["collection"] == o["source"].split("/")[0] for o in answerable)
     assert all(o["collection"] in collections if o["near_topic"] else o["collection"] == "" for o in unanswerable)
-    for new in ("licenses", "policy", "fhs"):  # the collections added for issue 25
+    for new in ("licenses", "policy", "fhs", "install"):  # the collections added for issue 25
         assert sum(o["collection"] == new for o in answerable) >= 60, new
     assert all(o["source"] in corpus.SELECTION for o in answerable), "every source is a file corpus.py copies"
     assert len(load_qa(check.ANSWERABLE)) == len(answerable)  # what `localgpt eval` reads

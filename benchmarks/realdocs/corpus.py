@@ -2,12 +2,12 @@
 
     python benchmarks/realdocs/corpus.py DEST [--debs DIR] [--cache DIR]
 
-Takes six Debian packages (the R manuals as PDF; the Python library reference, the
-Debian Reference, the PostgreSQL manual and the Debian Policy Manual as HTML; the
-Filesystem Hierarchy Standard and the licence texts of base-files as plain text),
-extracts them with `dpkg -x` and copies a fixed selection of files into DEST under
-stable names, one top-level folder per collection (r/, python/, debian/, postgresql/,
-licenses/, policy/, fhs/). Without --debs it fetches the packages with
+Takes seven Debian packages (the R manuals as PDF; the Python library reference, the
+Debian Reference, the PostgreSQL manual, the Debian Policy Manual and the Debian
+installation guide as HTML; the Filesystem Hierarchy Standard and the licence texts of
+base-files as plain text), extracts them with `dpkg -x` and copies a fixed selection of
+files into DEST under stable names, one top-level folder per collection (r/, python/,
+debian/, postgresql/, licenses/, policy/, fhs/, install/). Without --debs it fetches the packages with
 `apt-get download` into a cache folder first.
 
 The questions in answerable.jsonl were written against the package versions in
@@ -35,6 +35,7 @@ PACKAGES = {
     "postgresql-doc-15": "15.20-0+deb12u1",
     "debian-policy": "4.6.2.0",
     "base-files": "12.4+deb12u15",
+    "installation-guide-amd64": "20230508+deb12u1",
 }
 
 PYTHON_PAGES = [
@@ -107,6 +108,28 @@ POLICY_CHAPTERS = [
     "ch-maintainerscripts",
 ]
 
+# the installation guide (English, 64-bit PC): requirements, media, boot parameters, firmware,
+# rescue, partitioning (its GPL appendix and most installer walk-through pages left out)
+INSTALL_PAGES = [
+    "ch02s01",
+    "ch02s05",
+    "ch03s03",
+    "ch03s04",
+    "ch04s03",
+    "ch04s07",
+    "ch05s02",
+    "ch05s03",
+    "ch05s04",
+    "ch06s04",
+    "ch07s02",
+    "ch08s06",
+    "apbs02",
+    "apcs01",
+    "apcs03",
+    "apcs04",
+    "apds02",
+]
+
 # destination (relative to DEST) -> (package, path inside the extracted package)
 SELECTION: dict[str, tuple[str, str]] = {
     "r/R-intro.pdf": ("r-doc-pdf", "usr/share/R/doc/manual/R-intro.pdf"),
@@ -124,6 +147,10 @@ SELECTION: dict[str, tuple[str, str]] = {
     **{
         f"policy/{c}.html": ("debian-policy", f"usr/share/doc/debian-policy/policy.html/{c}.html")
         for c in POLICY_CHAPTERS
+    },
+    **{
+        f"install/{p}.html": ("installation-guide-amd64", f"usr/share/doc/installation-guide-amd64/en/{p}.html")
+        for p in INSTALL_PAGES
     },
     # gzip-compressed in the package; copied decompressed
     "fhs/fhs-3.0.txt": ("debian-policy", "usr/share/doc/debian-policy/fhs/fhs-3.0.txt.gz"),
@@ -230,7 +257,7 @@ def build(dest: Path, debs: dict[str, Path]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dest", type=Path, help="folder to create (the collection to ingest)")
-    parser.add_argument("--debs", type=Path, help="folder holding the six .deb files (skips apt-get download)")
+    parser.add_argument("--debs", type=Path, help="folder holding the seven .deb files (skips apt-get download)")
     parser.add_argument(
         "--cache",
         type=Path,
