@@ -145,3 +145,10 @@ def test_check_rejects_a_collection_other_than_the_source_folder():
     ]
     check.check_unanswerable_fields(Path("u.jsonl"), rows, report)
     assert [e.split(":")[0] for e in report.errors] == ["u.jsonl, line 2 (u-2)", "u.jsonl, line 3 (u-3)"]
+
+
+def test_collection_option_prints_only_that_collection(capsys):
+    assert check.main(["--collection", "licenses", "--collection", "fhs", "--filter", "literal"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows and {o["collection"] for o in rows} == {"licenses", "fhs"}
+    assert not any(o["reworded"] for o in rows)

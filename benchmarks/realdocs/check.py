@@ -2,6 +2,7 @@
 
     python benchmarks/realdocs/check.py --db DB            # check both files, print the table
     python benchmarks/realdocs/check.py --filter reworded   # print only the reworded questions (JSONL)
+    python benchmarks/realdocs/check.py --collection policy # print only one collection's questions
 
 DB is an index built with `localgpt ingest --source-dir DEST --db DB`, where DEST was
 made by corpus.py. The check reads the index's catalog (DB/catalog.sqlite: every chunk's
@@ -252,13 +253,19 @@ def summary(answerable: list[dict], unanswerable: list[dict], report: Report) ->
     )
 
 
-def filtered(path: Path, which: str) -> list[str]:
-    """The lines of PATH whose questions are reworded (which='reworded') or not ('literal')."""
-    want = which == "reworded"
+def filtered(path: Path, which: str | None, collections: list[str] | None = None) -> list[str]:
+    """The lines of PATH whose questions are reworded (which='reworded') or not ('literal'),
+    any of them when `which` is None; only those of `collections` when given."""
     lines = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip() and json.loads(line).get("reworded") is want:
-            lines.append(line)
+        if not line.strip():
+            continue
+        obj = json.loads(line)
+        if which is not None and obj.get("reworded") is not (which == "reworded"):
+            continue
+        if collections and obj.get("collection") not in collections:
+            continue
+        lines.append(line)
     return lines
 
 
@@ -273,14 +280,21 @@ def main(argv: list[str] | None = None) -> int:
         help="print only the answerable questions that are reworded (or not), as JSONL, and exit",
     )
     parser.add_argument(
+        "--collection",
+        action="append",
+        metavar="NAME",
+        help="print only the answerable questions of this collection (repeat for several), as JSONL, and exit; "
+        "combines with --filter",
+    )
+    parser.add_argument(
         "-v", "--verbose", action="store_true", help="print every expected string with its chunk counts"
     )
     args = parser.parse_args(argv)
-    if args.filter:
-        print("\n".join(filtered(args.answerable, args.filter)))
+    if args.filter or args.collection:
+        print("\n".join(filtered(args.answerable, args.filter, args.collection)))
         return 0
     if not args.db:
-        parser.error("--db is required (or --filter)")
+        parser.error("--db is required (or --filter, --collection)")
     report = Report()
     answerable = read_jsonl(args.answerable, report)
     unanswerable = read_jsonl(args.unanswerable, report)
