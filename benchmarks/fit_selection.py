@@ -97,20 +97,29 @@ def gather(db: Path, questions: list[dict]) -> list[dict]:
     return cases
 
 
-def fit(cases: list[dict], l2: float = 1.0, steps: int = 300) -> dict:
+# Signals measured but left out of the model: each is nearly a copy of another (coverage by index
+# rarity of coverage by rarity among the candidates; the heading's similarity of the framed
+# sentence's), and a pair of near-copies gets weights of opposite signs that break apart where the
+# copies differ (an index too small for index rarity).
+LEFT_OUT = ("coverage_index", "similarity_head")
+
+
+def fit(cases: list[dict], l2: float = 1.0, steps: int = 300, left_out: tuple[str, ...] = LEFT_OUT) -> dict:
     """A listwise logistic model: for each question, a softmax over its candidates is fitted to put
     its probability on the sentences that hold the fact (conditional logit, L2-regularised, on
-    standardised signals); then one scale and bias (Platt) turn the score into a probability that a
-    sentence holds the answer, for --min-evidence."""
+    standardised signals); then one scale and bias (Platt, fitted on each question's best candidate)
+    turn the score into the probability that the best sentence holds the answer, for --min-evidence."""
     from generation.selection import FEATURES
 
+    keep = [i for i, f in enumerate(FEATURES) if f not in left_out]
+    cases = [{**c, "x": c["x"][:, keep]} for c in cases]
     usable = [c for c in cases if len(c["y"]) and c["y"].any()]
     x = np.vstack([c["x"] for c in cases if len(c["y"])])
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     groups = [((c["x"] - mean) / scale, c["y"]) for c in usable]
-    w = np.zeros(len(FEATURES))
+    w = np.zeros(len(keep))
     rate = 0.5
     for _ in range(steps):
         grad = l2 * w / max(1, len(groups))
@@ -123,16 +132,19 @@ def fit(cases: list[dict], l2: float = 1.0, steps: int = 300) -> dict:
             q /= q.sum()
             grad += z.T @ (p - q) / len(groups)
         w -= rate * grad
-    # Platt scaling over every candidate: p(holds) = sigmoid(a * score + b)
-    scores = np.concatenate([z @ w for z, _ in groups])
-    labels = np.concatenate([y for _, y in groups])
+    # Platt scaling on each question's best candidate: p(the best sentence holds the fact), the
+    # quantity --min-evidence refuses on. Questions whose fact is in no candidate count as misses.
+    every = [((c["x"] - mean) / scale, c["y"]) for c in cases if len(c["y"])]
+    tops = [(z @ w, y) for z, y in every]
+    scores = np.array([s.max() for s, _ in tops])
+    labels = np.array([float(y[int(np.argmax(s))]) for s, y in tops])
     a, b = 1.0, 0.0
     for _ in range(500):
         p = 1 / (1 + np.exp(-(a * scores + b)))
         a -= 0.1 * np.mean((p - labels) * scores)
         b -= 0.1 * np.mean(p - labels)
     return {
-        "features": list(FEATURES),
+        "features": [FEATURES[i] for i in keep],
         "mean": mean.tolist(),
         "scale": scale.tolist(),
         "weights": (a * w).tolist(),
