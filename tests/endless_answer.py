@@ -11,6 +11,7 @@ is running when it sends the signal, at any CPU speed. The real model, index and
 run; only the end of the answer is taken away: the end tokens, and the grounding check's stop
 (generation/gate.py stops an answer at its first sentence that fails the check, which would end
 it before the signal; here every sentence passes, so the text keeps flowing until Ctrl-C).
+It generates (LOCALGPT_ANSWER_STYLE=generate unless set), as the bundled model otherwise quotes.
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ if __name__ == "__main__":
     # Ctrl-C as at a terminal, whatever this process inherited: a test run started in the background
     # of a non-interactive shell has SIGINT ignored, and Python then keeps ignoring it.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    # The model must write for there to be an answer to stop: with the bundled model, --answer-style
+    # auto would quote the evidence without running it.
+    os.environ.setdefault("LOCALGPT_ANSWER_STYLE", "generate")
     sys.path.insert(0, str(REPO))
     patch()
     sys.argv[0] = str(REPO / "localgpt.py")
