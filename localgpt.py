@@ -323,7 +323,6 @@ def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any)
     localgpt search --where 'source=contracts/*' -k 3 "notice period"
     localgpt search --json "clause 14.2" | jq '.[0].text'
     """
-    from index.metadata_keys import check_where_keys
     from generation.record import search_record
     from retrieval import open_retriever
 
@@ -332,7 +331,6 @@ def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any)
 
     def run():
         with open_retriever(settings) as retriever:
-            check_where_keys(retriever.index.catalog, where)
             return retriever.search(question, where=list(where) or None)
 
     hits = run_guarded(run)

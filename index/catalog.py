@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from core.filters import Filter
 from core.index_text import head_of
 from core.types import Chunk
+from index.sql_filter import matching_sources
 
 # The full-text index: each chunk's head (title > heading path, core/index_text.py) and its text,
 # kept in step with `chunks` by triggers. BM25 sums over both columns.
@@ -378,8 +380,12 @@ class Catalog:
         )
         return dict(rows)
 
+    def matching_sources(self, flt: Filter) -> list[str] | None:
+        """The sources a filter's path conditions (globs, folders) allow, sorted; None when it has none."""
+        return matching_sources(self._db, flt)
+
     def connection(self) -> sqlite3.Connection:
-        """For read-only queries of other stages (full-text search)."""
+        """For the read-only queries of index/ modules (full-text search, metadata keys)."""
         return self._db
 
     def _transaction(self):

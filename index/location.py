@@ -101,10 +101,3 @@ def _record(catalog: Catalog, chroma_url: str) -> str:
     # One collection per index: several indexes share a server without meeting.
     catalog.set_info({KEY_STORE: SERVER, KEY_URL: address.url, KEY_COLLECTION: f"localgpt_{uuid.uuid4().hex[:16]}"})
     return SERVER
-
-
-def open_index_from(settings, write: bool = False):
-    """The index the settings name (--db, and --chroma-url where its vectors are): for any front end."""
-    from index.store import open_index
-
-    return open_index(settings.db, write=write, chroma_url=settings.chroma_url)
