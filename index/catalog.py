@@ -13,12 +13,12 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from core.filters import Filter
 from core.index_text import head_of
 from core.types import Chunk
-from index.sql_filter import matching_sources
+from index.sql_filter import matching_sources, to_sql
 
 # The full-text index: each chunk's head (title > heading path, core/index_text.py) and its text,
 # kept in step with `chunks` by triggers. BM25 sums over both columns.
@@ -112,10 +112,13 @@ class Failure:
 
 
 class Catalog:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, setup: bool = True):
+        """`setup`: create or migrate the schema; another connection to a catalog open already skips it."""
         self.path = Path(path)
         # check_same_thread off: ingest writes from one writer thread, never two threads at once
         self._db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False)
+        if not setup:
+            return
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
@@ -366,12 +369,13 @@ class Catalog:
         rows = self._select_in("SELECT id, text, meta FROM chunks WHERE id IN ({})", ids)
         return {cid: (text, json.loads(meta)) for cid, text, meta in rows}
 
-    def _select_in(self, sql: str, values: Iterable[str]) -> Iterator[tuple]:
-        """Rows of `sql` (one `IN ({})`) for all `values`, asked 500 at a time (SQLite's variable limit)."""
+    def _select_in(self, sql: str, values: Iterable[str], params: Sequence = ()) -> Iterator[tuple]:
+        """Rows of `sql` (one `IN ({})`, then `params`) for all `values`, asked 500 at a time (SQLite's
+        variable limit)."""
         values = list(values)
         for start in range(0, len(values), 500):
             part = values[start : start + 500]
-            yield from self._db.execute(sql.format(",".join("?" * len(part))), part)
+            yield from self._db.execute(sql.format(",".join("?" * len(part))), [*part, *params])
 
     def neighbours(self, source: str, low: int, high: int) -> dict[int, str]:
         """chunk_index -> text of the chunks of `source` numbered low..high."""
@@ -379,6 +383,12 @@ class Catalog:
             "SELECT chunk_index, text FROM chunks WHERE source = ? AND chunk_index BETWEEN ? AND ?", (source, low, high)
         )
         return dict(rows)
+
+    def passing(self, ids: Iterable[str], flt: Filter) -> set[str]:
+        """Those of `ids` the catalog holds whose chunk passes `flt` (its SQL form, index/sql_filter.py)."""
+        where = to_sql(flt)
+        sql = f"SELECT c.id FROM chunks AS c WHERE c.id IN ({{}}) AND {where.sql}"
+        return {row[0] for row in self._select_in(sql, ids, where.params)}
 
     def matching_sources(self, flt: Filter) -> list[str] | None:
         """The sources a filter's path conditions (globs, folders) allow, sorted; None when it has none."""

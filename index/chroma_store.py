@@ -31,12 +31,20 @@ COLLECTION = "localgpt_chunks"
 SQLITE_FILE = "chroma.sqlite3"
 
 
+def sqlite_files(path: Path) -> list[Path]:
+    """A SQLite database and its write-ahead log: what changes when a commit lands in it."""
+    return [path, path.with_name(path.name + "-wal")]
+
+
 class ChromaStore:
-    def __init__(self, path: Path):
+    """`also_watch`: other files a writer changes after its vectors (the index's catalog): a reopen
+    that raced with the writer's last vector commit is made good by the catalog commit after it."""
+
+    def __init__(self, path: Path, also_watch: Sequence[Path] = ()):
         enforce_offline()
         self.path = Path(path)
         self._lock = ReadWriteLock()
-        self._watch = ChangeWatch([self.path / SQLITE_FILE, self.path / (SQLITE_FILE + "-wal")])
+        self._watch = ChangeWatch([*sqlite_files(self.path / SQLITE_FILE), *also_watch])
         self._connect()
 
     def _connect(self) -> None:
@@ -65,6 +73,7 @@ class ChromaStore:
             return False
         with self._lock.writing():
             self._reconnect()
+            self._watch.seen()  # opening a client writes to its own files: not a change by another writer
         log.info("vector store %s reopened: another process wrote to it", self.path)
         return True
 

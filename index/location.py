@@ -86,9 +86,9 @@ def vector_store_factory(
         return lambda: ChromaServerStore(
             address.url, collection or "localgpt_unused", must_exist, info.get(KEY_URL, "")
         )
-    from index.chroma_store import ChromaStore
+    from index.chroma_store import ChromaStore, sqlite_files
 
-    return lambda: ChromaStore(vectors_dir)
+    return lambda: ChromaStore(vectors_dir, also_watch=sqlite_files(catalog.path))
 
 
 def _record(catalog: Catalog, chroma_url: str) -> str:

@@ -1,8 +1,8 @@
 """The index's answers to a query: whole candidates (chunk text and metadata from the catalog,
 the score from the store that found it), never ids or rows.
 
-- `nearest`: the vector store's k nearest, the filter applied inside the store's query (its source
-  globs and folders resolved to exact files by the catalog first, index/vector_query.py);
+- `nearest`: the vector store's k nearest passing the filter (checked by the catalog's SQL, or by
+  the store's own query when few pass: index/vector_query.py);
 - `lexical`: BM25 over the catalog's full-text index (index/lexical.py), the filter in its SQL.
 
 Both keep only chunks the catalog lists now: during an ingest the store may briefly hold vectors

@@ -29,7 +29,7 @@ from index.metadata_keys import check_keys
 from index.permissions import make_private
 from index.search import Candidate, with_content
 from index.search import lexical as bm25_candidates
-from index.vector_query import query_each, store_filters
+from index.vector_query import nearest_passing
 from index.vector_store import VectorStore
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,8 @@ class Index:
         self._vectors = vectors
         self._vectors_lock = threading.Lock()  # hybrid search reaches the store from a worker thread
         self._lock_fd = lock_fd
-        self._worker: ThreadPoolExecutor | None = None  # one thread for the vector query of `gather`
+        self._worker: ThreadPoolExecutor | None = None  # one thread for the vector search of `gather`
+        self._worker_catalog: Catalog | None = None  # its own connection to the catalog
         self._keys_seen: set[str] = set()  # --where keys some chunk has (`check_keys`)
 
     @property
@@ -116,7 +117,7 @@ class Index:
         return False if callable(vectors) else vectors.refresh()
 
     def nearest(self, vector: np.ndarray, k: int, where: Filter | None = None) -> list[Candidate]:
-        """The k chunks nearest to `vector` (passing `where`, applied inside the store's query), closest first."""
+        """The k chunks nearest to `vector` passing `where` (index/vector_query.py), closest first."""
         return self.gather("", vector, k, where, lexical=False)[0]
 
     def lexical(self, question: str, k: int, where: Filter | None = None) -> list[Candidate]:
@@ -127,20 +128,25 @@ class Index:
         self, question: str, vector: np.ndarray, k: int, where: Filter | None, dense: bool = True, lexical: bool = True
     ) -> tuple[list[Candidate], list[Candidate]]:
         """(nearest, lexical): both searches' k best, as `nearest` and `lexical` give them. With both,
-        the vector query runs in a worker thread beside BM25 (Chroma's core and SQLite release the GIL;
-        the worker touches no SQLite connection, which stays in its thread)."""
-        if k <= 0:
+        the vector search runs in a worker thread beside BM25 (Chroma's core and SQLite release the
+        GIL), with its own catalog connection: connections stay in their thread."""
+        if k <= 0 or not (dense or lexical):
             return [], []
-        filters = store_filters(self.catalog, where) if dense else []  # none: no file matches
-        pending = None
-        if filters and lexical:
-            pending = self._background().submit(query_each, self.vectors, vector, k, filters)
-        found = bm25_candidates(self.catalog, question, k, where) if lexical else []
-        if pending is not None:
-            matches = pending.result()
-        else:
-            matches = query_each(self.vectors, vector, k, filters) if filters else []
-        return with_content(matches, self.catalog), found
+        if not dense:
+            return [], bm25_candidates(self.catalog, question, k, where)
+        if not lexical:
+            return self._nearest(self.catalog, vector, k, where), []
+        pending = self._background().submit(self._nearest_in_worker, vector, k, where)
+        found = bm25_candidates(self.catalog, question, k, where)
+        return pending.result(), found
+
+    def _nearest(self, catalog: Catalog, vector: np.ndarray, k: int, where: Filter | None) -> list[Candidate]:
+        return with_content(nearest_passing(self.vectors, catalog, vector, k, where), catalog)
+
+    def _nearest_in_worker(self, vector: np.ndarray, k: int, where: Filter | None) -> list[Candidate]:
+        if self._worker_catalog is None:
+            self._worker_catalog = Catalog(self.catalog.path, setup=False)
+        return self._nearest(self._worker_catalog, vector, k, where)
 
     def vectors_of(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vectors of those `ids` the store holds."""
@@ -277,6 +283,9 @@ class Index:
         if self._worker is not None:
             self._worker.shutdown(wait=True)
             self._worker = None
+        if self._worker_catalog is not None:
+            self._worker_catalog.close()
+            self._worker_catalog = None
         self.catalog.close()
         if self._lock_fd is not None:
             release_lock(self._lock_fd)

@@ -1,6 +1,14 @@
-"""A filtered vector query: the catalog resolves a filter's source globs and folders into the
-files they match, and the store, which matches exact values only, applies the rest inside its
-own query, batch by batch of sources."""
+"""A filtered vector query, inside the index: the vector store's nearest neighbours, kept when the
+catalog's SQL passes them; the store filters itself only when too few pass.
+
+Chroma's own metadata filter costs 100-400 ms at 100k chunks whatever it matches (chromadb 1.5.9,
+measured 2026-12-01), an unfiltered query of 400 neighbours 5 ms, and the catalog checks 400 ids
+against a filter in 2 ms. So a filtered search first asks for OVERFETCH times more unfiltered
+neighbours and keeps those that pass; if too few pass it asks once more, wider by the share that
+passed (at most OVERFETCH_MAX); only when that is not enough is the store asked to filter, with
+the filter's source globs and folders resolved by the catalog into the files they match (a store
+matches exact values only), batch by batch of sources.
+"""
 
 from __future__ import annotations
 
@@ -10,33 +18,51 @@ from core.filters import Filter
 from index.catalog import Catalog
 from index.vector_store import VectorMatch, VectorStore
 
+OVERFETCH = 8
+OVERFETCH_MIN = 200
+OVERFETCH_MAX = 2000
 # Sources per store query when a glob matches many files.
 SOURCE_BATCH = 1000
 
 
-def store_filters(catalog: Catalog, flt: Filter | None) -> list[Filter | None]:
-    """The exact filters a store is asked with for `flt`, one query each (none: nothing can match)."""
+def nearest_passing(
+    store: VectorStore, catalog: Catalog, vector: np.ndarray, k: int, flt: Filter | None
+) -> list[VectorMatch]:
+    """The k nearest chunks passing `flt`, closest first (ids and scores)."""
+    if k <= 0:
+        return []
     if flt is None:
-        return [None]
+        return store.query(vector, k)
+    wide = max(k * OVERFETCH, OVERFETCH_MIN)
+    while True:
+        nearest = store.query(vector, wide)
+        passing = catalog.passing([m.id for m in nearest], flt)
+        kept = [m for m in nearest if m.id in passing]
+        # Exact whenever k pass: a passing chunk closer than the k-th kept one is closer than
+        # a chunk in the unfiltered list, so it is in that list too. Also exact when the list
+        # is shorter than asked for: it was the whole index.
+        if len(kept) >= k or len(nearest) < wide:
+            return kept[:k]
+        # Some passed: ask once more, as wide as the share that passed suggests, if affordable.
+        wider = int(wide * k / len(kept) * 1.5) if kept else 0
+        if wide >= OVERFETCH_MAX or not kept or wider > 2 * OVERFETCH_MAX:
+            break
+        wide = min(wider, OVERFETCH_MAX)
+    return query_filtered(store, catalog, vector, k, flt)
+
+
+def store_filters(catalog: Catalog, flt: Filter) -> list[Filter]:
+    """The exact filters a store is asked with for `flt`, one query each (none: no file matches)."""
     sources = catalog.matching_sources(flt)
     if sources is None:
         return [flt]
-    return [
-        flt.with_exact_sources(sources[start : start + SOURCE_BATCH]) for start in range(0, len(sources), SOURCE_BATCH)
-    ]
-
-
-def query_each(store: VectorStore, vector: np.ndarray, k: int, filters: list[Filter | None]) -> list[VectorMatch]:
-    """The k nearest over the store queries of `filters` (ids and scores), closest first."""
-    if len(filters) == 1:
-        return store.query(vector, k, where=filters[0])
-    matches: list[VectorMatch] = []
-    for where in filters:
-        matches.extend(store.query(vector, k, where=where))
-    matches.sort(key=lambda m: -m.score)
-    return matches[:k]
+    return [flt.with_exact_sources(sources[i : i + SOURCE_BATCH]) for i in range(0, len(sources), SOURCE_BATCH)]
 
 
 def query_filtered(store: VectorStore, catalog: Catalog, vector: np.ndarray, k: int, flt: Filter) -> list[VectorMatch]:
-    """The k nearest chunks passing `flt`, closest first (ids and scores)."""
-    return query_each(store, vector, k, store_filters(catalog, flt))
+    """The k nearest chunks passing `flt`, closest first (ids and scores), the store filtering."""
+    matches: list[VectorMatch] = []
+    for where in store_filters(catalog, flt):
+        matches.extend(store.query(vector, k, where=where))
+    matches.sort(key=lambda m: -m.score)
+    return matches[:k]

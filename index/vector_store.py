@@ -52,8 +52,10 @@ class VectorStore(Protocol):
         """The k nearest (passing the metadata filter `where`), closest first: ids and cosine scores.
 
         `where` holds exact values and ranges only: the index resolves source globs and folders to
-        exact sources first (index/vector_query.py). Each store translates it into its own query
-        language (index/chroma_filter.py) and applies it inside its query, never after it."""
+        exact sources first. Each store translates it into its own query language
+        (index/chroma_filter.py) and applies it inside its query: k results whenever k pass. (The index
+        asks a store to filter only when the store's unfiltered nearest, checked by the catalog, hold
+        too few that pass: index/vector_query.py.)"""
 
     def ids(self) -> set[str]: ...
 

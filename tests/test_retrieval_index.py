@@ -209,9 +209,9 @@ def test_filtered_dense_gives_the_same_hits_whether_chroma_filters_or_we_do(retr
     where = ["source=manuals/*", "page=1|2|3"]  # markdown has no pages: nothing passes
     assert retriever.search(question, k=3, mode="dense", where=where) == []
     ours = retriever.search(question, k=3, mode="dense", where="source=contracts/2024|manuals/fault-0.md")
-    monkeypatch.setattr("retrieval.dense.OVERFETCH", 1)
-    monkeypatch.setattr("retrieval.dense.OVERFETCH_MIN", 1)
-    monkeypatch.setattr("retrieval.dense.OVERFETCH_MAX", 1)  # too few pass, no wider try: Chroma filters
+    monkeypatch.setattr("index.vector_query.OVERFETCH", 1)
+    monkeypatch.setattr("index.vector_query.OVERFETCH_MIN", 1)
+    monkeypatch.setattr("index.vector_query.OVERFETCH_MAX", 1)  # too few pass, no wider try: Chroma filters
     store = retriever.index.vectors
     wheres = []
     real_query = store.query
