@@ -324,14 +324,16 @@ def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any)
     localgpt search --json "clause 14.2" | jq '.[0].text'
     """
     from generation.record import search_record
-    from retrieval import open_retriever
+    from retrieval import SearchRequest, open_retriever
 
     check_question(question)
     settings = settings_from(options)
 
     def run():
         with open_retriever(settings) as retriever:
-            return retriever.search(question, where=list(where) or None)
+            request = SearchRequest(question, where=list(where) or None)
+            retriever.validate(request)
+            return retriever.run(request)
 
     hits = run_guarded(run)
     if as_json:

@@ -8,6 +8,7 @@ SQLite commits are atomic, so the catalog is never half-written.
 from __future__ import annotations
 
 import json
+import random
 import re
 import sqlite3
 import time
@@ -389,6 +390,20 @@ class Catalog:
         where = to_sql(flt)
         sql = f"SELECT c.id FROM chunks AS c WHERE c.id IN ({{}}) AND {where.sql}"
         return {row[0] for row in self._select_in(sql, ids, where.params)}
+
+    def share_passing(self, flt: Filter, sample: int = 500) -> float | None:
+        """About what share of the chunks passes `flt`, from a fixed sample of rows (None: no chunks)."""
+        top = self._db.execute("SELECT max(rowid) FROM chunks").fetchone()[0]
+        if not top:
+            return None
+        rowids = sorted(random.Random(top).sample(range(1, top + 1), min(sample, top)))
+        where = to_sql(flt)
+        marks = ",".join("?" * len(rowids))
+        seen, passed = self._db.execute(
+            f"SELECT count(*), coalesce(sum({where.sql}), 0) FROM chunks AS c WHERE c.rowid IN ({marks})",
+            [*where.params, *rowids],
+        ).fetchone()
+        return passed / seen if seen else None
 
     def matching_sources(self, flt: Filter) -> list[str] | None:
         """The sources a filter's path conditions (globs, folders) allow, sorted; None when it has none."""

@@ -87,6 +87,7 @@ class Index:
         self._worker: ThreadPoolExecutor | None = None  # one thread for the vector search of `gather`
         self._worker_catalog: Catalog | None = None  # its own connection to the catalog
         self._keys_seen: set[str] = set()  # --where keys some chunk has (`check_keys`)
+        self._shares: dict[Filter, float | None] = {}  # filter -> share of chunks passing: a hint for its width
 
     @property
     def vectors(self) -> VectorStore:
@@ -141,7 +142,14 @@ class Index:
         return pending.result(), found
 
     def _nearest(self, catalog: Catalog, vector: np.ndarray, k: int, where: Filter | None) -> list[Candidate]:
-        return with_content(nearest_passing(self.vectors, catalog, vector, k, where), catalog)
+        share = None
+        if where is not None:
+            share = self._shares.get(where)
+            if share is None:
+                if len(self._shares) >= 64:
+                    self._shares.clear()
+                share = self._shares[where] = catalog.share_passing(where)
+        return with_content(nearest_passing(self.vectors, catalog, vector, k, where, share), catalog)
 
     def _nearest_in_worker(self, vector: np.ndarray, k: int, where: Filter | None) -> list[Candidate]:
         if self._worker_catalog is None:

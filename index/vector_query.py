@@ -7,7 +7,9 @@ against a filter in 2 ms. So a filtered search first asks for OVERFETCH times mo
 neighbours and keeps those that pass; if too few pass it asks once more, wider by the share that
 passed (at most OVERFETCH_MAX); only when that is not enough is the store asked to filter, with
 the filter's source globs and folders resolved by the catalog into the files they match (a store
-matches exact values only), batch by batch of sources.
+matches exact values only), batch by batch of sources. Given the share of chunks that pass (from a
+sample, `Catalog.share_passing`), the first ask is as wide as that share needs, and a filter too
+narrow for any affordable width goes to the store at once.
 """
 
 from __future__ import annotations
@@ -25,16 +27,28 @@ OVERFETCH_MAX = 2000
 SOURCE_BATCH = 1000
 
 
+def first_width(k: int, share: float | None) -> int:
+    """How many unfiltered neighbours to ask for first; 0: too few pass for any affordable width."""
+    wide = max(k * OVERFETCH, OVERFETCH_MIN)
+    if share is None:
+        return wide
+    needed = k / share * 1.5 if share > 0 else float("inf")
+    if needed > 2 * OVERFETCH_MAX:
+        return 0
+    return max(wide, min(int(needed), OVERFETCH_MAX))
+
+
 def nearest_passing(
-    store: VectorStore, catalog: Catalog, vector: np.ndarray, k: int, flt: Filter | None
+    store: VectorStore, catalog: Catalog, vector: np.ndarray, k: int, flt: Filter | None, share: float | None = None
 ) -> list[VectorMatch]:
-    """The k nearest chunks passing `flt`, closest first (ids and scores)."""
+    """The k nearest chunks passing `flt`, closest first (ids and scores). `share`: about what share
+    of the chunks passes, if known."""
     if k <= 0:
         return []
     if flt is None:
         return store.query(vector, k)
-    wide = max(k * OVERFETCH, OVERFETCH_MIN)
-    while True:
+    wide = first_width(k, share)
+    while wide:
         nearest = store.query(vector, wide)
         passing = catalog.passing([m.id for m in nearest], flt)
         kept = [m for m in nearest if m.id in passing]

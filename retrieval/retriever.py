@@ -60,12 +60,18 @@ class Retriever:
         return self.run(SearchRequest(question, k, where, mode, mmr, rerank))
 
     def plan(self, request: SearchRequest) -> Plan:
-        """The request validated against the options and the index: an unknown mode, a malformed filter
-        or one on a key no passage has raises SearchOptionError. Front ends that take one filter for many
-        questions (chat, batch, serve) call it first, to fail before the first question."""
+        """The request resolved against the options: an unknown mode or a malformed filter raises
+        SearchOptionError, as does reranking without a reranker."""
         resolved = plan(request, self.options)
         if resolved.rerank and self.ranker is None:
             self.ranker = load_ranker(self.options.reranker, self.options.device)
+        return resolved
+
+    def validate(self, request: SearchRequest) -> Plan:
+        """`plan`, and a filter on a metadata key no passage has refused (naming the keys there are):
+        what every front end checks of a user's request, before its first question (chat, batch,
+        serve) or its search (`search`)."""
+        resolved = self.plan(request)
         self.index.check_keys(resolved.where)
         return resolved
 

@@ -117,8 +117,12 @@ class Engine:
         self, query: str, k: int | None = None, mode: str | None = None, where: list[str] | None = None
     ) -> list[Hit]:
         """What `localgpt search` returns for `query`."""
+        from retrieval import SearchRequest
+
         retriever = self.retriever()
-        return self._fresh(lambda: retriever.search(query, k=k, where=where or None, mode=mode))
+        request = SearchRequest(query, k=k, where=where or None, mode=mode)
+        retriever.validate(request)
+        return self._fresh(lambda: retriever.run(request))
 
     def session(
         self,
@@ -133,7 +137,7 @@ class Engine:
         from retrieval import SearchRequest
 
         retriever = self.retriever()
-        retriever.plan(SearchRequest("", where=where or None))  # a bad filter fails before the queue
+        retriever.validate(SearchRequest("", where=where or None))  # a bad filter fails before the queue
         llm = _CancellableLLM(self.llm(), cancelled or threading.Event())
         return Session(retriever, llm, self.settings.replace(k=k, search_mode=mode), tuple(where or ()))
 

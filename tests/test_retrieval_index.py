@@ -230,3 +230,29 @@ def test_filtered_dense_gives_the_same_hits_whether_chroma_filters_or_we_do(retr
         "contracts/2024/clause-12-4.md",
         "manuals/fault-0.md",
     }
+
+
+def test_serve_threads_share_one_reranker(corpus_db, tiny_cross_encoder):
+    """`serve --reranker` loaded one cross-encoder per worker thread; one ranker serves them all."""
+    import threading
+
+    from server.engine import Engine
+
+    engine = Engine(load_settings({"db": corpus_db, "reranker": str(tiny_cross_encoder)}, environ={}))
+    found = {}
+
+    def search_in_a_thread(name):
+        retriever = engine.retriever()
+        found[name] = (retriever.ranker, engine.search("the pump runs dry", k=2))
+
+    try:
+        threads = [threading.Thread(target=search_in_a_thread, args=(n,)) for n in ("a", "b")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        engine.close()
+    (ranker_a, hits_a), (ranker_b, hits_b) = found["a"], found["b"]
+    assert ranker_a is not None and ranker_a is ranker_b
+    assert [h.chunk.id for h in hits_a] == [h.chunk.id for h in hits_b] and len(hits_a) == 2

@@ -80,7 +80,8 @@ def test_a_request_is_validated_once_in_its_plan(index):
     with pytest.raises(SearchOptionError, match="KEY=VALUE"):
         r.plan(SearchRequest("q", where="nonsense"))
     with pytest.raises(SearchOptionError, match="sheet"):  # no passage has it: named, with the keys there are
-        r.plan(SearchRequest("q", where="sheet=Q3"))
+        r.validate(SearchRequest("q", where="sheet=Q3"))
+    assert r.search("q", where="sheet=Q3") == []  # a library call is not refused: it finds nothing
     with pytest.raises(SearchOptionError, match="--reranker"):
         r.plan(SearchRequest("q", rerank=True))
     p = plan(SearchRequest("q", k=4, where="source=manuals/*"), SearchOptions(passage_chars=2000))
