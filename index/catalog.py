@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from core.filters import Filter
+from core.words import tokens as word_tokens
 from core.index_text import head_of
 from core.types import Chunk
 from index.sql_filter import matching_sources, to_sql
@@ -353,7 +353,7 @@ class Catalog:
         """For each word, how many chunks hold it (the full-text index's own tokenizer and stemmer)."""
         counts = {}
         for word in words:
-            tokens = re.findall(r"[^\W_]+", word.lower())
+            tokens = word_tokens(word)
             phrase = '"' + " ".join(tokens) + '"'
             counts[word] = (
                 self._db.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (phrase,)).fetchone()[0]
