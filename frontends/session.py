@@ -90,9 +90,8 @@ def _relevance(hit: Hit) -> float:
 def open_session(settings: Settings, where: Sequence[str] = ()) -> Iterator[Session]:
     """Open the index and load the model, once, before the first question (errors surface here)."""
     with open_retriever(settings) as retriever:
-        retriever.validate(
-            SearchRequest("", where=list(where) or None)
-        )  # a bad filter fails now, not at every question
+        # A bad filter fails now, not at every question.
+        retriever.validate(SearchRequest("", where=list(where) or None))
         llm = load_llm(settings)
         if answer_style(settings.answer_style, bool(getattr(llm, "bundled", False))) == "generate":
             llm.count_tokens([{"role": "user", "content": "ready"}])  # loads the model file now, not mid-answer
