@@ -325,17 +325,17 @@ def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any)
     localgpt search --where 'source=contracts/*' -k 3 "notice period"
     localgpt search --json "clause 14.2" | jq '.[0].text'
     """
-    from index.metadata_keys import check_where_keys
     from generation.record import search_record
-    from retrieval import open_retriever
+    from retrieval import SearchRequest, open_retriever
 
     check_question(question)
     settings = settings_from(options)
 
     def run():
         with open_retriever(settings) as retriever:
-            check_where_keys(retriever.index.catalog, where)
-            return retriever.search(question, where=list(where) or None)
+            request = SearchRequest(question, where=list(where) or None)
+            retriever.validate(request)
+            return retriever.run(request)
 
     hits = run_guarded(run)
     if as_json:

@@ -32,7 +32,7 @@ from evaluation.metrics import percentile
 from index import open_index
 from index.catalog import FileRecord
 from index.store import IndexInfo
-from retrieval.retriever import Retriever, SearchRequest
+from retrieval.retriever import Retriever, SearchOptions, SearchRequest
 
 CACHE = Path.home() / ".cache" / "localgpt-bench" / "retrieval-synth"
 CHUNKS_PER_FILE = 5000
@@ -141,10 +141,10 @@ def main() -> None:
         db = CACHE / f"n{size}"
         build(db, size, settings)
         with open_index(db) as index:
-            retriever = Retriever(index, embedder, settings.replace(db=db))
+            retriever = Retriever(index, embedder, SearchOptions.of(settings))
             # The previous default: unweighted RRF over the same candidates, hits without passages.
             previous = Retriever(
-                index, embedder, settings.replace(db=db, fusion="rrf", bm25_weight=0.5, passage_chars=0)
+                index, embedder, SearchOptions.of(settings.replace(fusion="rrf", bm25_weight=0.5, passage_chars=0))
             )
             rows = {}
             # Interleave the modes in rounds so that load from other processes hits all alike.

@@ -89,12 +89,9 @@ def _relevance(hit: Hit) -> float:
 @contextmanager
 def open_session(settings: Settings, where: Sequence[str] = ()) -> Iterator[Session]:
     """Open the index and load the model, once, before the first question (errors surface here)."""
-    from index.metadata_keys import check_where_keys
-    from core.filters import parse_where
-
     with open_retriever(settings) as retriever:
-        parse_where(list(where) or None)  # a malformed filter fails now, not at every question
-        check_where_keys(retriever.index.catalog, where)
+        # A bad filter fails now, not at every question.
+        retriever.validate(SearchRequest("", where=list(where) or None))
         llm = load_llm(settings)
         if answer_style(settings.answer_style, bool(getattr(llm, "bundled", False))) == "generate":
             llm.count_tokens([{"role": "user", "content": "ready"}])  # loads the model file now, not mid-answer

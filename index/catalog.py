@@ -8,15 +8,18 @@ SQLite commits are atomic, so the catalog is never half-written.
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
+from core.filters import Filter
 from core.words import tokens as word_tokens
 from core.index_text import head_of
 from core.types import Chunk
+from index.sql_filter import matching_sources, to_sql
 
 # The full-text index: each chunk's head (title > heading path, core/index_text.py) and its text,
 # kept in step with `chunks` by triggers. BM25 sums over both columns.
@@ -110,10 +113,13 @@ class Failure:
 
 
 class Catalog:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, setup: bool = True):
+        """`setup`: create or migrate the schema; another connection to a catalog open already skips it."""
         self.path = Path(path)
         # check_same_thread off: ingest writes from one writer thread, never two threads at once
         self._db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False)
+        if not setup:
+            return
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
@@ -364,12 +370,13 @@ class Catalog:
         rows = self._select_in("SELECT id, text, meta FROM chunks WHERE id IN ({})", ids)
         return {cid: (text, json.loads(meta)) for cid, text, meta in rows}
 
-    def _select_in(self, sql: str, values: Iterable[str]) -> Iterator[tuple]:
-        """Rows of `sql` (one `IN ({})`) for all `values`, asked 500 at a time (SQLite's variable limit)."""
+    def _select_in(self, sql: str, values: Iterable[str], params: Sequence = ()) -> Iterator[tuple]:
+        """Rows of `sql` (one `IN ({})`, then `params`) for all `values`, asked 500 at a time (SQLite's
+        variable limit)."""
         values = list(values)
         for start in range(0, len(values), 500):
             part = values[start : start + 500]
-            yield from self._db.execute(sql.format(",".join("?" * len(part))), part)
+            yield from self._db.execute(sql.format(",".join("?" * len(part))), [*part, *params])
 
     def neighbours(self, source: str, low: int, high: int) -> dict[int, str]:
         """chunk_index -> text of the chunks of `source` numbered low..high."""
@@ -378,8 +385,32 @@ class Catalog:
         )
         return dict(rows)
 
+    def passing(self, ids: Iterable[str], flt: Filter) -> set[str]:
+        """Those of `ids` the catalog holds whose chunk passes `flt` (its SQL form, index/sql_filter.py)."""
+        where = to_sql(flt)
+        sql = f"SELECT c.id FROM chunks AS c WHERE c.id IN ({{}}) AND {where.sql}"
+        return {row[0] for row in self._select_in(sql, ids, where.params)}
+
+    def share_passing(self, flt: Filter, sample: int = 500) -> float | None:
+        """About what share of the chunks passes `flt`, from a fixed sample of rows (None: no chunks)."""
+        top = self._db.execute("SELECT max(rowid) FROM chunks").fetchone()[0]
+        if not top:
+            return None
+        rowids = sorted(random.Random(top).sample(range(1, top + 1), min(sample, top)))
+        where = to_sql(flt)
+        marks = ",".join("?" * len(rowids))
+        seen, passed = self._db.execute(
+            f"SELECT count(*), coalesce(sum({where.sql}), 0) FROM chunks AS c WHERE c.rowid IN ({marks})",
+            [*where.params, *rowids],
+        ).fetchone()
+        return passed / seen if seen else None
+
+    def matching_sources(self, flt: Filter) -> list[str] | None:
+        """The sources a filter's path conditions (globs, folders) allow, sorted; None when it has none."""
+        return matching_sources(self._db, flt)
+
     def connection(self) -> sqlite3.Connection:
-        """For read-only queries of other stages (full-text search)."""
+        """For the read-only queries of index/ modules (full-text search, metadata keys)."""
         return self._db
 
     def _transaction(self):

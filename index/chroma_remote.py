@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 from core.errors import LocalGPTError
 from core.offline import enforce_offline
 from index.chroma_store import ChromaStore
+from index.freshness import ReadWriteLock
+from index.vector_store import VectorStoreError
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +36,11 @@ RETRIES = 3  # attempts after the first, for transport failures only
 RETRY_DELAYS_S = (0.5, 1.0, 2.0)
 
 
-class VectorServerError(LocalGPTError):
+class VectorServerError(VectorStoreError):
     """The Chroma server could not be reached, or failed a request."""
 
 
-class VectorServerMismatchError(LocalGPTError):
+class VectorServerMismatchError(VectorStoreError):
     """The server reached is not the one holding this index's vectors."""
 
 
@@ -156,6 +158,7 @@ class ChromaServerStore(ChromaStore):
         self.must_exist = must_exist
         self.recorded_url = recorded_url or self.address.url
         self.path = self.address.url  # type: ignore[assignment]  (messages name it)
+        self._lock = ReadWriteLock()
         self._connect()
 
     def _connect(self) -> None:
@@ -179,3 +182,7 @@ class ChromaServerStore(ChromaStore):
 
     def _reconnect(self) -> None:
         self._connect()
+
+    def refresh(self, force: bool = False) -> bool:
+        """Nothing to do: the server shows every reader what any writer committed."""
+        return False

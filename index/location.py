@@ -86,9 +86,9 @@ def vector_store_factory(
         return lambda: ChromaServerStore(
             address.url, collection or "localgpt_unused", must_exist, info.get(KEY_URL, "")
         )
-    from index.chroma_store import ChromaStore
+    from index.chroma_store import ChromaStore, sqlite_files
 
-    return lambda: ChromaStore(vectors_dir)
+    return lambda: ChromaStore(vectors_dir, also_watch=sqlite_files(catalog.path))
 
 
 def _record(catalog: Catalog, chroma_url: str) -> str:
@@ -101,10 +101,3 @@ def _record(catalog: Catalog, chroma_url: str) -> str:
     # One collection per index: several indexes share a server without meeting.
     catalog.set_info({KEY_STORE: SERVER, KEY_URL: address.url, KEY_COLLECTION: f"localgpt_{uuid.uuid4().hex[:16]}"})
     return SERVER
-
-
-def open_index_from(settings, write: bool = False):
-    """The index the settings name (--db, and --chroma-url where its vectors are): for any front end."""
-    from index.store import open_index
-
-    return open_index(settings.db, write=write, chroma_url=settings.chroma_url)

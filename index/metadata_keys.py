@@ -1,13 +1,13 @@
 """A `--where` key no passage has is refused with the keys the index does have: otherwise
-the search silently finds nothing."""
+the search silently finds nothing (`Index.check_keys`, called when a search request is validated)."""
 
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Iterable
 
-from index.catalog import Catalog
 from core.errors import SearchOptionError
+from index.catalog import Catalog
 
 # Keys every chunk has.
 ALWAYS = {"source", "chunk_index", "content_hash"}
@@ -30,9 +30,9 @@ def keys_in_use(catalog: Catalog, sample: int = 5000) -> list[str]:
     return sorted(r[0] for r in rows)
 
 
-def check_where_keys(catalog: Catalog, where: Sequence[str]) -> None:
-    keys = {w.split("=", 1)[0].strip() for w in where if "=" in w}
-    missing = sorted(k for k in keys if _KEY.match(k) and k not in ALWAYS and not has_key(catalog, k))
+def check_keys(catalog: Catalog, keys: Iterable[str]) -> None:
+    """Raise a SearchOptionError naming those `keys` no chunk has (an empty index misses none)."""
+    missing = sorted(k for k in set(keys) if _KEY.match(k) and k not in ALWAYS and not has_key(catalog, k))
     if missing and catalog.chunk_count():
         raise SearchOptionError(
             f"No passage in the index has the key {', '.join(missing)} (--where). "

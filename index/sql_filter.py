@@ -1,7 +1,8 @@
 """A `Filter` (core/filters.py) in SQLite's language: a predicate over the catalog's `chunks AS c`.
 
-BM25 (index/lexical.py) filters with it; the vector store gets the sources a path condition
-matches resolved here (`matching_sources`), since Chroma matches exact values only.
+BM25 (index/lexical.py) filters with it, and so does the check of a vector search's nearest
+candidates (`Catalog.passing`); a vector store asked to filter itself gets the sources a path
+condition matches resolved here (`matching_sources`), since Chroma matches exact values only.
 """
 
 from __future__ import annotations
@@ -71,7 +72,6 @@ def matching_sources(conn: sqlite3.Connection, flt: Filter) -> list[str] | None:
         sql, p = _paths_sql(cond.values)
         parts.append(sql)
         params.extend(p)
-    rows = conn.execute(
-        f"SELECT DISTINCT c.source FROM chunks AS c WHERE {' AND '.join(parts)} ORDER BY c.source", params
-    )
+    # The files table: one row per file, where the chunks table has one per chunk (100k rows cost 8 ms).
+    rows = conn.execute(f"SELECT c.source FROM files AS c WHERE {' AND '.join(parts)} ORDER BY c.source", params)
     return [row[0] for row in rows]

@@ -1,4 +1,7 @@
-"""`Index`: the vector store and the catalog, kept in step."""
+"""`Index`: the vector store and the catalog, kept in step; what retrieval asks of the index.
+
+Reads (`nearest`, `lexical`, `gather`) return whole candidates (index/search.py); `refresh` makes
+another process's writes visible to a long-lived reader (serve, chat, batch)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import logging
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -15,10 +19,17 @@ import numpy as np
 
 from core.index_text import INDEX_TEXT, PLAIN
 from core.errors import IndexMismatchError, IngestLockedError, NoIndexError
+from core.filters import Filter
 from core.locks import release_lock, take_lock
 from core.types import Chunk
 from index.catalog import Catalog, FileRecord
 from index.crashpoints import crashpoint
+from index.location import vector_store_factory
+from index.metadata_keys import check_keys
+from index.permissions import make_private
+from index.search import Candidate, with_content
+from index.search import lexical as bm25_candidates
+from index.vector_query import nearest_passing
 from index.vector_store import VectorStore
 
 log = logging.getLogger(__name__)
@@ -73,6 +84,10 @@ class Index:
         self._vectors = vectors
         self._vectors_lock = threading.Lock()  # hybrid search reaches the store from a worker thread
         self._lock_fd = lock_fd
+        self._worker: ThreadPoolExecutor | None = None  # one thread for the vector search of `gather`
+        self._worker_catalog: Catalog | None = None  # its own connection to the catalog
+        self._keys_seen: set[str] = set()  # --where keys some chunk has (`check_keys`)
+        self._shares: dict[Filter, float | None] = {}  # filter -> share of chunks passing: a hint for its width
 
     @property
     def vectors(self) -> VectorStore:
@@ -92,6 +107,79 @@ class Index:
                 _ = self.vectors
 
         threading.Thread(target=open_quietly, name="open-vector-store", daemon=True).start()
+
+    # -- reads ------------------------------------------------------------------
+    def refresh(self) -> bool:
+        """Make what another process wrote since the last look visible to the next reads (SQLite
+        shows every commit; a vector store may not). Cheap; long-lived readers call it before each
+        search. Returns whether the store was reopened."""
+        with self._vectors_lock:
+            vectors = self._vectors
+        return False if callable(vectors) else vectors.refresh()
+
+    def nearest(self, vector: np.ndarray, k: int, where: Filter | None = None) -> list[Candidate]:
+        """The k chunks nearest to `vector` passing `where` (index/vector_query.py), closest first."""
+        return self.gather("", vector, k, where, lexical=False)[0]
+
+    def lexical(self, question: str, k: int, where: Filter | None = None) -> list[Candidate]:
+        """The k chunks that best match `question` by BM25 (passing `where`), best first."""
+        return bm25_candidates(self.catalog, question, k, where)
+
+    def gather(
+        self, question: str, vector: np.ndarray, k: int, where: Filter | None, dense: bool = True, lexical: bool = True
+    ) -> tuple[list[Candidate], list[Candidate]]:
+        """(nearest, lexical): both searches' k best, as `nearest` and `lexical` give them. With both,
+        the vector search runs in a worker thread beside BM25 (Chroma's core and SQLite release the
+        GIL), with its own catalog connection: connections stay in their thread."""
+        if k <= 0 or not (dense or lexical):
+            return [], []
+        if not dense:
+            return [], bm25_candidates(self.catalog, question, k, where)
+        if not lexical:
+            return self._nearest(self.catalog, vector, k, where), []
+        pending = self._background().submit(self._nearest_in_worker, vector, k, where)
+        found = bm25_candidates(self.catalog, question, k, where)
+        return pending.result(), found
+
+    def _nearest(self, catalog: Catalog, vector: np.ndarray, k: int, where: Filter | None) -> list[Candidate]:
+        share = None
+        if where is not None:
+            share = self._shares.get(where)
+            if share is None:
+                if len(self._shares) >= 64:
+                    self._shares.clear()
+                share = self._shares[where] = catalog.share_passing(where)
+        return with_content(nearest_passing(self.vectors, catalog, vector, k, where, share), catalog)
+
+    def _nearest_in_worker(self, vector: np.ndarray, k: int, where: Filter | None) -> list[Candidate]:
+        if self._worker_catalog is None:
+            self._worker_catalog = Catalog(self.catalog.path, setup=False)
+        return self._nearest(self._worker_catalog, vector, k, where)
+
+    def vectors_of(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of those `ids` the store holds."""
+        return self.vectors.vectors(list(ids)) if ids else {}
+
+    def neighbours(self, source: str, low: int, high: int) -> dict[int, str]:
+        """chunk_index -> text of the chunks of `source` numbered low..high."""
+        return self.catalog.neighbours(source, low, high)
+
+    def check_keys(self, where: Filter | None) -> None:
+        """Refuse a filter on a metadata key no chunk has (the search would silently find nothing),
+        naming the keys the index does have. Keys found once are not looked up again."""
+        if where is None:
+            return
+        keys = {c.key for c in where.conditions} - self._keys_seen
+        if not keys:
+            return
+        check_keys(self.catalog, keys)
+        if self.catalog.chunk_count():  # an empty index refuses nothing now, but may after an ingest
+            self._keys_seen |= keys
+
+    def _background(self) -> ThreadPoolExecutor:
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dense-search")
+        return self._worker
 
     # -- what built it --------------------------------------------------------
     def recorded_precision(self) -> str | None:
@@ -200,6 +288,12 @@ class Index:
         self.catalog.clear_pending(sources)
 
     def close(self) -> None:
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
+            self._worker = None
+        if self._worker_catalog is not None:
+            self._worker_catalog.close()
+            self._worker_catalog = None
         self.catalog.close()
         if self._lock_fd is not None:
             release_lock(self._lock_fd)
@@ -224,9 +318,6 @@ def _take_ingest_lock(db: Path) -> int:
 def open_index(db: Path, write: bool = False, chroma_url: str = "") -> Index:
     """Open the index at `db`. For writing, it is created if missing and the ingest lock is taken.
     `chroma_url`: its vectors live in that Chroma server (index/location.py checks the record)."""
-    from index.location import vector_store_factory
-    from index.permissions import make_private
-
     db = Path(db)
     if not write and not index_exists(db):
         raise NoIndexError(f"No index at {db}. Run `localgpt ingest --source-dir FOLDER --db {db}` first.")

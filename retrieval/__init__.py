@@ -1,5 +1,6 @@
 """Retrieval: the passages of the index that answer a question, best first, with scores."""
 
-from retrieval.retriever import MODES, Retriever, SearchRequest, open_retriever
+from retrieval.options import MODES, SearchOptions, SearchRequest
+from retrieval.retriever import Retriever, open_retriever
 
-__all__ = ["MODES", "Retriever", "SearchRequest", "open_retriever"]
+__all__ = ["MODES", "Retriever", "SearchOptions", "SearchRequest", "open_retriever"]

@@ -9,9 +9,9 @@ or start (before). Neighbouring chunks share their overlap: it appears once.
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 from core.types import Chunk, Passage
-from index.catalog import Catalog
 
 # Most characters of a passage (the matched chunk alone may be longer: it is never cut).
 PASSAGE_CHARS = 2000
@@ -98,10 +98,16 @@ def widen(chunk: Chunk, neighbours: dict[int, str], cap: int = PASSAGE_CHARS) ->
     return Passage(text=text, start=start, end=end, first_index=first, last_index=last)
 
 
-def passages_for(catalog: Catalog, chunks: list[Chunk], cap: int = PASSAGE_CHARS) -> list[Passage]:
-    """The passage of each chunk, reading its neighbours from the catalog."""
+class HasNeighbours(Protocol):
+    """The index (index/store.py `Index`), or its catalog."""
+
+    def neighbours(self, source: str, low: int, high: int) -> dict[int, str]: ...
+
+
+def passages_for(index: HasNeighbours, chunks: list[Chunk], cap: int = PASSAGE_CHARS) -> list[Passage]:
+    """The passage of each chunk, reading its neighbours from the index."""
     out = []
     for chunk in chunks:
-        near = catalog.neighbours(chunk.source, chunk.chunk_index - WINDOW, chunk.chunk_index + WINDOW)
+        near = index.neighbours(chunk.source, chunk.chunk_index - WINDOW, chunk.chunk_index + WINDOW)
         out.append(widen(chunk, near, cap))
     return out

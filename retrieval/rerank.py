@@ -1,8 +1,9 @@
-"""An optional cross-encoder that rescores (question, passage) pairs, from a local folder only."""
+"""The cross-encoder `Ranker` (retrieval/ranker.py): rescores (question, passage) pairs, from a local folder only."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -15,7 +16,8 @@ log = logging.getLogger(__name__)
 
 
 class Reranker:
-    """A sentence-transformers CrossEncoder folder; the model loads on first use."""
+    """A sentence-transformers CrossEncoder folder; the model loads on first use. One instance serves
+    every thread: calls take turns (a fast tokenizer refuses to be used by two threads at once)."""
 
     def __init__(self, model_path: str | Path, device: str = "auto"):
         self.model_path = Path(model_path).expanduser()
@@ -26,6 +28,7 @@ class Reranker:
             )
         self.device = device
         self._model = None
+        self._lock = threading.Lock()
 
     def _load(self):
         if self._model is None:
@@ -45,7 +48,8 @@ class Reranker:
         """One score per passage, higher is more relevant (the model's own scale)."""
         if not passages:
             return np.zeros(0, dtype=np.float32)
-        model = self._load()
-        scores = model.predict([(question, p) for p in passages], batch_size=16, show_progress_bar=False)
+        with self._lock:
+            model = self._load()
+            scores = model.predict([(question, p) for p in passages], batch_size=16, show_progress_bar=False)
         scores = np.asarray(scores, dtype=np.float32)
         return scores if scores.ndim == 1 else scores[:, -1]  # two-label models: the "relevant" logit

@@ -3,8 +3,8 @@
 One `Engine` per server. The embedding model and the LLM load once. Each worker thread has its
 own connection to the catalog and all share one vector store, so searches run in parallel with
 each other; SQLite's WAL and the catalog-first write order (index/__init__.py) give each search a
-consistent index while an ingest writes, and the store is reopened when an ingest by another
-process changed the index (server/freshness.py). Generation waits its turn in a `GenerationQueue`.
+consistent index while an ingest writes, and the store reopens itself when an ingest by another
+process changed it (`Index.refresh`, index/freshness.py). Generation waits its turn in a `GenerationQueue`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from generation import Answer
 from generation.followup import History, rewrite_followup
 from generation.llm import LLM, Message, Sampling
 from server.files import resolve_source
-from server.freshness import IndexWatcher
 from server.pages import RenderedPage, render_page
 from server.queue import Cancelled, GenerationQueue
 
@@ -68,7 +67,6 @@ class Engine:
     queue: GenerationQueue = field(default_factory=GenerationQueue)
     _embedder: Any = field(default=None, repr=False)
     _store: Any = field(default=None, repr=False)  # the one vector store every thread's index shares
-    _watcher: Any = field(default=None, repr=False)
     _llm: Any = field(default=None, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _open: list = field(default_factory=list, repr=False)
@@ -86,7 +84,6 @@ class Engine:
         from index.catalog import Catalog
         from index.store import CATALOG_FILE, Index
         from retrieval import open_retriever
-        from retrieval.retriever import Retriever
 
         found = getattr(self._local, "retriever", None)
         if found is not None:
@@ -95,10 +92,9 @@ class Engine:
             if self._embedder is None:
                 made = open_retriever(self.settings)  # checks the embedder against the index
                 self._embedder, self._store = made.embedder, made.index.vectors
-                self._watcher = IndexWatcher(Path(self.settings.db) / CATALOG_FILE, self._store.reopen)
             else:
                 index = Index(Path(self.settings.db), Catalog(Path(self.settings.db) / CATALOG_FILE), self._store)
-                made = Retriever(index=index, embedder=self._embedder, settings=self.settings)
+                made = self._open[0].over(index)  # the first one's embedder, options and ranker
             self._open.append(made)
         self._local.retriever = made
         return made
@@ -112,29 +108,21 @@ class Engine:
             return self._llm
 
     def _fresh(self, search: Callable[[], Any]) -> Any:
-        """`search()` against an index view that is current: the store reopened first if an ingest by
-        another process changed the catalog, and again if the catalog still ran ahead of it."""
-        from chromadb.errors import InternalError
-
-        self._watcher.refresh()
-        try:
-            with self._watcher.lock.reading():
-                return search()
-        except InternalError as exc:  # an ingest committed in the last second: the store is behind the catalog
-            log.info("vector store behind the catalog (%s): reopening it", exc)
-            self._watcher.refresh(force=True)
-            with self._watcher.lock.reading():
-                return search()
+        """`search()` against an index view that is current: each search refreshes the index first
+        (`Index.refresh`), and the store reopens and retries a read that met vectors an ingest by
+        another process changed under it (index/chroma_store.py)."""
+        return search()
 
     def search(
         self, query: str, k: int | None = None, mode: str | None = None, where: list[str] | None = None
     ) -> list[Hit]:
         """What `localgpt search` returns for `query`."""
-        from index.metadata_keys import check_where_keys
+        from retrieval import SearchRequest
 
         retriever = self.retriever()
-        check_where_keys(retriever.index.catalog, where or [])
-        return self._fresh(lambda: retriever.search(query, k=k, where=where or None, mode=mode))
+        request = SearchRequest(query, k=k, where=where or None, mode=mode)
+        retriever.validate(request)
+        return self._fresh(lambda: retriever.run(request))
 
     def session(
         self,
@@ -146,10 +134,10 @@ class Engine:
         """A `Session` (the one path from a question to an answer that ask, batch and chat take) for one
         request: this thread's retriever, the model stopping once `cancelled` is set, the request's options."""
         from frontends.session import Session
-        from index.metadata_keys import check_where_keys
+        from retrieval import SearchRequest
 
         retriever = self.retriever()
-        check_where_keys(retriever.index.catalog, where or [])
+        retriever.validate(SearchRequest("", where=where or None))  # a bad filter fails before the queue
         llm = _CancellableLLM(self.llm(), cancelled or threading.Event())
         return Session(retriever, llm, self.settings.replace(k=k, search_mode=mode), tuple(where or ()))
 

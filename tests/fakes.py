@@ -56,3 +56,98 @@ class FakeLLM:
 def hit(text: str, source: str = "doc.pdf", page: int | None = 1, relevance: float = 0.6, index: int = 0) -> Hit:
     chunk = Chunk.make(text, source, index, {"page": page} if page is not None else {})
     return Hit(chunk, relevance, relevance=relevance)
+
+
+@dataclass
+class _Committed:
+    """What an in-memory store holds, shared by every handle on it (as a folder or a server is)."""
+
+    vectors: dict = field(default_factory=dict)  # id -> unit vector
+    metadatas: dict = field(default_factory=dict)  # id -> flat metadata
+    version: int = 0
+
+
+class InMemoryStore:
+    """A vector store (index/vector_store.py) in memory, for fast tests; it passes the same contract
+    as the real ones (tests/store_contract.py).
+
+    Like Chroma's local client, each handle reads a snapshot of what was committed, taken when it
+    opened and at each `refresh`: `another()` is a second writer (another process) on the same store,
+    whose writes this handle sees only after refreshing. Like Chroma, it matches exact values only."""
+
+    def __init__(self, committed: _Committed | None = None):
+        self._committed = committed or _Committed()
+        self._take_snapshot()
+
+    def another(self) -> "InMemoryStore":
+        return InMemoryStore(self._committed)
+
+    def _take_snapshot(self) -> None:
+        self._vectors = dict(self._committed.vectors)
+        self._metadatas = dict(self._committed.metadatas)
+        self._version = self._committed.version
+
+    def _commit(self, change) -> None:
+        change(self._committed.vectors, self._committed.metadatas)
+        change(self._vectors, self._metadatas)
+        self._committed.version += 1
+        if self._version == self._committed.version - 1:
+            self._version = self._committed.version  # nothing else was committed meanwhile
+
+    def upsert(self, ids, vectors, metadatas) -> None:
+        rows = np.asarray(vectors, dtype=np.float32)
+
+        def change(vecs, metas):
+            for cid, row, meta in zip(ids, rows, metadatas):
+                norm = float(np.linalg.norm(row)) or 1.0
+                vecs[cid], metas[cid] = row / norm, dict(meta)
+
+        self._commit(change)
+
+    def delete_ids(self, ids) -> None:
+        def change(vecs, metas):
+            for cid in ids:
+                vecs.pop(cid, None)
+                metas.pop(cid, None)
+
+        self._commit(change)
+
+    def delete_sources(self, sources) -> None:
+        wanted = set(sources)
+        self.delete_ids([cid for cid, meta in self._metadatas.items() if meta.get("source") in wanted])
+
+    def query(self, vector, k, where=None):
+        from index.vector_store import VectorMatch
+
+        if k <= 0:
+            return []
+        if where is not None and where.path_conditions:
+            raise ValueError("a store matches exact sources only: the index resolves globs and folders first")
+        q = np.asarray(vector, dtype=np.float32)
+        q = q / (float(np.linalg.norm(q)) or 1.0)
+        scored = [
+            (float(np.dot(q, v)), cid)
+            for cid, v in self._vectors.items()
+            if where is None or where.matches(self._metadatas[cid])
+        ]
+        scored.sort(key=lambda pair: (-pair[0], pair[1]))
+        return [VectorMatch(cid, score) for score, cid in scored[:k]]
+
+    def ids(self) -> set:
+        return set(self._vectors)
+
+    def ids_of_sources(self, sources) -> set:
+        wanted = set(sources)
+        return {cid for cid, meta in self._metadatas.items() if meta.get("source") in wanted}
+
+    def vectors(self, ids) -> dict:
+        return {cid: self._vectors[cid] for cid in ids if cid in self._vectors}
+
+    def count(self) -> int:
+        return len(self._vectors)
+
+    def refresh(self, force: bool = False) -> bool:
+        if self._version == self._committed.version and not force:
+            return False
+        self._take_snapshot()
+        return True

@@ -209,9 +209,9 @@ def test_filtered_dense_gives_the_same_hits_whether_chroma_filters_or_we_do(retr
     where = ["source=manuals/*", "page=1|2|3"]  # markdown has no pages: nothing passes
     assert retriever.search(question, k=3, mode="dense", where=where) == []
     ours = retriever.search(question, k=3, mode="dense", where="source=contracts/2024|manuals/fault-0.md")
-    monkeypatch.setattr("retrieval.dense.OVERFETCH", 1)
-    monkeypatch.setattr("retrieval.dense.OVERFETCH_MIN", 1)
-    monkeypatch.setattr("retrieval.dense.OVERFETCH_MAX", 1)  # too few pass, no wider try: Chroma filters
+    monkeypatch.setattr("index.vector_query.OVERFETCH", 1)
+    monkeypatch.setattr("index.vector_query.OVERFETCH_MIN", 1)
+    monkeypatch.setattr("index.vector_query.OVERFETCH_MAX", 1)  # too few pass, no wider try: Chroma filters
     store = retriever.index.vectors
     wheres = []
     real_query = store.query
@@ -230,3 +230,29 @@ def test_filtered_dense_gives_the_same_hits_whether_chroma_filters_or_we_do(retr
         "contracts/2024/clause-12-4.md",
         "manuals/fault-0.md",
     }
+
+
+def test_serve_threads_share_one_reranker(corpus_db, tiny_cross_encoder):
+    """`serve --reranker` loaded one cross-encoder per worker thread; one ranker serves them all."""
+    import threading
+
+    from server.engine import Engine
+
+    engine = Engine(load_settings({"db": corpus_db, "reranker": str(tiny_cross_encoder)}, environ={}))
+    found = {}
+
+    def search_in_a_thread(name):
+        retriever = engine.retriever()
+        found[name] = (retriever.ranker, engine.search("the pump runs dry", k=2))
+
+    try:
+        threads = [threading.Thread(target=search_in_a_thread, args=(n,)) for n in ("a", "b")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        engine.close()
+    (ranker_a, hits_a), (ranker_b, hits_b) = found["a"], found["b"]
+    assert ranker_a is not None and ranker_a is ranker_b
+    assert [h.chunk.id for h in hits_a] == [h.chunk.id for h in hits_b] and len(hits_a) == 2

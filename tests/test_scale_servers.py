@@ -118,10 +118,9 @@ def test_ingest_search_ask_and_reingest_through_the_server(chroma, server_db, tm
     refused = runner.invoke(cli, ["search", "--db", str(server_db), "monthly rent"])
     assert refused.exit_code == 1 and f"--chroma-url {chroma.url}" in refused.output
 
-    from index.location import open_index_from
-    from core.settings import load_settings
+    from index import open_index
 
-    with open_index_from(load_settings({"db": server_db, "chroma_url": chroma.url}, environ={})) as index:
+    with open_index(server_db, chroma_url=chroma.url) as index:
         assert index.vectors._client._server._session.timeout.read == REQUEST_TIMEOUT_S  # bounded, not chromadb's None
 
 

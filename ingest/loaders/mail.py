@@ -17,6 +17,7 @@ from typing import Callable
 
 from core.types import Section
 from ingest.loaders.errors import LoadError
+from ingest.loaders.formats import is_supported
 from ingest.loaders.html import sections_from_html
 from ingest.loaders.text import detect_encoding
 
@@ -44,8 +45,6 @@ def _body_sections(header_lines: list[str], text: str | None, html: str | None) 
 
 def attachment_sections(name: str, data: bytes, load: LoadFn, depth: int) -> list[Section]:
     """The sections of one attached file, read by its own reader, labelled with its name."""
-    from ingest.loaders import is_supported
-
     safe = Path(name.replace("\\", "/")).name or "attachment"
     if depth >= MAX_ATTACHMENT_DEPTH or not is_supported(Path(safe), images=False) or not data:
         return []

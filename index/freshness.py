@@ -1,10 +1,10 @@
-"""Keeping a long-running reader's view of the index current while another process ingests.
+"""Keeping a long-running reader's view of a vector store current while another process writes.
 
 SQLite shows each new query what is committed. Chroma's local client does not: it keeps what it
 loaded when it opened, so after an ingest by another process the catalog would list chunks whose
-vectors the server's store cannot find. The server watches the catalog's files (a `stat`, no
-read) and reopens its one vector store when they changed, at most once a second, with no search
-running meanwhile (a read-write lock: searches share it, the reopening takes it alone).
+vectors the reader's store cannot find. A store that has this problem watches its own files (a
+`stat`, no read) and reopens when they changed, at most once a second, with no read running
+meanwhile (a read-write lock: reads share it, the reopening takes it alone).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator, Sequence
 
 REOPEN_AT_MOST_EVERY_S = 1.0
 
@@ -52,8 +52,8 @@ class ReadWriteLock:
                 self._cond.notify_all()
 
 
-def signature(files: list[Path]) -> tuple:
-    """What changes whenever a commit lands in the catalog (its main file or its write-ahead log)."""
+def signature(files: Sequence[Path]) -> tuple:
+    """What changes whenever a commit lands in these files (a SQLite file and its write-ahead log)."""
     out = []
     for path in files:
         try:
@@ -64,28 +64,28 @@ def signature(files: list[Path]) -> tuple:
     return tuple(out)
 
 
-class IndexWatcher:
-    """Calls `reopen` (under the write lock) before a search when the catalog changed since the last one."""
+class ChangeWatch:
+    """Whether `files` changed since the last look; looks at most once every REOPEN_AT_MOST_EVERY_S
+    unless forced. `seen()` records the files as they are now (after a reopen)."""
 
-    def __init__(self, catalog_file: Path, reopen: Callable[[], None]):
-        self.files = [catalog_file, catalog_file.with_name(catalog_file.name + "-wal")]
-        self.reopen = reopen
-        self.lock = ReadWriteLock()
+    def __init__(self, files: Sequence[Path]):
+        self.files = list(files)
         self._seen = signature(self.files)
         self._checked = 0.0
         self._mutex = threading.Lock()
-        self.reopened = 0
 
-    def refresh(self, force: bool = False) -> None:
+    def changed(self, force: bool = False) -> bool:
         now = time.monotonic()
         with self._mutex:
             if not force and now - self._checked < REOPEN_AT_MOST_EVERY_S:
-                return
+                return False
             self._checked = now
             current = signature(self.files)
             if not force and current == self._seen:
-                return
+                return False
             self._seen = current
-        with self.lock.writing():
-            self.reopen()
-            self.reopened += 1
+            return True
+
+    def seen(self) -> None:
+        with self._mutex:
+            self._seen = signature(self.files)
