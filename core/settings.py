@@ -47,7 +47,7 @@ class Settings:
     mmr: bool = False
     reranker: str = ""
     min_score: float = 0.15
-    min_evidence: float = 0.2
+    min_evidence: float = 0.15
     max_unknown: float = 0.34
     # Generation
     model: str = ""

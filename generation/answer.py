@@ -224,8 +224,7 @@ def answer(
     """
     run = _Run(question, list(hits), on_token, time.perf_counter())
     style = answer_style(options.answer_style, bool(getattr(llm, "bundled", False)))
-    if style == "generate":
-        check_question_fits(question, llm, options.max_tokens)  # too long is an error, whatever else is decided
+    check_question_fits(question, llm, options.max_tokens)  # too long is an error, whatever else is decided
     asked = read_question(question, word_counts, index_chunks)  # 1. read the question once
     relevant = relevant_hits(hits, options.min_score)  # 2. gather
     pointer = closest(hits, options.min_score)

@@ -14,7 +14,8 @@ from core.types import Chunk, Hit
 class FakeEmbedder:
     """Bag-of-words vectors hashed into 256 dimensions: texts sharing words are similar. Function
     words ("the", "is", "of") are left out, as a real embedder gives them little weight: sharing
-    "the" makes no two sentences alike."""
+    "the" makes no two sentences alike. One small component common to every text keeps any two
+    texts slightly similar (a real embedder never gives exactly 0)."""
 
     dimensions = 256
 
@@ -26,7 +27,8 @@ class FakeEmbedder:
             for word in re.findall(r"[a-z0-9]+", text.lower()):
                 if word in STOPWORDS:
                     continue
-                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimensions] += 1.0
+                out[row, 1 + int(hashlib.md5(word.encode()).hexdigest(), 16) % (self.dimensions - 1)] += 1.0
+            out[row, 0] = 0.3
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1, norms)
 
