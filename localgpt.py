@@ -227,8 +227,8 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
     localgpt ask --where 'source=contracts/*' --mode bm25 "What does clause 14.2 say?"
     localgpt ask --model ~/models/Llama-3.2-3B-Instruct-Q4_K_M.gguf --n-ctx 8192 --excerpt-sentences 0 "Who signed?"
     """
+    from answering import open_session
     from frontends.render import evidence_lines, retrieved_lines, source_lines
-    from frontends.session import open_session
     from generation import AnswerInterrupted
     from generation.record import answer_record
 
@@ -237,13 +237,14 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
     if sys.stderr.isatty():  # a person waiting: say at once that something is happening
         click.echo("Searching the index and loading the model...", err=True)
 
-    def stream(piece: str) -> None:
-        click.echo(piece, nl=False)
-        sys.stdout.flush()
+    def stream(name: str, data: dict) -> None:
+        if name == "token":
+            click.echo(data["text"], nl=False)
+            sys.stdout.flush()
 
     def run():
         with open_session(settings, where) as session:
-            return session.ask(question, on_token=None if as_json else stream)
+            return session.ask(question, on_event=None if as_json else stream)
 
     interrupted = False
     try:
@@ -581,7 +582,7 @@ def chat(where: tuple[str, ...], **options: Any) -> None:
     printf "What is the rent?\\nAnd the deposit?\\n" | localgpt chat
     """
     from frontends.chat import run_chat
-    from frontends.session import open_session
+    from answering import open_session
 
     settings = settings_from(options)
 
@@ -626,7 +627,7 @@ def batch(questions: str, output: str, quiet: bool, where: tuple[str, ...], **op
     """
     from frontends.batch import EXIT_INTERRUPTED, progress_callbacks, run_batch
     from frontends.batch_files import format_for, read_questions
-    from frontends.session import open_session
+    from answering import open_session
     from core.locks import output_lock
 
     settings = settings_from(options)

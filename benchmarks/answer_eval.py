@@ -177,7 +177,8 @@ def main() -> None:
 
     from core.offline import enforce_offline
     from core.settings import load_settings
-    from generation import AnswerOptions, answer, load_llm
+    from answering import Session, warm_up
+    from generation import load_llm
     from retrieval import open_retriever
 
     enforce_offline()
@@ -208,15 +209,17 @@ def main() -> None:
     for name, doc in owner.items():
         db = ingest_alone(doc, args.work, settings_for)
         settings = settings_for(db)
-        llm = llm or load_llm(settings)
+        if llm is None:
+            llm = load_llm(settings)
+            warm_up(llm)
         with open_retriever(settings) as retriever:
+            session = Session(retriever, llm, settings)  # what `ask` runs: the answer service
             for set_name, rows in sets.items():
                 answerable = set_name == name
                 if args.only and (args.only == "answerable") != answerable:
                     continue
                 for q in rows[: args.limit or None]:
-                    hits = retriever.search(q["query"])
-                    result = answer(q["query"], hits, llm, AnswerOptions.of(settings))
+                    result = session.ask(q["query"])
                     row = evaluate(q, result, answerable)
                     row["index"] = doc.name
                     results.append(row)

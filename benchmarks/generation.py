@@ -3,7 +3,7 @@
     python benchmarks/generation.py [--db DB] [--repeats 5] [--threads N] [--max-tokens 64]
 
 Ours: retrieval (question embedded, index searched) + prompt packing + streamed generation
-through `generation.answer`, with the models already loaded (as in a chat session or a
+through the answer service (`answering.Session.ask`, what `ask` runs), with the models already loaded (as in a chat session or a
 batch run); the clock starts before retrieval. Raw: a separate `llama_cpp.Llama` on the same
 GGUF, same n_ctx and threads, `create_chat_completion(stream=True)` on the very messages
 ours sent, same sampling settings; the clock starts at the call. Both run in the same
@@ -18,6 +18,7 @@ model and the GGUF loaded) is timed once as well, for information.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -48,11 +49,10 @@ def main() -> None:
 
     from core.offline import enforce_offline
     from core.settings import load_settings
-    from generation import AnswerOptions, answer, load_llm
+    from answering import open_session
     from generation.llm import llm_path
     from generation.prompt import pack_prompt
     from ingest.pipeline import run_ingest
-    from retrieval import open_retriever
 
     enforce_offline()
     temp = tempfile.TemporaryDirectory()
@@ -63,13 +63,13 @@ def main() -> None:
     settings = load_settings({"db": db, "threads": args.threads, "max_tokens": args.max_tokens})
     threads = settings.threads or os.cpu_count() or 1
 
-    llm = load_llm(settings)
     from llama_cpp import Llama
 
     raw = Llama(model_path=str(llm_path(settings)), n_ctx=settings.n_ctx, n_threads=threads, verbose=False)
-    retriever = open_retriever(settings)
-    retriever.search("warm up")  # the embedding model loads on first use
-    llm.count_tokens([{"role": "user", "content": "warm up"}])
+    opened = contextlib.ExitStack()
+    session = opened.enter_context(open_session(settings))  # the model loaded and warmed up, as `ask` has it
+    session.search("warm up")  # the embedding model loads on first use
+    llm = session.llm
 
     def tokens(text: str) -> int:
         return len(raw.tokenize(text.encode("utf-8"), add_bos=False)) if text else 0
@@ -79,13 +79,14 @@ def main() -> None:
         first: list[float] = []
         start = time.perf_counter()
 
-        def on_token(piece: str) -> None:
-            if not first:
-                first.append(time.perf_counter())
-            pieces.append(piece)
+        def on_event(name: str, data: dict) -> None:
+            if name == "token":
+                if not first:
+                    first.append(time.perf_counter())
+                pieces.append(data["text"])
 
-        hits = retriever.search(question)
-        result = answer(question, hits, llm, AnswerOptions.of(settings), on_token=on_token)
+        result = session.ask(question, on_event=on_event)
+        hits = result.retrieved
         end = time.perf_counter()
         if result.refused or not first:
             raise SystemExit(f"no answer generated for {question!r}; the benchmark needs answerable questions")
@@ -125,7 +126,7 @@ def main() -> None:
             first, rate = direct(packed.messages)
             results["raw"]["first"].append(first)
             results["raw"]["rate"].append(rate)
-    retriever.close()
+    opened.close()
 
     def med(values: list[float]) -> float:
         values = [v for v in values if v == v]
