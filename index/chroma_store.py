@@ -21,6 +21,8 @@ COLLECTION = "localgpt_chunks"
 class IndexBusyError(LocalGPTError):
     """A query met an index whose first vectors an ingest is writing right now."""
 
+    http_status = 503
+
 
 class ChromaStore:
     def __init__(self, path: Path):

@@ -38,10 +38,6 @@ def _silent(name: str, data: dict) -> None:
     pass
 
 
-class RequestError(LocalGPTError):
-    """A request the server cannot act on as it stands (a missing field, a wrong type)."""
-
-
 class _CancellableLLM:
     """The model, for one request: generation stops at the next token once `cancelled` is set."""
 
