@@ -23,7 +23,8 @@ from core.settings import Settings
 from core.types import Hit
 from generation import Answer, AnswerOptions, answer
 from generation.followup import History, Rewrite, rewrite_followup
-from generation.llm import LLM, Sampling, load_llm
+from generation.backends import load_llm
+from generation.llm import LLM, Sampling
 from generation.question import vocabulary
 from retrieval import Retriever, SearchRequest, open_retriever
 

@@ -50,7 +50,7 @@ def main() -> None:
     from core.offline import enforce_offline
     from core.settings import load_settings
     from answering import open_session
-    from generation.llm import llm_path
+    from generation.backends.local_gguf import llm_path
     from generation.prompt import pack_prompt
     from ingest.pipeline import run_ingest
 

@@ -214,9 +214,9 @@ def main() -> None:
 
 def ask_bench(args, tmp: Path, db: Path, procs: list, results: dict) -> None:
     from core.settings import load_settings
-    from generation.bundled import bundled_llm_path
-    from generation.llm import LlamaCppLLM
-    from generation.openai_llm import OpenAICompatibleLLM
+    from generation.backends.bundled import bundled_llm_path
+    from generation.backends.local_gguf import LlamaCppLLM
+    from generation.backends.openai_llm import OpenAICompatibleLLM
     from generation.prompt import pack_prompt
     from retrieval import open_retriever
 

@@ -21,7 +21,7 @@ from answering.session import history_of
 from core.errors import LocalGPTError
 from core.settings import Settings
 from core.types import Hit
-from generation import Answer
+from generation import Answer, load_llm
 from generation.llm import LLM, Message
 from server.files import resolve_source
 from server.freshness import IndexWatcher
@@ -106,8 +106,6 @@ class Engine:
         return made
 
     def llm(self) -> LLM:
-        from generation import load_llm
-
         with self._lock:
             if self._llm is None:
                 self._llm = load_llm(self.settings)

@@ -83,7 +83,7 @@ def chroma_server(data_dir: Path, port: int | None = None) -> Server:
 def llama_server(log_dir: Path, n_ctx: int = 2048) -> Server:
     """llama-cpp-python's server on the bundled GGUF (tests/llama_server_main.py loads the CPU
     variants of a portable llama.cpp build first, as the product does)."""
-    from generation.bundled import bundled_llm_path
+    from generation.backends.bundled import bundled_llm_path
 
     port = free_port()
     args = [
