@@ -14,7 +14,9 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import on_path  # noqa: E402
+
+on_path()
 
 from core.offline import enforce_offline
 

@@ -27,8 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from common import REPO, on_path, sample_index  # noqa: E402
+
+on_path()
 
 QUESTIONS = [
     "What is the notice period in the lease?",
@@ -52,14 +53,9 @@ def main() -> None:
     from answering import open_session
     from generation.backends.local_gguf import llm_path
     from generation.prompt import pack_prompt
-    from ingest.pipeline import run_ingest
 
     enforce_offline()
-    temp = tempfile.TemporaryDirectory()
-    db = args.db
-    if db is None:
-        db = Path(temp.name) / "db"
-        run_ingest(load_settings({"db": db, "source_dir": REPO / "source_documents"}))
+    db = sample_index(args.db)
     settings = load_settings({"db": db, "threads": args.threads, "max_tokens": args.max_tokens})
     threads = settings.threads or os.cpu_count() or 1
 
@@ -168,7 +164,6 @@ def main() -> None:
         cold_first = time.perf_counter() - start
         proc.communicate()
         print(f"cold CLI start (new process, all models loaded from disk): first character after {cold_first:.2f}s")
-    temp.cleanup()
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import on_path  # noqa: E402
+
+on_path()
 
 from embeddings.embedder import Embedder, gpu_may_exist, new_index_precision
 

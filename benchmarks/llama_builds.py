@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from common import REPO  # noqa: E402
 
 CHILD = r"""
 import json, sys, time

@@ -23,7 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import on_path  # noqa: E402
+
+on_path()
 
 from core.settings import load_settings
 from core.types import Chunk
