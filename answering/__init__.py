@@ -4,6 +4,6 @@ Every front end (ask, chat, batch, serve and its OpenAI API) and the answer benc
 `Session.ask`; it owns the follow-up rewrite, the search, the answer and its timings.
 """
 
-from answering.session import Session, open_session, warm_up
+from answering.session import Session, history_of, open_session, warm_up
 
-__all__ = ["Session", "open_session", "warm_up"]
+__all__ = ["Session", "history_of", "open_session", "warm_up"]

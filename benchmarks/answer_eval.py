@@ -21,18 +21,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from common import REPO, on_path  # noqa: E402
+from common import REPO, on_path
 
 on_path()
 
 from evaluation.answers import has_fact, holds_expected, matches, rate  # noqa: E402
+
 
 def ingest_alone(doc: Path, work: Path, settings_for) -> Path:
     from ingest.pipeline import run_ingest

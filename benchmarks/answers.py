@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import REPO, on_path  # noqa: E402
+from common import on_path
 
 on_path()
 

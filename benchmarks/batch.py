@@ -23,7 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import REPO  # noqa: E402
+from common import REPO
+
 TOPICS = [
     "What is the monthly rent?",
     "How large is the security deposit?",

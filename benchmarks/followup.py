@@ -11,14 +11,12 @@ right when the top passage comes from the expected file and section.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-from common import on_path  # noqa: E402
+from common import on_path
 
 on_path()
 
-from core.offline import enforce_offline
+from core.offline import enforce_offline  # noqa: E402
 
 CONVERSATIONS = [
     [

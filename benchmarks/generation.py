@@ -23,11 +23,10 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, on_path, sample_index  # noqa: E402
+from common import REPO, on_path, sample_index
 
 on_path()
 

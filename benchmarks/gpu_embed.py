@@ -14,17 +14,16 @@ import argparse
 import json
 import sqlite3
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from common import on_path  # noqa: E402
+from common import on_path
 
 on_path()
 
-from embeddings.embedder import Embedder, gpu_may_exist, new_index_precision
+from embeddings.embedder import Embedder, gpu_may_exist, new_index_precision  # noqa: E402
 
 
 def export_chunks(db: Path, out: Path, count: int) -> None:

@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, on_path  # noqa: E402
+from common import REPO, on_path
 
 on_path()
 

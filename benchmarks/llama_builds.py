@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import REPO  # noqa: E402
+from common import REPO
 
 CHILD = r"""
 import json, sys, time

@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from common import REPO, on_path  # noqa: E402
+from common import REPO, on_path
 
 on_path()
 

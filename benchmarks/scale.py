@@ -20,10 +20,8 @@ Medians and ratios (server / in-process) are printed at the end.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -133,8 +131,16 @@ def main() -> None:
         for store in (remote, local):
             timed_queries(store, queries[:10])  # warm
         server_ms, local_ms = timed_queries(remote, queries), timed_queries(local, queries)
-        results[f"store query top-8 p50, {len(ids)} vectors (ms)"] = (percentile(server_ms, 50), percentile(local_ms, 50), "ms")
-        results[f"store query top-8 p95, {len(ids)} vectors (ms)"] = (percentile(server_ms, 95), percentile(local_ms, 95), "ms")
+        results[f"store query top-8 p50, {len(ids)} vectors (ms)"] = (
+            percentile(server_ms, 50),
+            percentile(local_ms, 50),
+            "ms",
+        )
+        results[f"store query top-8 p95, {len(ids)} vectors (ms)"] = (
+            percentile(server_ms, 95),
+            percentile(local_ms, 95),
+            "ms",
+        )
         hybrid = {}
         for name, extra in (("server", {"chroma_url": url}), ("in-process", {})):
             with open_retriever(load_settings({"db": dbs[name], **extra}, environ={})) as retriever:
@@ -235,8 +241,16 @@ def scale_bench(args, tmp: Path, url: str, rng, results: dict) -> None:
     timed_queries(big_remote, qs[:10])
     timed_queries(big_local, qs[:10])
     server_ms, local_ms = timed_queries(big_remote, qs), timed_queries(big_local, qs)
-    results[f"{n} synthetic vectors: query top-8 p50 (ms)"] = (percentile(server_ms, 50), percentile(local_ms, 50), "ms")
-    results[f"{n} synthetic vectors: query top-8 p95 (ms)"] = (percentile(server_ms, 95), percentile(local_ms, 95), "ms")
+    results[f"{n} synthetic vectors: query top-8 p50 (ms)"] = (
+        percentile(server_ms, 50),
+        percentile(local_ms, 50),
+        "ms",
+    )
+    results[f"{n} synthetic vectors: query top-8 p95 (ms)"] = (
+        percentile(server_ms, 95),
+        percentile(local_ms, 95),
+        "ms",
+    )
 
 
 if __name__ == "__main__":

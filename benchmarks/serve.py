@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-from common import REPO, free_port, on_path, percentile, sample_index  # noqa: E402
+from common import REPO, free_port, on_path, percentile, sample_index
 
 on_path()
 

@@ -21,7 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-from common import REPO  # noqa: E402
+from common import REPO
+
 QUESTION = "What is the notice period in the lease?"
 
 

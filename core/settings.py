@@ -42,48 +42,272 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("db", Path("db"), "Folder of the index (created on first ingest, private to you: mode 0700).", INDEX),
-    Setting("chroma_url", "", "Keep the vectors in a Chroma server (`chroma run`), e.g. http://10.0.0.5:8001, instead of in --db. The catalog (text, full-text index, journal) stays in --db. An index records where its vectors live and refuses to be opened the other way. Empty: in --db (docs/scale.md).", INDEX),
-    Setting("embedding_model", "", "Path of a local sentence-transformers model folder. Empty: the bundled all-MiniLM-L6-v2.", EMBEDDING),
-    Setting("embedding_backend", "auto", "auto, openvino, onnx or torch. auto: OpenVINO on CPU (bfloat16 where the CPU has it natively, vectors within 1e-4 cosine of torch's), else ONNX Runtime (exact float32); torch on a GPU.", EMBEDDING),
-    Setting("embedding_precision", "auto", "auto, float32 or int8. int8: the model with 8-bit weights on ONNX Runtime, about 2x faster than float32 on a CPU without bfloat16, a little less exact (docs/ingest.md). An index keeps the precision that built it; auto: the index's; for a new one int8 on a CPU without native bfloat16 (the same recall on our real dev set), float32 elsewhere.", EMBEDDING),
-    Setting("device", "auto", "auto, cpu, cuda or mps for embeddings. auto: CUDA or MPS when present, else CPU.", EMBEDDING),
-    Setting("onnx_cache", "", "Folder caching the ONNX export of the embedding model (made once). Empty: ~/.cache/localgpt/onnx.", EMBEDDING),
+    Setting(
+        "chroma_url",
+        "",
+        (
+            "Keep the vectors in a Chroma server (`chroma run`), e.g. http://10.0.0.5:8001, instead of in --db. "
+            "The catalog (text, full-text index, journal) stays in --db. An index records where its vectors live "
+            "and refuses to be opened the other way. Empty: in --db (docs/scale.md)."
+        ),
+        INDEX,
+    ),
+    Setting(
+        "embedding_model",
+        "",
+        "Path of a local sentence-transformers model folder. Empty: the bundled all-MiniLM-L6-v2.",
+        EMBEDDING,
+    ),
+    Setting(
+        "embedding_backend",
+        "auto",
+        (
+            "auto, openvino, onnx or torch. auto: OpenVINO on CPU (bfloat16 where the CPU has it natively, "
+            "vectors within 1e-4 cosine of torch's), else ONNX Runtime (exact float32); torch on a GPU."
+        ),
+        EMBEDDING,
+    ),
+    Setting(
+        "embedding_precision",
+        "auto",
+        (
+            "auto, float32 or int8. int8: the model with 8-bit weights on ONNX Runtime, about 2x faster than "
+            "float32 on a CPU without bfloat16, a little less exact (docs/ingest.md). An index keeps the "
+            "precision that built it; auto: the index's; for a new one int8 on a CPU without native bfloat16 (the"
+            " same recall on our real dev set), float32 elsewhere."
+        ),
+        EMBEDDING,
+    ),
+    Setting(
+        "device", "auto", "auto, cpu, cuda or mps for embeddings. auto: CUDA or MPS when present, else CPU.", EMBEDDING
+    ),
+    Setting(
+        "onnx_cache",
+        "",
+        "Folder caching the ONNX export of the embedding model (made once). Empty: ~/.cache/localgpt/onnx.",
+        EMBEDDING,
+    ),
     Setting("source_dir", Path("source_documents"), "Folder of documents to ingest, searched recursively.", INGEST),
-    Setting("embed_batch_size", 0, "Chunks embedded per batch. 0: 8 with OpenVINO or ONNX Runtime on CPU (measured fastest there: less padding), 32 with torch.", INGEST),
+    Setting(
+        "embed_batch_size",
+        0,
+        (
+            "Chunks embedded per batch. 0: 8 with OpenVINO or ONNX Runtime on CPU (measured fastest there: less "
+            "padding), 32 with torch."
+        ),
+        INGEST,
+    ),
     Setting("chunk_tokens", 200, "Most tokens in one chunk (never more than the embedding model reads).", INGEST),
     Setting("chunk_overlap", 32, "Tokens shared between neighbouring chunks.", INGEST),
-    Setting("max_file_mb", 200.0, "Files larger than this many MB are not read (listed as failed, with the reason); raise it to ingest them.", INGEST),
-    Setting("workers", 0, "Processes that parse documents while the main one embeds. 0: one per CPU core but one (at least one).", INGEST),
-    Setting("follow_external_links", False, "Read files that symbolic links in the folder point to outside it. Off: such links are skipped (listed in the summary), so a stray link cannot put a private file into the index.", INGEST),
-    Setting("ocr", "auto", "auto, off or force: OCR (Tesseract, bundled) of scanned pages and images. auto: PDF pages with no usable text layer, and image files (PNG, JPEG, TIFF, WebP); force: every PDF page, its text layer ignored; off: neither (scanned pages are left out, images skipped).", INGEST),
-    Setting("ocr_language", "eng", "Language of the scanned text: eng or deu (the models bundled), or both as eng+deu (slower).", INGEST),
-    Setting("ocr_max_megapixels", 100.0, "Images larger than this many megapixels are refused (a guard against decompression bombs); 100 holds an A3 page scanned at 600 dpi. PDF pages are rendered smaller instead.", INGEST),
+    Setting(
+        "max_file_mb",
+        200.0,
+        ("Files larger than this many MB are not read (listed as failed, with the reason); raise it to ingest them."),
+        INGEST,
+    ),
+    Setting(
+        "workers",
+        0,
+        ("Processes that parse documents while the main one embeds. 0: one per CPU core but one (at least one)."),
+        INGEST,
+    ),
+    Setting(
+        "follow_external_links",
+        False,
+        (
+            "Read files that symbolic links in the folder point to outside it. Off: such links are skipped "
+            "(listed in the summary), so a stray link cannot put a private file into the index."
+        ),
+        INGEST,
+    ),
+    Setting(
+        "ocr",
+        "auto",
+        (
+            "auto, off or force: OCR (Tesseract, bundled) of scanned pages and images. auto: PDF pages with no "
+            "usable text layer, and image files (PNG, JPEG, TIFF, WebP); force: every PDF page, its text layer "
+            "ignored; off: neither (scanned pages are left out, images skipped)."
+        ),
+        INGEST,
+    ),
+    Setting(
+        "ocr_language",
+        "eng",
+        "Language of the scanned text: eng or deu (the models bundled), or both as eng+deu (slower).",
+        INGEST,
+    ),
+    Setting(
+        "ocr_max_megapixels",
+        100.0,
+        (
+            "Images larger than this many megapixels are refused (a guard against decompression bombs); 100 holds"
+            " an A3 page scanned at 600 dpi. PDF pages are rendered smaller instead."
+        ),
+        INGEST,
+    ),
     Setting("k", 6, "Passages retrieved for a question.", RETRIEVAL),
-    Setting("search_mode", "hybrid", "dense (embeddings), bm25 (exact words, codes, numbers) or hybrid (both, fused by reciprocal rank).", RETRIEVAL),
-    Setting("fusion", "convex", "How hybrid search fuses the dense and BM25 lists: convex (weighted sum of each list's scores rescaled to 0..1) or rrf (weighted reciprocal rank fusion, k=60). docs/retrieval.md compares them.", RETRIEVAL),
-    Setting("bm25_weight", 0.5, "BM25's share in hybrid fusion, 0..1; dense gets the rest. 0.5: equal shares.", RETRIEVAL),
-    Setting("passage_chars", 2000, "Most characters of the passage shown for each hit: the matched chunk widened with its neighbours in the same file (small-to-big). 0: the chunk alone.", RETRIEVAL),
+    Setting(
+        "search_mode",
+        "hybrid",
+        "dense (embeddings), bm25 (exact words, codes, numbers) or hybrid (both, fused by reciprocal rank).",
+        RETRIEVAL,
+    ),
+    Setting(
+        "fusion",
+        "convex",
+        (
+            "How hybrid search fuses the dense and BM25 lists: convex (weighted sum of each list's scores "
+            "rescaled to 0..1) or rrf (weighted reciprocal rank fusion, k=60). docs/retrieval.md compares them."
+        ),
+        RETRIEVAL,
+    ),
+    Setting(
+        "bm25_weight", 0.5, "BM25's share in hybrid fusion, 0..1; dense gets the rest. 0.5: equal shares.", RETRIEVAL
+    ),
+    Setting(
+        "passage_chars",
+        2000,
+        (
+            "Most characters of the passage shown for each hit: the matched chunk widened with its neighbours in "
+            "the same file (small-to-big). 0: the chunk alone."
+        ),
+        RETRIEVAL,
+    ),
     Setting("mmr", False, "Diversify retrieved passages with maximal marginal relevance.", RETRIEVAL),
-    Setting("reranker", "", "Path of a local cross-encoder model folder to rerank passages. Empty: no reranking.", RETRIEVAL),
-    Setting("min_score", 0.15, "Passages whose relevance (cosine similarity to the question) is below this are not used; when none reaches it the answer is a refusal and the LLM is not asked. 0.15 was calibrated for the bundled embedding model on a mixed collection of real documents (docs/answers.md); 0 never refuses on relevance (see --min-evidence).", GENERATION),
-    Setting("min_evidence", 0.3, "The best evidence sentence must score at least this (0-1: its similarity to the question, the share of the question's words it holds, whether it holds the kind of fact asked for); below it the answer is a refusal. Calibrated on mixed real collections (docs/answers.md); 0 never refuses on evidence.", GENERATION),
-    Setting("max_unknown", 0.34, "Refuse when at least this share of the question's content words appears nowhere in the index (a question about something the documents never mention); used on indexes of 500 chunks or more, where a common word's absence means something. 1 never refuses on it.", GENERATION),
+    Setting(
+        "reranker", "", "Path of a local cross-encoder model folder to rerank passages. Empty: no reranking.", RETRIEVAL
+    ),
+    Setting(
+        "min_score",
+        0.15,
+        (
+            "Passages whose relevance (cosine similarity to the question) is below this are not used; when none "
+            "reaches it the answer is a refusal and the LLM is not asked. 0.15 was calibrated for the bundled "
+            "embedding model on a mixed collection of real documents (docs/answers.md); 0 never refuses on "
+            "relevance (see --min-evidence)."
+        ),
+        GENERATION,
+    ),
+    Setting(
+        "min_evidence",
+        0.3,
+        (
+            "The best evidence sentence must score at least this (0-1: its similarity to the question, the share "
+            "of the question's words it holds, whether it holds the kind of fact asked for); below it the answer "
+            "is a refusal. Calibrated on mixed real collections (docs/answers.md); 0 never refuses on evidence."
+        ),
+        GENERATION,
+    ),
+    Setting(
+        "max_unknown",
+        0.34,
+        (
+            "Refuse when at least this share of the question's content words appears nowhere in the index (a "
+            "question about something the documents never mention); used on indexes of 500 chunks or more, where "
+            "a common word's absence means something. 1 never refuses on it."
+        ),
+        GENERATION,
+    ),
     Setting("model", "", "Path of a GGUF model file. Empty: the bundled SmolLM2-135M-Instruct.", GENERATION),
     Setting("n_ctx", 2048, "Context window of the LLM in tokens.", GENERATION),
     Setting("max_tokens", 384, "Most tokens in an answer.", GENERATION),
-    Setting("temperature", 0.0, "Sampling temperature. 0: always the most likely token, so the same question gets the same answer.", GENERATION),
-    Setting("repeat_penalty", 1.1, "Penalty on repeated tokens (1: none); keeps small models from looping.", GENERATION),
-    Setting("excerpt_sentences", 3, "Sentences of the retrieved passages the LLM reads: those sharing most words with the question, kept with their passage's number. 0: whole passages (better for a large model with a large --n-ctx).", GENERATION),
-    Setting("threads", 0, "CPU threads for the LLM. 0: one per CPU core that is free when the model loads (a core another process keeps busy would hold every token back; docs/answers.md).", GENERATION),
-    Setting("n_gpu_layers", -1, "Layers offloaded to the GPU when llama.cpp was built with GPU support. -1: all.", GENERATION),
-    Setting("llm_url", "", "Generate with an OpenAI-compatible chat server (llama.cpp's llama-server, vLLM, Ollama, LM Studio), e.g. http://10.0.0.6:8080/v1, instead of loading --model here. The context window is read from the server where it says (llama.cpp's /props, vLLM's max_model_len), else --n-ctx. Empty: the local GGUF.", GENERATION),
-    Setting("llm_model", "", "Model name sent to --llm-url (vLLM and Ollama need it). Empty: the first model the server lists.", GENERATION),
-    Setting("llm_api_key_file", "", "File holding the API key for --llm-url (or set LOCALGPT_LLM_API_KEY). The key is sent to that server only and never logged. Empty: no key.", GENERATION),
-    Setting("answer_style", "auto", "auto: quote with the bundled model, generate with any other --model or --llm-url; quote: always quote the evidence; generate: let the model write, each claim checked", GENERATION),
-    Setting("history_tokens", 512, "Most tokens of earlier conversation used to understand a follow-up question in chat; the oldest turns drop out first (never more than the context window holds).", CHAT),
-    Setting("host", "127.0.0.1", "Address `serve` listens on. 127.0.0.1: only this machine; any other address (0.0.0.0: every interface) requires a token.", SERVER),
+    Setting(
+        "temperature",
+        0.0,
+        "Sampling temperature. 0: always the most likely token, so the same question gets the same answer.",
+        GENERATION,
+    ),
+    Setting(
+        "repeat_penalty", 1.1, "Penalty on repeated tokens (1: none); keeps small models from looping.", GENERATION
+    ),
+    Setting(
+        "excerpt_sentences",
+        3,
+        (
+            "Sentences of the retrieved passages the LLM reads: those sharing most words with the question, kept "
+            "with their passage's number. 0: whole passages (better for a large model with a large --n-ctx)."
+        ),
+        GENERATION,
+    ),
+    Setting(
+        "threads",
+        0,
+        (
+            "CPU threads for the LLM. 0: one per CPU core that is free when the model loads (a core another "
+            "process keeps busy would hold every token back; docs/answers.md)."
+        ),
+        GENERATION,
+    ),
+    Setting(
+        "n_gpu_layers",
+        -1,
+        "Layers offloaded to the GPU when llama.cpp was built with GPU support. -1: all.",
+        GENERATION,
+    ),
+    Setting(
+        "llm_url",
+        "",
+        (
+            "Generate with an OpenAI-compatible chat server (llama.cpp's llama-server, vLLM, Ollama, LM Studio), "
+            "e.g. http://10.0.0.6:8080/v1, instead of loading --model here. The context window is read from the "
+            "server where it says (llama.cpp's /props, vLLM's max_model_len), else --n-ctx. Empty: the local "
+            "GGUF."
+        ),
+        GENERATION,
+    ),
+    Setting(
+        "llm_model",
+        "",
+        "Model name sent to --llm-url (vLLM and Ollama need it). Empty: the first model the server lists.",
+        GENERATION,
+    ),
+    Setting(
+        "llm_api_key_file",
+        "",
+        (
+            "File holding the API key for --llm-url (or set LOCALGPT_LLM_API_KEY). The key is sent to that server"
+            " only and never logged. Empty: no key."
+        ),
+        GENERATION,
+    ),
+    Setting(
+        "answer_style",
+        "auto",
+        (
+            "auto: quote with the bundled model, generate with any other --model or --llm-url; quote: always "
+            "quote the evidence; generate: let the model write, each claim checked"
+        ),
+        GENERATION,
+    ),
+    Setting(
+        "history_tokens",
+        512,
+        (
+            "Most tokens of earlier conversation used to understand a follow-up question in chat; the oldest "
+            "turns drop out first (never more than the context window holds)."
+        ),
+        CHAT,
+    ),
+    Setting(
+        "host",
+        "127.0.0.1",
+        (
+            "Address `serve` listens on. 127.0.0.1: only this machine; any other address (0.0.0.0: every "
+            "interface) requires a token."
+        ),
+        SERVER,
+    ),
     Setting("port", 8000, "Port `serve` listens on.", SERVER),
-    Setting("token", "", "Token every request to `serve` must carry (Authorization: Bearer TOKEN, or the /login page's cookie), at least 16 characters. Empty: none on 127.0.0.1; on any other address one is generated and printed once.", SERVER),
+    Setting(
+        "token",
+        "",
+        (
+            "Token every request to `serve` must carry (Authorization: Bearer TOKEN, or the /login page's "
+            "cookie), at least 16 characters. Empty: none on 127.0.0.1; on any other address one is generated and"
+            " printed once."
+        ),
+        SERVER,
+    ),
 )
 
 
@@ -109,6 +333,7 @@ def names_of(*stages: str) -> tuple[str, ...]:
     """The settings of `stages`, in table order."""
     return tuple(s.name for s in SETTINGS if s.stage in stages)
 
+
 # Command-line names for settings whose option is not --setting-name.
 _OPTION_FLAGS = {"k": ("-k", "--k"), "search_mode": ("--mode", "--search-mode")}
 
@@ -120,7 +345,6 @@ def option_flags(name: str) -> tuple[str, ...]:
 
 # Settings for which 0 or less means nothing: refused with the reason, not silently accepted.
 AT_LEAST_ONE = ("k",)
-
 
 
 def env_var(name: str) -> str:

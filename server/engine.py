@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from answering import Session, warm_up
-from answering.session import history_of
-from core.errors import LocalGPTError
+from answering import Session, history_of, warm_up
 from core.settings import Settings
 from core.types import Hit
 from generation import Answer, load_llm

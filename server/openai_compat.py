@@ -18,15 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from server.http import (
-    EVENT_STREAM_HEADERS,
-    SSE_PING,
-    RequestError,
-    error_response,
-    query_fields,
-    read_json,
-    sse_data,
-)
+from server.http import EVENT_STREAM_HEADERS, SSE_PING, RequestError, error_response, query_fields, read_json, sse_data
 from server.jobs import Job, Jobs
 from server.queue import Cancelled
 
@@ -86,9 +78,7 @@ def routes(ask_job: Callable[[dict, list], Job], jobs: Jobs, started: float) -> 
         return JSONResponse(
             {
                 "object": "list",
-                "data": [
-                    {"id": MODEL, "object": "model", "created": int(started), "owned_by": "localgpt"}
-                ],
+                "data": [{"id": MODEL, "object": "model", "created": int(started), "owned_by": "localgpt"}],
             }
         )
 
@@ -104,7 +94,9 @@ def routes(ask_job: Callable[[dict, list], Job], jobs: Jobs, started: float) -> 
         cid = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         if data.get("stream"):
-            return StreamingResponse(stream(job, cid, created), media_type="text/event-stream", headers=EVENT_STREAM_HEADERS)
+            return StreamingResponse(
+                stream(job, cid, created), media_type="text/event-stream", headers=EVENT_STREAM_HEADERS
+            )
         try:
             record = await jobs.run(request, job)
         except Cancelled:

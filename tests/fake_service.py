@@ -14,8 +14,16 @@ from fakes import FakeEmbedder, FakeLLM
 from generation.followup import REWRITE_SYSTEM
 
 PASSAGES = [
-    ("lease_agreement.pdf", 1, "The monthly rent for the apartment is 1,850 US dollars, due on the first day of the month."),
-    ("lease_agreement.pdf", 2, "The security deposit is one month's rent, returned within 30 days after the lease ends."),
+    (
+        "lease_agreement.pdf",
+        1,
+        "The monthly rent for the apartment is 1,850 US dollars, due on the first day of the month.",
+    ),
+    (
+        "lease_agreement.pdf",
+        2,
+        "The security deposit is one month's rent, returned within 30 days after the lease ends.",
+    ),
     ("lease_agreement.pdf", 2, "Either party may end the lease with sixty (60) days written notice."),
     ("kettle_manual.pdf", 4, "Descale the kettle every four weeks with a solution of citric acid."),
 ]

@@ -16,7 +16,6 @@ from conftest import ALLOWED_PORTS
 __all__ = ["Server", "chroma_server", "failing_server", "free_port", "llama_server"]
 
 
-
 def chroma_server(data_dir: Path, port: int | None = None) -> Server:
     return common.chroma_server(data_dir, port, allow=ALLOWED_PORTS.add, disallow=ALLOWED_PORTS.discard)
 

@@ -15,6 +15,7 @@ from frontends.batch_files import read_questions
 from frontends.chat import Chat
 from generation.followup import History, judge_rewrite
 
+
 def settings(**more):
     return load_settings({"db": "unused", "min_score": 0, "min_evidence": 0, "max_tokens": 32, **more}, environ={})
 
@@ -33,7 +34,9 @@ def test_judging_rewrites_that_add_facts_or_drop_the_question():
     history = f"{RENT} {RENT_ANSWER}"
     assert judge_rewrite(GOOD, FOLLOWUP, history) == ""
     assert "figure or name" in judge_rewrite(INVENTED, FOLLOWUP, history)
-    assert "figure or name" in judge_rewrite("How much is the security deposit Mr Okafor pays for the apartment?", FOLLOWUP, history)
+    assert "figure or name" in judge_rewrite(
+        "How much is the security deposit Mr Okafor pays for the apartment?", FOLLOWUP, history
+    )
     # a figure that the conversation gave is fine
     assert judge_rewrite("How much is the security deposit on a rent of 1,850 dollars?", FOLLOWUP, history) == ""
     # one of the question's own words lost ("security"): rejected, not only when half are gone

@@ -186,7 +186,9 @@ def test_doctor_names_a_build_this_cpu_cannot_run_and_does_not_load_it(sample_db
     monkeypatch.setattr(
         "doctor.cpu_check.probe", lambda: llama_native.Probe(False, problem="died with an illegal instruction")
     )
-    monkeypatch.setattr("generation.backends.local_gguf.gpu_offload_supported", lambda: pytest.fail("llama.cpp was loaded"))
+    monkeypatch.setattr(
+        "generation.backends.local_gguf.gpu_offload_supported", lambda: pytest.fail("llama.cpp was loaded")
+    )
     report = run_doctor(load_settings({"db": sample_db}, environ={}))
     assert [p.reason for p in report.errors] == ["llm-cpu-unsupported"]
     assert report.exit_code == 1

@@ -5,12 +5,13 @@ be made to on demand); its tokenizer, the history window, the search and the ans
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from answering import Session
 from frontends.chat import Chat
 from generation.followup import REWRITE_SYSTEM
 from retrieval import open_retriever
+from test_followup import Recording
 
 RENT = "What is the monthly rent for the apartment?"
 QUESTION = "How much notice is needed to end it?"
@@ -18,24 +19,14 @@ INVENTED = "How much notice is needed to end the lease after 18 months?"  # 18 m
 
 
 @dataclass
-class InventingRewrite:
-    """The real model, except that its follow-up rewrite is INVENTED."""
-
-    llm: object
-    rewrites: list = field(default_factory=list)
-
-    @property
-    def n_ctx(self):
-        return self.llm.n_ctx
-
-    def count_tokens(self, messages):
-        return self.llm.count_tokens(messages)
+class InventingRewrite(Recording):
+    """The real model, except that its follow-up rewrite is INVENTED; `prompts`: the rewrite prompts."""
 
     def stream_chat(self, messages, *args):
-        if messages[0]["content"] == REWRITE_SYSTEM:
-            self.rewrites.append(messages)
-            return iter([INVENTED])
-        return self.llm.stream_chat(messages, *args)
+        if messages[0]["content"] != REWRITE_SYSTEM:
+            return self.llm.stream_chat(messages, *args)
+        self.prompts.append(messages)
+        return iter([INVENTED])
 
 
 def test_an_invented_figure_in_a_rewrite_is_not_searched(sample_db, settings_for, llm):
@@ -54,7 +45,7 @@ def test_an_invented_figure_in_a_rewrite_is_not_searched(sample_db, settings_for
         chat = Chat(Session(retriever, model, settings), out, io.StringIO(), interactive=True)
         chat.handle(RENT)
         chat.handle(QUESTION)
-    assert len(model.rewrites) == 1  # the model was asked, and its rewrite judged
+    assert len(model.prompts) == 1  # the model was asked, and its rewrite judged
     assert searched[0] == RENT and len(searched) == 3
     assert not any("18" in query for query in searched), searched
     shown = [line for line in out.getvalue().splitlines() if line.startswith("(searching for:")]
