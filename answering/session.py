@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from core.filters import parse_where
 from core.settings import Settings
 from core.types import Hit
 from generation import Answer, AnswerOptions, answer
@@ -26,6 +27,7 @@ from generation.followup import History, Rewrite, rewrite_followup
 from generation.backends import load_llm
 from generation.llm import LLM, Sampling
 from generation.question import vocabulary
+from index.metadata_keys import check_where_keys
 from retrieval import Retriever, SearchRequest, open_retriever
 
 Event = Callable[[str, dict], None]
@@ -153,9 +155,6 @@ def _relevance(hit: Hit) -> float:
 @contextmanager
 def open_session(settings: Settings, where: Sequence[str] = ()) -> Iterator[Session]:
     """Open the index and load the model, once, before the first question (errors surface here)."""
-    from index.metadata_keys import check_where_keys
-    from core.filters import parse_where
-
     with open_retriever(settings) as retriever:
         parse_where(list(where) or None)  # a malformed filter fails now, not at every question
         check_where_keys(retriever.index.catalog, where)

@@ -21,6 +21,8 @@ from core.settings import Settings
 from core.types import Hit
 from generation import Answer, load_llm
 from generation.llm import LLM, Message
+from index.listing import list_documents
+from index.metadata_keys import check_where_keys
 from server.files import resolve_source
 from server.freshness import IndexWatcher
 from server.pages import RenderedPage, render_page
@@ -128,8 +130,6 @@ class Engine:
         self, query: str, k: int | None = None, mode: str | None = None, where: list[str] | None = None
     ) -> list[Hit]:
         """What `localgpt search` returns for `query`."""
-        from index.metadata_keys import check_where_keys
-
         retriever = self.retriever()
         check_where_keys(retriever.index.catalog, where or [])
         return self._fresh(lambda: retriever.search(query, k=k, where=where or None, mode=mode))
@@ -144,8 +144,6 @@ class Engine:
     ) -> Session:
         """The answer service (answering/) for one request: this thread's retriever, the model stopping once
         `cancelled` is set and taken in turn (`emit` hears the place in line), the request's options."""
-        from index.metadata_keys import check_where_keys
-
         retriever = self.retriever()
         check_where_keys(retriever.index.catalog, where or [])
         cancelled = cancelled or threading.Event()
@@ -182,8 +180,6 @@ class Engine:
         return session.ask(query, history_of(history), on_event=hear)
 
     def documents(self, query: str = "") -> list[dict]:
-        from index.listing import list_documents
-
         docs = list_documents(self.retriever().index.catalog)
         words = query.lower().split()
         out = []
