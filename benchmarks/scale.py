@@ -50,6 +50,12 @@ def timed_queries(store, vectors: np.ndarray, k: int = 8) -> list[float]:
     return times
 
 
+def latencies(results: dict, name: str, server_ms: list[float], local_ms: list[float]) -> None:
+    """p50 and p95 of both, as results[name with {q} filled in] = (server, in-process, "ms")."""
+    for q in (50, 95):
+        results[name.format(q=q)] = (percentile(server_ms, q), percentile(local_ms, q), "ms")
+
+
 def upsert_rate(store, ids: list[str], vectors: np.ndarray, metadatas: list[dict], batch: int = 5000) -> float:
     t = time.perf_counter()
     for s in range(0, len(ids), batch):
@@ -131,16 +137,7 @@ def main() -> None:
         for store in (remote, local):
             timed_queries(store, queries[:10])  # warm
         server_ms, local_ms = timed_queries(remote, queries), timed_queries(local, queries)
-        results[f"store query top-8 p50, {len(ids)} vectors (ms)"] = (
-            percentile(server_ms, 50),
-            percentile(local_ms, 50),
-            "ms",
-        )
-        results[f"store query top-8 p95, {len(ids)} vectors (ms)"] = (
-            percentile(server_ms, 95),
-            percentile(local_ms, 95),
-            "ms",
-        )
+        latencies(results, f"store query top-8 p{{q}}, {len(ids)} vectors (ms)", server_ms, local_ms)
         hybrid = {}
         for name, extra in (("server", {"chroma_url": url}), ("in-process", {})):
             with open_retriever(load_settings({"db": dbs[name], **extra}, environ={})) as retriever:
@@ -241,16 +238,7 @@ def scale_bench(args, tmp: Path, url: str, rng, results: dict) -> None:
     timed_queries(big_remote, qs[:10])
     timed_queries(big_local, qs[:10])
     server_ms, local_ms = timed_queries(big_remote, qs), timed_queries(big_local, qs)
-    results[f"{n} synthetic vectors: query top-8 p50 (ms)"] = (
-        percentile(server_ms, 50),
-        percentile(local_ms, 50),
-        "ms",
-    )
-    results[f"{n} synthetic vectors: query top-8 p95 (ms)"] = (
-        percentile(server_ms, 95),
-        percentile(local_ms, 95),
-        "ms",
-    )
+    latencies(results, f"{n} synthetic vectors: query top-8 p{{q}} (ms)", server_ms, local_ms)
 
 
 if __name__ == "__main__":
