@@ -187,7 +187,7 @@ class Probe:
 def probe(python: str | None = None, timeout: float = 60) -> Probe:
     """Load llama.cpp in a child process: whether this CPU can run the installed build, and with what."""
     code = "from generation.backends.llama_native import probe_here; probe_here()"
-    root = str(Path(__file__).resolve().parent.parent)
+    root = str(Path(__file__).resolve().parents[2])  # the folder holding generation/, for the child
     try:
         done = subprocess.run(
             [python or sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=root
