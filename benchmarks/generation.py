@@ -2,9 +2,10 @@
 
     python benchmarks/generation.py [--db DB] [--repeats 5] [--threads N] [--max-tokens 64]
 
-Ours: retrieval (question embedded, index searched) + prompt packing + streamed generation
-through the answer service (`answering.Session.ask`, what `ask` runs), with the models already loaded (as in a chat session or a
-batch run); the clock starts before retrieval. Raw: a separate `llama_cpp.Llama` on the same
+Ours: what `ask` runs, the answer service (`answering.Session.ask`): retrieval (question embedded,
+index searched), evidence, prompt packing, generation and its checks, with the models already
+loaded (as in a chat session or a batch run); the clock starts before retrieval and stops at the
+first text shown (a quoted answer is shown whole, at the end: it has no tokens/s). Raw: a separate `llama_cpp.Llama` on the same
 GGUF, same n_ctx and threads, `create_chat_completion(stream=True)` on the very messages
 ours sent, same sampling settings; the clock starts at the call. Both run in the same
 process, alternating question by question, each repeated; medians are reported.
@@ -58,16 +59,18 @@ def main() -> None:
     settings = load_settings({"db": db, "threads": args.threads, "max_tokens": args.max_tokens})
     threads = settings.threads or os.cpu_count() or 1
 
-    from llama_cpp import Llama
-
-    raw = Llama(model_path=str(llm_path(settings)), n_ctx=settings.n_ctx, n_threads=threads, verbose=False)
     opened = contextlib.ExitStack()
     session = opened.enter_context(open_session(settings))  # the model loaded and warmed up, as `ask` has it
     session.search("warm up")  # the embedding model loads on first use
     llm = session.llm
+    from llama_cpp import Llama  # after ours: loading it loaded a portable build's CPU variants too
+
+    raw = Llama(model_path=str(llm_path(settings)), n_ctx=settings.n_ctx, n_threads=threads, verbose=False)
 
     def tokens(text: str) -> int:
         return len(raw.tokenize(text.encode("utf-8"), add_bos=False)) if text else 0
+
+    methods: list[str] = []  # how each answer was shown: generated (streamed) or quoted
 
     def ours(question: str) -> tuple[float, float, list]:
         pieces: list[str] = []
@@ -85,8 +88,10 @@ def main() -> None:
         end = time.perf_counter()
         if result.refused or not first:
             raise SystemExit(f"no answer generated for {question!r}; the benchmark needs answerable questions")
+        methods.append(result.answer_method)
         n = tokens("".join(pieces))
-        rate = (n - 1) / (end - first[0]) if n > 1 and end > first[0] else float("nan")
+        streamed = result.answer_method == "generated"  # a quoted answer is shown whole: no rate
+        rate = (n - 1) / (end - first[0]) if streamed and n > 1 and end > first[0] else float("nan")
         return first[0] - start, rate, hits
 
     def direct(messages: list) -> tuple[float, float]:
@@ -131,6 +136,8 @@ def main() -> None:
         f"model {llm_path(settings).name}, n_ctx {settings.n_ctx}, threads {threads}, max_tokens {settings.max_tokens}, "
         f"{len(QUESTIONS)} questions x {args.repeats} repeats, excerpt_sentences {settings.excerpt_sentences}"
     )
+    shown = ", ".join(f"{m or 'none'} {methods.count(m)}" for m in sorted(set(methods)))
+    print(f"answers shown: {shown} (tokens/s counts generated answers only; `ask` shows the quoted ones whole)")
     print(f"{'':<34}{'first token (median)':>22}{'tokens/s (median)':>20}")
     print(
         f"{'ask (retrieval + packing + stream)':<34}{med(results['ours']['first']):>21.3f}s{med(results['ours']['rate']):>20.1f}"
