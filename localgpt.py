@@ -221,7 +221,7 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
     localgpt ask --model ~/models/Llama-3.2-3B-Instruct-Q4_K_M.gguf --n-ctx 8192 --excerpt-sentences 0 "Who signed?"
     """
     from answering import open_session
-    from frontends.render import evidence_lines, retrieved_lines, source_lines
+    from frontends.render import closest_lines, evidence_lines, retrieved_lines, source_lines
     from generation import AnswerInterrupted
     from generation.record import answer_record
 
@@ -256,6 +256,7 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
             click.echo("[answer interrupted]", err=True)
         blocks = [
             evidence_lines(record),
+            closest_lines(record),
             source_lines(record, none_cited="The answer cited no passage. Passages it was given:"),
             retrieved_lines(record, settings.min_score) if show_sources else [],
         ]

@@ -23,6 +23,7 @@ from core.filters import parse_where
 from core.settings import Settings
 from core.types import Hit
 from generation import Answer, AnswerOptions, answer
+from generation.decision import answer_style
 from generation.followup import History, Rewrite, rewrite_followup
 from generation.backends import load_llm
 from generation.llm import LLM, Sampling
@@ -44,6 +45,11 @@ def _now(read: Callable[[], Any]) -> Any:
 def warm_up(llm: LLM) -> None:
     """Load the model file now, not in the middle of the first answer (errors surface here)."""
     llm.count_tokens([{"role": "user", "content": "ready"}])
+
+
+def will_generate(llm: LLM, settings: Settings) -> bool:
+    """Whether answers will be the model's own words (--answer-style; "auto" quotes with the bundled model)."""
+    return answer_style(settings.answer_style, bool(getattr(llm, "bundled", False))) == "generate"
 
 
 def history_of(turns: Sequence[dict] | None) -> History:
@@ -94,6 +100,7 @@ class Session:
     ) -> Answer:
         """Answer `question` from `hits`, evidence ranked with the index's own embedder."""
         catalog = self.retriever.index.catalog
+        chunks = catalog.chunk_count()
         return answer(
             question,
             hits,
@@ -102,7 +109,8 @@ class Session:
             on_token=on_token,
             embed=self.retriever.embedder.embed,
             question_vector=question_vector,
-            word_counts=vocabulary(catalog.word_counts, catalog.chunk_count()),
+            word_counts=vocabulary(catalog.word_counts, chunks),
+            index_chunks=chunks,
         )
 
     def rewrite(self, question: str, history: History) -> Rewrite:
@@ -159,5 +167,6 @@ def open_session(settings: Settings, where: Sequence[str] = ()) -> Iterator[Sess
         parse_where(list(where) or None)  # a malformed filter fails now, not at every question
         check_where_keys(retriever.index.catalog, where)
         llm = load_llm(settings)
-        warm_up(llm)
+        if will_generate(llm, settings):  # a quoting session loads the model only if a follow-up needs it
+            warm_up(llm)
         yield Session(retriever, llm, settings, tuple(where))

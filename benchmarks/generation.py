@@ -50,7 +50,7 @@ def main() -> None:
 
     from core.offline import enforce_offline
     from core.settings import load_settings
-    from answering import open_session
+    from answering import open_session, warm_up
     from generation.backends.local_gguf import llm_path
     from generation.prompt import pack_prompt
 
@@ -60,9 +60,10 @@ def main() -> None:
     threads = settings.threads or os.cpu_count() or 1
 
     opened = contextlib.ExitStack()
-    session = opened.enter_context(open_session(settings))  # the model loaded and warmed up, as `ask` has it
+    session = opened.enter_context(open_session(settings))
     session.search("warm up")  # the embedding model loads on first use
     llm = session.llm
+    warm_up(llm)  # loaded now even where `ask` would quote without it: raw below needs its CPU variants loaded
     from llama_cpp import Llama  # after ours: loading it loaded a portable build's CPU variants too
 
     raw = Llama(model_path=str(llm_path(settings)), n_ctx=settings.n_ctx, n_threads=threads, verbose=False)

@@ -274,8 +274,9 @@ SETTINGS: tuple[Setting, ...] = (
         "answer_style",
         "auto",
         (
-            "auto: quote with the bundled model, generate with any other --model or --llm-url; quote: always "
-            "quote the evidence; generate: let the model write, each claim checked"
+            "auto: quote the evidence with the bundled model (its own words hold the fact less often than the "
+            "quote), generate with any other --model or --llm-url; quote: always quote the evidence, without the "
+            "model; generate: let the model write, each claim checked against one evidence sentence."
         ),
         GENERATION,
     ),
@@ -345,6 +346,8 @@ def option_flags(name: str) -> tuple[str, ...]:
 
 # Settings for which 0 or less means nothing: refused with the reason, not silently accepted.
 AT_LEAST_ONE = ("k",)
+# Settings that take one of a few words.
+CHOICES = {"answer_style": ("auto", "quote", "generate")}
 
 
 def env_var(name: str) -> str:
@@ -381,6 +384,12 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
             raise KeyError(f"unknown setting {name!r}")
         values[name] = Path(value).expanduser() if isinstance(FIELDS[name].default, Path) else value
     settings = Settings(**values)
+    for name, allowed in CHOICES.items():
+        if getattr(settings, name) not in allowed:
+            raise ValueError(
+                f"{name} (--{name.replace('_', '-')}, {env_var(name)}) must be one of {', '.join(allowed)}, "
+                f"got {getattr(settings, name)!r}: {HELP[name]}"
+            )
     for name in AT_LEAST_ONE:
         if getattr(settings, name) < 1:
             raise ValueError(

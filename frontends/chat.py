@@ -18,7 +18,7 @@ from typing import Iterator, TextIO
 from answering import Session
 from core.errors import LocalGPTError
 from core.files import PRIVATE_FILE, create_private
-from frontends.render import Record, evidence_lines, passage_lines, source_lines
+from frontends.render import Record, closest_lines, evidence_lines, passage_lines, source_lines
 from generation import Answer, AnswerInterrupted
 from generation.followup import History
 from generation.record import answer_record
@@ -111,7 +111,7 @@ class Chat:
             raise
         self.last_record = record = answer_record(result)
         self.say()
-        lines = evidence_lines(record) + source_lines(record)
+        lines = evidence_lines(record) + closest_lines(record) + source_lines(record)
         if lines:
             self.say()
             self.say("\n".join(lines))

@@ -22,6 +22,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from core.stopwords import CONVERSATION_WORDS, STOPWORDS
+from core.words import raw_words, words as unicode_words
 from generation.llm import LLM, Message, Sampling
 
 log = logging.getLogger(__name__)
@@ -43,11 +44,10 @@ _ANAPHORA = frozenset(
     "same other another second first third last above previous".split()
 )
 _OPENERS = ("and ", "or ", "but ", "also ", "so ", "then ", "what about", "how about", "and,", "why?", "why not")
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
 
 
 def words(text: str) -> list[str]:
-    return [w.lower().strip("'-") for w in _WORD.findall(text)]
+    return unicode_words(text, numbers=True)
 
 
 def key_terms(text: str) -> list[str]:
@@ -62,13 +62,10 @@ def key_terms(text: str) -> list[str]:
 
 
 def figures_and_names(text: str) -> set[str]:
-    """Words of `text` that state a fact of their own: figures (any digit) and names (capitalised, not first)."""
-    found = set()
-    for position, match in enumerate(_WORD.finditer(text)):
-        word = match.group().strip("'-")
-        if any(c.isdigit() for c in word) or (position > 0 and len(word) > 1 and word[0].isupper()):
-            found.add(word.lower())
-    return found
+    """Words of `text` that state a fact of their own, lower case: figures (any digit) and names
+    (capitalised, but not the first word)."""
+    figures = {w for w in words(text) if any(c.isdigit() for c in w)}
+    return figures | {w.lower() for w in raw_words(text)[1:] if len(w) > 1 and w[0].isupper()}
 
 
 def _stem(word: str) -> str:

