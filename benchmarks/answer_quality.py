@@ -145,7 +145,12 @@ def main() -> None:
             models[name] = SelectionModel.from_json(fit([c for c in cases if c["collection"] != name]))
         models[""] = SelectionModel.from_json(fit(cases))
     settings = load_settings(
-        {"db": args.db, "answer_style": args.answer_style, "min_evidence": args.min_evidence, "min_score": args.min_score}
+        {
+            "db": args.db,
+            "answer_style": args.answer_style,
+            "min_evidence": args.min_evidence,
+            "min_score": args.min_score,
+        }
     )
     rows = []
     started = time.perf_counter()
