@@ -16,29 +16,54 @@ import click
 from core.display import shown
 from core.errors import LocalGPTError, NoIndexError
 from core.offline import enforce_offline
-from core.settings import HELP, default_of, env_var, load_settings, option_flags
+from core.settings import (
+    CHAT,
+    EMBEDDING,
+    GENERATION,
+    HELP,
+    INDEX,
+    INGEST,
+    RETRIEVAL,
+    SERVER,
+    default_of,
+    env_var,
+    load_settings,
+    names_of,
+    option_flags,
+)
 
 
 def setting_option(name: str, **extra: Any) -> Callable:
-    """A click option for a setting: help and default from core.settings, LOCALGPT_* named in --help."""
+    """A click option for a setting: help and default from core.settings, LOCALGPT_* named in --help.
+    A yes/no setting is a flag pair, --name/--no-name."""
     default = default_of(name)
     flags = option_flags(name)
     shown = "" if default in ("", None) else f" [default: {default}]"
+    help_text = f"{HELP[name]}{shown} [env: {env_var(name)}]"
     kind = type(default)
     if kind is bool:
-        return click.option(
-            *flags,
-            name,
-            default=None,
-            help=f"{HELP[name]}{shown} [env: {env_var(name)}]",
-            is_flag=False,
-            type=click.BOOL,
-            **extra,
-        )
+        pair = "/".join((flags[0], "--no-" + flags[0].removeprefix("--")))
+        return click.option(pair, name, default=None, help=help_text, **extra)
     click_type = str if kind.__name__ in ("PosixPath", "WindowsPath") else kind
-    return click.option(
-        *flags, name, default=None, type=click_type, help=f"{HELP[name]}{shown} [env: {env_var(name)}]", **extra
-    )
+    return click.option(*flags, name, default=None, type=click_type, help=help_text, **extra)
+
+
+def setting_options(*names: str) -> Callable:
+    """The options of `names`, in that order in --help."""
+
+    def decorate(command: Callable) -> Callable:
+        for name in reversed(names):
+            command = setting_option(name)(command)
+        return command
+
+    return decorate
+
+
+# The option groups, from the stages of the settings table: every command that searches takes the same
+# options, and every command that answers takes those and the generation settings.
+SEARCH_SETTINGS = names_of(INDEX, EMBEDDING, RETRIEVAL)
+ANSWER_SETTINGS = names_of(INDEX, EMBEDDING, RETRIEVAL, GENERATION)
+INGEST_SETTINGS = names_of(INDEX, EMBEDDING, INGEST)
 
 
 def settings_from(options: dict[str, Any]):
@@ -74,17 +99,7 @@ def cli(verbose: bool) -> None:
 
 
 @cli.command()
-@setting_option("source_dir")
-@setting_option("db")
-@setting_option("embedding_model")
-@setting_option("embedding_backend")
-@setting_option("embedding_precision")
-@setting_option("device")
-@setting_option("chunk_tokens")
-@setting_option("chunk_overlap")
-@setting_option("max_file_mb")
-@setting_option("workers")
-@setting_option("onnx_cache")
+@setting_options(*INGEST_SETTINGS)
 @click.option(
     "--exclude",
     "exclude",
@@ -92,17 +107,6 @@ def cli(verbose: bool) -> None:
     metavar="GLOB",
     help="Do not ingest files matching GLOB (gitignore syntax, as in the folder's .localgptignore); repeat for several.",
 )
-@click.option(
-    "--follow-external-links",
-    "follow_external_links",
-    is_flag=True,
-    default=None,
-    help=f"{HELP['follow_external_links']} [env: {env_var('follow_external_links')}]",
-)
-@setting_option("ocr")
-@setting_option("ocr_language")
-@setting_option("ocr_max_megapixels")
-@setting_option("chroma_url")
 @click.option("--quiet", is_flag=True, help="No progress bar; only the final summary and the failures.")
 @click.option(
     "--report",
@@ -176,6 +180,17 @@ def where_option(command: Callable) -> Callable:
     )(command)
 
 
+def _answer_options(command: Callable) -> Callable:
+    """The options of every command that answers questions (ask, chat, batch), --where included."""
+    return where_option(setting_options(*ANSWER_SETTINGS)(command))
+
+
+def _eval_options(command: Callable) -> Callable:
+    """`search`'s options but those --modes replaces (eval scores several modes, each at its own k)."""
+    names = [n for n in SEARCH_SETTINGS if n not in ("k", "search_mode", "mmr")]
+    return where_option(setting_options(*names)(command))
+
+
 def check_question(question: str) -> str:
     if not question.strip():
         raise click.BadParameter(
@@ -186,30 +201,7 @@ def check_question(question: str) -> str:
 
 @cli.command()
 @click.argument("question")
-@setting_option("db")
-@setting_option("embedding_model")
-@setting_option("device")
-@setting_option("onnx_cache")
-@setting_option("k")
-@setting_option("search_mode")
-@setting_option("reranker")
-@where_option
-@setting_option("min_score")
-@setting_option("min_evidence")
-@setting_option("max_unknown")
-@setting_option("model")
-@setting_option("n_ctx")
-@setting_option("max_tokens")
-@setting_option("temperature")
-@setting_option("repeat_penalty")
-@setting_option("threads")
-@setting_option("n_gpu_layers")
-@setting_option("excerpt_sentences")
-@setting_option("answer_style")
-@setting_option("chroma_url")
-@setting_option("llm_url")
-@setting_option("llm_model")
-@setting_option("llm_api_key_file")
+@_answer_options
 @click.option("--show-sources", is_flag=True, help="After the answer, print every retrieved passage with its score.")
 @click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object (answer, sources, passages) instead of text."
@@ -228,8 +220,8 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
     localgpt ask --where 'source=contracts/*' --mode bm25 "What does clause 14.2 say?"
     localgpt ask --model ~/models/Llama-3.2-3B-Instruct-Q4_K_M.gguf --n-ctx 8192 --excerpt-sentences 0 "Who signed?"
     """
+    from answering import open_session
     from frontends.render import closest_lines, evidence_lines, retrieved_lines, source_lines
-    from frontends.session import open_session
     from generation import AnswerInterrupted
     from generation.record import answer_record
 
@@ -238,13 +230,14 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
     if sys.stderr.isatty():  # a person waiting: say at once that something is happening
         click.echo("Searching the index and loading the model...", err=True)
 
-    def stream(piece: str) -> None:
-        click.echo(piece, nl=False)
-        sys.stdout.flush()
+    def stream(name: str, data: dict) -> None:
+        if name == "token":
+            click.echo(data["text"], nl=False)
+            sys.stdout.flush()
 
     def run():
         with open_session(settings, where) as session:
-            return session.ask(question, on_token=None if as_json else stream)
+            return session.ask(question, on_event=None if as_json else stream)
 
     interrupted = False
     try:
@@ -284,31 +277,10 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
         sys.exit(130)
 
 
-def _search_options(command: Callable) -> Callable:
-    """Options shared by `search` and `eval`: which index, and how to search it."""
-    for decorate in reversed(
-        [
-            setting_option("db"),
-            setting_option("embedding_model"),
-            setting_option("device"),
-            setting_option("reranker"),
-            setting_option("fusion"),
-            setting_option("bm25_weight"),
-            setting_option("passage_chars"),
-            setting_option("chroma_url"),
-            where_option,
-        ]
-    ):
-        command = decorate(command)
-    return command
-
-
 @cli.command()
 @click.argument("question")
-@_search_options
-@setting_option("k")
-@setting_option("search_mode")
-@click.option("--mmr/--no-mmr", "mmr", default=None, help=f"{HELP['mmr']} [env: {env_var('mmr')}]")
+@setting_options(*SEARCH_SETTINGS)
+@where_option
 @click.option(
     "--json",
     "as_json",
@@ -325,6 +297,7 @@ def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any)
     localgpt search --where 'source=contracts/*' -k 3 "notice period"
     localgpt search --json "clause 14.2" | jq '.[0].text'
     """
+    from frontends.render import search_lines
     from generation.record import search_record
     from retrieval import SearchRequest, open_retriever
 
@@ -337,24 +310,13 @@ def search(question: str, where: tuple[str, ...], as_json: bool, **options: Any)
             retriever.validate(request)
             return retriever.run(request)
 
-    hits = run_guarded(run)
-    if as_json:
-        click.echo(json.dumps(search_record(hits), ensure_ascii=False))
-        return
-    if not hits:
-        click.echo("No passages found.")
-        return
-    for n, hit in enumerate(hits, start=1):
-        relevance = f"  relevance {hit.relevance:.3f}" if hit.relevance is not None else ""
-        click.echo(f"{n}. {hit.chunk.citation()}  (score {hit.score:.4f}{relevance})")
-        for line in hit.text.strip().splitlines():
-            click.echo(f"   {line}")
-        click.echo()
+    records = search_record(run_guarded(run))
+    click.echo(json.dumps(records, ensure_ascii=False) if as_json else "\n".join(search_lines(records)))
 
 
 @cli.command(name="eval")
 @click.argument("qa_file", type=click.Path(dir_okay=False))
-@_search_options
+@_eval_options
 @click.option(
     "--modes",
     default=None,
@@ -440,8 +402,7 @@ def doctor(as_json: bool, **options: Any) -> None:
 
 @cli.command()
 @click.argument("patterns", nargs=-1, metavar="[GLOB]...")
-@setting_option("db")
-@setting_option("chroma_url")
+@setting_options(*names_of(INDEX))
 @click.option("--folder", help="Only the files ingested from this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array of files instead of text.")
 def documents(patterns: tuple[str, ...], folder: str | None, as_json: bool, **options: Any) -> None:
@@ -469,8 +430,7 @@ def documents(patterns: tuple[str, ...], folder: str | None, as_json: bool, **op
 
 @cli.command()
 @click.argument("targets", nargs=-1, required=True, metavar="SOURCE...")
-@setting_option("db")
-@setting_option("chroma_url")
+@setting_options(*names_of(INDEX))
 def remove(targets: tuple[str, ...], **options: Any) -> None:
     """Take files or a whole folder out of the index; the files on disk are not touched.
 
@@ -505,8 +465,7 @@ def remove(targets: tuple[str, ...], **options: Any) -> None:
 
 @cli.command()
 @click.argument("sources", nargs=-1, metavar="[SOURCE]...")
-@setting_option("db")
-@setting_option("chroma_url")
+@setting_options(*names_of(INDEX))
 def acknowledge(sources: tuple[str, ...], **options: Any) -> None:
     """Mark failures of the last ingest as known: while the file and the reason stay the same,
     later ingests still list them, as "failed (known)", but exit 0 for them, not 3.
@@ -539,39 +498,9 @@ def acknowledge(sources: tuple[str, ...], **options: Any) -> None:
     click.echo(f"{len(marked)} failure(s) marked as known.")
 
 
-QUERY_SETTINGS = (
-    "db",
-    "embedding_model",
-    "device",
-    "k",
-    "search_mode",
-    "reranker",
-    "min_score",
-    "min_evidence",
-    "max_unknown",
-    "model",
-    "n_ctx",
-    "max_tokens",
-    "temperature",
-    "answer_style",
-    "threads",
-    "chroma_url",
-    "llm_url",
-    "llm_model",
-    "llm_api_key_file",
-)
-
-
-def _query_options(command: Callable) -> Callable:
-    """The options of every command that answers questions (chat, batch)."""
-    for name in reversed(QUERY_SETTINGS):
-        command = setting_option(name)(command)
-    return where_option(command)
-
-
 @cli.command()
-@_query_options
-@setting_option("history_tokens")
+@_answer_options
+@setting_options(*names_of(CHAT))
 def chat(where: tuple[str, ...], **options: Any) -> None:
     """Ask questions one after another; follow-ups are understood from the conversation.
 
@@ -584,7 +513,7 @@ def chat(where: tuple[str, ...], **options: Any) -> None:
     printf "What is the rent?\\nAnd the deposit?\\n" | localgpt chat
     """
     from frontends.chat import run_chat
-    from frontends.session import open_session
+    from answering import open_session
 
     settings = settings_from(options)
 
@@ -610,7 +539,7 @@ def chat(where: tuple[str, ...], **options: Any) -> None:
     type=click.Path(dir_okay=False),
     help="Answers file: .jsonl, .csv or .md (a report). Rerunning with the same file resumes.",
 )
-@_query_options
+@_answer_options
 @click.option("--quiet", is_flag=True, help="No progress bar; only the final summary.")
 def batch(questions: str, output: str, quiet: bool, where: tuple[str, ...], **options: Any) -> None:
     """Answer every question in QUESTIONS, writing each answer to --output as it is done.
@@ -629,7 +558,7 @@ def batch(questions: str, output: str, quiet: bool, where: tuple[str, ...], **op
     """
     from frontends.batch import EXIT_INTERRUPTED, progress_callbacks, run_batch
     from frontends.batch_files import format_for, read_questions
-    from frontends.session import open_session
+    from answering import open_session
     from core.locks import output_lock
 
     settings = settings_from(options)
@@ -654,18 +583,8 @@ def batch(questions: str, output: str, quiet: bool, where: tuple[str, ...], **op
     sys.exit(report.exit_code)
 
 
-def _serve_options(command: Callable) -> Callable:
-    """The options of `serve`: those of chat and batch (--where is per request), and chat's history."""
-    for name in reversed((*QUERY_SETTINGS, "history_tokens")):
-        command = setting_option(name)(command)
-    return command
-
-
 @cli.command()
-@_serve_options
-@setting_option("host")
-@setting_option("port")
-@setting_option("token")
+@setting_options(*ANSWER_SETTINGS, *names_of(CHAT, SERVER))  # --where is per request
 def serve(**options: Any) -> None:
     """Serve the web app and the HTTP API (native JSON and OpenAI-compatible) on this machine.
 

@@ -21,63 +21,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from common import REPO, on_path
 
-_NUMBER_WORDS = {
-    "one": "1",
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
-    "ten": "10",
-    "eleven": "11",
-    "twelve": "12",
-    "fifteen": "15",
-    "twenty": "20",
-    "thirty": "30",
-}
-_STOP = set("the a an of and or to in on at for is are be by with from this that as it its any all per".split())
+on_path()
 
-
-def normalise(text: str) -> str:
-    text = re.sub(r"\s+", " ", text).lower()
-    return re.sub(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", lambda m: _NUMBER_WORDS[m.group(1)], text)
-
-
-def fact_tokens(expected: str) -> list[str]:
-    return [t.strip(".,;:()") for t in normalise(expected).split() if re.search(r"\d", t)]
-
-
-def has_fact(answer: str, expected: str) -> bool:
-    text = normalise(answer)
-    numbers = fact_tokens(expected)
-    if numbers:
-        return all(re.search(r"(?<![\w.])" + re.escape(n) + r"(?![\w]|\.\d)", text) for n in numbers)
-    words = [w.strip(".,;:()'") for w in normalise(expected).split()]
-    words = [w for w in words if w and w not in _STOP]
-    return sum(w in text for w in words) >= max(1, round(0.6 * len(words)))
-
-
-def matches(expected: list[str], how: str, check) -> bool:
-    results = [check(e) for e in expected]
-    return all(results) if how == "all" else any(results)
-
-
-def holds_expected(passage_text: str, expected: list[str]) -> bool:
-    text = re.sub(r"\s+", " ", passage_text).lower()
-    return any(re.sub(r"\s+", " ", e).lower() in text for e in expected)
+from evaluation.answers import has_fact, holds_expected, matches, rate  # noqa: E402
 
 
 def ingest_alone(doc: Path, work: Path, settings_for) -> Path:
@@ -118,13 +72,6 @@ def evaluate(question: dict, result, answerable: bool) -> dict:
         row["fact_passage_given"] = any(holds_expected(h.chunk.text, question["expected"]) for h in result.passages)
         row["correct"] = row["fact"] and row["cites_fact_passage"]
     return row
-
-
-def rate(rows: list[dict], key: str) -> str:
-    if not rows:
-        return "-"
-    hits = sum(bool(r[key]) for r in rows)
-    return f"{hits}/{len(rows)} ({100 * hits / len(rows):.0f}%)"
 
 
 def summarise(rows: list[dict]) -> None:
@@ -177,7 +124,8 @@ def main() -> None:
 
     from core.offline import enforce_offline
     from core.settings import load_settings
-    from generation import AnswerOptions, answer, load_llm
+    from answering import Session, warm_up
+    from generation import load_llm
     from retrieval import open_retriever
 
     enforce_offline()
@@ -208,15 +156,17 @@ def main() -> None:
     for name, doc in owner.items():
         db = ingest_alone(doc, args.work, settings_for)
         settings = settings_for(db)
-        llm = llm or load_llm(settings)
+        if llm is None:
+            llm = load_llm(settings)
+            warm_up(llm)
         with open_retriever(settings) as retriever:
+            session = Session(retriever, llm, settings)  # what `ask` runs: the answer service
             for set_name, rows in sets.items():
                 answerable = set_name == name
                 if args.only and (args.only == "answerable") != answerable:
                     continue
                 for q in rows[: args.limit or None]:
-                    hits = retriever.search(q["query"])
-                    result = answer(q["query"], hits, llm, AnswerOptions.of(settings))
+                    result = session.ask(q["query"])
                     row = evaluate(q, result, answerable)
                     row["index"] = doc.name
                     results.append(row)

@@ -7,7 +7,7 @@
 For each collection (the top folder of a question's `source`, or its `collection` field; the
 shared dev set's questions are "dev"), prints:
 
-- fact in the answer: the answer holds the reference fact (benchmarks/answer_eval.py `has_fact`);
+- fact in the answer: the answer holds the reference fact (evaluation/answers.py `has_fact`);
 - fact in the evidence: a shown evidence sentence holds it;
 - answered without the fact: shown, not refused, and the fact is not in it;
 - answerable refused;
@@ -26,16 +26,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
+from common import on_path
 
-from answer_eval import has_fact, holds_expected, matches  # noqa: E402
+on_path()
+
+from evaluation.answers import has_fact, holds_expected, matches  # noqa: E402
 from fit_selection import collection_of, fit, gather, load_questions  # noqa: E402
 
 
@@ -111,7 +110,7 @@ def report(rows: list[dict]) -> None:
 
 def main() -> None:
     from core.settings import load_settings
-    from frontends.session import open_session
+    from answering import open_session
     from generation import selection
     from generation.selection import SelectionModel
 

@@ -7,7 +7,7 @@ DIR is ingested into DB once (reused when DB exists). Every question goes throug
 does (search, evidence, generation, checks) and is scored:
 
 - fact in the answer: the answer holds the reference fact (the expected string's figures, or
-  most of its words; benchmarks/answer_eval.py `has_fact`);
+  most of its words; evaluation/answers.py `has_fact`);
 - fact in the evidence: a quoted evidence sentence holds it;
 - wrong answer shown: answered (not refused) without the fact;
 - answerable refused;
@@ -29,11 +29,11 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
+from common import on_path
 
-from answer_eval import has_fact, holds_expected, matches  # noqa: E402
+on_path()
+
+from evaluation.answers import has_fact, holds_expected, matches, rate  # noqa: E402
 
 
 def load_rows(path: Path) -> list[dict]:
@@ -51,13 +51,6 @@ def ensure_index(collection: Path, db: Path, settings_for) -> None:
     started = time.perf_counter()
     report = run_ingest(settings_for(db, source_dir=collection))
     print(f"ingested {collection} in {time.perf_counter() - started:.0f}s: {report.summary()}", file=sys.stderr)
-
-
-def rate(rows: list[dict], key: str) -> str:
-    if not rows:
-        return "-"
-    hits = sum(bool(r.get(key)) for r in rows)
-    return f"{hits}/{len(rows)} ({100 * hits / len(rows):.0f}%)"
 
 
 def score_row(q: dict, result, answerable: bool) -> dict:

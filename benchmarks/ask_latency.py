@@ -24,7 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from common import REPO
+
 QUESTIONS = ["What is the notice period in the lease?", "How often should the kettle be descaled?"]
 
 

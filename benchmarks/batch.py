@@ -23,7 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from common import REPO
+
 TOPICS = [
     "What is the monthly rent?",
     "How large is the security deposit?",

@@ -26,14 +26,14 @@ import argparse
 import json
 import pickle
 import re
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from common import on_path
+
+on_path()
 
 
 def normal(text: str) -> str:

@@ -11,12 +11,12 @@ right when the top passage comes from the expected file and section.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import on_path
 
-from core.offline import enforce_offline
+on_path()
+
+from core.offline import enforce_offline  # noqa: E402
 
 CONVERSATIONS = [
     [
@@ -47,9 +47,8 @@ def main() -> None:
     args = parser.parse_args()
     enforce_offline()
     from core.settings import load_settings
-    from frontends.session import open_session
-    from generation.followup import History, fallback_standalone, rewrite_followup
-    from generation.llm import Sampling
+    from answering import open_session
+    from generation.followup import History, fallback_standalone
 
     settings = load_settings({"db": args.db, "max_tokens": args.max_tokens})
     methods = ("as typed", "llm rewrite", "fallback", "chat")
@@ -59,9 +58,7 @@ def main() -> None:
         for conversation in CONVERSATIONS:
             history = History()
             for question, source, where in conversation:
-                rewrite = rewrite_followup(
-                    question, history, session.llm, settings.history_tokens, Sampling.of(settings)
-                )
+                rewrite = session.rewrite(question, history)
                 queries = {
                     "as typed": [question],
                     "llm rewrite": [rewrite.llm_output or question],
@@ -77,7 +74,7 @@ def main() -> None:
                     f"Q: {question}\n   method={rewrite.method} llm={rewrite.llm_output!r}\n   standalone={rewrite.standalone!r}"
                 )
                 print("   " + "  ".join(f"{m}: {'ok' if ok else 'WRONG'}" for m, ok in row.items()))
-                result = session.ask(rewrite.standalone, question)
+                result = session.ask(question, history)  # what chat does: the same rewrite, searched with the question
                 print(f"   answer: {' '.join(result.text.split())[:160]!r}")
                 history.add(question, rewrite.standalone, result.text)
     print(f"\nTurns after the first: {followups}. Top passage from the right file and section:")

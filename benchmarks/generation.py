@@ -2,9 +2,10 @@
 
     python benchmarks/generation.py [--db DB] [--repeats 5] [--threads N] [--max-tokens 64]
 
-Ours: retrieval (question embedded, index searched) + prompt packing + streamed generation
-through `generation.answer`, with the models already loaded (as in a chat session or a
-batch run); the clock starts before retrieval. Raw: a separate `llama_cpp.Llama` on the same
+Ours: what `ask` runs, the answer service (`answering.Session.ask`): retrieval (question embedded,
+index searched), evidence, prompt packing, generation and its checks, with the models already
+loaded (as in a chat session or a batch run); the clock starts before retrieval and stops at the
+first text shown (a quoted answer is shown whole, at the end: it has no tokens/s). Raw: a separate `llama_cpp.Llama` on the same
 GGUF, same n_ctx and threads, `create_chat_completion(stream=True)` on the very messages
 ours sent, same sampling settings; the clock starts at the call. Both run in the same
 process, alternating question by question, each repeated; medians are reported.
@@ -18,16 +19,17 @@ model and the GGUF loaded) is timed once as well, for information.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from common import REPO, on_path, sample_index
+
+on_path()
 
 QUESTIONS = [
     "What is the notice period in the lease?",
@@ -48,49 +50,49 @@ def main() -> None:
 
     from core.offline import enforce_offline
     from core.settings import load_settings
-    from generation import AnswerOptions, answer, load_llm
-    from generation.llm import llm_path
+    from answering import open_session, warm_up
+    from generation.backends.local_gguf import llm_path
     from generation.prompt import pack_prompt
-    from ingest.pipeline import run_ingest
-    from retrieval import open_retriever
 
     enforce_offline()
-    temp = tempfile.TemporaryDirectory()
-    db = args.db
-    if db is None:
-        db = Path(temp.name) / "db"
-        run_ingest(load_settings({"db": db, "source_dir": REPO / "source_documents"}))
+    db = sample_index(args.db)
     settings = load_settings({"db": db, "threads": args.threads, "max_tokens": args.max_tokens})
     threads = settings.threads or os.cpu_count() or 1
 
-    llm = load_llm(settings)
-    from llama_cpp import Llama
+    opened = contextlib.ExitStack()
+    session = opened.enter_context(open_session(settings))
+    session.search("warm up")  # the embedding model loads on first use
+    llm = session.llm
+    warm_up(llm)  # loaded now even where `ask` would quote without it: raw below needs its CPU variants loaded
+    from llama_cpp import Llama  # after ours: loading it loaded a portable build's CPU variants too
 
     raw = Llama(model_path=str(llm_path(settings)), n_ctx=settings.n_ctx, n_threads=threads, verbose=False)
-    retriever = open_retriever(settings)
-    retriever.search("warm up")  # the embedding model loads on first use
-    llm.count_tokens([{"role": "user", "content": "warm up"}])
 
     def tokens(text: str) -> int:
         return len(raw.tokenize(text.encode("utf-8"), add_bos=False)) if text else 0
+
+    methods: list[str] = []  # how each answer was shown: generated (streamed) or quoted
 
     def ours(question: str) -> tuple[float, float, list]:
         pieces: list[str] = []
         first: list[float] = []
         start = time.perf_counter()
 
-        def on_token(piece: str) -> None:
-            if not first:
-                first.append(time.perf_counter())
-            pieces.append(piece)
+        def on_event(name: str, data: dict) -> None:
+            if name == "token":
+                if not first:
+                    first.append(time.perf_counter())
+                pieces.append(data["text"])
 
-        hits = retriever.search(question)
-        result = answer(question, hits, llm, AnswerOptions.of(settings), on_token=on_token)
+        result = session.ask(question, on_event=on_event)
+        hits = result.retrieved
         end = time.perf_counter()
         if result.refused or not first:
             raise SystemExit(f"no answer generated for {question!r}; the benchmark needs answerable questions")
+        methods.append(result.answer_method)
         n = tokens("".join(pieces))
-        rate = (n - 1) / (end - first[0]) if n > 1 and end > first[0] else float("nan")
+        streamed = result.answer_method == "generated"  # a quoted answer is shown whole: no rate
+        rate = (n - 1) / (end - first[0]) if streamed and n > 1 and end > first[0] else float("nan")
         return first[0] - start, rate, hits
 
     def direct(messages: list) -> tuple[float, float]:
@@ -125,7 +127,7 @@ def main() -> None:
             first, rate = direct(packed.messages)
             results["raw"]["first"].append(first)
             results["raw"]["rate"].append(rate)
-    retriever.close()
+    opened.close()
 
     def med(values: list[float]) -> float:
         values = [v for v in values if v == v]
@@ -135,6 +137,8 @@ def main() -> None:
         f"model {llm_path(settings).name}, n_ctx {settings.n_ctx}, threads {threads}, max_tokens {settings.max_tokens}, "
         f"{len(QUESTIONS)} questions x {args.repeats} repeats, excerpt_sentences {settings.excerpt_sentences}"
     )
+    shown = ", ".join(f"{m or 'none'} {methods.count(m)}" for m in sorted(set(methods)))
+    print(f"answers shown: {shown} (tokens/s counts generated answers only; `ask` shows the quoted ones whole)")
     print(f"{'':<34}{'first token (median)':>22}{'tokens/s (median)':>20}")
     print(
         f"{'ask (retrieval + packing + stream)':<34}{med(results['ours']['first']):>21.3f}s{med(results['ours']['rate']):>20.1f}"
@@ -167,7 +171,6 @@ def main() -> None:
         cold_first = time.perf_counter() - start
         proc.communicate()
         print(f"cold CLI start (new process, all models loaded from disk): first character after {cold_first:.2f}s")
-    temp.cleanup()
 
 
 if __name__ == "__main__":

@@ -14,15 +14,16 @@ import argparse
 import json
 import sqlite3
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import on_path
 
-from embeddings.embedder import Embedder, gpu_may_exist, new_index_precision
+on_path()
+
+from embeddings.embedder import Embedder, gpu_may_exist, new_index_precision  # noqa: E402
 
 
 def export_chunks(db: Path, out: Path, count: int) -> None:

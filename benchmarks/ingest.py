@@ -32,8 +32,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from common import REPO, on_path
+
+on_path()
 
 CACHE = Path(os.environ.get("LOCALGPT_BENCH_CACHE", Path.home() / ".cache" / "localgpt-bench"))
 NAIVE_CANDIDATES = [up / "shared" / "bench" / "naive_langchain_ingest.py" for up in (REPO.parent, REPO.parent.parent)]

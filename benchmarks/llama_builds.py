@@ -20,13 +20,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from common import REPO
 
 CHILD = r"""
 import json, sys, time
 sys.path.insert(0, {repo!r})
-from generation.llama_native import load_cpu_backends, loaded_variant
-from generation.bundled import bundled_llm_path
+from generation.backends.llama_native import load_cpu_backends, loaded_variant
+from generation.backends.bundled import bundled_llm_path
 load_cpu_backends()
 import llama_cpp
 llm = llama_cpp.Llama(model_path={model!r} or str(bundled_llm_path()), n_ctx=2048, n_threads={threads}, verbose=False)

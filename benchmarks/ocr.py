@@ -28,8 +28,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from common import REPO, on_path
+
+on_path()
 
 CORPUS = Path(os.environ.get("LOCALGPT_OCR_CORPUS", "/work/corpus/x/usr/share/doc"))
 DOCUMENTS = [  # (file, first page, step): text pages spread over each document

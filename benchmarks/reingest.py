@@ -26,7 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from common import REPO
+
 WORDS = (
     "invoice contract tenant notice clause payment schedule warranty kettle filter pump valve budget audit "
     "meeting agenda quarter revenue policy leave holiday manager approval deadline report summary"

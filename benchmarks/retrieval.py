@@ -23,16 +23,18 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import on_path
 
-from core.settings import load_settings
-from core.types import Chunk
-from embeddings import load_embedder
-from evaluation.metrics import percentile
-from index import open_index
-from index.catalog import FileRecord
-from index.store import IndexInfo
-from retrieval.retriever import Retriever, SearchOptions, SearchRequest
+on_path()
+
+from core.settings import load_settings  # noqa: E402
+from core.types import Chunk  # noqa: E402
+from embeddings import load_embedder  # noqa: E402
+from evaluation.metrics import percentile  # noqa: E402
+from index import open_index  # noqa: E402
+from index.catalog import FileRecord  # noqa: E402
+from index.store import IndexInfo  # noqa: E402
+from retrieval.retriever import Retriever, SearchOptions, SearchRequest  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "localgpt-bench" / "retrieval-synth"
 CHUNKS_PER_FILE = 5000

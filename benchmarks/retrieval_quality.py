@@ -21,15 +21,17 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import on_path
 
-from core.settings import load_settings
-from evaluation.metrics import CUTOFFS, score_question
-from evaluation.qa import load_qa
-from retrieval import open_retriever
-from retrieval.fusion import adaptive_bm25_weight, fuse, reciprocal_rank_fusion
-from index.lexical import bm25_search
-from retrieval.passages import passages_for
+on_path()
+
+from core.settings import load_settings  # noqa: E402
+from evaluation.metrics import CUTOFFS, score_question  # noqa: E402
+from evaluation.qa import load_qa  # noqa: E402
+from retrieval import open_retriever  # noqa: E402
+from retrieval.fusion import adaptive_bm25_weight, fuse, reciprocal_rank_fusion  # noqa: E402
+from index.lexical import bm25_search  # noqa: E402
+from retrieval.passages import passages_for  # noqa: E402
 
 POOL = 50
 DEPTH = 10

@@ -20,21 +20,17 @@ Medians and ratios (server / in-process) are printed at the end.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from common import chroma_server, llama_server, on_path, percentile
+
+on_path()
 CORPUS = Path("/work/corpus/x/usr/share/doc/python3.11-doc/html/library")
 QUESTIONS = [
     "How do I parse command line arguments?",
@@ -45,34 +41,6 @@ QUESTIONS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start(args: list[str], port: int, health: str, log: Path, timeout: float = 180) -> subprocess.Popen:
-    import httpx
-
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "DO_NOT_TRACK": "1"}
-    proc = subprocess.Popen(args, stdout=open(log, "wb"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{args[0]} exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}{health}", timeout=2, trust_env=False).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{args[0]} did not start: {log.read_text()[-2000:]}")
-
-
-def pct(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q))
-
-
 def timed_queries(store, vectors: np.ndarray, k: int = 8) -> list[float]:
     times = []
     for vector in vectors:
@@ -80,6 +48,12 @@ def timed_queries(store, vectors: np.ndarray, k: int = 8) -> list[float]:
         store.query(vector, k)
         times.append((time.perf_counter() - t) * 1000)
     return times
+
+
+def latencies(results: dict, name: str, server_ms: list[float], local_ms: list[float]) -> None:
+    """p50 and p95 of both, as results[name with {q} filled in] = (server, in-process, "ms")."""
+    for q in (50, 95):
+        results[name.format(q=q)] = (percentile(server_ms, q), percentile(local_ms, q), "ms")
 
 
 def upsert_rate(store, ids: list[str], vectors: np.ndarray, metadatas: list[dict], batch: int = 5000) -> float:
@@ -111,27 +85,11 @@ def main() -> None:
     enforce_offline()
     tmp = Path(tempfile.mkdtemp(prefix="scale-bench-"))
     results: dict[str, tuple[float, float, str]] = {}  # name -> (server, in-process, unit)
-    procs: list[subprocess.Popen] = []
+    servers: list = []  # common.Server, closed at the end
     try:
-        chroma_port = free_port()
-        procs.append(
-            start(
-                [
-                    str(Path(sys.executable).parent / "chroma"),
-                    "run",
-                    "--path",
-                    str(tmp / "chroma-data"),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(chroma_port),
-                ],
-                chroma_port,
-                "/api/v2/heartbeat",
-                tmp / "chroma.log",
-            )
-        )
-        url = f"http://127.0.0.1:{chroma_port}"
+        chroma = chroma_server(tmp / "chroma-data", log=tmp / "chroma.log")
+        servers.append(chroma.start(timeout=180))
+        url = chroma.url
 
         # 1. Ingest, same corpus.
         docs = tmp / "docs"
@@ -179,8 +137,7 @@ def main() -> None:
         for store in (remote, local):
             timed_queries(store, queries[:10])  # warm
         server_ms, local_ms = timed_queries(remote, queries), timed_queries(local, queries)
-        results[f"store query top-8 p50, {len(ids)} vectors (ms)"] = (pct(server_ms, 50), pct(local_ms, 50), "ms")
-        results[f"store query top-8 p95, {len(ids)} vectors (ms)"] = (pct(server_ms, 95), pct(local_ms, 95), "ms")
+        latencies(results, f"store query top-8 p{{q}}, {len(ids)} vectors (ms)", server_ms, local_ms)
         hybrid = {}
         for name, extra in (("server", {"chroma_url": url}), ("in-process", {})):
             with open_retriever(load_settings({"db": dbs[name], **extra}, environ={})) as retriever:
@@ -196,15 +153,14 @@ def main() -> None:
 
         # 3. Ask: the same GGUF in-process and behind llama-cpp-python's server.
         if "ask" in parts:
-            ask_bench(args, tmp, dbs["in-process"], procs, results)
+            ask_bench(args, tmp, dbs["in-process"], servers, results)
 
         # 4. Many synthetic vectors.
         if "scale" in parts:
             scale_bench(args, tmp, url, rng, results)
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
+        for server in servers:
+            server.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
     print(f"\n{'measure':<52} {'server':>10} {'in-process':>11} {'server/in-process':>18}")
@@ -212,38 +168,18 @@ def main() -> None:
         print(f"{name:<52} {server:>10.2f} {inproc_value:>11.2f} {server / inproc_value:>17.2f}x")
 
 
-def ask_bench(args, tmp: Path, db: Path, procs: list, results: dict) -> None:
+def ask_bench(args, tmp: Path, db: Path, servers: list, results: dict) -> None:
     from core.settings import load_settings
-    from generation.bundled import bundled_llm_path
-    from generation.llm import LlamaCppLLM
-    from generation.openai_llm import OpenAICompatibleLLM
+    from generation.backends.bundled import bundled_llm_path
+    from generation.backends.local_gguf import LlamaCppLLM
+    from generation.backends.openai_llm import OpenAICompatibleLLM
     from generation.prompt import pack_prompt
     from retrieval import open_retriever
 
-    llama_port = free_port()
-    procs.append(
-        start(
-            [
-                sys.executable,
-                str(REPO / "tests" / "llama_server_main.py"),
-                "--model",
-                str(bundled_llm_path()),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(llama_port),
-                "--n_ctx",
-                "2048",
-                "--n_threads",
-                "2",
-            ],
-            llama_port,
-            "/v1/models",
-            tmp / "llama.log",
-        )
-    )
+    served_by = llama_server(tmp, n_ctx=2048, threads=2)
+    servers.append(served_by.start(timeout=180))
     inproc = LlamaCppLLM(bundled_llm_path(), n_ctx=2048, threads=2)
-    served = OpenAICompatibleLLM(f"http://127.0.0.1:{llama_port}/v1", fallback_n_ctx=2048)
+    served = OpenAICompatibleLLM(f"{served_by.url}/v1", fallback_n_ctx=2048)
     with open_retriever(load_settings({"db": db}, environ={})) as retriever:
         prompts = [
             pack_prompt(q, retriever.search(q)[:3], inproc, args.max_tokens, excerpt_sentences=3).messages
@@ -277,10 +213,8 @@ def ask_bench(args, tmp: Path, db: Path, procs: list, results: dict) -> None:
         statistics.median(gen["in-process"]["tps"]),
         "/s",
     )
-    for proc in procs[1:]:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    del procs[1:]
+    servers.remove(served_by)
+    served_by.close()
 
 
 def scale_bench(args, tmp: Path, url: str, rng, results: dict) -> None:
@@ -304,8 +238,7 @@ def scale_bench(args, tmp: Path, url: str, rng, results: dict) -> None:
     timed_queries(big_remote, qs[:10])
     timed_queries(big_local, qs[:10])
     server_ms, local_ms = timed_queries(big_remote, qs), timed_queries(big_local, qs)
-    results[f"{n} synthetic vectors: query top-8 p50 (ms)"] = (pct(server_ms, 50), pct(local_ms, 50), "ms")
-    results[f"{n} synthetic vectors: query top-8 p95 (ms)"] = (pct(server_ms, 95), pct(local_ms, 95), "ms")
+    latencies(results, f"{n} synthetic vectors: query top-8 p{{q}} (ms)", server_ms, local_ms)
 
 
 if __name__ == "__main__":

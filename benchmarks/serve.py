@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from common import REPO, free_port, on_path, percentile, sample_index
+
+on_path()
 
 SEARCHES = [
     "What is the notice period in the lease?",
@@ -41,19 +40,12 @@ SEARCHES = [
 ASK = "What is the notice period in the lease?"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def median_ms(values: list[float]) -> float:
     return round(statistics.median(values) * 1000, 1)
 
 
 def p95_ms(values: list[float]) -> float:
-    values = sorted(values)
-    return round(values[min(len(values) - 1, int(0.95 * len(values)))] * 1000, 1)
+    return round(percentile(values, 95) * 1000, 1)
 
 
 def start_server(db: Path, port: int) -> subprocess.Popen:
@@ -134,12 +126,7 @@ def main() -> None:
     from server.engine import Engine
 
     enforce_offline()
-    db = args.db
-    if db is None:
-        from ingest.pipeline import run_ingest
-
-        db = Path(tempfile.mkdtemp()) / "db"
-        run_ingest(load_settings({"db": db, "source_dir": REPO / "source_documents"}))
+    db = sample_index(args.db)
     port = free_port()
     server = start_server(db, port)
     url = f"http://127.0.0.1:{port}"

@@ -21,7 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from common import REPO
+
 QUESTION = "What is the notice period in the lease?"
 
 

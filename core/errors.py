@@ -1,14 +1,18 @@
-"""Errors a user can act on. The CLI turns them into one line and a non-zero exit code."""
+"""Errors a user can act on. The CLI turns them into one line and its exit code; `serve` into one line
+of JSON and its HTTP status."""
 
 
 class LocalGPTError(Exception):
     """Something the user can fix; the message says what to do."""
 
     exit_code = 1
+    http_status = 400  # a request to fix; a server or an index that is not there to answer says 502/503
 
 
 class NoIndexError(LocalGPTError):
     """Asked a question before anything was ingested."""
+
+    http_status = 503
 
 
 class IndexMismatchError(LocalGPTError):
@@ -17,6 +21,8 @@ class IndexMismatchError(LocalGPTError):
 
 class ModelLoadError(LocalGPTError):
     """A model file is missing or unreadable."""
+
+    http_status = 503
 
 
 class SourceError(LocalGPTError):

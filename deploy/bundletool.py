@@ -119,7 +119,7 @@ def lock_target(lock: Path) -> str:
 
 
 # llama.cpp for any x86-64 CPU: no -march=native, one CPU library per CPU generation, the best loaded at run time
-# (generation/llama_native.py loads them). About 10 minutes to build on 2 cores, once per machine.
+# (generation/backends/llama_native.py loads them). About 10 minutes to build on 2 cores, once per machine.
 PORTABLE_CMAKE_ARGS = "-DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON"
 LLAMA = "llama-cpp-python"
 

@@ -79,7 +79,7 @@ mv "$launcher.partial" "$launcher"
 
 # 5. This CPU can run the bundle's llama.cpp build (checked in a child process: a build made for
 #    another CPU dies with an illegal instruction, which must not end this script unexplained).
-"$prefix/bin/python" -I -c 'import sys; from generation.llama_native import main; sys.exit(main())' >&2 ||
+"$prefix/bin/python" -I -c 'import sys; from generation.backends.llama_native import main; sys.exit(main())' >&2 ||
     die "localgpt is installed in $prefix, but its llama.cpp build cannot run on this CPU (above). Make the bundle again with deploy/make-bundle.sh, which builds llama.cpp for any x86-64 CPU."
 echo "Installed $("$launcher" --version) in $prefix."
 [[ -z "$defaults" ]] || echo "Default models: $(sed -n 's/.*:=\(.*\)}.*/\1/p' <<<"$defaults" | xargs)"

@@ -7,7 +7,7 @@ import platform
 
 from core.cpu import cpu_features, has_native_bf16, shown_features
 from doctor.report import Problem
-from generation.llama_native import installed_build, probe
+from generation.backends.llama_native import installed_build, probe
 
 
 def cpu_facts() -> tuple[dict[str, object], list[Problem], bool]:

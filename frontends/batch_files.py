@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable, Protocol, TextIO
 
 from core.errors import LocalGPTError
+from frontends.render import csv_answer_fields, markdown_answer_lines
 
 ANSWERED, FAILED = "answered", "error"
 
@@ -211,19 +212,13 @@ class CsvFormat:
 
     def render(self, record: dict[str, Any]) -> str:
         timings = record.get("timings") or {}
-        sources = record.get("sources") or []
         values = {
             "id": record["id"],
             "question": record["question"],
             "answer": record.get("answer", ""),
             "answer_method": record.get("answer_method", ""),
-            "evidence": " | ".join(
-                f'[{e["n"]}] "{" ".join(e["text"].split())}" ({e["citation"]})' for e in record.get("evidence") or []
-            ),
             "refused": "yes" if record.get("refused") else "no",
-            "sources": "; ".join(s["citation"] for s in sources),
-            "source_scores": "; ".join(f"{s['score']:.4f}" for s in sources),
-            "retrieved": "; ".join(f"{p['citation']} ({p['score']:.4f})" for p in record.get("passages") or []),
+            **csv_answer_fields(record),
             "retrieve_s": timings.get("retrieve_s", ""),
             "answer_s": timings.get("answer_s", ""),
             "total_s": timings.get("total_s", ""),
@@ -259,25 +254,7 @@ class MarkdownFormat:
         if record["status"] == FAILED:
             lines += [f"**Error:** {record.get('error', '')}", ""]
         else:
-            lines += [record.get("answer", "").strip() or "(empty answer)", ""]
-            evidence = record.get("evidence") or []
-            if evidence:
-                lines.append("Evidence (quoted from the documents):")
-                lines += [f'> [{e["n"]}] "{" ".join(e["text"].split())}" ({e["citation"]})' for e in evidence]
-                lines.append("")
-            sources = record.get("sources") or []
-            if sources:
-                lines.append("Sources:")
-                lines += [
-                    f"- [{s['n']}] {s['citation']}" + (f" (relevance {s['relevance']:.2f})" if "relevance" in s else "")
-                    for s in sources
-                ]
-                lines.append("")
-            passages = record.get("passages") or []
-            timings = record.get("timings") or {}
-            relevances = [p["relevance"] for p in passages if "relevance" in p]
-            best = f", best relevance {max(relevances):.2f}" if relevances else ""
-            lines += [f"*{len(passages)} passages retrieved{best}; {timings.get('total_s', 0):.1f} s.*", ""]
+            lines += markdown_answer_lines(record)
         key = {"id": record["id"], "question": record["question"], "status": record["status"]}
         # '>' escaped so that no question can close the comment early.
         lines += [

@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, TextIO
 
+from answering import Session
 from core.errors import LocalGPTError
 from core.files import PRIVATE_FILE, create_private
 from frontends.render import Record, closest_lines, evidence_lines, passage_lines, source_lines
-from frontends.session import Session
 from generation import Answer, AnswerInterrupted
-from generation.followup import History, rewrite_followup
-from generation.llm import Sampling
+from generation.followup import History
 from generation.record import answer_record
 
 log = logging.getLogger(__name__)
@@ -91,24 +90,22 @@ class Chat:
         return True
 
     def ask(self, question: str) -> None:
-        settings = self.session.settings
         self.last_record = None
-        rewrite = rewrite_followup(
-            question, self.history, self.session.llm, settings.history_tokens, Sampling.of(settings)
-        )
-        if rewrite.method != "as-is" and self.interactive:
-            self.say(f"(searching for: {rewrite.standalone})")
-        # The question as typed is searched too: if the rewrite went wrong, its own words still count.
-        hits = self.session.search(rewrite.standalone, question)
-        # /sources lists what was found even if answering fails or is stopped.
-        self.last_record = answer_record(Answer(rewrite.standalone, "", retrieved=hits))
+        asked = {"standalone": question}
 
-        def stream(piece: str) -> None:
-            self.out.write(piece)
-            self.out.flush()
+        def hear(name: str, data: dict) -> None:
+            if name == "searching":
+                asked["standalone"] = data["standalone"]
+                if self.interactive:
+                    self.say(f"(searching for: {data['standalone']})")
+            elif name == "retrieved":  # /sources lists what was found even if answering fails or is stopped
+                self.last_record = answer_record(Answer(asked["standalone"], "", retrieved=data["hits"]))
+            elif name == "token":
+                self.out.write(data["text"])
+                self.out.flush()
 
         try:
-            result = self.session.answer(rewrite.standalone, hits, on_token=stream)
+            result = self.session.ask(question, self.history, on_event=hear)
         except AnswerInterrupted as stop:
             self.last_record = answer_record(stop.answer)
             raise
@@ -119,7 +116,7 @@ class Chat:
             self.say()
             self.say("\n".join(lines))
         self.say()
-        self.history.add(question, rewrite.standalone, result.text)
+        self.history.add(question, asked["standalone"], result.text)
 
 
 def _lines_from_pipe(stdin: TextIO) -> Iterator[str]:

@@ -1,7 +1,8 @@
-"""How an answer reads in a terminal (ask, chat) and a report (batch Markdown), from its answer record.
+"""How an answer and a search read: in a terminal (ask, chat, search) and in batch's answer files
+(Markdown, CSV), from their records.
 
-Every function here takes the record of generation/record.py (a dict), never the `Answer` itself:
-what a user sees and what `--json` prints cannot drift apart.
+Every function here takes the records of generation/record.py (dicts), never the `Answer` or the
+hits themselves: what a user sees and what `--json` prints cannot drift apart.
 """
 
 from __future__ import annotations
@@ -28,14 +29,19 @@ def source_lines(
     return [none_cited, *(f"  [{p['n']}] {p['citation']}" for p in record["passages"])]
 
 
+EVIDENCE_TITLE = "Evidence (quoted from the documents):"
+
+
+def quoted(evidence: Record) -> str:
+    """One evidence sentence as it is shown everywhere: [n] "the sentence" (file, page)."""
+    return f'[{evidence["n"]}] "{one_line(evidence["text"])}" ({evidence["citation"]})'
+
+
 def evidence_lines(record: Record) -> list[str]:
     """'Evidence:' and each quoted sentence with its [n], file and page: what the answer rests on, verbatim."""
     if record["refused"] or not record["evidence"]:
         return []
-    return [
-        "Evidence (quoted from the documents):",
-        *(f'  [{e["n"]}] "{one_line(e["text"])}" ({e["citation"]})' for e in record["evidence"]),
-    ]
+    return [EVIDENCE_TITLE, *(f"  {quoted(e)}" for e in record["evidence"])]
 
 
 def closest_lines(record: Record) -> list[str]:
@@ -90,3 +96,53 @@ def retrieved_lines(record: Record, min_score: float) -> list[str]:
             "    " + text.replace("\n", "\n    "),
         ]
     return lines
+
+
+def _passage_text(hit: Record) -> str:
+    return hit["passage"]["text"] if "passage" in hit else hit["text"]
+
+
+def search_lines(hits: list[Record]) -> list[str]:
+    """`localgpt search`: each hit (search_record) with its citation, scores and whole passage, best first."""
+    if not hits:
+        return ["No passages found."]
+    lines = []
+    for hit in hits:
+        relevance = f"  relevance {hit['relevance']:.3f}" if hit.get("relevance") is not None else ""
+        lines.append(f"{hit['rank']}. {hit['citation']}  (score {hit['score']:.4f}{relevance})")
+        lines += [f"   {line}" for line in _passage_text(hit).strip().splitlines()]
+        lines.append("")
+    return lines
+
+
+def markdown_answer_lines(record: Record) -> list[str]:
+    """An answered question's section body in batch's Markdown report: answer, evidence, sources, a summary."""
+    lines = [record.get("answer", "").strip() or "(empty answer)", ""]
+    evidence = record.get("evidence") or []
+    if evidence:
+        lines += [EVIDENCE_TITLE, *(f"> {quoted(e)}" for e in evidence), ""]
+    sources = record.get("sources") or []
+    if sources:
+        lines.append("Sources:")
+        lines += [
+            f"- [{s['n']}] {s['citation']}" + (f" (relevance {s['relevance']:.2f})" if "relevance" in s else "")
+            for s in sources
+        ]
+        lines.append("")
+    passages = record.get("passages") or []
+    timings = record.get("timings") or {}
+    relevances = [p["relevance"] for p in passages if "relevance" in p]
+    best = f", best relevance {max(relevances):.2f}" if relevances else ""
+    lines += [f"*{len(passages)} passages retrieved{best}; {timings.get('total_s', 0):.1f} s.*", ""]
+    return lines
+
+
+def csv_answer_fields(record: Record) -> dict[str, str]:
+    """The columns of batch's CSV that show an answer's evidence, sources and passages."""
+    sources = record.get("sources") or []
+    return {
+        "evidence": " | ".join(quoted(e) for e in record.get("evidence") or []),
+        "sources": "; ".join(s["citation"] for s in sources),
+        "source_scores": "; ".join(f"{s['score']:.4f}" for s in sources),
+        "retrieved": "; ".join(f"{p['citation']} ({p['score']:.4f})" for p in record.get("passages") or []),
+    }

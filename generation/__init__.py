@@ -1,6 +1,7 @@
 """Generation: a grounded, cited answer from retrieved passages, with a local GGUF model."""
 
 from generation.answer import Answer, AnswerInterrupted, AnswerOptions, answer
-from generation.llm import LLM, load_llm
+from generation.backends import load_llm
+from generation.llm import LLM
 
 __all__ = ["Answer", "AnswerInterrupted", "AnswerOptions", "LLM", "answer", "load_llm"]

@@ -4,8 +4,10 @@ Retrieval sees one question at a time, so a follow-up that leans on the conversa
 ("how much notice does it need?") must carry what it refers to before it is searched.
 `rewrite_followup` asks the LLM to rewrite it from the recent conversation, and checks the
 result: a small model (the bundled SmolLM2-135M) often answers instead of rewriting, drops
-the question's own words or invents new ones. A rewrite that looks wrong is replaced by the
-question plus the key terms of the previous question, which is crude but never misleads.
+the question's own words, invents new ones, or adds a figure or name the conversation never
+gave ("The default number of samples is 10."): such a rewrite is never searched. A rewrite
+that looks wrong is replaced by the question plus the key terms of the previous question,
+which is crude but never misleads.
 
 The conversation given to the LLM is bounded in tokens (`History.window`): the newest turns
 that fit, each answer shortened, so the prompt never overflows the context window however
@@ -20,7 +22,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from core.stopwords import CONVERSATION_WORDS, STOPWORDS
-from core.words import words as unicode_words
+from core.words import raw_words, words as unicode_words
 from generation.llm import LLM, Message, Sampling
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,18 @@ def key_terms(text: str) -> list[str]:
         if word not in seen:
             seen.append(word)
     return seen
+
+
+def figures_and_names(text: str) -> set[str]:
+    """Words of `text` that state a fact of their own, lower case: figures (any digit) and names
+    (capitalised, but not the first word)."""
+    figures = {w for w in words(text) if any(c.isdigit() for c in w)}
+    return figures | {w.lower() for w in raw_words(text)[1:] if len(w) > 1 and w[0].isupper()}
+
+
+def _stem(word: str) -> str:
+    """Singular and plural alike ("deposits" keeps "deposit"): enough to tell a kept word from a dropped one."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
 
 
 def looks_like_followup(question: str) -> bool:
@@ -146,8 +160,10 @@ def judge_rewrite(rewrite: str, question: str, history_text: str) -> str:
     new = set(key_terms(rewrite))
     if len(words(rewrite)) > max(30, 3 * len(words(question)) + 15):
         return "too long"
-    if own and len(own & new) < max(1, (len(own) + 1) // 2):
+    if {_stem(w) for w in own} - {_stem(w) for w in new}:
         return "dropped the question's own words"
+    if figures_and_names(rewrite) - set(words(f"{question} {history_text}")):
+        return "added a figure or name found neither in the question nor the conversation"
     known = own | set(key_terms(history_text))
     added = new - own
     if not added & known:

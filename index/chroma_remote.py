@@ -39,6 +39,8 @@ RETRY_DELAYS_S = (0.5, 1.0, 2.0)
 class VectorServerError(VectorStoreError):
     """The Chroma server could not be reached, or failed a request."""
 
+    http_status = 502
+
 
 class VectorServerMismatchError(VectorStoreError):
     """The server reached is not the one holding this index's vectors."""

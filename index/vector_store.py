@@ -32,6 +32,8 @@ class VectorStoreError(LocalGPTError):
 class IndexBusyError(VectorStoreError):
     """A query met vectors that another process (an ingest) is writing right now."""
 
+    http_status = 503
+
 
 @dataclass(frozen=True)
 class VectorMatch:

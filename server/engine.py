@@ -16,23 +16,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from core.errors import LocalGPTError
+from answering import Session, history_of, warm_up
 from core.settings import Settings
 from core.types import Hit
-from generation import Answer
-from generation.followup import History, rewrite_followup
-from generation.llm import LLM, Message, Sampling
+from generation import Answer, load_llm
+from generation.llm import LLM, Message
+from index.listing import list_documents
+from retrieval import SearchRequest
 from server.files import resolve_source
 from server.pages import RenderedPage, render_page
 from server.queue import Cancelled, GenerationQueue
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[[str, dict], None]  # (event name, data): "queue", "searching", "token"
+Emit = Callable[[str, dict], None]  # (event name, data): one of EVENTS
+EVENTS = ("queue", "searching", "token")  # what a client hears while it waits (docs/api.md)
 
 
-class RequestError(LocalGPTError):
-    """A request the server cannot act on as it stands (a missing field, a wrong type)."""
+def _silent(name: str, data: dict) -> None:
+    pass
 
 
 class _CancellableLLM:
@@ -76,7 +78,7 @@ class Engine:
     def load(self) -> None:
         """Open the index and load both models now: errors surface at start, not at the first question."""
         retriever = self.retriever()
-        self.llm().count_tokens([{"role": "user", "content": "ready"}])
+        warm_up(self.llm())
         log.info("index %s open: %d chunks", self.settings.db, retriever.index.catalog.chunk_count())
 
     def retriever(self):
@@ -100,8 +102,6 @@ class Engine:
         return made
 
     def llm(self) -> LLM:
-        from generation import load_llm
-
         with self._lock:
             if self._llm is None:
                 self._llm = load_llm(self.settings)
@@ -117,8 +117,6 @@ class Engine:
         self, query: str, k: int | None = None, mode: str | None = None, where: list[str] | None = None
     ) -> list[Hit]:
         """What `localgpt search` returns for `query`."""
-        from retrieval import SearchRequest
-
         retriever = self.retriever()
         request = SearchRequest(query, k=k, where=where or None, mode=mode)
         retriever.validate(request)
@@ -130,16 +128,22 @@ class Engine:
         mode: str | None = None,
         where: list[str] | None = None,
         cancelled: threading.Event | None = None,
-    ):
-        """A `Session` (the one path from a question to an answer that ask, batch and chat take) for one
-        request: this thread's retriever, the model stopping once `cancelled` is set, the request's options."""
-        from frontends.session import Session
-        from retrieval import SearchRequest
-
+        emit: Emit | None = None,
+    ) -> Session:
+        """The answer service (answering/) for one request: this thread's retriever, the model stopping once
+        `cancelled` is set and taken in turn (`emit` hears the place in line), the request's options."""
         retriever = self.retriever()
         retriever.validate(SearchRequest("", where=where or None))  # a bad filter fails before the queue
-        llm = _CancellableLLM(self.llm(), cancelled or threading.Event())
-        return Session(retriever, llm, self.settings.replace(k=k, search_mode=mode), tuple(where or ()))
+        cancelled = cancelled or threading.Event()
+        emit = emit or _silent
+        return Session(
+            retriever,
+            _CancellableLLM(self.llm(), cancelled),
+            self.settings.replace(k=k, search_mode=mode),
+            tuple(where or ()),
+            model_turn=lambda: self.queue.turn(cancelled, lambda place: emit("queue", {"position": place})),
+            reading=self._fresh,
+        )
 
     def ask(
         self,
@@ -152,48 +156,18 @@ class Engine:
         cancelled: threading.Event | None = None,
     ) -> Answer:
         """The answer to `query` (a follow-up is made standalone from `history`: [{"question",
-        "answer"}...], oldest first, as `chat` does). Searches run before waiting in line for the model,
-        unless a follow-up needs the model to rewrite it first; `emit` hears the place in line, the
-        rewritten question and the answer's pieces. Raises Cancelled once `cancelled` is set."""
-        emit = emit or (lambda name, data: None)
-        cancelled = cancelled or threading.Event()
-        turns = History()
-        for turn in history or []:
-            turns.add(
-                str(turn.get("question", "")),
-                str(turn.get("standalone") or turn.get("question", "")),
-                str(turn.get("answer", "")),
-            )
-        session = self.session(k, mode, where, cancelled)
-        vectors: dict = {}
-        started = time.perf_counter()
-        hits = None if turns.turns else self._fresh(lambda: session.search(query, vectors=vectors))
-        searched = time.perf_counter()
-        with self.queue.turn(cancelled, lambda place: emit("queue", {"position": place})):
-            standalone = query
-            if turns.turns:
-                standalone = rewrite_followup(
-                    query, turns, session.llm, self.settings.history_tokens, Sampling.of(self.settings)
-                ).standalone
-                if standalone != query:
-                    emit("searching", {"standalone": standalone})
-                # The question as typed is searched too, as chat does: if the rewrite went wrong, its words still count.
-                hits = self._fresh(lambda: session.search(standalone, query, vectors=vectors))
-                searched = time.perf_counter()
-            result = session.answer(
-                standalone,
-                hits,
-                on_token=lambda piece: emit("token", {"text": piece}),
-                question_vector=vectors.get(standalone),
-            )
-        result.timings["retrieve_s"] = searched - started
-        result.timings["answer_s"] = result.timings.pop("total_s")
-        result.timings["total_s"] = time.perf_counter() - started
-        return result
+        "answer"}...], oldest first, as `chat` does). `emit` hears the place in line, the rewritten
+        question and the answer's pieces. Raises Cancelled once `cancelled` is set."""
+        emit = emit or _silent
+
+        def hear(name: str, data: dict) -> None:
+            if name in EVENTS:
+                emit(name, data)
+
+        session = self.session(k, mode, where, cancelled, emit)
+        return session.ask(query, history_of(history), on_event=hear)
 
     def documents(self, query: str = "") -> list[dict]:
-        from index.listing import list_documents
-
         docs = list_documents(self.retriever().index.catalog)
         words = query.lower().split()
         out = []

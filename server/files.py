@@ -17,9 +17,13 @@ from index.catalog import Catalog
 class FileRefused(LocalGPTError):
     """A source that would leave its ingested folder (an absolute path, '..', a symbolic link out)."""
 
+    http_status = 403
+
 
 class SourceNotFound(FileRefused):
     """A source the index does not hold, or whose file is gone from the disk."""
+
+    http_status = 404
 
 
 def _unsafe(source: str) -> str:

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from server.engine import RequestError
-
-if TYPE_CHECKING:
-    from server.app import Server
+from server.http import EVENT_STREAM_HEADERS, SSE_PING, RequestError, error_response, query_fields, read_json, sse_data
+from server.jobs import Job, Jobs
+from server.queue import Cancelled
 
 MODEL = "localgpt"
 EXTRA = "localgpt"
@@ -72,28 +71,18 @@ def _chunk(cid: str, created: int, delta: dict, finish: str | None = None, extra
     return out
 
 
-def _data(payload: Any) -> str:
-    import json
-
-    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
-
-
-def routes(server: "Server") -> list[Route]:
-    from server.app import query_fields
+def routes(ask_job: Callable[[dict, list], Job], jobs: Jobs, started: float) -> list[Route]:
+    """The /v1 routes; `ask_job(fields, history)` is the native API's job of answering (server/app.py)."""
 
     async def models(request: Request) -> Response:
         return JSONResponse(
             {
                 "object": "list",
-                "data": [
-                    {"id": MODEL, "object": "model", "created": int(server.engine.started), "owned_by": "localgpt"}
-                ],
+                "data": [{"id": MODEL, "object": "model", "created": int(started), "owned_by": "localgpt"}],
             }
         )
 
     async def completions(request: Request) -> Response:
-        from server.app import read_json
-
         data = await read_json(request)
         model = data.get("model", MODEL)
         if model != MODEL:
@@ -101,22 +90,16 @@ def routes(server: "Server") -> list[Route]:
         question, history = conversation(data.get("messages"))
         extra = data.get(EXTRA) if isinstance(data.get(EXTRA), dict) else {}
         fields = query_fields({"query": question, **{k: extra.get(k) for k in ("k", "mode", "where")}})
-        job = server.ask_job(fields, history)
+        job = ask_job(fields, history)
         cid = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         if data.get("stream"):
             return StreamingResponse(
-                stream(job, cid, created),
-                media_type="text/event-stream",
-                headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+                stream(job, cid, created), media_type="text/event-stream", headers=EVENT_STREAM_HEADERS
             )
-        from server.queue import Cancelled
-
         try:
-            record = await server.run_job(request, job)
+            record = await jobs.run(request, job)
         except Cancelled:
-            from server.app import error_response
-
             return error_response(499, "The client went away; generation stopped.")
         return JSONResponse(
             {
@@ -133,20 +116,20 @@ def routes(server: "Server") -> list[Route]:
         )
 
     async def stream(job, cid: str, created: int):
-        yield _data(_chunk(cid, created, {"role": "assistant", "content": ""}))
-        async for name, payload in server.events(job):
+        yield sse_data(_chunk(cid, created, {"role": "assistant", "content": ""}))
+        async for name, payload in jobs.events(job):
             if name == "token":
-                yield _data(_chunk(cid, created, {"content": payload["text"]}))
+                yield sse_data(_chunk(cid, created, {"content": payload["text"]}))
             elif name == "queue":
-                yield _data(_chunk(cid, created, {}, extra={"queue_position": payload["position"]}))
+                yield sse_data(_chunk(cid, created, {}, extra={"queue_position": payload["position"]}))
             elif name == "searching":
-                yield _data(_chunk(cid, created, {}, extra={"standalone": payload["standalone"]}))
+                yield sse_data(_chunk(cid, created, {}, extra={"standalone": payload["standalone"]}))
             elif name == "done":
-                yield _data({**_chunk(cid, created, {}, "stop", extra=payload), "usage": _usage(payload)})
+                yield sse_data({**_chunk(cid, created, {}, "stop", extra=payload), "usage": _usage(payload)})
             elif name == "ping":
-                yield ": ping\n\n"
+                yield SSE_PING
             elif name == "error":
-                yield _data({"error": {"message": payload[1], "type": "localgpt_error", "code": payload[0]}})
+                yield sse_data({"error": {"message": payload[1], "type": "localgpt_error", "code": payload[0]}})
         yield "data: [DONE]\n\n"
 
     return [Route("/v1/models", models), Route("/v1/chat/completions", completions, methods=["POST"])]

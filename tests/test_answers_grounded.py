@@ -63,8 +63,8 @@ def test_question_the_documents_do_not_answer_is_refused_without_the_model(ask):
 @pytest.fixture(scope="module")
 def small_window_llm():
     """The bundled model with a 512-token window: the same tokenizer and template, less to evaluate."""
-    from generation.bundled import bundled_llm_path
-    from generation.llm import LlamaCppLLM
+    from generation.backends.bundled import bundled_llm_path
+    from generation.backends.local_gguf import LlamaCppLLM
 
     return LlamaCppLLM(bundled_llm_path(), n_ctx=512, threads=2)
 

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import REPO, offline_cmd
-from generation.bundled import bundled_llm_path
+from generation.backends.bundled import bundled_llm_path
 from localgpt import cli
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from frontends.batch import EXIT_ALL_ANSWERED, EXIT_SOME_FAILED, run_batch
 from frontends.batch_files import read_questions
-from frontends.session import Session
+from answering import Session
 from retrieval import open_retriever
 
 

@@ -92,7 +92,7 @@ finally:
 def carried(tmp_path_factory):
     """The bundle, with an extra GGUF and embedding model, built here and copied to a folder outside the repo."""
     from embeddings.bundled import bundled_embedding_model_path
-    from generation.bundled import bundled_llm_path
+    from generation.backends.bundled import bundled_llm_path
 
     work = tmp_path_factory.mktemp("airgap")
     extra_gguf = work / "team-model.gguf"

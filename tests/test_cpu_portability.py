@@ -13,7 +13,7 @@ import pytest
 
 from core import cpu
 from conftest import REPO
-from generation import llama_native
+from generation.backends import llama_native
 
 NO_BF16 = frozenset({"SSE42", "AVX", "AVX2", "FMA3", "F16C", "AVX512F", "AVX512BW"})  # an EPYC without bfloat16
 WITH_BF16 = NO_BF16 | {"AVX512BF16"}
@@ -146,7 +146,7 @@ def test_the_portable_build_loads_exactly_one_variant_the_one_its_libraries_scor
     if not build.portable:
         pytest.skip("the installed llama-cpp-python is a native build")
     code = (
-        "from generation.llama_native import *; scores = variant_scores(installed_build()); "
+        "from generation.backends.llama_native import *; scores = variant_scores(installed_build()); "
         "load_cpu_backends(); print(best_variant(scores), loaded_variant())"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
@@ -170,7 +170,7 @@ def test_the_report_command_says_what_the_cpu_has_and_what_the_build_needs():
         [sys.executable, "-c", llama_native.REPORT_COMMAND],
         capture_output=True,
         text=True,
-        cwd=Path(llama_native.__file__).resolve().parent.parent,
+        cwd=Path(llama_native.__file__).resolve().parents[2],  # the folder holding generation/
         env={**os.environ},
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -186,7 +186,9 @@ def test_doctor_names_a_build_this_cpu_cannot_run_and_does_not_load_it(sample_db
     monkeypatch.setattr(
         "doctor.cpu_check.probe", lambda: llama_native.Probe(False, problem="died with an illegal instruction")
     )
-    monkeypatch.setattr("generation.llm.gpu_offload_supported", lambda: pytest.fail("llama.cpp was loaded"))
+    monkeypatch.setattr(
+        "generation.backends.local_gguf.gpu_offload_supported", lambda: pytest.fail("llama.cpp was loaded")
+    )
     report = run_doctor(load_settings({"db": sample_db}, environ={}))
     assert [p.reason for p in report.errors] == ["llm-cpu-unsupported"]
     assert report.exit_code == 1

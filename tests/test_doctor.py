@@ -32,7 +32,7 @@ def private_copy(sample_db, tmp_path) -> Path:
 
 
 def test_a_healthy_install_and_index(sample_db):
-    from generation.bundled import bundled_llm_path
+    from generation.backends.bundled import bundled_llm_path
 
     code, report = doctor("--db", str(sample_db))
     assert code == 0, report["problems"]

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from frontends.session import Session
+from answering import Session
 from generation.followup import (
     REWRITE_MAX_TOKENS,
     History,

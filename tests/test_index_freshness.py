@@ -27,7 +27,7 @@ def ingest(folder, db) -> None:
 
 
 def test_a_session_sees_what_another_process_ingested_after_it_opened(tmp_path, settings_for):
-    from frontends.session import Session
+    from answering import Session
     from retrieval import open_retriever
 
     folder, db = tmp_path / "docs", tmp_path / "db"

@@ -1,6 +1,6 @@
 """The LLM's default thread count leaves out cores another process keeps busy."""
 
-from generation import threads
+from generation.backends import threads
 
 
 def readings(*steps):

