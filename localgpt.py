@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import click
 
-from core.display import shown
+from core.display import plural, shown
 from core.errors import LocalGPTError, NoIndexError
 from core.offline import enforce_offline
 from core.settings import HELP, default_of, env_var, load_settings, option_flags
@@ -269,7 +269,7 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
             click.echo("\n" + "\n".join(lines))
     if result.left_out:
         click.echo(
-            f"Note: {len(result.left_out)} relevant passage(s) did not fit the context window "
+            f"Note: {plural(len(result.left_out), 'relevant passage')} did not fit the context window "
             f"(--n-ctx {settings.n_ctx}) and were left out: " + "; ".join(h.chunk.citation() for h in result.left_out),
             err=True,
         )
@@ -498,7 +498,7 @@ def remove(targets: tuple[str, ...], **options: Any) -> None:
         click.echo(f"removed: {shown(source)}")
     for folder in removal.folders:
         click.echo(f"removed folder: {shown(folder)} (ingest it again to bring it back)")
-    click.echo(f"{len(removal.sources)} file(s) removed from {settings.db}; nothing on disk was touched.")
+    click.echo(f"{plural(len(removal.sources), 'file')} removed from {settings.db}; nothing on disk was touched.")
 
 
 @cli.command()
@@ -534,7 +534,7 @@ def acknowledge(sources: tuple[str, ...], **options: Any) -> None:
     marked = run_guarded(run)
     for source in marked:
         click.echo(f"acknowledged: {shown(source)}")
-    click.echo(f"{len(marked)} failure(s) marked as known.")
+    click.echo(f"{plural(len(marked), 'failure')} marked as known.")
 
 
 QUERY_SETTINGS = (
