@@ -51,7 +51,9 @@ class DoctorReport:
             lines.append("Problems")
             lines.extend(f"  {p.severity} [{p.reason}] {p.message}" for p in self.problems)
         lines.append(
-            "OK: nothing needed is missing or broken." if not self.errors else f"{plural(len(self.errors), 'problem')} to fix."
+            "OK: nothing needed is missing or broken."
+            if not self.errors
+            else f"{plural(len(self.errors), 'problem')} to fix."
         )
         return "\n".join(lines)
 

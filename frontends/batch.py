@@ -64,7 +64,13 @@ class BatchReport:
 
 def batch_record(question: Question, result: Answer) -> dict[str, Any]:
     """The answer record (generation/record.py) with the question's id and status first."""
-    return {"id": question.id, **_line(question), "question": question.text, "status": ANSWERED, **answer_record(result)}
+    return {
+        "id": question.id,
+        **_line(question),
+        "question": question.text,
+        "status": ANSWERED,
+        **answer_record(result),
+    }
 
 
 def _line(question: Question) -> dict[str, Any]:

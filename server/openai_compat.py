@@ -72,9 +72,7 @@ def wants_sources(extra: dict) -> bool:
     """The request's `localgpt.sources_in_content`: true (the default) or false."""
     value = extra.get("sources_in_content", True)
     if not isinstance(value, bool):
-        raise RequestError(
-            "'localgpt.sources_in_content' must be true (the sources listed after the answer) or false."
-        )
+        raise RequestError("'localgpt.sources_in_content' must be true (the sources listed after the answer) or false.")
     return value
 
 
