@@ -184,6 +184,16 @@ class ParsePool:
         pending = [task.source for future, (task, _) in self._inflight.items() if not future.done()]
         return pending[: self.workers]
 
+    def finished(self) -> list[tuple[str, int | None]]:
+        """(source, chunks) of the files read but not yet collected by `results` (the caller is busy
+        embedding): chunks None for a file unchanged or failed."""
+        out = []
+        for future, (task, _) in list(self._inflight.items()):
+            if future.done() and not future.cancelled() and future.exception() is None:
+                parsed = future.result()
+                out.append((task.source, len(parsed.chunks) if parsed.status == "read" else None))
+        return out
+
     def results(self, tasks: Iterable[Task], on_wait: Callable[[], None] | None = None) -> Iterator[Parsed]:
         """`on_wait()`: called before each wait for a worker (`reading()` says for which files)."""
         queue: list[tuple[Task, int]] = [(t, 1) for t in tasks]

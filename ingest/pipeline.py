@@ -297,7 +297,7 @@ def _read_embed_write(
     group = _Group()
     writer = _Writer(index)
     try:
-        progress.follow(pool.reading)
+        progress.follow(pool.reading, pool.finished)
         for parsed in pool.results(tasks, on_wait=progress.redraw):
             crashpoint("parsed")
             progress.file_read(parsed.source, len(parsed.chunks) if parsed.status == "read" else None)

@@ -75,6 +75,8 @@ class Progress:
         self._known_chunks = 0  # chunks of the files read so far (embedded or waiting to be)
         self._bytes_read = 0
         self._reading: Callable[[], list[str]] | None = None
+        self._finished: Callable[[], list[tuple[str, int | None]]] | None = None
+        self._counted: set[str] = set()  # files whose chunks are counted
         self._embedding: list[str] = []
         self._closed = False
 
@@ -84,9 +86,15 @@ class Progress:
         for source, size in files:
             self._unread[source] = max(int(size), 0)
 
-    def follow(self, reading: Callable[[], list[str]] | None) -> None:
-        """`reading()` tells the files the workers are reading now (asked at each redraw)."""
+    def follow(
+        self,
+        reading: Callable[[], list[str]] | None,
+        finished: Callable[[], list[tuple[str, int | None]]] | None = None,
+    ) -> None:
+        """`reading()` tells the files the workers are reading now, `finished()` those read but not yet
+        taken up, as (source, chunks) (asked at each redraw: the estimate counts them at once)."""
         self._reading = reading
+        self._finished = finished
 
     def redraw(self) -> None:
         """Draw the line now if it is due (the ingest is about to wait)."""
@@ -94,6 +102,13 @@ class Progress:
 
     def file_read(self, source: str, chunks: int | None) -> None:
         """A file is read into `chunks` chunks (None: it was unchanged or failed: no chunks to embed)."""
+        self._count(source, chunks)
+        self._maybe_draw()
+
+    def _count(self, source: str, chunks: int | None) -> None:
+        if source in self._counted:
+            return
+        self._counted.add(source)
         size = self._unread.pop(source, 0)
         self._bytes_read += size
         if chunks is not None:
@@ -101,7 +116,6 @@ class Progress:
             self._read_bytes[kind] = self._read_bytes.get(kind, 0) + size
             self._read_chunks[kind] = self._read_chunks.get(kind, 0) + chunks
             self._known_chunks += chunks
-        self._maybe_draw()
 
     def file_done(self, count: int = 1) -> None:
         self.files += count
@@ -157,6 +171,8 @@ class Progress:
 
     def line(self, width: int | None = None) -> str:
         """The line as shown; `width`: the terminal's, the file name is cut to fit it."""
+        for source, chunks in self._finished() if self._finished is not None else []:
+            self._count(source, chunks)
         now = self.clock()
         rate = self.chunks / max(now - self._embed_started, 1e-6) if self._embed_started else 0.0
         total = self.total_chunks()
@@ -221,7 +237,7 @@ class Progress:
 
     def close(self) -> None:
         if self.enabled:
-            self._reading = None
+            self._reading = self._finished = None
             self._embedding = []
             self._closed = True
             self._draw(final=True)

@@ -108,6 +108,23 @@ def test_once_every_file_is_read_the_total_is_exact_and_the_estimate_falls_to_ze
     assert "left" not in lines[-1] and "embedding" not in lines[-1]
 
 
+def test_files_read_while_the_ingest_embeds_count_at_once_and_only_once():
+    """The workers read ahead while the big PDF's chunks are embedded: the estimate counts the
+    files they finished before the pipeline takes them up, and not again when it does."""
+    clock = Clock()
+    progress = Progress(3, enabled=False, clock=clock)
+    progress.expect([("big.pdf", 900_000), ("a.html", 50_000), ("b.html", 50_000)])
+    progress.file_read("big.pdf", 900)
+    finished = [("a.html", 40)]
+    progress.follow(lambda: ["b.html"], lambda: finished)
+    assert progress.total_chunks() is None  # nothing known of HTML yet ...
+    progress.line()
+    assert progress.total_chunks() == (980, False)  # ... until a line is drawn: a.html's 40, b.html likewise
+    progress.file_read("a.html", 40)
+    progress.file_read("b.html", 35)
+    assert progress.total_chunks() == (975, True)
+
+
 def test_unchanged_and_failed_files_count_as_read_without_skewing_the_estimate():
     clock = Clock()
     progress = Progress(3, enabled=False, clock=clock)

@@ -193,6 +193,8 @@ class _Walker:
         self._links -= link
         if block:
             self.flush()
+        if tag == "dl":
+            self._terms_alone()  # a last term with no definition: not joined to the next list's
 
     def _children(self, element) -> None:
         if element.text:
