@@ -179,14 +179,15 @@ class Progress:
         if total and total[0]:
             share = min(self.chunks / total[0], 1.0)
             head = f"[{'#' * int(share * BAR):<{BAR}}] {int(share * 100):3d}%"
-            counted = f"{self.chunks:,}/{'' if total[1] else '~'}{total[0]:,} chunks"
+            counted = f"{self.chunks:,}/{'' if total[1] else '~'}{total[0]:,} chunk{'' if total[0] == 1 else 's'}"
         else:
             share = self.files / self.total_files if self.total_files else 1.0
             head = f"[{'#' * int(share * BAR):<{BAR}}]"
-            counted = f"{self.chunks:,} chunks"
+            counted = f"{self.chunks:,} chunk{'' if self.chunks == 1 else 's'}"
         left = None if self._closed else self.seconds_left()
         times = f"~{_clock(left)} left" if left is not None else f"{_clock(now - self.started)} elapsed"
-        text = f"{head} {counted}, {self.files}/{self.total_files} files, {rate:.1f} chunks/s, {times}"
+        files = f"{self.files}/{self.total_files} file{'' if self.total_files == 1 else 's'}"
+        text = f"{head} {counted}, {files}, {rate:.1f} chunks/s, {times}"
         doing = self._doing()
         if doing:
             verb, name = doing
