@@ -120,6 +120,11 @@ class _Walker:
             self.lead = ""
         self.builder.paragraph(text)
 
+    def finish(self) -> None:
+        """The end of the document: what is still pending becomes paragraphs."""
+        self.flush()
+        self._terms_alone()
+
     def _terms_alone(self) -> None:
         """Terms with no definition after them (or a long one, or a definition that opens with a
         heading or code block) are paragraphs of their own."""
@@ -247,8 +252,7 @@ def sections_from_html(html: str | bytes, base_meta: dict[str, Any] | None = Non
     walker = _Walker(builder)
     body = root.find("body")
     walker.walk(body if body is not None else root)
-    walker.flush()
-    walker._terms_alone()
+    walker.finish()
     return builder.finish()
 
 
