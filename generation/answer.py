@@ -235,7 +235,7 @@ def answer(
         return _refuse(run, "unknown_words", pointer=pointer)
     ranked = score_candidates(asked, relevant, embed, question_vector)  # 3. select the evidence
     evidence = choose_evidence(ranked, relevant)
-    word, absent = missing_subject(asked, relevant, index_chunks)  # 4. decide
+    word, absent = missing_subject(asked, relevant, index_chunks, word_counts)  # 4. decide
     if word:
         return _refuse(run, "subject", subject_refusal(word, absent), pointer=pointer)
     if not evidence or evidence[0].score < options.min_evidence:

@@ -20,7 +20,7 @@ from typing import Sequence
 
 from core.index_text import head_of
 from core.types import Hit
-from generation.excerpts import terms
+from core.words import tokens
 from generation.question import Question, content_words
 
 REFUSAL = "The documents do not contain an answer to this question."
@@ -63,38 +63,74 @@ def closest(hits: Sequence[Hit], min_score: float, most: int = CLOSEST) -> list[
 
 def _written_as_name(question: str, word: str) -> bool:
     """`word` appears in the question as a name or a code: capitalised (not as its first word), with a
-    digit, in mixed case, or called like a function ("mutate()")."""
-    for match in re.finditer(r"[^\W_][\w'’.+-]*(\(\))?", question):
-        token = match.group(0)
-        if token.lower().strip("'’.+-") != word and token.lower().strip("'’.+-").removesuffix("()") != word:
+    digit, in mixed case, called like a function ("mutate()"), or inside a code ("max_wal_size",
+    "asyncio.gather")."""
+    for match in re.finditer(r"[^\W_][\w'’.+:-]*(\(\))?", question):
+        token = match.group(0).removesuffix("()").rstrip("'’.+:-")
+        parts = [p for p in re.split(r"[.:]+", token.lower()) if p]
+        if word not in (token.lower(), *parts):
             continue
-        if match.group(1) or any(c.isdigit() for c in token) or any(c.isupper() for c in token[1:]):
+        if match.group(1) or len(parts) > 1 or "_" in token:
+            return True
+        if any(c.isdigit() for c in token) or any(c.isupper() for c in token[1:]):
             return True
         if match.start() > 0 and token[0].isupper():
             return True
     return False
 
 
-def missing_subject(question: Question, relevant: Sequence[Hit], chunks: int) -> tuple[str, bool]:
+# Words that only qualify the name they are joined to ("Apache-licensed", "Tcl-related", "Linux-only").
+_QUALIFIERS = frozenset(
+    "licensed related only based native like style compatible specific bound enabled aware free friendly "
+    "powered compliant oriented driven side level wide type".split()
+)
+
+
+def name_parts(word: str) -> list[str]:
+    """The parts of a name a document would write on their own: "gplv3's" -> ["gpl"], "apache-licensed"
+    -> ["apache"], "e11" -> ["e11"], "mysql" -> ["mysql"]. Possessives, qualifiers joined by a hyphen
+    and version suffixes ("v3") are dropped; parts shorter than three letters are not names."""
+    word = re.sub(r"['’]s$", "", word.lower())
+    if "_" in word:  # a code: one name, as the full-text index reads it ("max_wal_size": max wal size)
+        return [word]
+    if len(word) >= 3 and re.fullmatch(r"[^\W_]+", word) and not re.search(r"[^\W\d_]v?\d+$", word):
+        return [word]
+    parts = []
+    for piece in re.split(r"[^\w]+|_", word):
+        piece = re.sub(r"v?\d+$", "", piece) if re.search(r"[^\W\d_]{3,}v?\d+$", piece) else piece
+        if len(piece) >= 3 and not piece.isdigit() and piece not in _QUALIFIERS:
+            parts.append(piece)
+    return parts
+
+
+def missing_subject(question: Question, relevant: Sequence[Hit], chunks: int, word_counts=None) -> tuple[str, bool]:
     """The name the question is about that the documents do not cover, and whether the whole index
     lacks it (True) or only the relevant passages do (False); ("", False) when nothing is missing.
 
-    Only words written as names or codes count ("MySQL", "GParted", "mutate()", "E11"): a user's
-    own plain words ("afterwards", "big") are often missing from the passages that answer, and
-    measured on the dev sets refusing on them refused a third of the answerable questions."""
+    Only words written as names or codes count ("MySQL", "GParted", "mutate()", "E11"), each by the
+    parts a document would write ("GPLv3's" is "gpl", "Apache-licensed" is "apache"): a user's own
+    plain words ("afterwards", "big") are often missing from the passages that answer, and measured
+    on the dev sets refusing on them refused a third of the answerable questions."""
     if chunks < MIN_CHUNKS_FOR_ABSENCE or not question.counts:
         return "", False
     names = [w for w in content_words(question.text) if _written_as_name(question.text, w)]
-    for word in names:
-        if question.counts.get(word, 0) == 0:
-            return word, True
-    for word in names:
-        held = question.counts.get(word, 0)
-        if held > RARE_SHARE * chunks:
+    named = [(w, parts) for w in names if (parts := name_parts(w))]
+    counts = dict(question.counts)
+    wanted = [p for _, parts in named for p in parts if p not in counts]
+    if wanted and word_counts is not None:
+        counts.update(word_counts(wanted))
+    for _, parts in named:
+        if all(counts.get(p, 0) == 0 for p in parts):
+            return parts[0], True
+    contexts = [
+        " " + " ".join(tokens(h.text + " " + h.chunk.source + " " + head_of(h.chunk.source, h.chunk.metadata()))) + " "
+        for h in relevant
+    ]
+    for _, parts in named:
+        if max(counts.get(p, 0) for p in parts) > RARE_SHARE * chunks:
             continue
-        wanted = set(terms(word))
-        if not any(wanted <= set(terms(h.text + " " + head_of(h.chunk.source, h.chunk.metadata()))) for h in relevant):
-            return word, False
+        if not any(f" {' '.join(tokens(p))} " in context for p in parts for context in contexts):
+            return parts[0], False
     return "", False
 
 
