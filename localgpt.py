@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import click
 
-from core.display import shown
+from core.display import plural, shown
 from core.errors import LocalGPTError, NoIndexError
 from core.offline import enforce_offline
 from core.settings import (
@@ -124,6 +124,7 @@ def ingest(quiet: bool, report_path: str | None, exclude: tuple[str, ...], **opt
     Exit codes: 0 every file ingested (or failed before and acknowledged: localgpt
     acknowledge); 3 some files failed anew (listed with the reason); 1 nothing could be
     done (missing or empty folder, index locked or built otherwise).
+
     \b
     localgpt ingest --source-dir ~/private --db db
     localgpt ingest --source-dir ~/mail-export --db db --exclude 'drafts/' --exclude '*.tmp.pdf'
@@ -159,6 +160,7 @@ def build_onnx(**options: Any) -> None:
     \b
     For an air-gapped machine: build it where torch and onnx are installed, copy the folder
     printed here into the other machine's --onnx-cache (default ~/.cache/localgpt/onnx).
+
     \b
     localgpt build-onnx
     localgpt build-onnx --onnx-cache /media/usb/onnx-cache
@@ -264,7 +266,7 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
             click.echo("\n" + "\n".join(lines))
     if result.left_out:
         click.echo(
-            f"Note: {len(result.left_out)} relevant passage(s) did not fit the context window "
+            f"Note: {plural(len(result.left_out), 'relevant passage')} did not fit the context window "
             f"(--n-ctx {settings.n_ctx}) and were left out: " + "; ".join(h.chunk.citation() for h in result.left_out),
             err=True,
         )
@@ -388,6 +390,7 @@ def doctor(as_json: bool, **options: Any) -> None:
     \b
     Exit codes: 0 nothing needed is missing or broken; 1 a problem, named in brackets
     (llm-missing, embedding-model-missing, index-embedder-mismatch, index-readable-by-others, ...).
+
     \b
     localgpt doctor
     localgpt doctor --db ~/indexes/work --json
@@ -410,6 +413,7 @@ def documents(patterns: tuple[str, ...], folder: str | None, as_json: bool, **op
     ingested, and the reason it failed in its folder's last ingest, if it did.
 
     GLOB: only sources matching it ('*.pdf', 'office/*'), or under a folder of sources ('office').
+
     \b
     localgpt documents
     localgpt documents --folder ~/private '*.pdf'
@@ -438,6 +442,7 @@ def remove(targets: tuple[str, ...], **options: Any) -> None:
     source as `localgpt documents` lists it, a folder of sources, or a glob ('office/*.tmp').
     If one matches nothing, nothing is removed. A file still in an ingested folder comes back
     at that folder's next ingest unless excluded (.localgptignore or --exclude).
+
     \b
     localgpt remove ~/old-projects
     localgpt remove 'office/drafts/*' secrets.txt
@@ -460,7 +465,7 @@ def remove(targets: tuple[str, ...], **options: Any) -> None:
         click.echo(f"removed: {shown(source)}")
     for folder in removal.folders:
         click.echo(f"removed folder: {shown(folder)} (ingest it again to bring it back)")
-    click.echo(f"{len(removal.sources)} file(s) removed from {settings.db}; nothing on disk was touched.")
+    click.echo(f"{plural(len(removal.sources), 'file')} removed from {settings.db}; nothing on disk was touched.")
 
 
 @cli.command()
@@ -472,6 +477,7 @@ def acknowledge(sources: tuple[str, ...], **options: Any) -> None:
 
     Without SOURCE: every failure `localgpt documents` shows. A file that changes, or fails for
     another reason, counts as a new failure again.
+
     \b
     localgpt acknowledge scans/receipt.pdf
     localgpt acknowledge            # all current failures
@@ -495,7 +501,7 @@ def acknowledge(sources: tuple[str, ...], **options: Any) -> None:
     marked = run_guarded(run)
     for source in marked:
         click.echo(f"acknowledged: {shown(source)}")
-    click.echo(f"{len(marked)} failure(s) marked as known.")
+    click.echo(f"{plural(len(marked), 'failure')} marked as known.")
 
 
 @cli.command()
@@ -508,6 +514,7 @@ def chat(where: tuple[str, ...], **options: Any) -> None:
     At a terminal: a prompt with line editing and history (kept in DB/chat_history);
     /help, /sources (passages behind the last answer), /reset, /quit; Ctrl-C stops
     an answer, Ctrl-D leaves. Piped: one question per line, answers on stdout.
+
     \b
     localgpt chat
     printf "What is the rent?\\nAnd the deposit?\\n" | localgpt chat
@@ -549,9 +556,11 @@ def batch(questions: str, output: str, quiet: bool, where: tuple[str, ...], **op
     .jsonl ({"id": ..., "question": ...} a line) or .csv (a question column, an id
     column if present); - reads a text file from stdin.
     Interrupted? Run the same command again: answered questions are skipped.
+
     \b
     Exit codes: 0 every question answered; 3 some failed (recorded with their error,
     retried by a rerun); 1 nothing could be done (no index, unreadable file); 130 interrupted.
+
     \b
     localgpt batch questions.txt -o answers.jsonl
     localgpt batch questions.csv -o report.md

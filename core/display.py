@@ -25,3 +25,8 @@ def shown(name: str) -> str:
 
 def _printable(ch: str) -> bool:
     return unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp", "Cs")
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """ "1 page", "2 pages", "0 pages"; `many` for a word whose plural is not word + "s" ("1 query", "2 queries")."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"

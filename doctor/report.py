@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.display import plural
+
 ERROR = "error"
 WARNING = "warning"
 
@@ -49,7 +51,9 @@ class DoctorReport:
             lines.append("Problems")
             lines.extend(f"  {p.severity} [{p.reason}] {p.message}" for p in self.problems)
         lines.append(
-            "OK: nothing needed is missing or broken." if not self.errors else f"{len(self.errors)} problem(s) to fix."
+            "OK: nothing needed is missing or broken."
+            if not self.errors
+            else f"{plural(len(self.errors), 'problem')} to fix."
         )
         return "\n".join(lines)
 

@@ -6,6 +6,7 @@ import hashlib
 import importlib.util
 import json
 import logging
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,33 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
+# Folder names that say nothing of the model: a package's "model" folder, a hub cache's snapshot hash.
+_GENERIC_FOLDERS = {"model", "models", "weights", "snapshot", "snapshots", "default", "latest", "main"}
+
+
+def model_name(model_path: Path) -> str:
+    """What to call the model in folder `model_path`: the folder's name, unless that is generic
+    ("model", a commit hash); then the title of its model card (README.md, "# all-MiniLM-L6-v2"),
+    else the name it was saved under (config.json `_name_or_path`), else the folder above's name."""
+    name = model_path.name
+    if name.lower() not in _GENERIC_FOLDERS and not re.fullmatch(r"[0-9a-f]{20,}", name):
+        return name
+    readme = model_path / "README.md"
+    try:
+        card = readme.read_text(encoding="utf-8", errors="replace") if readme.is_file() else ""
+    except OSError:
+        card = ""
+    if card.startswith("---"):  # the card's YAML front matter
+        card = card.split("\n---", 1)[-1]
+    title = re.search(r"^# +(\S.*?)\s*$", card, re.M)
+    if title and len(title.group(1)) <= 80:
+        return title.group(1)
+    saved = str(_read_json(model_path / "config.json").get("_name_or_path") or "").rstrip("/")
+    if saved and not saved.startswith((".", "/")):
+        return saved.rsplit("/", 1)[-1]
+    return model_path.parent.name or name
+
+
 def describe_model(model_path: Path) -> EmbedderInfo:
     """Name, fingerprint, dimensions and token limit, read from the folder without loading torch."""
     model_path = Path(model_path)
@@ -87,7 +115,7 @@ def describe_model(model_path: Path) -> EmbedderInfo:
         _read_json(model_path / "config.json").get("hidden_size", 0)
     )
     return EmbedderInfo(
-        name=model_path.name,
+        name=model_name(model_path),
         fingerprint=digest.hexdigest()[:16],
         dimensions=dims,
         max_tokens=max_seq - 2,

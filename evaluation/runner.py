@@ -8,6 +8,7 @@ from typing import Callable, Sequence
 
 from evaluation.metrics import CUTOFFS, percentile, score_question
 from evaluation.qa import QAItem
+from core.display import plural
 from core.errors import SearchOptionError
 from retrieval.retriever import MODES, Retriever, SearchRequest
 
@@ -92,7 +93,7 @@ class EvalReport:
                 f"{percentile(m.latencies_ms, 50):>9.1f}{percentile(m.latencies_ms, 95):>9.1f}"
             )
         rows.append(
-            f"{self.questions} questions, scored on the passages shown (chars: their mean length). "
+            f"{plural(self.questions, 'question')}, scored on the passages shown (chars: their mean length). "
             "Latency is retrieval alone; embedding the question took "
             f"p50 {percentile(self.embed_ms, 50):.1f} ms, p95 {percentile(self.embed_ms, 95):.1f} ms more."
         )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from core.display import plural
 from core.files import open_private
 from frontends.batch_files import ANSWERED, FAILED, AnswerFormat, Existing, Question, format_for, normalize
 from answering import Session
@@ -51,9 +52,9 @@ class BatchReport:
     def summary(self) -> str:
         parts = [f"{self.answered} answered now", f"{self.already} already in {self.output.name}"]
         if self.duplicates:
-            parts.append(f"{self.duplicates} duplicates skipped")
+            parts.append(f"{plural(self.duplicates, 'duplicate')} skipped")
         parts.append(f"{len(self.failed)} failed")
-        text = f"{self.total} questions: {', '.join(parts)}"
+        text = f"{plural(self.total, 'question')}: {', '.join(parts)}"
         if self.answered or self.failed:
             text += f"; {self.rate_per_minute():.1f} questions/minute"
         if self.failed:
@@ -63,12 +64,24 @@ class BatchReport:
 
 def batch_record(question: Question, result: Answer) -> dict[str, Any]:
     """The answer record (generation/record.py) with the question's id and status first."""
-    return {"id": question.id, "question": question.text, "status": ANSWERED, **answer_record(result)}
+    return {
+        "id": question.id,
+        **_line(question),
+        "question": question.text,
+        "status": ANSWERED,
+        **answer_record(result),
+    }
+
+
+def _line(question: Question) -> dict[str, Any]:
+    """Where the question is in its file, for a record: {"line": 3} (none for questions from elsewhere)."""
+    return {"line": question.line} if question.line is not None else {}
 
 
 def error_record(question: Question, error: str, elapsed: float) -> dict[str, Any]:
     return {
         "id": question.id,
+        **_line(question),
         "question": question.text,
         "status": FAILED,
         "error": error,

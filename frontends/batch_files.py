@@ -34,9 +34,10 @@ def normalize(text: str) -> str:
 
 @dataclass(frozen=True)
 class Question:
-    id: Any  # the id given in the file, else the line number (text files) or row number (CSV without ids)
+    id: Any  # the id given in the file, else the question's number: 1, 2, ... in the file's order
     text: str
     has_id: bool  # True: matched to earlier answers by id; False: by the question text
+    line: int | None = None  # where it is in the file: its line (text, JSONL) or row (CSV, 1 = the header)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -70,7 +71,7 @@ def _text_questions(lines: Iterable[str]) -> list[Question]:
     for number, line in enumerate(lines, start=1):
         text = line.strip()
         if text and not text.startswith("#"):
-            questions.append(Question(number, text, has_id=False))
+            questions.append(Question(len(questions) + 1, text, has_id=False, line=number))
     return questions
 
 
@@ -91,7 +92,8 @@ def _jsonl_questions(content: str, path: Path) -> list[Question]:
                 f'Line {number} of {path} has no "question". Each line must be like {{"id": "q1", "question": "..."}}.'
             )
         has_id = item.get("id") not in (None, "")
-        questions.append(Question(item["id"] if has_id else number, str(item["question"]).strip(), has_id))
+        given = item["id"] if has_id else len(questions) + 1
+        questions.append(Question(given, str(item["question"]).strip(), has_id, line=number))
     return questions
 
 
@@ -110,7 +112,7 @@ def _csv_questions(content: str, path: Path) -> list[Question]:
         if not text:
             continue
         given = (row.get(id_column) or "").strip() if id_column else ""
-        questions.append(Question(given or number, text, has_id=bool(given)))
+        questions.append(Question(given or len(questions) + 1, text, has_id=bool(given), line=number))
     return questions
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.display import plural
 from generation.sentences import one_line
 
 Record = dict[str, Any]
@@ -133,7 +134,7 @@ def markdown_answer_lines(record: Record) -> list[str]:
     timings = record.get("timings") or {}
     relevances = [p["relevance"] for p in passages if "relevance" in p]
     best = f", best relevance {max(relevances):.2f}" if relevances else ""
-    lines += [f"*{len(passages)} passages retrieved{best}; {timings.get('total_s', 0):.1f} s.*", ""]
+    lines += [f"*{plural(len(passages), 'passage')} retrieved{best}; {timings.get('total_s', 0):.1f} s.*", ""]
     return lines
 
 

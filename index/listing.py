@@ -10,7 +10,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Sequence
 
-from core.display import shown
+from core.display import plural, shown
 from core.errors import LocalGPTError
 from index.catalog import Catalog, Root
 from index.store import Index
@@ -35,9 +35,9 @@ class Document:
 
     def line(self) -> str:
         """One line for a terminal: the source (escaped), its chunks, pages, size, when, its failure."""
-        parts = [f"{self.chunks} chunks"]
+        parts = [plural(self.chunks, "chunk")]
         if self.pages:
-            parts.append(f"{self.pages} pages")
+            parts.append(plural(self.pages, "page"))
         if self.size is not None:
             parts.append(_size(self.size))
         if self.ingested_at:
@@ -70,8 +70,8 @@ def render(documents: list[Document], roots: list[Root]) -> str:
             label = labels.get(folder, "")
             named = f" (sources under {shown(label)}/)" if label else ""
             lines.append(
-                f"{shown(folder) or '(folder not recorded)'}{named}: {sum(d.indexed for d in group)} files, "
-                f"{sum(d.chunks for d in group)} chunks"
+                f"{shown(folder) or '(folder not recorded)'}{named}: {plural(sum(d.indexed for d in group), 'file')}, "
+                f"{plural(sum(d.chunks for d in group), 'chunk')}"
             )
         lines.append(doc.line())
     return "\n".join(lines) if lines else "The index holds no documents."

@@ -19,7 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from core.files import file_sha256
 from core.types import Chunk
@@ -178,7 +178,24 @@ class ParsePool:
         """A result is waiting: the caller may collect more before it embeds."""
         return any(f.done() for f in self._inflight)
 
-    def results(self, tasks: Iterable[Task]) -> Iterator[Parsed]:
+    def reading(self) -> list[str]:
+        """The sources the workers are reading now, as far as the main process can tell: the
+        first tasks not done, in the order given (each worker takes the next one when it is free)."""
+        pending = [task.source for future, (task, _) in self._inflight.items() if not future.done()]
+        return pending[: self.workers]
+
+    def finished(self) -> list[tuple[str, int | None]]:
+        """(source, chunks) of the files read but not yet collected by `results` (the caller is busy
+        embedding): chunks None for a file unchanged or failed."""
+        out = []
+        for future, (task, _) in list(self._inflight.items()):
+            if future.done() and not future.cancelled() and future.exception() is None:
+                parsed = future.result()
+                out.append((task.source, len(parsed.chunks) if parsed.status == "read" else None))
+        return out
+
+    def results(self, tasks: Iterable[Task], on_wait: Callable[[], None] | None = None) -> Iterator[Parsed]:
+        """`on_wait()`: called before each wait for a worker (`reading()` says for which files)."""
         queue: list[tuple[Task, int]] = [(t, 1) for t in tasks]
         queue.reverse()  # popped from the end: files go in the order given
         wanted = {task for task, _ in queue}
@@ -190,6 +207,8 @@ class ParsePool:
                 task, attempt = queue.pop()
                 future = self._prefetched.pop(task, None) or self._start().submit(parse, task, self.max_bytes)
                 self._inflight[future] = (task, attempt)
+            if on_wait is not None:
+                on_wait()
             done, _ = wait(list(self._inflight), return_when=FIRST_COMPLETED)
             broken = False
             for future in done:

@@ -187,6 +187,7 @@ def run_ingest(
                 failed_known.append(doc.source)
         index.remove_files(failed_known)
         if work.to_read:
+            progress.expect((task.source, task.size) for task in work.to_read)
             pool = pool or parse_pool(len(work.to_read))
             _read_embed_write(pool, reading_order(work.to_read), known, index, embedder, record, progress)
             report.embedding_backend = embedder.backend if embedder.loaded else ""
@@ -296,8 +297,10 @@ def _read_embed_write(
     group = _Group()
     writer = _Writer(index)
     try:
-        for parsed in pool.results(tasks):
+        progress.follow(pool.reading, pool.finished)
+        for parsed in pool.results(tasks, on_wait=progress.redraw):
             crashpoint("parsed")
+            progress.file_read(parsed.source, len(parsed.chunks) if parsed.status == "read" else None)
             if parsed.status == "unchanged":
                 writer.wait()
                 index.catalog.touch_file(parsed.record)
@@ -312,8 +315,10 @@ def _read_embed_write(
             if group.chunks >= GROUP_CHUNKS or (group.chunks >= MIN_GROUP_CHUNKS and not pool.ready()):
                 _flush(group, known, writer, embedder, record, progress)
                 group = _Group()
+        progress.follow(None)
         _flush(group, known, writer, embedder, record, progress)
     finally:
+        progress.follow(None)
         writer.close()
 
 
@@ -324,7 +329,7 @@ def _flush(group: _Group, known, writer: _Writer, embedder: Embedder, record, pr
     token_ids = None
     if all(parsed.token_ids is not None for parsed in group.files):
         token_ids = [ids for parsed in group.files for ids in parsed.token_ids]
-    progress.embedding()
+    progress.embedding([parsed.source for parsed in sorted(group.files, key=lambda p: -len(p.chunks))])
     texts = [t for parsed in group.files for t in (parsed.texts or [c.text for c in parsed.chunks])]
     vectors = embed_sorted(embedder, texts, tokens, on_batch=progress.chunks_done, token_ids=token_ids)
 

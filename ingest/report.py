@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from core.display import plural
+
 # Exit codes of `localgpt ingest` (docs/ingest.md).
 EXIT_OK = 0
 EXIT_SOME_FAILED = 3
@@ -56,7 +58,7 @@ class IngestReport:
             parts[STATUSES.index("failed")] += f" ({known} known)"
         return (
             f"Ingested {self.source_dir} into {self.db}: {', '.join(parts)}; "
-            f"{self.chunks_written} chunks written in {self.elapsed:.1f}s."
+            f"{plural(self.chunks_written, 'chunk')} written in {self.elapsed:.1f}s."
         )
 
     def sort(self) -> None:

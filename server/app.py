@@ -128,6 +128,11 @@ class Server:
     async def index_page(self, request: Request) -> Response:
         return HTMLResponse(static_text("index.html"), headers={"cache-control": "no-store"})
 
+    async def favicon(self, request: Request) -> Response:
+        """The icon browsers ask for at /favicon.ico (the pages link the SVG one)."""
+        icon = resources.files("server").joinpath("static", "favicon.ico").read_bytes()
+        return Response(icon, media_type="image/x-icon", headers={"cache-control": "public, max-age=86400"})
+
     async def login(self, request: Request) -> Response:
         token = request.app.state.token
         if request.method == "POST":
@@ -166,6 +171,7 @@ def build_app(engine: Engine, token: str | None = None, allowed_hosts: set[str] 
     routes = [
         Route("/", server.index_page),
         Route("/login", server.login, methods=["GET", "POST"]),
+        Route("/favicon.ico", server.favicon),
         Route("/api/health", server.health),
         Route("/api/search", server.search, methods=["POST"]),
         Route("/api/ask", server.ask, methods=["POST"]),

@@ -2,7 +2,9 @@
 
 The last user message is the question; earlier user/assistant pairs are the conversation a
 follow-up is understood from, as in `localgpt chat`. System messages are ignored: the answer is
-always grounded in the documents. The sources, evidence and refusal travel in the extra field
+always grounded in the documents. The message text is the answer followed by a short "Sources:"
+list (`"localgpt": {"sources_in_content": false}` in the request leaves it out), so that any chat UI shows
+where the answer comes from. The sources, evidence and refusal travel in full in the extra field
 `localgpt` (the answer record, as /api/ask returns it) of the response, and of the final chunk
 of a stream; while a request waits for the model, chunks with an empty delta carry
 `localgpt.queue_position`.
@@ -58,6 +60,25 @@ def _text(content: Any) -> str:
     return ""
 
 
+def sources_text(record: dict) -> str:
+    """The answer's sources as the message text ends with them, a Markdown list that reads as plain
+    text too: "\n\nSources:\n- [1] lease.pdf, page 2"; for a refusal, the closest passages found ("" when
+    there are none)."""
+    lines = [f"- [{s['n']}] {s.get('citation') or s['source']}" for s in record.get("sources") or [] if "n" in s]
+    if not lines and record.get("refused") and record.get("closest"):  # a refusal points to where to look
+        near = [f"- {h.get('citation') or h['source']}" for h in record["closest"]]
+        return "\n\nClosest passages found (they do not answer it):\n" + "\n".join(near)
+    return "\n\nSources:\n" + "\n".join(lines) if lines else ""
+
+
+def wants_sources(extra: dict) -> bool:
+    """The request's `localgpt.sources_in_content`: true (the default) or false."""
+    value = extra.get("sources_in_content", True)
+    if not isinstance(value, bool):
+        raise RequestError("'localgpt.sources_in_content' must be true (the sources listed after the answer) or false.")
+    return value
+
+
 def _chunk(cid: str, created: int, delta: dict, finish: str | None = None, extra: dict | None = None) -> dict:
     out = {
         "id": cid,
@@ -90,12 +111,13 @@ def routes(ask_job: Callable[[dict, list], Job], jobs: Jobs, started: float) -> 
         question, history = conversation(data.get("messages"))
         extra = data.get(EXTRA) if isinstance(data.get(EXTRA), dict) else {}
         fields = query_fields({"query": question, **{k: extra.get(k) for k in ("k", "mode", "where")}})
+        listed = wants_sources(extra)
         job = ask_job(fields, history)
         cid = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         if data.get("stream"):
             return StreamingResponse(
-                stream(job, cid, created), media_type="text/event-stream", headers=EVENT_STREAM_HEADERS
+                stream(job, cid, created, listed), media_type="text/event-stream", headers=EVENT_STREAM_HEADERS
             )
         try:
             record = await jobs.run(request, job)
@@ -108,14 +130,21 @@ def routes(ask_job: Callable[[dict, list], Job], jobs: Jobs, started: float) -> 
                 "created": created,
                 "model": MODEL,
                 "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": record["answer"]}, "finish_reason": "stop"}
+                    {
+                        "index": 0,
+                        "message": {
+                            "role": "assistant",
+                            "content": record["answer"] + (sources_text(record) if listed else ""),
+                        },
+                        "finish_reason": "stop",
+                    }
                 ],
                 "usage": _usage(record),
                 EXTRA: record,
             }
         )
 
-    async def stream(job, cid: str, created: int):
+    async def stream(job, cid: str, created: int, listed: bool = True):
         yield sse_data(_chunk(cid, created, {"role": "assistant", "content": ""}))
         async for name, payload in jobs.events(job):
             if name == "token":
@@ -125,6 +154,9 @@ def routes(ask_job: Callable[[dict, list], Job], jobs: Jobs, started: float) -> 
             elif name == "searching":
                 yield sse_data(_chunk(cid, created, {}, extra={"standalone": payload["standalone"]}))
             elif name == "done":
+                listing = sources_text(payload) if listed else ""
+                if listing:
+                    yield sse_data(_chunk(cid, created, {"content": listing}))
                 yield sse_data({**_chunk(cid, created, {}, "stop", extra=payload), "usage": _usage(payload)})
             elif name == "ping":
                 yield SSE_PING

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.display import plural
 from core.errors import LocalGPTError
 
 DEFAULT_SCALE = 1.5  # 108 dpi: readable on a laptop, about 150 kB a page
@@ -82,7 +83,7 @@ def render_page(path: Path, page: int, highlight: str = "", scale: float = DEFAU
         raise PageError(f"{path.name} could not be opened as a PDF: {exc}") from None
     try:
         if not 1 <= page <= len(document):
-            raise PageError(f"{path.name} has {len(document)} pages; page {page} does not exist.")
+            raise PageError(f"{path.name} has {plural(len(document), 'page')}; page {page} does not exist.")
         pdf_page = document[page - 1]
         image = pdf_page.render(scale=scale).to_pil().convert("RGBA")
         drawn = 0

@@ -17,7 +17,7 @@ from urllib.parse import quote
 COOKIE = "localgpt_token"
 MAX_BODY = 256 * 1024  # bytes: a question and a conversation, not a document
 MIN_TOKEN_CHARS = 16
-OPEN_PATHS = ("/login", "/static/style.css")
+OPEN_PATHS = ("/login", "/static/style.css", "/favicon.ico", "/static/favicon.svg")
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),

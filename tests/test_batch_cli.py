@@ -70,6 +70,9 @@ def test_batch_killed_part_way_then_rerun_answers_every_question_once(sample_db,
         assert r["passages"] and all(p["source"] and isinstance(p["score"], float) for p in r["passages"])
         assert all(s["source"] and "page" in s for s in r["sources"])
         assert set(r["timings"]) >= {"retrieve_s", "answer_s", "total_s"}
+    # Numbered as the user counts the questions (the comment and blank lines do not count); the line kept.
+    assert sorted(r["id"] for r in records) == list(range(1, len(QUESTIONS) + 1))
+    assert all(r["line"] == r["id"] + 2 and QUESTIONS[r["id"] - 1] == r["question"] for r in records)
     by_question = {r["question"]: r for r in records}
     for index, source in EXPECTED_FILE.items():
         assert by_question[QUESTIONS[index]]["passages"][0]["source"] == source

@@ -45,7 +45,8 @@ def test_text_file_skips_blank_lines_and_comments(tmp_path):
     path = tmp_path / "q.txt"
     path.write_text("# questions for the lease\nWhat is the rent?\n\n   \n  # indented comment\nWho is the tenant?  \n")
     questions = read_questions(path)
-    assert [(q.id, q.text) for q in questions] == [(2, "What is the rent?"), (6, "Who is the tenant?")]
+    # numbered 1..n, as the user counts them; the line is kept for the record
+    assert [(q.id, q.text, q.line) for q in questions] == [(1, "What is the rent?", 2), (2, "Who is the tenant?", 6)]
     assert not any(q.has_id for q in questions)  # matched to earlier answers by their text
 
 
@@ -53,9 +54,9 @@ def test_jsonl_with_and_without_ids(tmp_path):
     path = tmp_path / "q.jsonl"
     path.write_text('{"id": "rent", "question": "What is the rent?"}\n\n{"question": "Who is the tenant?"}\n')
     questions = read_questions(path)
-    assert [(q.id, q.text, q.has_id) for q in questions] == [
-        ("rent", "What is the rent?", True),
-        (3, "Who is the tenant?", False),
+    assert [(q.id, q.text, q.has_id, q.line) for q in questions] == [
+        ("rent", "What is the rent?", True, 1),
+        (2, "Who is the tenant?", False, 3),
     ]
 
 
@@ -70,9 +71,9 @@ def test_csv_question_column_and_optional_id(tmp_path):
     path = tmp_path / "q.csv"
     path.write_text('ID,Question,owner\nA1,"What is the rent, per month?",me\n,Who is the tenant?,you\nA3,,x\n')
     questions = read_questions(path)
-    assert [(q.id, q.text, q.has_id) for q in questions] == [
-        ("A1", "What is the rent, per month?", True),
-        (3, "Who is the tenant?", False),
+    assert [(q.id, q.text, q.has_id, q.line) for q in questions] == [
+        ("A1", "What is the rent, per month?", True, 2),
+        (2, "Who is the tenant?", False, 3),
     ]
 
 

@@ -42,7 +42,7 @@ def test_csv_in_markdown_out_records_a_failing_question_and_goes_on(session, tmp
     assert "## rent. What is the monthly rent?" in text
     assert "## kettle. How often should the kettle be descaled?" in text
     assert "**Error:** " in text and "## long. Why is the notice period" in text
-    assert "passages retrieved, best relevance" in text
+    assert "1 passage retrieved, best relevance" in text and "1 passages" not in text  # -k 1
 
     # A rerun answers only what failed (it fails again: the question is still too long).
     again = run_batch(session, read_questions(questions), report_path)

@@ -46,6 +46,7 @@ def test_a_healthy_install_and_index(sample_db):
     assert isinstance(llm["llama_cpp_gpu_offload"], bool)
     embedding = report["embedding_model"]
     assert len(embedding["sha256"]) == 64 and embedding["dimensions"] == 384
+    assert embedding["name"] == "all-MiniLM-L6-v2"  # by its name, not its folder's ("model")
     assert embedding["device"] in ("cpu", "cuda", "mps")
     index = report["index"]
     assert index["exists"] and index["private"]
@@ -63,6 +64,7 @@ def test_text_output_names_sections_and_says_ok(sample_db):
     for title in ("Python", "Libraries", "Embedding model", "LLM", "Index", "System", "Offline switches"):
         assert f"\n{title}\n" in f"\n{result.output}"
     assert result.output.rstrip().endswith("OK: nothing needed is missing or broken.")
+    assert "\n  name: all-MiniLM-L6-v2\n" in result.output and "name: model\n" not in result.output
 
 
 @pytest.mark.slow

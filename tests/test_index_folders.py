@@ -81,7 +81,7 @@ def test_documents_lists_each_file_with_its_folder_and_remove_takes_files_or_a_f
     assert listing.exit_code == 0, listing.output
     lines = listing.stdout.splitlines()
     assert lines[0] == f"{office}: 2 files, 2 chunks"
-    assert lines[1].startswith("  lease.txt  (1 chunks, ") and "ingested 20" in lines[1]
+    assert lines[1].startswith("  lease.txt  (1 chunk, ") and "ingested 20" in lines[1]
     assert f"{other} (sources under other/): 2 files, 2 chunks" in lines
     docs = json.loads(run("documents", "--db", db, "--json", "--folder", other, "*budget*").stdout)
     assert [(d["source"], d["folder"], d["chunks"], d["size"]) for d in docs] == [

@@ -252,10 +252,21 @@ def test_the_official_openai_client_works_unchanged(server):
     completion = client.chat.completions.create(
         model="localgpt", messages=[{"role": "user", "content": LEASE_QUESTION}]
     )
-    assert completion.choices[0].message.content
+    content = completion.choices[0].message.content
     extra = completion.model_extra["localgpt"]
     assert extra["schema_version"] == 1
-    assert extra["evidence"] and extra["sources"] and extra["answer"] == completion.choices[0].message.content
+    assert extra["evidence"] and extra["sources"]
+    # What a plain client shows: the answer, then its sources, one a line.
+    listed = "".join(f"\n- [{s['n']}] {s['citation']}" for s in extra["sources"])
+    assert content == f"{extra['answer']}\n\nSources:{listed}", content
+    assert "lease_agreement.pdf, page" in content or "copy.pdf, page" in content
+    bare = client.chat.completions.create(
+        model="localgpt",
+        messages=[{"role": "user", "content": LEASE_QUESTION}],
+        extra_body={"localgpt": {"sources_in_content": False}},
+    )
+    assert bare.choices[0].message.content == bare.model_extra["localgpt"]["answer"]
+    assert "Sources:" not in bare.choices[0].message.content
     chunks = list(
         client.chat.completions.create(
             model="localgpt", stream=True, messages=[{"role": "user", "content": LEASE_QUESTION}]
@@ -264,7 +275,79 @@ def test_the_official_openai_client_works_unchanged(server):
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text.strip()
     assert chunks[-1].choices[0].finish_reason == "stop"
-    assert chunks[-1].model_extra["localgpt"]["sources"]
+    record = chunks[-1].model_extra["localgpt"]
+    assert record["sources"]
+    assert text == record["answer"] + "\n\nSources:" + "".join(
+        f"\n- [{s['n']}] {s['citation']}" for s in record["sources"]
+    )
+
+
+@pytest.mark.slow
+def test_a_bad_sources_option_is_refused(client):
+    response = client.post(
+        "/v1/chat/completions",
+        json={
+            "model": "localgpt",
+            "messages": [{"role": "user", "content": "rent?"}],
+            "localgpt": {"sources_in_content": "no"},
+        },
+    )
+    assert response.status_code == 400 and "sources_in_content" in one_line_error(response)
+
+
+class _StallingModel:
+    """A model whose first sentence states a figure no passage holds (so the answer is withheld and
+    the evidence quoted instead), and which then would go on until `release` is set."""
+
+    n_ctx = 2048
+
+    def __init__(self):
+        self.release = threading.Event()
+
+    def count_tokens(self, messages) -> int:
+        return sum(len(m["content"].split()) + 4 for m in messages)
+
+    def stream_chat(self, messages, max_tokens, temperature, repeat_penalty):
+        yield from ["The notice ", "period is ", "45 days. ", "And "]
+        while not self.release.wait(0.05):
+            yield ""
+        yield "more."
+
+
+@pytest.mark.slow
+def test_a_withheld_answer_streams_the_quote_without_waiting_for_the_model(corpus):
+    """The quoted answer (and its sources) stream as soon as the model's words are withheld, while
+    the model would still be writing; the stream then ends with the record."""
+    from core.settings import load_settings
+    from server.app import build_app
+    from server.engine import Engine
+
+    model = _StallingModel()
+    engine = Engine(load_settings({"db": corpus["db"]}, environ={"LOCALGPT_THREADS": "2"}))
+    engine._llm = model  # the model the server uses: this one, not the bundled one
+    request = {"model": "localgpt", "stream": True, "messages": [{"role": "user", "content": LEASE_QUESTION}]}
+    try:
+        with (
+            live_server(build_app(engine, None, {"127.0.0.1"})) as live,
+            httpx.Client(base_url=live.url, timeout=120) as http,
+        ):
+            with http.stream("POST", "/v1/chat/completions", json=request) as response:
+                text, record = "", None
+                for line in response.iter_lines():
+                    if not line.startswith("data: {"):
+                        continue
+                    chunk = json.loads(line[6:])
+                    if chunk["choices"][0].get("finish_reason") == "stop":
+                        record = chunk["localgpt"]
+                        break
+                    text += chunk["choices"][0]["delta"].get("content") or ""
+                assert not model.release.is_set()  # all of it came while the model was still "writing"
+    finally:
+        model.release.set()
+        engine.close()
+    assert record["answer_method"] == "quoted" and "45" in record["withheld"]
+    assert text.startswith(record["answer"]) and "sixty (60) days" in text
+    assert "\n\nSources:\n- [" in text
 
 
 @pytest.mark.slow

@@ -71,6 +71,7 @@ def browser(monkeypatch):
         "--window-size=1280,1000",
     ):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console: failed loads show there
     driver = webdriver.Chrome(service=Service(executable_path=DRIVER, port=port), options=options)
     yield driver
     driver.quit()
@@ -136,3 +137,70 @@ def test_documents_view_and_phone_width(server, browser):
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#docs-table tbody tr")) == 1)
     assert browser.execute_script("return document.body.scrollWidth <= window.innerWidth + 1")
     shoot(browser, "serve-documents-phone.png")
+
+
+# A passage of an HTML page as /api/ask returns it: long, the evidence sentence near its end.
+LONG_PASSAGE = """
+const filler = Array.from({length: 80}, (_, i) => `Paragraph ${i + 1} of the page says something else entirely.`).join("\\n\\n");
+const sentence = "The marked sentence: bigserial should be used beyond 2^31 identifiers.";
+const text = filler + "\\n\\n" + sentence + "\\n\\nA last paragraph.";
+const start = text.indexOf(sentence);
+const passage = {source: "postgresql/datatype-numeric.html", location: "8.1.4. Serial Types", text: sentence,
+                 passage: {text, start, end: start + sentence.length}};
+openViewer(passage, {n: 1, start, end: start + sentence.length, text: sentence});
+"""
+
+
+def _in_view(driver) -> bool:
+    """The <mark> lies inside the viewer's visible box and inside the window."""
+    return driver.execute_script(
+        """
+        const mark = document.querySelector("#viewer-text mark"), viewer = document.getElementById("viewer");
+        if (!mark) return false;
+        const m = mark.getBoundingClientRect(), v = viewer.getBoundingClientRect();
+        const top = Math.max(v.top, 0), bottom = Math.min(v.bottom, window.innerHeight);
+        return m.height > 0 && m.top >= top - 1 && m.bottom <= bottom + 1;
+        """
+    )
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["laptop", "phone"])
+def test_the_viewer_scrolls_the_marked_sentence_into_view(server, browser, size):
+    """An HTML page's passage is long and its evidence sentence comes late: the viewer opens on the
+    sentence, not on the top of the passage (at phone width the page itself scrolls to it)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.set_window_size(*size)
+    browser.get(server.url + "/")
+    WebDriverWait(browser, 60).until(lambda d: d.execute_script("return typeof openViewer === 'function'"))
+    browser.execute_script(LONG_PASSAGE)
+    mark = browser.find_element(By.CSS_SELECTOR, "#viewer-text mark")
+    assert "2^31 identifiers" in mark.text
+    assert _in_view(browser), browser.execute_script(
+        "const m = document.querySelector('#viewer-text mark').getBoundingClientRect(), v = document.getElementById('viewer');"
+        "return [m.top, m.bottom, v.getBoundingClientRect().top, v.getBoundingClientRect().bottom, v.scrollHeight, v.clientHeight, window.innerHeight, window.scrollY, getComputedStyle(v).position]"
+    )
+    # and the passage really is longer than what is shown: the top is out of sight now
+    assert browser.execute_script(
+        "const v = document.getElementById('viewer'); return v.scrollTop > 0 || window.scrollY > 0"
+    )
+
+
+def test_the_pages_load_without_a_404_and_with_their_icon(server, browser):
+    """Nothing the web app loads fails: the favicon too (an icon of its own, from this server)."""
+    browser.get(server.url + "/")
+    icon = browser.execute_script("return document.querySelector('link[rel=icon]').href")
+    assert icon.startswith(server.url + "/")
+    statuses = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        Promise.all(["/favicon.ico", arguments[0]].map((u) => fetch(u).then((r) => [r.status, r.headers.get("content-type")])))
+          .then(done);
+        """,
+        icon,
+    )
+    assert statuses == [[200, "image/x-icon"], [200, "image/svg+xml"]], statuses
+    browser.get(server.url + "/login")
+    failed = [e for e in browser.get_log("browser") if "404" in e["message"] or "Failed to load" in e["message"]]
+    assert not failed, failed

@@ -14,6 +14,11 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// "1 file", "2 files"
+function count(n, word) {
+  return `${n} ${n === 1 ? word : word + "s"}`;
+}
+
 async function errorText(response) {
   try { return (await response.json()).error || response.statusText; } catch (e) { return response.statusText; }
 }
@@ -122,7 +127,8 @@ function openViewer(passage, evidence) {
   $("viewer-location").textContent = where;
   const text = passage.passage ? passage.passage.text : passage.text;
   const sentence = evidence ? text.slice(evidence.start, evidence.end) : "";
-  const image = $("viewer-image"), box = $("viewer-text");
+  const image = $("viewer-image"), box = $("viewer-text"), viewer = $("viewer");
+  viewer.scrollTop = 0;
   if (/\.pdf$/i.test(passage.source) && passage.page && !passage.attachment) {
     const params = new URLSearchParams({ source: passage.source, page: passage.page,
       highlight: sentence || passage.text.slice(0, 300) });
@@ -140,7 +146,20 @@ function openViewer(passage, evidence) {
       box.textContent = text;
     }
   }
-  $("viewer").scrollIntoView({ block: "nearest" });
+  viewer.scrollIntoView({ block: "nearest" });
+  const mark = box.hidden ? null : box.querySelector("mark");
+  if (mark) showMarked(viewer, mark);
+}
+
+// The marked sentence in view: the viewer scrolls (a third from its top) where it has its own
+// scroll bar; on a phone, where it is part of the page, the page scrolls.
+function showMarked(viewer, mark) {
+  if (viewer.scrollHeight > viewer.clientHeight + 1) {
+    const offset = mark.getBoundingClientRect().top - viewer.getBoundingClientRect().top;
+    viewer.scrollTop += offset - viewer.clientHeight / 3;
+  } else {
+    mark.scrollIntoView({ block: "center" });
+  }
 }
 
 // --- Documents --------------------------------------------------------------------------------
@@ -152,7 +171,7 @@ async function loadDocuments() {
   if (!response.ok) { $("docs-summary").textContent = "Error: " + await errorText(response); return; }
   const docs = await response.json();
   const failed = docs.filter((d) => d.last_failure).length;
-  $("docs-summary").textContent = `${docs.length} file(s)${failed ? `, ${failed} with a failure` : ""}`;
+  $("docs-summary").textContent = `${count(docs.length, "file")}${failed ? `, ${failed} with a failure` : ""}`;
   for (const d of docs) {
     const when = d.ingested_at ? new Date(d.ingested_at * 1000).toLocaleString() : (d.indexed ? "" : "not in the index");
     body.append(el("tr", {}, el("td", { text: d.source }), el("td", { text: String(d.chunks) }),
@@ -174,7 +193,7 @@ async function loadStatus() {
   const response = await fetch("/api/health");
   if (response.ok) {
     const h = await response.json();
-    $("status").textContent = `${h.files} files, ${h.chunks} chunks`;
+    $("status").textContent = `${count(h.files, "file")}, ${count(h.chunks, "chunk")}`;
   }
 }
 
