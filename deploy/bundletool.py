@@ -205,8 +205,11 @@ SYSTEM_LIBRARIES = {
     "ld-linux-x86-64.so.2",
     "ld-linux-aarch64.so.1",
 }
-# The GPU driver's libraries come with the driver on the target machine and must match it: never carried.
-DRIVER_LIBRARIES = re.compile(r"^lib(cuda|nvidia-[\w-]+|nvcuvid|vulkan)\.so")
+# Never carried. The GPU driver's libraries come with the driver on the target machine and must match it.
+# OpenSSL comes with Python itself (its ssl module links it), and a carried copy would miss the system's
+# security fixes; in llama-cpp-python only libllama-common links it (llama.cpp's model downloader, which the
+# bindings never load).
+NOT_CARRIED = re.compile(r"^lib(cuda|nvidia-[\w-]+|nvcuvid|vulkan|ssl|crypto)\.so")
 
 
 def _patchelf(*args: str | Path) -> str:
@@ -262,7 +265,7 @@ def carry_libraries(wheel: Path, out_dir: Path) -> str:
         while pending:
             elf = pending.pop()
             for needed in _patchelf("--print-needed", elf).split():
-                if needed in inside or needed in SYSTEM_LIBRARIES or needed in carried or DRIVER_LIBRARIES.match(needed):
+                if needed in inside or needed in SYSTEM_LIBRARIES or needed in carried or NOT_CARRIED.match(needed):
                     continue
                 found = _system_path(elf, needed)
                 stem, _, suffix = needed.partition(".so")
@@ -295,7 +298,9 @@ def carry_libraries(wheel: Path, out_dir: Path) -> str:
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as out:
             for path in files + [root / record]:  # RECORD last, as wheels have it
                 name = path.relative_to(root).as_posix()
-                info = zipfile.ZipInfo(name, date_time=infos[name].date_time if name in infos else (1980, 1, 1, 0, 0, 0))
+                info = zipfile.ZipInfo(
+                    name, date_time=infos[name].date_time if name in infos else (1980, 1, 1, 0, 0, 0)
+                )
                 info.external_attr = infos[name].external_attr if name in infos else 0o644 << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
                 out.writestr(info, path.read_bytes())

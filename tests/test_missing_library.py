@@ -4,12 +4,12 @@ the build cannot run on, naming the library and its package; and the bundle carr
 from __future__ import annotations
 
 import ctypes
+import os
 import re
 import shutil
 import stat
 import subprocess
 import sys
-import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from generation import llama_native
 from generation.system_libraries import install_hint, missing_library
 
 sys.path.insert(0, str(REPO / "deploy"))
-import bundletool  # noqa: E402
+import bundletool
 
 PATCHELF = shutil.which("patchelf")
 # What llama-cpp-python raised on a Debian bookworm minbase (issue 33), as install.sh's check showed it.
@@ -39,7 +39,8 @@ def test_the_missing_library_and_its_packages_are_named():
     unknown = install_hint("libfoo.so.3")
     assert "apt-file search libfoo.so.3" in unknown and "dnf provides '*/libfoo.so.3'" in unknown
     # A wheel's own copy that went missing: installing the system's package would not help.
-    assert "reinstall" in install_hint("libgomp-1a2b3c4d.so.1") and "apt-get" not in install_hint("libgomp-1a2b3c4d.so.1")
+    carried = install_hint("libgomp-1a2b3c4d.so.1")
+    assert "reinstall" in carried and "apt-get" not in carried
 
 
 def _fake_python(tmp_path: Path, script: str) -> str:
@@ -81,7 +82,7 @@ def test_install_checks_exit_code_and_doctor_reason_name_the_library(monkeypatch
 
 def _small_extension() -> Path:
     """A small ELF shared object of this Python's own that needs nothing beyond the system's libraries."""
-    dynload = Path(sysconfig.get_path("platstdlib")) / "lib-dynload"
+    dynload = Path(os.__file__).parent / "lib-dynload"  # the base interpreter's, not a venv's
     for path in sorted(dynload.glob("*.so"), key=lambda p: p.stat().st_size):
         needed = subprocess.run([PATCHELF, "--print-needed", str(path)], capture_output=True, text=True).stdout.split()
         if set(needed) <= bundletool.SYSTEM_LIBRARIES:
