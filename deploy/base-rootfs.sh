@@ -2,11 +2,10 @@
 # A minimal Linux with only Python, as a tar: Debian bookworm from debootstrap (variant minbase) with python3
 # and nothing else (no python3-venv, no libgomp1). Made once per machine and kept; prints the tar's path.
 #
-#   deploy/base-rootfs.sh            # make it if it is not kept yet (root, debootstrap, Debian's mirror)
-#   deploy/base-rootfs.sh --cached   # only print the kept one's path; exit 1 if there is none (no network)
+#   deploy/base-rootfs.sh      # the first time: root, debootstrap and Debian's mirror; then nothing
 #
 # The container's base (deploy/build-container.sh imports it with podman import) and the air-gapped host of
-# tests/test_container.py. Kept in ${XDG_CACHE_HOME:-~/.cache}/localgpt/rootfs/; delete the file to make it
+# tests/test_bundle_airgap.py. Kept in ${XDG_CACHE_HOME:-~/.cache}/localgpt/rootfs/; delete the file to make it
 # again (Debian's point releases change it little). MIRROR picks the Debian mirror (debootstrap's default).
 set -euo pipefail
 
@@ -15,7 +14,6 @@ cache=${XDG_CACHE_HOME:-$HOME/.cache}/localgpt/rootfs
 tar=$cache/$suite-$variant-$include.tar
 
 if [[ -f "$tar" ]]; then echo "$tar"; exit 0; fi
-[[ "${1:-}" != --cached ]] || { echo "base-rootfs: none kept at $tar: run deploy/base-rootfs.sh (it needs Debian's mirror)" >&2; exit 1; }
 [[ $(id -u) == 0 ]] || { echo "base-rootfs: debootstrap needs root" >&2; exit 1; }
 command -v debootstrap >/dev/null || { echo "base-rootfs: needs debootstrap (apt-get install debootstrap)" >&2; exit 1; }
 
