@@ -352,6 +352,7 @@ def test_the_bundle_installs_and_answers_on_a_minimal_linux_with_only_python(car
     assert [p["reason"] for p in report["problems"] if p["severity"] == "error"] == ["llm-library-missing"]
     assert network_attempts(traces) == [], "something reached for the network"
     print(f"minimal linux timings (s): {timings}", file=sys.stderr)
+    shutil.rmtree(root)  # 2.5 GB; pytest keeps the last runs' temporary folders (a failed one stays to look at)
 
 
 def test_the_container_builds_from_the_bundle_and_answers_with_no_network(carried, minimal_linux, tmp_path):
