@@ -205,6 +205,7 @@ def check_question(question: str) -> str:
 @setting_option("threads")
 @setting_option("n_gpu_layers")
 @setting_option("excerpt_sentences")
+@setting_option("answer_style")
 @setting_option("chroma_url")
 @setting_option("llm_url")
 @setting_option("llm_model")
@@ -227,7 +228,7 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
     localgpt ask --where 'source=contracts/*' --mode bm25 "What does clause 14.2 say?"
     localgpt ask --model ~/models/Llama-3.2-3B-Instruct-Q4_K_M.gguf --n-ctx 8192 --excerpt-sentences 0 "Who signed?"
     """
-    from frontends.render import evidence_lines, retrieved_lines, source_lines
+    from frontends.render import closest_lines, evidence_lines, retrieved_lines, source_lines
     from frontends.session import open_session
     from generation import AnswerInterrupted
     from generation.record import answer_record
@@ -262,6 +263,7 @@ def ask(question: str, as_json: bool, show_sources: bool, where: tuple[str, ...]
             click.echo("[answer interrupted]", err=True)
         blocks = [
             evidence_lines(record),
+            closest_lines(record),
             source_lines(record, none_cited="The answer cited no passage. Passages it was given:"),
             retrieved_lines(record, settings.min_score) if show_sources else [],
         ]
@@ -551,6 +553,7 @@ QUERY_SETTINGS = (
     "n_ctx",
     "max_tokens",
     "temperature",
+    "answer_style",
     "threads",
     "chroma_url",
     "llm_url",

@@ -56,6 +56,7 @@ class Settings:
     temperature: float = 0.0
     repeat_penalty: float = 1.1
     excerpt_sentences: int = 3
+    answer_style: str = "auto"
     threads: int = 0
     n_gpu_layers: int = -1
     # Chat
@@ -123,6 +124,9 @@ HELP: dict[str, str] = {
     "max_tokens": "Most tokens in an answer.",
     "temperature": "Sampling temperature. 0: always the most likely token, so the same question gets the same answer.",
     "repeat_penalty": "Penalty on repeated tokens (1: none); keeps small models from looping.",
+    "answer_style": "auto: quote the evidence with the bundled model (its own words hold the fact less often than "
+    "the quote), generate with any other --model or --llm-url; quote: always quote the evidence, without the model; "
+    "generate: let the model write, each claim checked against one evidence sentence.",
     "excerpt_sentences": "Sentences of the retrieved passages the LLM reads: those sharing most words with the question, "
     "kept with their passage's number. 0: whole passages (better for a large model with a large --n-ctx).",
     "threads": "CPU threads for the LLM. 0: one per CPU core that is free when the model loads (a core another "
@@ -157,6 +161,8 @@ def option_flags(name: str) -> tuple[str, ...]:
 
 # Settings for which 0 or less means nothing: refused with the reason, not silently accepted.
 AT_LEAST_ONE = ("k",)
+# Settings that take one of a few words.
+CHOICES = {"answer_style": ("auto", "quote", "generate")}
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Settings)}
 
@@ -195,6 +201,12 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
             raise KeyError(f"unknown setting {name!r}")
         values[name] = Path(value).expanduser() if isinstance(FIELDS[name].default, Path) else value
     settings = Settings(**values)
+    for name, allowed in CHOICES.items():
+        if getattr(settings, name) not in allowed:
+            raise ValueError(
+                f"{name} (--{name.replace('_', '-')}, {env_var(name)}) must be one of {', '.join(allowed)}, "
+                f"got {getattr(settings, name)!r}: {HELP[name]}"
+            )
     for name in AT_LEAST_ONE:
         if getattr(settings, name) < 1:
             raise ValueError(

@@ -17,7 +17,7 @@ from typing import Iterator, TextIO
 
 from core.errors import LocalGPTError
 from core.files import PRIVATE_FILE, create_private
-from frontends.render import Record, evidence_lines, passage_lines, source_lines
+from frontends.render import Record, closest_lines, evidence_lines, passage_lines, source_lines
 from frontends.session import Session
 from generation import Answer, AnswerInterrupted
 from generation.followup import History, rewrite_followup
@@ -114,7 +114,7 @@ class Chat:
             raise
         self.last_record = record = answer_record(result)
         self.say()
-        lines = evidence_lines(record) + source_lines(record)
+        lines = evidence_lines(record) + closest_lines(record) + source_lines(record)
         if lines:
             self.say()
             self.say("\n".join(lines))

@@ -38,6 +38,13 @@ def evidence_lines(record: Record) -> list[str]:
     ]
 
 
+def closest_lines(record: Record) -> list[str]:
+    """A refusal's pointer: where the nearest passages are, for a reader to look ('' when none)."""
+    if not record["refused"] or not record.get("closest"):
+        return []
+    return ["Closest passages found (they do not answer it):", *(f"  {h['citation']}" for h in record["closest"])]
+
+
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     text = one_line(text)
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."

@@ -13,6 +13,7 @@ from core.settings import Settings
 from core.types import Hit
 from generation import Answer, AnswerOptions, answer, load_llm
 from generation.llm import LLM
+from generation.decision import answer_style
 from generation.question import vocabulary
 from retrieval import Retriever, SearchRequest, open_retriever
 
@@ -52,6 +53,7 @@ class Session:
     ) -> Answer:
         """Answer `question` from `hits`, evidence ranked with the index's own embedder."""
         catalog = self.retriever.index.catalog
+        chunks = catalog.chunk_count()
         return answer(
             question,
             hits,
@@ -60,7 +62,8 @@ class Session:
             on_token=on_token,
             embed=self.retriever.embedder.embed,
             question_vector=question_vector,
-            word_counts=vocabulary(catalog.word_counts, catalog.chunk_count()),
+            word_counts=vocabulary(catalog.word_counts, chunks),
+            index_chunks=chunks,
         )
 
     def ask(self, question: str, *also_search: str, on_token: Callable[[str], None] | None = None) -> Answer:
@@ -93,5 +96,6 @@ def open_session(settings: Settings, where: Sequence[str] = ()) -> Iterator[Sess
         parse_where(list(where) or None)  # a malformed filter fails now, not at every question
         check_where_keys(retriever.index.catalog, where)
         llm = load_llm(settings)
-        llm.count_tokens([{"role": "user", "content": "ready"}])  # loads the model file now, not mid-answer
+        if answer_style(settings.answer_style, bool(getattr(llm, "bundled", False))) == "generate":
+            llm.count_tokens([{"role": "user", "content": "ready"}])  # loads the model file now, not mid-answer
         yield Session(retriever, llm, settings, tuple(where))

@@ -1,13 +1,16 @@
 """An answer built around its evidence: sentences copied from the passages, then words the
-model may add only where the evidence holds what they state.
+model may add only where one evidence sentence holds what they state.
 
-    hits -> relevant?  (no passage reaches --min-score: refused, "threshold")
-         -> evidence   (generation.evidence: the sentences that answer, verbatim, with offsets)
-         -> grounded?  (the best evidence scores under --min-evidence: refused, "evidence")
-         -> generate   (the model reads the best sentences; each sentence it writes is checked
-                        against the evidence before it is shown: generation.gate)
-         -> answer     ("generated" when a checked answer was shown; else "quoted": the
-                        evidence sentence itself, said to be a quote)
+The steps, each a function of its own module:
+
+    1. read the question once   generation.question.read_question: kind, terms, rarity, subject
+    2. gather                   generation.decision.relevant_hits: passages reaching --min-score
+    3. select the evidence      generation.selection (a learned ranker), generation.evidence
+    4. decide                   generation.decision: refuse (threshold, unknown_words, subject,
+                                evidence), quote, or generate (--answer-style)
+    5. check each claim         generation.gate and generation.grounding: a generated sentence is
+                                shown only when one evidence sentence holds its figures and names
+    6. build the answer         `Answer`, rendered by generation.record for every front end
 """
 
 from __future__ import annotations
@@ -23,7 +26,16 @@ import numpy as np
 from core.settings import Settings
 from core.types import Hit
 from generation.citations import MarkerFilter, check_citations, unsupported_figures
-from generation.evidence import Embed, Evidence, choose_evidence, score_candidates
+from generation.decision import (
+    REFUSAL,
+    answer_style,
+    closest,
+    missing_subject,
+    relevance,
+    relevant_hits,
+    subject_refusal,
+)
+from generation.evidence import Candidate, Embed, Evidence, choose_evidence, score_candidates
 from generation.gate import SentenceGate
 from generation.llm import LLM, Sampling
 from generation.prompt import check_question_fits, pack_prompt
@@ -31,8 +43,6 @@ from generation.question import holds_wanted, read_question, unknown_share
 from generation.sentences import one_line
 
 log = logging.getLogger(__name__)
-
-REFUSAL = "The documents do not contain an answer to this question."
 
 # The model saying, in its first sentence, that the passages do not hold the answer.
 _SAYS_NOT_THERE = re.compile(
@@ -68,6 +78,7 @@ class Answer:
     answer_method: str = ""  # "generated", "quoted" or "refused"
     withheld: str = ""  # why the model's words were not shown (all or the rest): "unsupported figure 12", ...
     generated: str = ""  # what the model wrote, checked or not (for --json and evaluation; never the answer itself)
+    closest: list[Hit] = field(default_factory=list)  # a refusal's pointer: the nearest passages found
 
     def sources(self) -> list[Hit]:
         return [self.passages[n - 1] for n in self.cited]
@@ -83,6 +94,7 @@ class AnswerOptions:
     max_tokens: int
     excerpt_sentences: int
     sampling: Sampling
+    answer_style: str = "auto"  # auto: quote with the bundled model, generate with any other
 
     @classmethod
     def of(cls, settings: Settings) -> "AnswerOptions":
@@ -93,6 +105,7 @@ class AnswerOptions:
             settings.max_tokens,
             settings.excerpt_sentences,
             Sampling.of(settings),
+            getattr(settings, "answer_style", "auto"),
         )
 
 
@@ -102,10 +115,6 @@ class AnswerInterrupted(KeyboardInterrupt):
     def __init__(self, partial: Answer):
         super().__init__("answer interrupted")
         self.answer = partial
-
-
-def relevance(hit: Hit) -> float:
-    return hit.relevance if hit.relevance is not None else hit.score
 
 
 def says_not_in_documents(text: str) -> bool:
@@ -138,17 +147,51 @@ def _excerpts(hits: list[Hit], ranked, sentences: int, at_least: int) -> list[st
     ]
 
 
-def _refuse(question: str, hits: list[Hit], by: str, started: float, on_token, **more) -> Answer:
-    if on_token:
-        on_token(REFUSAL)
+def _evidence_first(relevant: list[Hit], evidence: list[Evidence], ranked: list[Candidate]):
+    """Passages renumbered so that those holding evidence come first, in the order the evidence is
+    shown ([1], [2], ... as a reader sees them); the others keep their rank order after them."""
+    order = list(dict.fromkeys([e.n for e in evidence] + list(range(1, len(relevant) + 1))))
+    new = {old: i for i, old in enumerate(order, start=1)}
+    hits = [relevant[old - 1] for old in order]
+    evidence = [Evidence(new[e.n], e.start, e.end, e.text, e.source, e.location, e.score) for e in evidence]
+    ranked = [Candidate(new[c.n], c.start, c.end, c.text, c.signals, c.score) for c in ranked]
+    return hits, evidence, ranked
+
+
+@dataclass
+class _Run:
+    """What the steps of one answer share: the question, the hits, and when things happened."""
+
+    question: str
+    hits: list[Hit]
+    on_token: Callable[[str], None] | None
+    started: float
+    first_text_at: float | None = None
+
+    def show(self, text: str) -> None:
+        if self.first_text_at is None:
+            self.first_text_at = time.perf_counter()
+        if self.on_token:
+            self.on_token(text)
+
+    def timings(self, **more: float) -> dict[str, float]:
+        out = {"total_s": time.perf_counter() - self.started, **more}
+        if self.first_text_at is not None:
+            out["first_text_s"] = self.first_text_at - self.started
+        return out
+
+
+def _refuse(run: _Run, by: str, message: str = REFUSAL, pointer: list[Hit] | None = None, **more) -> Answer:
+    run.show(message)
     return Answer(
-        question,
-        REFUSAL,
+        run.question,
+        message,
         refused=True,
         refused_by=by,
         answer_method="refused",
-        retrieved=list(hits),
-        timings={"total_s": time.perf_counter() - started},
+        retrieved=list(run.hits),
+        closest=list(pointer or []),
+        timings=run.timings(),
         **more,
     )
 
@@ -162,30 +205,70 @@ def answer(
     embed: Embed | None = None,
     question_vector: np.ndarray | None = None,
     word_counts: Callable[[list[str]], dict[str, int]] | None = None,
+    index_chunks: int = 0,
 ) -> Answer:
     """Answer `question` from `hits`; `on_token` receives the answer as it is shown.
 
+    The steps: read the question once (its kind, terms, subject), gather the relevant passages,
+    select the evidence, decide (refuse, quote or generate), check each generated claim against
+    one evidence sentence, build the answer.
+
     `embed` (texts -> unit vectors, the index's embedder) ranks evidence sentences by meaning;
     without it they are ranked by words alone. `word_counts` (words -> chunks holding each, the
-    index's catalog) tells which of the question's words the documents never use. Refuses without
-    calling the model when no hit reaches `options.min_score`, when `options.max_unknown` of the
-    question's words are unknown to the index, or when no sentence scores `options.min_evidence`.
-    Raises `AnswerInterrupted` (a KeyboardInterrupt) on Ctrl-C, carrying the partial answer.
+    index's catalog) tells which of the question's words the documents never use, and with
+    `index_chunks` (the index's size) how rare each is. Refuses without calling the model when no
+    hit reaches `options.min_score`, when `options.max_unknown` of the question's words are
+    unknown to the index, when the question's subject is in none of the documents or the relevant
+    passages, or when no sentence scores `options.min_evidence`. Raises `AnswerInterrupted` (a
+    KeyboardInterrupt) on Ctrl-C, carrying the partial answer.
     """
-    started = time.perf_counter()
-    check_question_fits(question, llm, options.max_tokens)  # too long is an error, whatever else is decided
-    relevant = [h for h in hits if relevance(h) >= options.min_score]
+    run = _Run(question, list(hits), on_token, time.perf_counter())
+    style = answer_style(options.answer_style, bool(getattr(llm, "bundled", False)))
+    if style == "generate":
+        check_question_fits(question, llm, options.max_tokens)  # too long is an error, whatever else is decided
+    asked = read_question(question, word_counts, index_chunks)  # 1. read the question once
+    relevant = relevant_hits(hits, options.min_score)  # 2. gather
+    pointer = closest(hits, options.min_score)
     if not relevant:
-        return _refuse(question, hits, "threshold", started, on_token)
+        return _refuse(run, "threshold")
     if word_counts is not None and unknown_share(question, word_counts) >= options.max_unknown:
-        return _refuse(question, hits, "unknown_words", started, on_token)
-    asked = read_question(question)
-    ranked = score_candidates(asked, relevant, embed, question_vector)
+        return _refuse(run, "unknown_words", pointer=pointer)
+    ranked = score_candidates(asked, relevant, embed, question_vector)  # 3. select the evidence
     evidence = choose_evidence(ranked, relevant)
+    word, absent = missing_subject(asked, relevant, index_chunks)  # 4. decide
+    if word:
+        return _refuse(run, "subject", subject_refusal(word, absent), pointer=pointer)
     if not evidence or evidence[0].score < options.min_evidence:
-        return _refuse(question, hits, "evidence", started, on_token, evidence=[])
+        return _refuse(run, "evidence", pointer=pointer, evidence=[])
+    relevant, evidence, ranked = _evidence_first(relevant, evidence, ranked)
+    if style == "quote":
+        return _quote(run, asked, relevant, evidence)
+    return _generate(run, asked, relevant, evidence, ranked, llm, options)
+
+
+def _quote(run: _Run, asked, relevant: list[Hit], evidence: list[Evidence]) -> Answer:
+    """The evidence itself as the answer, without the model (--answer-style quote)."""
+    quoted = to_quote(evidence, asked)
+    text = quoted_answer(quoted)
+    run.show(text)
+    return Answer(
+        run.question,
+        text,
+        relevant,
+        cited=list(dict.fromkeys(e.n for e in quoted)),
+        retrieved=list(run.hits),
+        citation_method="evidence",
+        evidence=evidence,
+        answer_method="quoted",
+        withheld="",
+        timings=run.timings(),
+    )
+
+
+def _generate(run: _Run, asked, relevant, evidence, ranked, llm: LLM, options: AnswerOptions) -> Answer:
+    """The model writes; 5. each sentence it writes is shown only once one evidence sentence supports it."""
     excerpts = _excerpts(relevant, ranked, options.excerpt_sentences, len(evidence))
-    packed = pack_prompt(question, relevant, llm, options.max_tokens, excerpts=excerpts)
+    packed = pack_prompt(run.question, relevant, llm, options.max_tokens, excerpts=excerpts)
     if packed.left_out:
         log.info("%d relevant passage(s) did not fit the context window and were left out", len(packed.left_out))
     number = {h.chunk.id: n for n, h in enumerate(packed.passages, start=1)}
@@ -195,20 +278,20 @@ def answer(
         if relevant[e.n - 1].chunk.id in number
     ]
     result = Answer(
-        question,
+        run.question,
         "",
         packed.passages,
-        retrieved=list(hits),
+        retrieved=list(run.hits),
         left_out=packed.left_out,
         excerpts=packed.excerpts,
         prompt_tokens=packed.prompt_tokens,
         evidence=evidence,
     )
     if not evidence:  # every evidence passage was left out for room: nothing to ground an answer on
-        return _refuse(question, hits, "evidence", started, on_token, left_out=packed.left_out)
+        return _refuse(run, "evidence", left_out=packed.left_out)
 
     markers = MarkerFilter(len(packed.passages))
-    gate = SentenceGate(" ".join(e.text for e in evidence), asked, emit=on_token)
+    gate = SentenceGate([e.text for e in evidence], asked, emit=run.show)
     raw: list[str] = []
     first_token_at = None
     stream = llm.stream_chat(
@@ -232,7 +315,7 @@ def answer(
             close()
     result.generated = "".join(raw).strip()
     result.invalid_markers = list(markers.dropped)
-    result.unsupported = unsupported_figures(result.generated, packed.excerpts, question)
+    result.unsupported = unsupported_figures(result.generated, packed.excerpts, run.question)
     if gate.shown:
         result.text, result.answer_method = gate.text(), "generated"
         result.withheld = gate.reason
@@ -246,12 +329,10 @@ def answer(
         quoted = to_quote(evidence, asked)
         result.text, result.answer_method = quoted_answer(quoted), "quoted"
         result.cited, result.citation_method = list(dict.fromkeys(e.n for e in quoted)), "evidence"
-        if on_token:
-            on_token(result.text)
-    finished = time.perf_counter()
-    result.timings = {"total_s": finished - started}
+        run.show(result.text)
+    result.timings = run.timings()  # 6. the answer
     if first_token_at is not None:
-        result.timings["first_token_s"] = first_token_at - started
+        result.timings["first_token_s"] = first_token_at - run.started
     if result.interrupted:
         result.answer_method = "generated" if gate.shown else ""
         raise AnswerInterrupted(result)

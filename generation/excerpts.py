@@ -14,10 +14,10 @@ from collections import Counter
 
 from core.stopwords import MODAL_VERBS, STOPWORDS
 from core.types import Hit
+from core.words import term_words
 
 _MIN_WORDS = 7
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=\S)|\n\s*\n")
-_WORD = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")
 IGNORED_WORDS = STOPWORDS | MODAL_VERBS  # not terms of a question or a sentence
 
 
@@ -41,7 +41,7 @@ def sentences(text: str) -> list[str]:
 
 
 def terms(text: str) -> list[str]:
-    words = _WORD.findall(text.lower())
+    words = term_words(text)
     return [_stem(w) for w in words if w not in IGNORED_WORDS]
 
 

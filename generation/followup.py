@@ -20,6 +20,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from core.stopwords import CONVERSATION_WORDS, STOPWORDS
+from core.words import words as unicode_words
 from generation.llm import LLM, Message, Sampling
 
 log = logging.getLogger(__name__)
@@ -41,11 +42,10 @@ _ANAPHORA = frozenset(
     "same other another second first third last above previous".split()
 )
 _OPENERS = ("and ", "or ", "but ", "also ", "so ", "then ", "what about", "how about", "and,", "why?", "why not")
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
 
 
 def words(text: str) -> list[str]:
-    return [w.lower().strip("'-") for w in _WORD.findall(text)]
+    return unicode_words(text, numbers=True)
 
 
 def key_terms(text: str) -> list[str]:

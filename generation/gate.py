@@ -1,7 +1,7 @@
 """Streams a generated answer a sentence at a time, each shown only once it is checked.
 
 Text from the model goes in as it is generated; a sentence comes out (to `emit`) only when
-`grounding.check_sentence` passes it, and the first one only when the answer so far also says
+`grounding.check_sentence` finds one evidence sentence that holds what it states, and the first one only when the answer so far also says
 something (`grounding.check_answer`). The first sentence that fails stops the answer: `feed`
 returns False, so the caller stops generating, and `reason` says why. Nothing unchecked is ever
 shown; what was shown before a failure stays the answer.
@@ -10,7 +10,7 @@ shown; what was shown before a failure stays the answer.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import Callable, Sequence
 
 from generation.grounding import check_answer, check_sentence
 from generation.question import Question
@@ -19,8 +19,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 class SentenceGate:
-    def __init__(self, evidence_text: str, question: Question, emit: Callable[[str], None] | None = None):
-        self.evidence_text = evidence_text
+    def __init__(self, evidence: Sequence[str] | str, question: Question, emit: Callable[[str], None] | None = None):
+        self.evidence = [evidence] if isinstance(evidence, str) else list(evidence)  # the evidence sentences
         self.question = question
         self.emit = emit or (lambda text: None)
         self.shown: list[str] = []  # sentences the user has seen
@@ -54,12 +54,12 @@ class SentenceGate:
             self._take(self._buffer)
         self._buffer = ""
         if not self.shown and not self.failed:
-            verdict = check_answer("".join(self._held), self.evidence_text, self.question)
+            verdict = check_answer("".join(self._held), self.evidence, self.question)
             self.reason = verdict.reason or "empty"
         return bool(self.shown)
 
     def _take(self, sentence: str) -> bool:
-        verdict = check_sentence(sentence, self.evidence_text, self.question)
+        verdict = check_sentence(sentence, self.evidence, self.question)
         if not verdict.ok:
             self.reason = verdict.reason
             return False
@@ -68,7 +68,7 @@ class SentenceGate:
             return True
         self._held.append(sentence)
         held = "".join(self._held)
-        if check_answer(held, self.evidence_text, self.question).ok:
+        if check_answer(held, self.evidence, self.question).ok:
             self._held = []
             self._show(held.lstrip())
         return True

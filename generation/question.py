@@ -7,10 +7,12 @@ and a generated answer to a "how many" question that holds no figure has not ans
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
+from core.words import words
 from generation.excerpts import IGNORED_WORDS, terms
 
 _WANTS = (
@@ -66,7 +68,6 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 _DIGIT = re.compile(r"\d")
-_WORD = re.compile(r"[A-Za-z][\w'-]*")
 # A code: a word with an underscore, dot, brackets, '=' or '--' inside, a CamelCase word, or an option like -x.
 _CODE = re.compile(
     r"(?<!\w)(?:--?[a-zA-Z][\w-]*|\w+(?:[._:/=]\w+)+|\w+\(\)?|[a-z]+[A-Z]\w*|`[^`]+`|[A-Z]{2,}[-_]?\d+\w*)"
@@ -75,18 +76,45 @@ _CODE = re.compile(
 
 @dataclass(frozen=True)
 class Question:
+    """A question read once: its terms, the kind of fact it asks for, and (given the index's word
+    counts) how rare each term is in the index and which term is its subject."""
+
     text: str
     terms: frozenset[str]  # content terms, stemmed (generation.excerpts.terms)
     wants: str  # "number", "date", "name", "code" or "" (anything)
+    rarity: dict[str, float] = field(default_factory=dict)  # term -> log(1 + chunks / chunks holding it)
+    counts: dict[str, int] = field(default_factory=dict)  # content word (unstemmed) -> chunks holding it
+    subject: str = ""  # the rarest term the index holds: what the question is about
 
 
-def read_question(text: str) -> Question:
+WordCounts = Callable[[list[str]], dict[str, int]]
+
+
+def read_question(text: str, word_counts: WordCounts | None = None, chunks: int = 0) -> Question:
+    """Read `text` once. With `word_counts` (words -> chunks of the index holding each) and the index's
+    `chunks`, each term's rarity in the index and the question's subject are known too."""
     wants = next((kind for kind, pattern in _WANTS if pattern.search(text)), "")
-    return Question(text, frozenset(terms(text)), wants)
+    question_terms = frozenset(terms(text))
+    if word_counts is None or chunks <= 0:
+        return Question(text, question_terms, wants)
+    words = content_words(text)
+    counts = word_counts(words) if words else {}
+    rarity: dict[str, float] = {}
+    for word in words:
+        for term in terms(word):
+            if term in question_terms:
+                held = counts.get(word, 0)
+                value = math.log(1 + chunks / (held + 1))
+                rarity[term] = max(rarity.get(term, 0.0), value)
+    for term in question_terms - rarity.keys():
+        rarity[term] = math.log(1 + chunks)
+    held_terms = {t: r for t, r in rarity.items() if any(counts.get(w, 0) and t in terms(w) for w in words)}
+    subject = max(held_terms, key=lambda t: (held_terms[t], t)) if held_terms else ""
+    return Question(text, question_terms, wants, rarity, dict(counts), subject)
 
 
 def has_number(text: str) -> bool:
-    return bool(_DIGIT.search(text)) or any(w.lower() in NUMBER_WORDS for w in _WORD.findall(text))
+    return bool(_DIGIT.search(text)) or any(w in NUMBER_WORDS for w in words(text))
 
 
 def has_date(text: str) -> bool:
@@ -120,11 +148,7 @@ def holds_wanted(question: Question, sentence: str) -> bool | None:
 
 def content_words(text: str) -> list[str]:
     """The question's own words that carry meaning (no stopwords, numbers or very short words), unstemmed."""
-    return list(
-        dict.fromkeys(
-            w for w in _WORD.findall(text.lower()) if w not in IGNORED_WORDS and len(w) > 2 and not w.isdigit()
-        )
-    )
+    return list(dict.fromkeys(w for w in words(text) if w not in IGNORED_WORDS and len(w) > 2 and not w.isdigit()))
 
 
 def unknown_share(text: str, word_counts: Callable[[list[str]], dict[str, int]]) -> float:

@@ -47,6 +47,7 @@ def answer_record(result: Answer) -> dict[str, Any]:
         "passages": passages,
         "retrieved": [hit_record(h, rank=rank, n=number.get(h.chunk.id)) for rank, h in enumerate(result.retrieved, 1)],
         "left_out": [hit_record(h) for h in result.left_out],
+        "closest": [hit_record(h) for h in result.closest],
         "unsupported_figures": list(result.unsupported),
         "invalid_markers": list(result.invalid_markers),
         "withheld": result.withheld,

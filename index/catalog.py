@@ -8,13 +8,13 @@ SQLite commits are atomic, so the catalog is never half-written.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from core.words import tokens as word_tokens
 from core.index_text import head_of
 from core.types import Chunk
 
@@ -347,7 +347,7 @@ class Catalog:
         """For each word, how many chunks hold it (the full-text index's own tokenizer and stemmer)."""
         counts = {}
         for word in words:
-            tokens = re.findall(r"[^\W_]+", word.lower())
+            tokens = word_tokens(word)
             phrase = '"' + " ".join(tokens) + '"'
             counts[word] = (
                 self._db.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (phrase,)).fetchone()[0]

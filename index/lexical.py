@@ -8,18 +8,17 @@ bm25(); this module only turns a question into a safe FTS5 query and reads the r
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import dataclass
 
 from core.filters import Filter
 from core.stopwords import STOPWORDS
+from core.words import tokens as word_tokens
 from index.sql_filter import to_sql
 
 # unicode61 keeps letters, digits and private-use characters together and splits on
 # everything else (underscore included): the same rule here, so a code like "ERR-4031"
 # or "14.2" becomes the phrase "err 4031" / "14 2" and matches only that sequence.
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
 # Words that carry no meaning of their own in a question (core/stopwords.py) are kept out of the
 # query because FTS5 scores every chunk that matches any term: "the" would touch nearly all of them.
@@ -50,7 +49,7 @@ def query_terms(question: str) -> list[str]:
     terms: list[str] = []
     fallback: list[str] = []
     for word in question.split():
-        tokens = [t.lower() for t in _TOKEN.findall(word)]
+        tokens = word_tokens(word)
         if not tokens:
             continue
         term = '"' + " ".join(tokens) + '"'

@@ -6,6 +6,11 @@ PDFium is Chrome's PDF engine: it read the R manuals' text 14x faster than pypdf
 A page with no usable text layer (ingest/ocr/usable.py says which) is rendered, alone, to a
 grayscale image and OCRed (--ocr auto); --ocr force OCRs every page; --ocr off leaves such
 pages out. Only one page image exists at a time.
+
+The text layer is cleaned of what repeats on every page (running headers and footers, page
+numbers: ingest/loaders/pdf_layout.py), cut where a bookmark's section begins on a page (the text
+above it keeps the previous section's heading), and a page that only lists other pages (a table
+of contents, an index) is marked `listing`.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 
 from core.types import Section
 from ingest.loaders.errors import LoadError
+from ingest.loaders.pdf_layout import is_listing, split_at_headings, strip_running_lines
 from ingest.ocr import OcrOptions
 
 log = logging.getLogger(__name__)
@@ -87,12 +93,28 @@ def _bookmark(item) -> tuple[str, int | None]:
     return " ".join((item.title or "").split()), item.page_index
 
 
-def _page_headings(document, pages: int) -> list[str]:
-    """Each page's heading path from the PDF's bookmarks ("5 Arrays > 5.1 Arrays"): the path of the
-    last bookmark that begins on or before the page. Empty strings when the PDF has none."""
-    headings = [""] * pages
-    marks: list[tuple[int, str]] = []  # (page index, path)
+class _Quiet(logging.Filter):
+    """Drops pypdfium2's notes on bookmark depth and circular bookmarks (logged at debug here instead)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "recursion depth" in message or "circular bookmark" in message:
+            log.debug("bookmarks: %s", message)
+            return False
+        return True
+
+
+def _page_headings(document, pages: int) -> tuple[list[str], list[list[tuple[str, str]]]]:
+    """From the PDF's bookmarks: for each page, the heading path in force where it starts
+    ("5 Arrays > 5.1 Arrays": the path of the last bookmark that begins before it), and the
+    (title, path) of the bookmarks that begin on it, in order. Empty when the PDF has none."""
+    before = [""] * pages
+    starts: list[list[tuple[str, str]]] = [[] for _ in range(pages)]
+    marks: list[tuple[int, str, str]] = []  # (page index, title, path)
     path: list[str] = []
+    toc_log = logging.getLogger("pypdfium2._helpers.document")
+    quiet = _Quiet()  # "Maximum recursion depth 4 reached (subtree skipped)": we ask for 4 levels on purpose
+    toc_log.addFilter(quiet)
     try:
         for n, item in enumerate(document.get_toc(max_depth=4)):
             if n >= MAX_BOOKMARKS:
@@ -100,20 +122,23 @@ def _page_headings(document, pages: int) -> list[str]:
             title, page = _bookmark(item)
             del path[item.level :]
             path.append(title)
-            if page is not None and title:
-                marks.append((page, " > ".join(p for p in path if p)))
+            if page is not None and title and 0 <= page < pages:
+                marks.append((page, title, " > ".join(p for p in path if p)))
     except Exception:  # broken bookmarks only cost the headings
         log.debug("unreadable bookmarks", exc_info=True)
-        return headings
-    marks.sort(key=lambda m: m[0])  # stable: bookmarks of one page keep their order, the last wins
-    at = 0
+        return before, starts
+    finally:
+        toc_log.removeFilter(quiet)
+    marks.sort(key=lambda m: m[0])  # stable: bookmarks of one page keep their order
     current = ""
+    at = 0
     for page in range(pages):
-        while at < len(marks) and marks[at][0] <= page:
-            current = marks[at][1]
+        before[page] = current
+        while at < len(marks) and marks[at][0] == page:
+            starts[page].append((marks[at][1], marks[at][2]))
+            current = marks[at][2]
             at += 1
-        headings[page] = current
-    return headings
+    return before, starts
 
 
 def _drawn(page) -> tuple[float, int]:
@@ -174,14 +199,15 @@ def read_pdf(path: Path, ocr: OcrOptions | None = None) -> list[Section]:
         if "password" in str(exc).lower():
             raise LoadError(PASSWORD_REASON) from None
         raise LoadError(f"corrupt or unreadable PDF ({exc})") from None
-    sections = []
+    sections: list[Section] = []
+    text_pages: list[tuple[int, str]] = []  # (page number, text layer) of the pages read as text
     ocr_tried = False
     rendered = 0
     try:
         if len(document) == 0:
             raise LoadError("PDF has no pages")
         title = _title(document)
-        headings = _page_headings(document, len(document))
+        before, starts = _page_headings(document, len(document))
         for number in range(1, len(document) + 1):
             if rendered >= REOPEN_AFTER:
                 document.close()
@@ -211,12 +237,22 @@ def read_pdf(path: Path, ocr: OcrOptions | None = None) -> list[Section]:
                 log.warning("%s: page %d unreadable (%s)", path, number, exc)
                 continue
             if text:
-                meta = {"page": number, **({"title": title} if title else {})}
-                if headings[number - 1]:
-                    meta["heading"] = headings[number - 1]
-                sections.append(Section(text=text, meta=meta))
+                text_pages.append((number, text))
     finally:
         document.close()
+    cleaned = strip_running_lines([text for _, text in text_pages])
+    for (number, _), text in zip(text_pages, cleaned):
+        if not text:
+            continue
+        listing = is_listing(text)
+        for piece, heading in split_at_headings(text, before[number - 1], starts[number - 1]):
+            meta = {"page": number, **({"title": title} if title else {})}
+            if heading:
+                meta["heading"] = heading
+            if listing:
+                meta["listing"] = True
+            sections.append(Section(text=piece, meta=meta))
+    sections.sort(key=lambda s: s.meta.get("page", 0))
     if not sections:
         if options.mode == "off":
             raise LoadError(NO_TEXT_REASON)  # today's message, as before OCR: --ocr off changes nothing
