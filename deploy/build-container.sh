@@ -41,6 +41,7 @@ echo "[3/3] ingest and ask inside the image, with no network (unshare -n)" >&2
 work=$(mktemp -d)
 mkdir -p "$work/index"
 cp -R "$repo/source_documents" "$work/documents"
+chmod -R a+rX "$work/documents"   # the image's user reads them, whatever this umask (its folder stays 0700)
 container=$(buildah from -q "$image")
 trap 'buildah rm "$container" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 chown "$(buildah run --isolation chroot "$container" -- id -u)" "$work/index"   # the image's non-root user
