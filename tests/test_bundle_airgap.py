@@ -362,7 +362,11 @@ def test_the_container_builds_from_the_bundle_and_answers_with_no_network(carrie
     timings: dict[str, float] = {}
     image = f"localhost/localgpt-test-{os.getpid()}"
     try:
-        built = step("build-container", [str(REPO / "deploy" / "build-container.sh"), str(bundle), image], timings)
+        # Its scratch folder (the documents' copy, the index) inside this test's own, not the shared /tmp.
+        scratch = {**os.environ, "TMPDIR": str(tmp_path)}
+        built = step(
+            "build-container", [str(REPO / "deploy" / "build-container.sh"), str(bundle), image], timings, env=scratch
+        )
         assert re.search(r"Image \S+: built and checked offline in \d+s \(\S+\)", built.stderr), built.stderr[-2000:]
         print(built.stderr.strip().splitlines()[-1], file=sys.stderr)
         # The answer as the user reads it: the lease's clause quoted as evidence, cited, whatever the model wrote.
