@@ -53,6 +53,8 @@ def score(q: dict, result, answerable: bool) -> dict:
         "evidence": [e.quote() for e in result.evidence],
         "closest": [h.chunk.citation() for h in result.closest],
         "seconds": result.timings.get("total_s"),
+        "top_relevance": max((h.relevance for h in result.retrieved if h.relevance is not None), default=None),
+        "best_evidence": result.evidence[0].score if result.evidence else None,
     }
     if answerable:
         expected, how = q["expected"], q.get("match", "any")
@@ -120,6 +122,8 @@ def main() -> None:
     parser.add_argument("--cross-collection", action="store_true")
     parser.add_argument("--cache", type=Path, help="fit_selection.py's candidate cache (made when missing)")
     parser.add_argument("--answer-style", default="auto")
+    parser.add_argument("--min-evidence", type=float, help="instead of the setting (0: never refuse on it)")
+    parser.add_argument("--min-score", type=float, help="instead of the setting")
     parser.add_argument("--limit", type=int, default=0, help="at most this many questions of each file")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -141,7 +145,14 @@ def main() -> None:
         for name in {c["collection"] for c in cases}:
             models[name] = SelectionModel.from_json(fit([c for c in cases if c["collection"] != name]))
         models[""] = SelectionModel.from_json(fit(cases))
-    settings = load_settings({"db": args.db, "answer_style": args.answer_style})
+    settings = load_settings(
+        {
+            "db": args.db,
+            "answer_style": args.answer_style,
+            "min_evidence": args.min_evidence,
+            "min_score": args.min_score,
+        }
+    )
     rows = []
     started = time.perf_counter()
     with open_session(settings) as session:

@@ -39,7 +39,7 @@ from generation.evidence import Candidate, Embed, Evidence, choose_evidence, sco
 from generation.gate import SentenceGate
 from generation.llm import LLM, Sampling
 from generation.prompt import check_question_fits, pack_prompt
-from generation.question import holds_wanted, read_question, unknown_share
+from generation.question import read_question, unknown_share
 from generation.sentences import one_line
 
 log = logging.getLogger(__name__)
@@ -122,13 +122,13 @@ def says_not_in_documents(text: str) -> bool:
 
 
 def to_quote(evidence: list[Evidence], question=None) -> list[Evidence]:
-    """The evidence a quoted answer quotes: the best sentence; and when the question asks for a kind
-    of fact (a number, a date, a name, a code) that sentence lacks, the best other evidence sentence
-    holding one (the sentence naming the subject often comes just before the one giving its value)."""
-    chosen = [evidence[0]]
-    if question is not None and holds_wanted(question, evidence[0].quote()) is False:
-        chosen += [e for e in evidence[1:] if holds_wanted(question, e.quote())][:1]
-    return chosen
+    """The evidence a quoted answer quotes: every evidence sentence (at most three, best first).
+
+    Measured on the dev sets with cross-collection validation (docs/answers.md): the best sentence
+    alone held the fact for 49% of answerable questions, the best three for 65%, and quoting three
+    also showed fewer answers without the fact (35% against 51%). They keep the evidence's order,
+    so that their numbers read [1], [2], [3] as shown."""
+    return list(evidence)
 
 
 def quoted_answer(quoted: list[Evidence]) -> str:
@@ -235,7 +235,7 @@ def answer(
         return _refuse(run, "unknown_words", pointer=pointer)
     ranked = score_candidates(asked, relevant, embed, question_vector)  # 3. select the evidence
     evidence = choose_evidence(ranked, relevant)
-    word, absent = missing_subject(asked, relevant, index_chunks)  # 4. decide
+    word, absent = missing_subject(asked, relevant, index_chunks, word_counts)  # 4. decide
     if word:
         return _refuse(run, "subject", subject_refusal(word, absent), pointer=pointer)
     if not evidence or evidence[0].score < options.min_evidence:

@@ -11,6 +11,7 @@ or for a feature it lacks, the weight is 0.
 The signals:
 - `similarity`: cosine of the sentence to the question (the bundled embedder);
 - `similarity_head`: cosine of the passage's heading path and title to the question;
+- `similarity_framed`: cosine of the sentence embedded under its heading path and title;
 - `coverage`: the share of the question's terms in the sentence, weighted by rarity among the
   candidates; `coverage_index`: the same weighted by rarity in the whole index;
 - `coverage_context`: the share of the question's terms in the sentence, the one before it and
@@ -50,6 +51,7 @@ Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit-length vectors, o
 FEATURES = (
     "similarity",
     "similarity_head",
+    "similarity_framed",
     "coverage",
     "coverage_index",
     "coverage_context",
@@ -64,6 +66,9 @@ FEATURES = (
     "listing",
 )
 MODEL_FILE = Path(__file__).with_name("selection_model.json")
+# Embed each sentence a second time under its heading path ("R-intro > 5.7 Matrix facilities: The
+# operator %*% ..."): the `similarity_framed` signal. Costs a second embedding of every candidate.
+CONTEXT_SIMILARITY = True
 _LISTING = re.compile(r"\.{4,}|(?:\.\s){4,}|(?:\b\d{1,4}\b[,\s]+){6,}")
 
 
@@ -174,15 +179,21 @@ def signals_of(
         return []
     texts = [one_line(c.text) for c in found]
     heads = [head_of(h.chunk.source, h.chunk.metadata()) for h in hits]
+    framed = (
+        [f"{heads[c.n - 1]}: {t}" if heads[c.n - 1] else t for c, t in zip(found, texts)] if CONTEXT_SIMILARITY else []
+    )
     if embed is not None:
-        vectors = embed([question.text, *texts, *heads]) if question_vector is None else embed([*texts, *heads])
+        extra = [*texts, *heads, *framed]
+        vectors = embed([question.text, *extra]) if question_vector is None else embed(extra)
         qv = vectors[0] if question_vector is None else question_vector
         rows = vectors[1:] if question_vector is None else vectors
         sims = rows[: len(texts)] @ qv
-        head_sims = rows[len(texts) :] @ qv
+        head_sims = rows[len(texts) : len(texts) + len(heads)] @ qv
+        framed_sims = rows[len(texts) + len(heads) :] @ qv if framed else sims
     else:
         sims = np.zeros(len(found))
         head_sims = np.zeros(len(hits))
+        framed_sims = sims
     bags = [set(terms(t)) for t in texts]
     head_bags = [set(terms(h)) for h in heads]
     among = _weights_among(question, bags)
@@ -201,6 +212,7 @@ def signals_of(
         signals = {
             "similarity": float(sims[i]),
             "similarity_head": float(head_sims[cand.n - 1]),
+            "similarity_framed": float(framed_sims[i]),
             "coverage": coverage[i],
             "coverage_index": coverage_index[i],
             "coverage_context": _share(rarity, context),

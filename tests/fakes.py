@@ -12,14 +12,20 @@ from core.types import Chunk, Hit
 
 
 class FakeEmbedder:
-    """Bag-of-words vectors hashed into 256 dimensions: texts sharing words are similar."""
+    """Bag-of-words vectors hashed into 256 dimensions: texts sharing words are similar. Function
+    words ("the", "is", "of") are left out, as a real embedder gives them little weight: sharing
+    "the" makes no two sentences alike."""
 
     dimensions = 256
 
     def embed(self, texts):
+        from core.stopwords import STOPWORDS
+
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in re.findall(r"[a-z0-9]+", text.lower()):
+                if word in STOPWORDS:
+                    continue
                 out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimensions] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1, norms)

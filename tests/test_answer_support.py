@@ -133,19 +133,23 @@ def test_a_question_about_something_the_documents_never_mention_is_refused_with_
     assert record["refused"] and [h["source"] for h in record["closest"]] == ["bash/prompt.html", "limits.html"]
 
 
-def test_a_rare_subject_missing_from_every_relevant_passage_is_refused(fake_embedder):
-    known = counts_of({"default": 300, "prompt": 40, "value": 200, "fish": 2})
-    question = "What is the default prompt of fish?"
-    result, shown, _ = run(
-        question,
-        [hit(SHELLS, "bash/prompt.html", None, 0.7)],
-        "PS1.",
-        fake_embedder.embed,
-        word_counts=known,
-        index_chunks=2000,
-    )
-    assert result.refused_by == "subject" and "fish" in shown
+def test_a_rare_name_missing_from_every_relevant_passage_is_refused(fake_embedder):
+    known = counts_of({"default": 300, "prompt": 40, "value": 200, "fish": 2, "shell": 90})
+    question = "What is the default prompt of the Fish shell?"
+    hits = [hit(SHELLS, "bash/prompt.html", None, 0.7)]
+    result, shown, _ = run(question, hits, "PS1.", fake_embedder.embed, word_counts=known, index_chunks=2000)
+    assert result.refused_by == "subject" and shown == "The passages that match this question do not mention fish."
     assert [h.chunk.source for h in result.closest] == ["bash/prompt.html"]
+
+
+def test_a_plain_word_of_the_user_missing_from_the_passage_is_no_reason_to_refuse(fake_embedder):
+    known = counts_of({"default": 300, "prompt": 40, "value": 200, "afterwards": 2, "shell": 90})
+    question = "Which prompt does the shell print afterwards by default?"
+    hits = [hit(SHELLS, "bash/prompt.html", None, 0.7)]
+    result, _, _ = run(
+        question, hits, "", fake_embedder.embed, word_counts=known, index_chunks=2000, answer_style="quote"
+    )
+    assert not result.refused
 
 
 def test_the_subject_in_the_passage_is_answered(fake_embedder):

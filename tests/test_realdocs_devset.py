@@ -39,9 +39,15 @@ def test_committed_question_files_are_well_formed_and_big_enough():
     check.check_answerable_fields(check.ANSWERABLE, answerable, report)
     check.check_unanswerable_fields(check.UNANSWERABLE, unanswerable, report)
     assert report.errors == []
-    assert len(answerable) >= 100 and len(unanswerable) >= 30
-    assert sum(o["reworded"] for o in answerable) * 2 >= len(answerable)
-    assert {o["source"].split("/")[0] for o in answerable} == {"r", "python", "debian", "postgresql"}
+    assert len(answerable) >= 300 and len(unanswerable) >= 80
+    assert sum(o["reworded"] for o in answerable) * 2 > len(answerable)
+    assert sum(o["near_topic"] for o in unanswerable) * 2 >= len(unanswerable)
+    collections = {name.split("/")[0] for name in corpus.SELECTION}
+    assert {o["source"].split("/")[0] for o in answerable} == collections
+    assert all(o["collection"] == o["source"].split("/")[0] for o in answerable)
+    assert all(o["collection"] in collections if o["near_topic"] else o["collection"] == "" for o in unanswerable)
+    for new in ("licenses", "policy", "fhs", "install"):  # the collections added for issue 25
+        assert sum(o["collection"] == new for o in answerable) >= 60, new
     assert all(o["source"] in corpus.SELECTION for o in answerable), "every source is a file corpus.py copies"
     assert len(load_qa(check.ANSWERABLE)) == len(answerable)  # what `localgpt eval` reads
 
@@ -119,3 +125,30 @@ def test_corpus_follows_links_inside_the_extracted_package(tmp_path):
 def test_corpus_names_the_missing_package(tmp_path):
     with pytest.raises(corpus.CorpusError, match="No r-doc-pdf_"):
         corpus.find_debs(tmp_path)
+
+
+def test_check_rejects_a_collection_other_than_the_source_folder():
+    report = check.Report()
+    rows = [
+        {**_question(id="t-1", source="python/json.html", collection="python"), "_line": 1},
+        {**_question(id="t-2", source="python/json.html", collection="r"), "_line": 2},
+    ]
+    check.check_answerable_fields(Path("a.jsonl"), rows, report)
+    assert [e for e in report.errors if "collection" in e] == [
+        "a.jsonl, line 2 (t-2): \"collection\" must be 'python', the top folder of its source."
+    ]
+    report = check.Report()
+    rows = [
+        {"id": "u-1", "question": "MySQL's port?", "near_topic": True, "collection": "postgresql", "_line": 1},
+        {"id": "u-2", "question": "MySQL's port?", "near_topic": True, "collection": "", "_line": 2},
+        {"id": "u-3", "question": "Capital of Australia?", "near_topic": False, "collection": "r", "_line": 3},
+    ]
+    check.check_unanswerable_fields(Path("u.jsonl"), rows, report)
+    assert [e.split(":")[0] for e in report.errors] == ["u.jsonl, line 2 (u-2)", "u.jsonl, line 3 (u-3)"]
+
+
+def test_collection_option_prints_only_that_collection(capsys):
+    assert check.main(["--collection", "licenses", "--collection", "fhs", "--filter", "literal"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows and {o["collection"] for o in rows} == {"licenses", "fhs"}
+    assert not any(o["reworded"] for o in rows)

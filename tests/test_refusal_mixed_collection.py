@@ -101,3 +101,19 @@ def test_questions_the_collection_answers_are_still_answered(mixed_db, question,
     answer = ask(mixed_db, question)
     assert not answer["refused"], answer
     assert any(fact in e["text"] for e in answer["evidence"]), answer["evidence"]
+
+
+def test_a_question_about_a_shell_the_collection_never_mentions_is_refused_with_a_pointer(mixed_db):
+    from index import open_index
+
+    index = open_index(mixed_db)
+    try:
+        assert index.catalog.word_counts(["zsh"])["zsh"] == 0  # the premise: no chunk holds it
+        assert index.catalog.chunk_count() >= 500
+    finally:
+        index.close()
+    answer = ask(mixed_db, "How do I make Zsh save the command history to a file?")
+    assert answer["refused"] and answer["refused_by"] == "subject", answer["answer"]
+    assert answer["answer"] == "The documents do not mention zsh."
+    assert answer["closest"], "the nearest passages are given as a pointer"
+    assert all(h["citation"] for h in answer["closest"]) and answer["sources"] == []

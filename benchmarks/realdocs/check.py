@@ -2,6 +2,7 @@
 
     python benchmarks/realdocs/check.py --db DB            # check both files, print the table
     python benchmarks/realdocs/check.py --filter reworded   # print only the reworded questions (JSONL)
+    python benchmarks/realdocs/check.py --collection policy # print only one collection's questions
 
 DB is an index built with `localgpt ingest --source-dir DEST --db DB`, where DEST was
 made by corpus.py. The check reads the index's catalog (DB/catalog.sqlite: every chunk's
@@ -16,6 +17,10 @@ answerable question:
   as long as one string is in the named source and every string is somewhere;
 - it prints in how many chunks of the whole index each expected string occurs: 1-3
   means that finding the string in the top k really means the right passage was found.
+
+Every line should name its `collection` (a warning when it does not): for an answerable question the top folder of its
+`source`; for an unanswerable one the collection a near-topic question is near to (a top
+folder of the index), or "" for an off-topic one. Cross-collection validation groups by it.
 
 Each unanswerable question may list `absent`: the words an answer would have to contain
 (a name, a command, a figure). None of them may occur in any chunk of the index.
@@ -109,11 +114,20 @@ def check_answerable_fields(path: Path, items: list[dict], report: Report) -> No
             report.errors.append(f'{where}: "match" must be "any" or "all".')
         if obj.get("type") not in TYPES:
             report.errors.append(f'{where}: "type" must be one of {", ".join(sorted(TYPES))}.')
+        folder = top_folder(obj.get("source"))
+        if "collection" not in obj:
+            report.warnings.append(f'{where}: no "collection" (the top folder of its source, {folder!r}).')
+        elif obj["collection"] != folder:
+            report.errors.append(f'{where}: "collection" must be {folder!r}, the top folder of its source.')
         for s in obj["expected"]:
             if len(s) > MAX_EXPECTED:
                 report.warnings.append(
                     f"{where}: expected string of {len(s)} characters (aim for at most {MAX_EXPECTED}): {s[:40]!r}..."
                 )
+
+
+def top_folder(source: object) -> str:
+    return source.split("/")[0] if isinstance(source, str) and "/" in source else ""
 
 
 def check_unanswerable_fields(path: Path, items: list[dict], report: Report) -> None:
@@ -127,6 +141,16 @@ def check_unanswerable_fields(path: Path, items: list[dict], report: Report) -> 
             report.errors.append(f'{where}: "question" must be a non-empty string.')
         if not isinstance(obj.get("near_topic"), bool):
             report.errors.append(f'{where}: "near_topic" must be true or false.')
+        collection = obj.get("collection")
+        if "collection" not in obj:
+            report.warnings.append(f'{where}: no "collection" (the collection it is near to, or "" when off-topic).')
+        elif not isinstance(collection, str):
+            report.errors.append(f'{where}: "collection" must be a string (the collection it is near to, or "").')
+        elif (collection == "") == (obj.get("near_topic") is True):
+            report.errors.append(
+                f'{where}: "collection" must name the collection a near-topic question is near to, '
+                f'and be "" for an off-topic one.'
+            )
         absent = obj.get("absent", [])
         if not isinstance(absent, list) or not all(isinstance(s, str) and s.strip() for s in absent):
             report.errors.append(f'{where}: "absent" must be a list of non-empty strings.')
@@ -182,7 +206,14 @@ def check_answerable_texts(path: Path, items: list[dict], chunks: list[tuple[str
 
 
 def check_unanswerable_texts(path: Path, items: list[dict], chunks: list[tuple[str, str]], report: Report) -> None:
+    folders = {top_folder(src) for src, _ in chunks}
     for obj in items:
+        collection = obj.get("collection")
+        if isinstance(collection, str) and collection and collection not in folders:
+            report.errors.append(
+                f"{_where(path, obj)}: collection {collection!r} is not a top folder of the index "
+                f"({', '.join(sorted(folders))})."
+            )
         for s in obj.get("absent", []):
             wanted = normalise(s)
             hits = sorted({src for src, text in chunks if wanted in text})
@@ -199,6 +230,14 @@ def summary(answerable: list[dict], unanswerable: list[dict], report: Report) ->
     reworded = sum(1 for o in answerable if o.get("reworded") is True)
     near = sum(1 for o in unanswerable if o.get("near_topic") is True)
     spread = Counter(min(n, 4) for _, _, _, n in report.rows)
+    collections = sorted({o.get("collection") or "" for o in answerable + unanswerable} - {""})
+    per_collection = [
+        f"  {c}: answerable {sum(1 for o in answerable if o.get('collection') == c)} "
+        f"({sum(1 for o in answerable if o.get('collection') == c and o.get('reworded') is True)} reworded / "
+        f"{sum(1 for o in answerable if o.get('collection') == c and o.get('reworded') is False)} literal), "
+        f"unanswerable near it {sum(1 for o in unanswerable if o.get('collection') == c)}"
+        for c in collections
+    ]
     return "\n".join(
         [
             f"answerable: {len(answerable)} ({reworded} reworded, {len(answerable) - reworded} not), from "
@@ -208,17 +247,25 @@ def summary(answerable: list[dict], unanswerable: list[dict], report: Report) ->
             "  expected strings by chunks of the index holding them: "
             + ", ".join(f"{'4+' if k == 4 else k}: {spread[k]}" for k in range(5)),
             f"unanswerable: {len(unanswerable)} ({near} near the collection's topics, {len(unanswerable) - near} off-topic)",
+            "by collection:",
+            *per_collection,
         ]
     )
 
 
-def filtered(path: Path, which: str) -> list[str]:
-    """The lines of PATH whose questions are reworded (which='reworded') or not ('literal')."""
-    want = which == "reworded"
+def filtered(path: Path, which: str | None, collections: list[str] | None = None) -> list[str]:
+    """The lines of PATH whose questions are reworded (which='reworded') or not ('literal'),
+    any of them when `which` is None; only those of `collections` when given."""
     lines = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip() and json.loads(line).get("reworded") is want:
-            lines.append(line)
+        if not line.strip():
+            continue
+        obj = json.loads(line)
+        if which is not None and obj.get("reworded") is not (which == "reworded"):
+            continue
+        if collections and obj.get("collection") not in collections:
+            continue
+        lines.append(line)
     return lines
 
 
@@ -233,14 +280,21 @@ def main(argv: list[str] | None = None) -> int:
         help="print only the answerable questions that are reworded (or not), as JSONL, and exit",
     )
     parser.add_argument(
+        "--collection",
+        action="append",
+        metavar="NAME",
+        help="print only the answerable questions of this collection (repeat for several), as JSONL, and exit; "
+        "combines with --filter",
+    )
+    parser.add_argument(
         "-v", "--verbose", action="store_true", help="print every expected string with its chunk counts"
     )
     args = parser.parse_args(argv)
-    if args.filter:
-        print("\n".join(filtered(args.answerable, args.filter)))
+    if args.filter or args.collection:
+        print("\n".join(filtered(args.answerable, args.filter, args.collection)))
         return 0
     if not args.db:
-        parser.error("--db is required (or --filter)")
+        parser.error("--db is required (or --filter, --collection)")
     report = Report()
     answerable = read_jsonl(args.answerable, report)
     unanswerable = read_jsonl(args.unanswerable, report)

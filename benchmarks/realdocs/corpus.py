@@ -2,11 +2,13 @@
 
     python benchmarks/realdocs/corpus.py DEST [--debs DIR] [--cache DIR]
 
-Takes four of Debian's documentation packages (the R manuals as PDF, the Python
-library reference, the Debian Reference and the PostgreSQL manual, all as HTML),
-extracts them with `dpkg -x` and copies a fixed selection of files into DEST under
-stable names (r/, python/, debian/, postgresql/). Without --debs it fetches the
-packages with `apt-get download` into a cache folder first.
+Takes seven Debian packages (the R manuals as PDF; the Python library reference, the
+Debian Reference, the PostgreSQL manual, the Debian Policy Manual and the Debian
+installation guide as HTML; the Filesystem Hierarchy Standard and the licence texts of
+base-files as plain text), extracts them with `dpkg -x` and copies a fixed selection of
+files into DEST under stable names, one top-level folder per collection (r/, python/,
+debian/, postgresql/, licenses/, policy/, fhs/, install/). Without --debs it fetches the packages with
+`apt-get download` into a cache folder first.
 
 The questions in answerable.jsonl were written against the package versions in
 PACKAGES; another version may move or change a passage, and check.py will say so.
@@ -16,6 +18,7 @@ Pure standard library: it imports nothing from the project.
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import shutil
@@ -30,6 +33,9 @@ PACKAGES = {
     "python3.11-doc": "3.11.2-6+deb12u9",
     "debian-reference-en": "2.100",
     "postgresql-doc-15": "15.20-0+deb12u1",
+    "debian-policy": "4.6.2.0",
+    "base-files": "12.4+deb12u15",
+    "installation-guide-amd64": "20230508+deb12u1",
 }
 
 PYTHON_PAGES = [
@@ -83,6 +89,47 @@ POSTGRESQL_PAGES = [
     "transaction-iso",
 ]
 
+# base-files' /usr/share/common-licenses, less GPL-1, LGPL-2, MPL-1.1, GFDL-1.2 and BSD
+# (older versions and a short notice, left out so that questions about them are unanswerable)
+LICENSES = ["GPL-2", "GPL-3", "LGPL-2.1", "LGPL-3", "Apache-2.0", "MPL-2.0", "Artistic", "CC0-1.0", "GFDL-1.3"]
+# the Debian Policy Manual's chapters (the appendices and the upgrading checklist are left out)
+POLICY_CHAPTERS = [
+    "ch-scope",
+    "ch-archive",
+    "ch-binary",
+    "ch-source",
+    "ch-controlfields",
+    "ch-relationships",
+    "ch-sharedlibs",
+    "ch-opersys",
+    "ch-files",
+    "ch-customized-programs",
+    "ch-docs",
+    "ch-maintainerscripts",
+]
+
+# the installation guide (English, 64-bit PC): requirements, media, boot parameters, firmware,
+# rescue, partitioning (its GPL appendix and most installer walk-through pages left out)
+INSTALL_PAGES = [
+    "ch02s01",
+    "ch02s05",
+    "ch03s03",
+    "ch03s04",
+    "ch04s03",
+    "ch04s07",
+    "ch05s02",
+    "ch05s03",
+    "ch05s04",
+    "ch06s04",
+    "ch07s02",
+    "ch08s06",
+    "apbs02",
+    "apcs01",
+    "apcs03",
+    "apcs04",
+    "apds02",
+]
+
 # destination (relative to DEST) -> (package, path inside the extracted package)
 SELECTION: dict[str, tuple[str, str]] = {
     "r/R-intro.pdf": ("r-doc-pdf", "usr/share/R/doc/manual/R-intro.pdf"),
@@ -96,6 +143,17 @@ SELECTION: dict[str, tuple[str, str]] = {
         f"postgresql/{p}.html": ("postgresql-doc-15", f"usr/share/doc/postgresql-doc-15/html/{p}.html")
         for p in POSTGRESQL_PAGES
     },
+    **{f"licenses/{name}.txt": ("base-files", f"usr/share/common-licenses/{name}") for name in LICENSES},
+    **{
+        f"policy/{c}.html": ("debian-policy", f"usr/share/doc/debian-policy/policy.html/{c}.html")
+        for c in POLICY_CHAPTERS
+    },
+    **{
+        f"install/{p}.html": ("installation-guide-amd64", f"usr/share/doc/installation-guide-amd64/en/{p}.html")
+        for p in INSTALL_PAGES
+    },
+    # gzip-compressed in the package; copied decompressed
+    "fhs/fhs-3.0.txt": ("debian-policy", "usr/share/doc/debian-policy/fhs/fhs-3.0.txt.gz"),
 }
 
 MANIFEST = ".manifest.json"  # hidden: ingest skips it
@@ -180,7 +238,11 @@ def build(dest: Path, debs: dict[str, Path]) -> dict:
                     raise CorpusError(f"{inner} is not in {deb.name}.")
                 target = dest / name
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source, target)
+                if source.suffix == ".gz" and target.suffix != ".gz":
+                    with gzip.open(source, "rb") as packed, target.open("wb") as out:
+                        shutil.copyfileobj(packed, out)
+                else:
+                    shutil.copyfile(source, target)
                 files[name] = {
                     "package": package,
                     "path": inner,
@@ -195,7 +257,7 @@ def build(dest: Path, debs: dict[str, Path]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dest", type=Path, help="folder to create (the collection to ingest)")
-    parser.add_argument("--debs", type=Path, help="folder holding the four .deb files (skips apt-get download)")
+    parser.add_argument("--debs", type=Path, help="folder holding the seven .deb files (skips apt-get download)")
     parser.add_argument(
         "--cache",
         type=Path,
