@@ -4,14 +4,15 @@
 #
 #   deploy/build-container.sh BUNDLE [IMAGE]       # IMAGE: localgpt by default
 #
-# The base is Debian bookworm made with debootstrap (python3 3.11 + venv), imported into
-# podman's storage once (BASE_IMAGE=... uses another); the image is built with buildah with no
-# network (unshare -n), and the check runs in `unshare -n` on the sample documents.
+# The base is a minimal Linux with only Python: Debian bookworm minbase with python3, made with
+# debootstrap once per machine (deploy/base-rootfs.sh keeps it in ~/.cache/localgpt/rootfs) and
+# imported into podman's storage once (BASE_IMAGE=... uses another); the image is built with buildah
+# with no network (unshare -n), and the check runs in `unshare -n` on the sample documents.
 # Needs root, debootstrap, podman and buildah (apt-get install debootstrap podman buildah).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-[[ $# -ge 1 ]] || { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[[ $# -ge 1 ]] || { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 bundle=$(cd "$1" && pwd)
 image=${2:-localgpt}
 base=${BASE_IMAGE:-localhost/localgpt-base:bookworm}
@@ -22,12 +23,9 @@ for tool in buildah podman; do command -v "$tool" >/dev/null || { echo "needs $t
 
 t=$SECONDS
 if [[ -z "${BASE_IMAGE:-}" ]] && ! podman image exists "$base"; then
-    command -v debootstrap >/dev/null || { echo "needs debootstrap: apt-get install debootstrap" >&2; exit 1; }
-    rootfs=$(mktemp -d)
-    trap 'rm -rf "$rootfs"' EXIT
-    echo "[1/3] base image $base: debootstrap bookworm with python3 and venv" >&2
-    debootstrap --variant=minbase --include=python3,python3-venv bookworm "$rootfs" >/dev/null
-    tar -C "$rootfs" -c . | podman import - "$base" >/dev/null
+    echo "[1/3] base image $base: Debian bookworm minbase with python3 (deploy/base-rootfs.sh)" >&2
+    rootfs_tar=$("$repo/deploy/base-rootfs.sh")
+    podman import "$rootfs_tar" "$base" >/dev/null
     took "base image"
 else
     echo "[1/3] base image $base: present" >&2
@@ -43,8 +41,9 @@ echo "[3/3] ingest and ask inside the image, with no network (unshare -n)" >&2
 work=$(mktemp -d)
 mkdir -p "$work/index"
 cp -R "$repo/source_documents" "$work/documents"
+chmod -R a+rX "$work/documents"   # the image's user reads them, whatever this umask (its folder stays 0700)
 container=$(buildah from -q "$image")
-trap 'buildah rm "$container" >/dev/null 2>&1 || true; rm -rf "$work" "${rootfs:-}"' EXIT
+trap 'buildah rm "$container" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 chown "$(buildah run --isolation chroot "$container" -- id -u)" "$work/index"   # the image's non-root user
 chmod 700 "$work/index"
 inside() {

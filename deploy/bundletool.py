@@ -9,17 +9,23 @@ bundletool.py llama-wheel LOCK                 build llama-cpp-python (the lock'
                                                checked) with $CMAKE_ARGS, default the portable build, once:
                                                kept in ~/.cache/localgpt/wheels; prints the wheel's path
 bundletool.py lock-without-llama LOCK > FILE   the lock less llama-cpp-python (installed from llama-wheel)
+bundletool.py carry-libraries WHEEL DIR        write WHEEL to DIR with the shared libraries it needs that a
+                                               minimal Linux lacks (libgomp.so.1) inside it, as `auditwheel
+                                               repair` does (needs patchelf); prints the new wheel's path
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 # manylinux tags that predate the glibc-numbered form (PEP 600).
@@ -182,7 +188,130 @@ def llama_wheel(lock: Path, python: str | Path = sys.executable) -> str:
     return str(next(cache.glob("*.whl")))
 
 
+# Shared libraries a wheel may take from the system: glibc's own, and GCC's C++ runtime, which every glibc Linux
+# that runs Python has (the manylinux policies' list, less its X11 and GL). Any other library a wheel's code
+# links is carried in the wheel. A debootstrap minbase with python3 has these and not libgomp.so.1 (OpenMP).
+SYSTEM_LIBRARIES = {
+    "libc.so.6",
+    "libm.so.6",
+    "libdl.so.2",
+    "librt.so.1",
+    "libpthread.so.0",
+    "libutil.so.1",
+    "libresolv.so.2",
+    "libnsl.so.1",
+    "libgcc_s.so.1",
+    "libstdc++.so.6",
+    "ld-linux-x86-64.so.2",
+    "ld-linux-aarch64.so.1",
+}
+# Never carried. The GPU driver's libraries come with the driver on the target machine and must match it.
+# OpenSSL comes with Python itself (its ssl module links it), and a carried copy would miss the system's
+# security fixes; in llama-cpp-python only libllama-common links it (llama.cpp's model downloader, which the
+# bindings never load).
+NOT_CARRIED = re.compile(r"^lib(cuda|nvidia-[\w-]+|nvcuvid|vulkan|ssl|crypto)\.so")
+
+
+def _patchelf(*args: str | Path) -> str:
+    tool = shutil.which("patchelf")
+    if tool is None:
+        raise SystemExit(
+            "make-bundle needs patchelf to carry llama.cpp's OpenMP library in the bundle: "
+            "apt-get install patchelf (or dnf install patchelf, or pip install patchelf)"
+        )
+    return subprocess.run([tool, *map(str, args)], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def _is_elf(path: Path) -> bool:
+    with path.open("rb") as file:
+        return file.read(4) == b"\x7fELF"
+
+
+def _system_path(elf: Path, library: str) -> Path:
+    """Where the dynamic loader finds `library` for `elf` on this machine (ldd, as the loader resolves it)."""
+    done = subprocess.run(["ldd", str(elf)], capture_output=True, text=True)
+    for line in done.stdout.splitlines():
+        name, _, rest = line.strip().partition(" => ")
+        if name == library and rest.startswith("/"):
+            return Path(rest.split(" (")[0]).resolve()
+    raise SystemExit(f"{elf.name} needs {library}, which this machine does not have: install it, then make the bundle")
+
+
+def _record_line(root: Path, path: Path) -> str:
+    data = path.read_bytes()
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path.relative_to(root).as_posix()},sha256={digest},{len(data)}\n"
+
+
+def carry_libraries(wheel: Path, out_dir: Path) -> str:
+    """Copy `wheel` to `out_dir` with the shared libraries its ELF files need beyond SYSTEM_LIBRARIES (and beyond
+    its own) carried in `<dist>.libs/` under a name of their own (libgomp-<hash>.so.1, so another copy in the same
+    process cannot stand in), each ELF pointed at them (DT_NEEDED renamed, RUNPATH $ORIGIN-relative). The wheel
+    unchanged (copied) if it needs nothing. Prints what it carried on stderr; returns the new wheel's path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / wheel.name
+    with tempfile.TemporaryDirectory(prefix="carry-") as tmp, zipfile.ZipFile(wheel) as source:
+        root = Path(tmp)
+        source.extractall(root)
+        infos = {info.filename: info for info in source.infolist()}
+        elves = [root / name for name in infos if not name.endswith("/") and _is_elf(root / name)]
+        for elf in elves:  # installed elsewhere than site-packages: a relative RUNPATH could not be known
+            if re.search(r"\.data/(data|scripts|headers)/", elf.relative_to(root).as_posix()):
+                raise SystemExit(f"{wheel.name}: {elf.relative_to(root)} is installed outside site-packages")
+        inside = {elf.name for elf in elves}
+        libs = root / f"{wheel.name.split('-')[0]}.libs"
+        carried: dict[str, str] = {}  # the name an ELF needs -> the carried copy's name
+        pending = list(elves)
+        while pending:
+            elf = pending.pop()
+            for needed in _patchelf("--print-needed", elf).split():
+                if needed in inside or needed in SYSTEM_LIBRARIES or needed in carried or NOT_CARRIED.match(needed):
+                    continue
+                found = _system_path(elf, needed)
+                stem, _, suffix = needed.partition(".so")
+                name = f"{stem}-{hashlib.sha256(found.read_bytes()).hexdigest()[:8]}.so{suffix}"
+                libs.mkdir(exist_ok=True)
+                shutil.copyfile(found, libs / name)
+                _patchelf("--set-soname", name, libs / name)
+                carried[needed] = name
+                pending.append(libs / name)
+                print(f"    carried {needed} ({found}) as {libs.name}/{name}", file=sys.stderr)
+        if not carried:
+            shutil.copyfile(wheel, target)
+            return str(target)
+        for elf in elves + [libs / name for name in carried.values()]:
+            needs = set(_patchelf("--print-needed", elf).split())
+            renames = [arg for old, new in carried.items() if old in needs for arg in ("--replace-needed", old, new)]
+            if not renames:
+                continue
+            relative = os.path.relpath(libs, elf.parent)
+            rpath = [entry for entry in _patchelf("--print-rpath", elf).split(":") if entry]
+            wanted = "$ORIGIN" if relative == "." else f"$ORIGIN/{relative}"
+            # One change per call: Debian 12's patchelf (0.14) garbles the names when given both at once.
+            _patchelf("--set-rpath", ":".join(dict.fromkeys([*rpath, wanted])), elf)
+            _patchelf(*renames, elf)
+        record = next(name for name in infos if name.endswith(".dist-info/RECORD"))
+        files = [root / name for name in infos if not name.endswith("/") and name != record]
+        files += sorted(libs.iterdir())
+        (root / record).write_text("".join(_record_line(root, path) for path in files) + f"{record},,\n")
+        partial = target.with_name(target.name + ".partial")
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as out:
+            for path in files + [root / record]:  # RECORD last, as wheels have it
+                name = path.relative_to(root).as_posix()
+                info = zipfile.ZipInfo(
+                    name, date_time=infos[name].date_time if name in infos else (1980, 1, 1, 0, 0, 0)
+                )
+                info.external_attr = infos[name].external_attr if name in infos else 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                out.writestr(info, path.read_bytes())
+        os.replace(partial, target)
+    return str(target)
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[0] == "carry-libraries":
+        print(carry_libraries(Path(argv[1]), Path(argv[2])))
+        return 0
     if len(argv) != 2 or argv[0] not in (
         "platform",
         "check",

@@ -40,12 +40,22 @@ echo "All $(wc -l <SHA256SUMS) files match SHA256SUMS." >&2
 mkdir -p "$prefix"
 prefix=$(cd "$prefix" && pwd)
 if [[ ! -x "$prefix/bin/python" ]]; then
-    "$python" -m venv "$prefix" ||
-        die "could not make a virtual environment at $prefix (on Debian or Ubuntu: apt install python3-venv)"
+    # Debian and Ubuntu ship ensurepip apart (python3-venv); without it the venv gets pip from the bundle.
+    venv_args=()
+    "$python" -c 'import ensurepip' 2>/dev/null || venv_args=(--without-pip)
+    "$python" -m venv "${venv_args[@]}" "$prefix" || die "could not make a virtual environment at $prefix"
 fi
 "$prefix/bin/python" "$here/bundletool.py" check "$here/PLATFORM" ||
     die "$prefix holds a virtual environment of another Python: choose another PREFIX."
 for name in $(compgen -e | grep '^PIP_' || true); do unset "$name"; done
+if ! "$prefix/bin/python" -m pip --version >/dev/null 2>&1; then
+    # pip runs from its own wheel to install itself (its documented bootstrap), checked against its hash.
+    pip_wheel=$(ls "$here"/wheels/pip-*.whl 2>/dev/null | head -1)
+    [[ -n "$pip_wheel" ]] || die "$python has no ensurepip (Debian/Ubuntu: python3-venv) and the bundle has no pip wheel."
+    PIP_CONFIG_FILE=/dev/null "$prefix/bin/python" "$pip_wheel/pip" install --quiet --disable-pip-version-check \
+        --no-cache-dir --no-index --find-links "$here/wheels" --require-hashes \
+        -r <(grep '^pip==' "$here/requirements.txt") || die "could not install pip from $pip_wheel into $prefix"
+fi
 PIP_CONFIG_FILE=/dev/null "$prefix/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir \
     --no-index --find-links "$here/wheels" --require-hashes -r "$here/requirements.txt"
 
@@ -77,10 +87,17 @@ mv "$launcher.partial" "$launcher"
 
 "$launcher" --version >/dev/null || die "localgpt was installed but does not start: run $launcher --version to see why."
 
-# 5. This CPU can run the bundle's llama.cpp build (checked in a child process: a build made for
-#    another CPU dies with an illegal instruction, which must not end this script unexplained).
-"$prefix/bin/python" -I -c 'import sys; from generation.backends.llama_native import main; sys.exit(main())' >&2 ||
-    die "localgpt is installed in $prefix, but its llama.cpp build cannot run on this CPU (above). Make the bundle again with deploy/make-bundle.sh, which builds llama.cpp for any x86-64 CPU."
+# 5. llama.cpp loads here (checked in a child process: a build made for another CPU dies with an
+#    illegal instruction, which must not end this script unexplained). The exit code tells a CPU the
+#    build cannot run on (1) from a shared library this system lacks (3, named with its package).
+status=0
+"$prefix/bin/python" -I -c 'import sys; from generation.backends.llama_native import main; sys.exit(main())' >&2 || status=$?
+case $status in
+    0) ;;
+    1) die "localgpt is installed in $prefix, but its llama.cpp build cannot run on this CPU (above). Make the bundle again with deploy/make-bundle.sh, which builds llama.cpp for any x86-64 CPU." ;;
+    3) die "localgpt is installed in $prefix, but llama.cpp cannot load: this system lacks a shared library it needs (named above, with the package that provides it). The CPU is fine." ;;
+    *) die "localgpt is installed in $prefix, but llama.cpp could not be loaded (above)." ;;
+esac
 echo "Installed $("$launcher" --version) in $prefix."
 [[ -z "$defaults" ]] || echo "Default models: $(sed -n 's/.*:=\(.*\)}.*/\1/p' <<<"$defaults" | xargs)"
 echo "Next: $launcher ingest --source-dir FOLDER --db INDEX; then $launcher ask --db INDEX \"A question\"; $launcher doctor checks the install."

@@ -12,6 +12,7 @@
 #   --embedding-model DIR   a sentence-transformers folder that becomes the default (--embedding-model)
 #   --lock FILE             another lock (e.g. one with a CUDA torch); default requirements.lock
 #
+# Needs patchelf (apt-get install patchelf) to carry llama.cpp's OpenMP library in the bundle.
 # Variables: PYTHON (the interpreter whose platform the bundle targets; python3), CMAKE_ARGS
 # (llama-cpp-python's build; default "-DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON":
 # any x86-64 CPU, the best CPU variant chosen at run time; e.g. "-DGGML_CUDA=on"). Each build is made
@@ -23,7 +24,7 @@ python=${PYTHON:-python3}
 lock=$repo/requirements.lock
 out="" gguf="" embedding=""
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "make-bundle: $*" >&2; exit 1; }
 
 while [[ $# -gt 0 ]]; do
@@ -76,8 +77,10 @@ step 1/5 "wheels of the $(grep -cE '^[A-Za-z0-9]' "$lock") locked packages (down
 "${pip[@]}" wheel --quiet --no-deps --require-hashes -r <("$python" "$repo/deploy/bundletool.py" lock-without-llama "$lock") \
     --wheel-dir "$out/wheels" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 llama_wheel=$("$python" "$repo/deploy/bundletool.py" llama-wheel "$lock" 2> >(grep -v "is ignored: it is neither" >&2))
-cp "$llama_wheel" "$out/wheels/"
 echo "    llama-cpp-python: $(basename "$llama_wheel"), built with CMAKE_ARGS=$(cat "$(dirname "$llama_wheel")/CMAKE_ARGS")" >&2
+# llama.cpp links the OpenMP runtime (libgomp.so.1), which a minimal Linux lacks and an air-gapped one cannot
+# fetch: the bundle's copy of the wheel carries it (and any other such library), as manylinux wheels do.
+"$python" "$repo/deploy/bundletool.py" carry-libraries "$llama_wheel" "$out/wheels" >/dev/null
 done_step
 
 step 2/5 "localgpt's own wheel"

@@ -1,5 +1,6 @@
 """The CPU's instruction-set features, and whether it can run the installed llama.cpp build (checked in a
-child process, so a build made for another CPU cannot kill the doctor with an illegal instruction)."""
+child process, so a build made for another CPU cannot kill the doctor with an illegal instruction). A shared
+library the system lacks (libgomp.so.1) is told apart from a CPU the build cannot run on."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def cpu_facts() -> tuple[dict[str, object], list[Problem], bool]:
         return facts, [], False  # library_facts names the missing package
     found = probe()
     if not found.ok:
-        return facts, [Problem("llm-cpu-unsupported", found.problem)], False
+        reason = "llm-library-missing" if found.missing_library else "llm-cpu-unsupported"
+        return facts, [Problem(reason, found.problem)], False
     if found.variant:
         facts["llama_cpp_cpu_variant"] = found.variant
     facts["llama_cpp_needs"] = found.compiled or "-"

@@ -6,12 +6,20 @@ Anything reaching for the network fails there; with strace present, every connec
 internet address is also recorded, and one attempt fails the test even if the program swallowed
 the error. Where qemu-user is installed (CI installs it), the installed bundle also answers under
 `qemu-x86_64 -cpu max`: a CPU without AVX-512, whatever CPU runs the test. Deselect with `-m "not bundle"`; CI runs it. Step times are printed (pytest -s shows them).
+
+The same bundle then goes where users take it: a minimal Linux with only Python (Debian bookworm minbase
+with python3, no libgomp, no python3-venv: deploy/base-rootfs.sh, made with debootstrap once per machine and
+kept in ~/.cache/localgpt/rootfs), installed and asked in a chroot of it with no network; and the container,
+built from it on that base by deploy/build-container.sh (podman import, buildah bud and buildah run inside
+`unshare -n`; `podman run` cannot run in this sandbox). Both need root; the container needs buildah and
+podman, and CI installs them (.ci/run).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CAN_UNSHARE, EMULATED_ASK, REPO, SAMPLES, assert_answers_the_notice_period
+from conftest import CAN_UNSHARE, EMULATED_ASK, NOTICE_QUESTION, REPO, SAMPLES, assert_answers_the_notice_period
 
 pytestmark = [
     pytest.mark.bundle,
@@ -30,6 +38,8 @@ pytestmark = [
 
 STRACE = shutil.which("strace")
 QEMU = shutil.which("qemu-x86_64")
+PATCHELF = shutil.which("patchelf")
+CONTAINER_TOOLS = [tool for tool in ("buildah", "podman") if shutil.which(tool) is None]
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)  # a plain interpreter, as on the target machine
 
 
@@ -237,3 +247,147 @@ def test_bundle_installs_and_answers_with_no_network(carried):
 
     assert network_attempts(traces) == [], "something reached for the network"
     print(f"timings (s): {timings}; network calls traced: {bool(STRACE)}", file=sys.stderr)
+
+
+def needs(missing: list[str], install: str) -> None:
+    """Skip without the tools (fail in CI, which installs them)."""
+    if missing and os.environ.get("CI"):
+        pytest.fail(f"CI must run this: needs {', '.join(missing)} ({install})")
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}: {install}")
+
+
+@pytest.fixture(scope="module")
+def minimal_linux():
+    """A tar of Debian bookworm minbase with python3 and nothing else, made with debootstrap once per machine."""
+    needs([] if shutil.which("debootstrap") else ["debootstrap"], "apt-get install debootstrap")
+    started = time.monotonic()
+    made = subprocess.run([str(REPO / "deploy" / "base-rootfs.sh")], capture_output=True, text=True, timeout=900)
+    assert made.returncode == 0, made.stderr[-3000:]
+    print(f"base-rootfs: {time.monotonic() - started:.1f}s", file=sys.stderr)
+    return Path(made.stdout.strip())
+
+
+def assert_cites_the_lease(answer: dict) -> None:
+    """The citation and its evidence, whatever words the model chose."""
+    assert answer["passages"][0]["source"] == "lease_agreement.pdf"
+    assert "sixty (60) days" in answer["evidence"][0]["text"]
+    assert "lease_agreement.pdf" in answer["evidence"][0]["citation"]
+
+
+def in_chroot(root: Path, bundle: Path, args: list[str], trace: Path) -> list[str]:
+    """`args` run inside the root filesystem as its own system, the bundle at /mnt/bundle, with no network."""
+    script = (  # $0: the root, $1: the bundle, then the command; the mounts end with the namespace
+        'mount --rbind /dev "$0/dev" && mount -t proc proc "$0/proc" && '
+        'mount --bind "$1" "$0/mnt/bundle" && mount -o remount,bind,ro "$0/mnt/bundle" && shift && '
+        'exec chroot "$0" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 "$@"'
+    )
+    return air_gapped(["unshare", "--mount", "--fork", "sh", "-c", script, str(root), str(bundle), *args], trace)
+
+
+def test_the_bundle_installs_and_answers_on_a_minimal_linux_with_only_python(carried, minimal_linux, tmp_path):
+    """The air-gapped host: no libgomp, no python3-venv, no network, no package mirror."""
+    _, bundle, _ = carried
+    timings: dict[str, float] = {}
+    root = tmp_path / "root"
+    root.mkdir()
+    step("unpack-minimal-linux", ["tar", "-C", str(root), "-xf", str(minimal_linux)], timings)
+    (root / "mnt" / "bundle").mkdir(parents=True, exist_ok=True)
+    assert not list(root.glob("usr/lib/*/libgomp.so*")), "the base has libgomp: it proves nothing"
+    assert not list(root.glob("usr/lib/python3*/ensurepip")), "the base has python3-venv"
+    shutil.copytree(SAMPLES, root / "root" / "documents")
+    traces = [tmp_path / f"trace-{n}.log" for n in range(5)]
+    localgpt = "/opt/localgpt/bin/localgpt"
+
+    installed = step(
+        "install", in_chroot(root, bundle, ["/mnt/bundle/install.sh", "/opt/localgpt"], traces[0]), timings
+    )
+    assert "Installed localgpt" in installed.stdout
+    assert "llama.cpp on this CPU: runs" in installed.stderr, installed.stderr[-2000:]
+    ingested = step(
+        "ingest",
+        in_chroot(
+            root,
+            bundle,
+            [localgpt, "ingest", "--source-dir", "/root/documents", "--db", "/root/index", "--quiet"],
+            traces[1],
+        ),
+        timings,
+    )
+    assert "4 new" in ingested.stdout and "0 failed" in ingested.stdout
+    asked = step(
+        "ask",
+        in_chroot(root, bundle, [localgpt, "ask", "--db", "/root/index", "--json", NOTICE_QUESTION], traces[2]),
+        timings,
+    )
+    assert_cites_the_lease(json.loads(asked.stdout))
+
+    # The issue's machine for real: the same llama.cpp without its carried copy, pointed back at the system's
+    # libgomp.so.1, which this system lacks. install.sh and doctor name the library and its packages.
+    needs([] if PATCHELF else ["patchelf"], "apt-get install patchelf")
+    [carried_gomp] = root.glob("opt/localgpt/lib/python3*/site-packages/*.libs/libgomp-*.so.1")
+    for library in root.glob("opt/localgpt/lib/python3*/site-packages/**/libggml*.so*"):
+        needed = subprocess.run([PATCHELF, "--print-needed", str(library)], capture_output=True, text=True).stdout
+        if carried_gomp.name in needed.split():
+            subprocess.run([PATCHELF, "--replace-needed", carried_gomp.name, "libgomp.so.1", str(library)], check=True)
+    carried_gomp.unlink()
+    again = subprocess.run(
+        in_chroot(root, bundle, ["/mnt/bundle/install.sh", "/opt/localgpt"], traces[3]),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert again.returncode == 1, again.stderr[-2000:]
+    assert "this system lacks a shared library" in again.stderr and "cannot run on this CPU" not in again.stderr
+    assert "libgomp.so.1" in again.stderr and "apt-get install libgomp1" in again.stderr
+    assert "dnf install libgomp" in again.stderr
+    checked = subprocess.run(
+        in_chroot(root, bundle, [localgpt, "doctor", "--json", "--db", "/root/index"], traces[4]),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    report = json.loads(checked.stdout)
+    assert checked.returncode == 1
+    assert [p["reason"] for p in report["problems"] if p["severity"] == "error"] == ["llm-library-missing"]
+    assert network_attempts(traces) == [], "something reached for the network"
+    print(f"minimal linux timings (s): {timings}", file=sys.stderr)
+    shutil.rmtree(root)  # 2.5 GB; pytest keeps the last runs' temporary folders (a failed one stays to look at)
+
+
+def test_the_container_builds_from_the_bundle_and_answers_with_no_network(carried, minimal_linux, tmp_path):
+    """deploy/build-container.sh as docs/deploy.md tells a user: the image, then ingest and ask inside it."""
+    needs(CONTAINER_TOOLS, "apt-get install buildah podman")
+    _, bundle, _ = carried
+    timings: dict[str, float] = {}
+    image = f"localhost/localgpt-test-{os.getpid()}"
+    try:
+        # Its scratch folder (the documents' copy, the index) inside this test's own, not the shared /tmp.
+        scratch = {**os.environ, "TMPDIR": str(tmp_path)}
+        built = step(
+            "build-container", [str(REPO / "deploy" / "build-container.sh"), str(bundle), image], timings, env=scratch
+        )
+        assert re.search(r"Image \S+: built and checked offline in \d+s \(\S+\)", built.stderr), built.stderr[-2000:]
+        print(built.stderr.strip().splitlines()[-1], file=sys.stderr)
+        # The answer as the user reads it: the lease's clause quoted as evidence, cited, whatever the model wrote.
+        evidence = built.stdout.split("Evidence (quoted from the documents):")[-1]
+        assert re.search(r"\[1\] \".*sixty \(60\) days.*\" \(lease_agreement\.pdf, page \d+\)", evidence), built.stdout
+        assert re.search(r"Sources:\n\s+\[1\] lease_agreement\.pdf, page \d+", built.stdout), built.stdout
+        # The image as a user runs it: its non-root user, the bundle's models its defaults, no network.
+        container = step("buildah-from", ["buildah", "from", "-q", image], timings).stdout.strip()
+        try:
+            inside = ["unshare", "-n", "buildah", "run", "--isolation", "chroot", container, "--"]
+            doctor = subprocess.run(
+                [*inside, "/opt/localgpt/bin/localgpt", "doctor", "--json"], capture_output=True, text=True, timeout=300
+            )
+            report = json.loads(doctor.stdout)
+            assert report["llm"]["path"] == "/opt/localgpt/share/localgpt/models/team-model.gguf"
+            assert report["cpu"]["llama_cpp_cpu_variant"], report["cpu"]
+            assert not [p for p in report["problems"] if p["reason"].startswith("llm-")], report["problems"]
+            user = subprocess.run([*inside, "id", "-u"], capture_output=True, text=True, timeout=60)
+            assert user.stdout.strip() == "10001"
+        finally:
+            subprocess.run(["buildah", "rm", container], capture_output=True)
+    finally:
+        subprocess.run(["buildah", "rmi", "-f", image], capture_output=True)
+    print(f"container timings (s): {timings}", file=sys.stderr)

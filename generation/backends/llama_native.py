@@ -23,6 +23,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generation.backends.system_libraries import install_hint, missing_library
+
 log = logging.getLogger(__name__)
 
 VARIANT = re.compile(r"^libggml-cpu-(.+)\.so$")
@@ -182,6 +184,8 @@ class Probe:
     variant: str = ""  # the CPU variant chosen (portable builds)
     compiled: str = ""  # llama.cpp's own list of the CPU features it runs with
     problem: str = ""
+    missing_library: str = ""  # a shared library the system lacks (libgomp.so.1): not the CPU's fault
+    illegal_instruction: bool = False  # built for a CPU with instructions this one lacks
 
 
 def probe(python: str | None = None, timeout: float = 60) -> Probe:
@@ -199,6 +203,16 @@ def probe(python: str | None = None, timeout: float = 60) -> Probe:
             False,
             problem="llama.cpp died with an illegal instruction: it was built for a CPU with instructions "
             "this one lacks. Install a portable build (docs/deploy.md, 'Any x86-64 CPU').",
+            illegal_instruction=True,
+        )
+    if done.returncode != 0 and missing_library(done.stderr):
+        library = missing_library(done.stderr)
+        return Probe(
+            False,
+            problem=f"llama.cpp could not be loaded: this system lacks the shared library {library}, which it "
+            f"needs (the CPU is fine). To fix, {install_hint(library)}; or install from a bundle made by "
+            "deploy/make-bundle.sh, which carries it.",
+            missing_library=library,
         )
     if done.returncode != 0:
         return Probe(
@@ -216,19 +230,28 @@ def probe(python: str | None = None, timeout: float = 60) -> Probe:
     return Probe(True, variant=data["variant"], compiled=compiled)
 
 
+# install.sh's check (REPORT_COMMAND) exits with one of these when llama.cpp does not run, and says why.
+EXIT_CPU = 1  # an illegal instruction: built for a CPU with instructions this one lacks
+EXIT_LIBRARY_MISSING = 3  # the system lacks a shared library llama.cpp needs (named)
+EXIT_LOAD_FAILED = 4  # not installed, or another failure to load (its message shown)
+
+
 def main() -> int:
-    """This CPU, the installed build, whether it runs here (exit 1 if not): install.sh's check, as REPORT_COMMAND."""
+    """This CPU, the installed build, whether it runs here: install.sh's check, as REPORT_COMMAND. Exit 0 if it
+    runs; otherwise EXIT_CPU, EXIT_LIBRARY_MISSING or EXIT_LOAD_FAILED."""
     from core.cpu import shown_features
 
     build = installed_build()
     print(f"CPU features: {' '.join(shown_features()) or 'none of the vector extensions'}")
     print(f"llama.cpp build: {build.describe()}")
     if not build.installed:
-        return 1
+        return EXIT_LOAD_FAILED
     found = probe()
     if not found.ok:
         print(f"llama.cpp on this CPU: {found.problem}")
-        return 1
+        if found.missing_library:
+            return EXIT_LIBRARY_MISSING
+        return EXIT_CPU if found.illegal_instruction else EXIT_LOAD_FAILED
     variant = f"the {found.variant} variant, " if found.variant else ""
     print(f"llama.cpp on this CPU: runs ({variant}built for: {found.compiled or '-'})")
     return 0
