@@ -46,11 +46,13 @@ container=$(buildah from -q "$image")
 trap 'buildah rm "$container" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 chown "$(buildah run --isolation chroot "$container" -- id -u)" "$work/index"   # the image's non-root user
 chmod 700 "$work/index"
+# Mounted beside the image's VOLUMEs, not on them: buildah run also mounts an anonymous volume on each
+# VOLUME path, in no fixed order, and about one run in two hid the bind mount (an empty /data/documents).
 inside() {
     unshare -n buildah run --isolation chroot \
-        -v "$work/documents:/data/documents:ro" -v "$work/index:/data/index" "$container" -- "$@"
+        -v "$work/documents:/check/documents:ro" -v "$work/index:/check/index" "$container" -- "$@"
 }
-inside /opt/localgpt/bin/localgpt ingest --quiet
-inside /opt/localgpt/bin/localgpt ask "What is the notice period in the lease?"
+inside /opt/localgpt/bin/localgpt ingest --quiet --source-dir /check/documents --db /check/index
+inside /opt/localgpt/bin/localgpt ask --db /check/index "What is the notice period in the lease?"
 took "ingest and ask"
 echo "Image $image: built and checked offline in $((SECONDS - started))s ($(podman image inspect "$image" --format '{{.Size}}' | numfmt --to=iec))." >&2
