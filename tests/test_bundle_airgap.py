@@ -28,7 +28,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CAN_UNSHARE, EMULATED_ASK, NOTICE_QUESTION, REPO, SAMPLES, assert_answers_the_notice_period
+from conftest import (
+    CAN_UNSHARE,
+    EMULATED_ASK,
+    EMULATED_GENERATION,
+    NOTICE_QUESTION,
+    REPO,
+    SAMPLES,
+    assert_quotes_the_clause,
+    write_one_clause_folder,
+)
 
 pytestmark = [
     pytest.mark.bundle,
@@ -138,7 +147,7 @@ def test_bundle_installs_and_answers_with_no_network(carried):
     docs = work / "private-docs"
     shutil.copytree(SAMPLES, docs)
     db = work / "private-index"
-    traces = [work / f"trace-{n}.log" for n in range(6)]
+    traces = [work / f"trace-{n}.log" for n in range(7)]
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCALGPT_", "PYTHON"))}
     clean_env["PYTHON"] = BASE_PYTHON
     run = dict(cwd=work, env=clean_env)  # not the repo: nothing may come from the checkout
@@ -197,30 +206,29 @@ def test_bundle_installs_and_answers_with_no_network(carried):
             "LOCALGPT_MODEL": str(models / "team-model.gguf"),
             "LOCALGPT_EMBEDDING_MODEL": str(models / "embedding/team-embedder"),
         }
+        # Emulated kernels run thousands of times slower (tests/conftest.py): a one-sentence index, and two tokens.
+        clause_db = work / "one-clause-index"
+        clause = [str(localgpt), "ingest", "--source-dir", str(write_one_clause_folder(work / "one-clause")), "--quiet"]
+        step("ingest-one-clause", air_gapped([*clause, "--db", str(clause_db)], traces[6]), timings, **run)
+        python = [QEMU, "-cpu", "max", str(prefix / "bin" / "python"), "-I", "-c"]
         cli = "import sys; from localgpt import cli; sys.exit(cli(prog_name='localgpt'))"
         emulated = step(
             "ask-on-another-cpu",
-            air_gapped(
-                [
-                    QEMU,
-                    "-cpu",
-                    "max",
-                    str(prefix / "bin" / "python"),
-                    "-I",
-                    "-c",
-                    cli,
-                    *EMULATED_ASK,
-                    "--db",
-                    str(db),
-                ],
-                work / "trace-qemu.log",
-            ),
+            air_gapped([*python, cli, *EMULATED_ASK, "--db", str(clause_db)], work / "trace-qemu.log"),
             timings,
             cwd=work,
             env=emulated_env,
         )
-        assert_answers_the_notice_period(json.loads(emulated.stdout))
-        traces.append(work / "trace-qemu.log")
+        assert_quotes_the_clause(json.loads(emulated.stdout))
+        wrote = step(
+            "generate-on-another-cpu",
+            air_gapped([*python, EMULATED_GENERATION], work / "trace-qemu-llm.log"),
+            timings,
+            cwd=work,
+            env=emulated_env,
+        )
+        assert json.loads(wrote.stdout.strip().splitlines()[-1])["text"].strip(), wrote.stdout
+        traces += [work / "trace-qemu.log", work / "trace-qemu-llm.log"]
     elif os.environ.get("CI"):
         pytest.fail(
             "CI must run the installed bundle on an emulated CPU: install qemu-user (apt-get install qemu-user)"

@@ -2,22 +2,28 @@
 
 A llama.cpp built with -march=native on a CPU with AVX-512 dies there with an illegal instruction; the
 portable build that bootstrap.py installs loads its AVX2 variant. The embedding runtime picks its kernels
-by the emulated CPU too. A few minutes on 2 cores (emulation is ~50x slower: a short answer from 3
-passages). CI installs qemu-user (.ci/run); elsewhere the test is skipped without it.
+by the emulated CPU too. Emulated kernels run thousands of times slower (tests/conftest.py), so the checks
+are small: about 3 minutes on 2 cores. CI installs qemu-user (.ci/run); elsewhere the tests are skipped.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import EMULATED_ASK, REPO, assert_answers_the_notice_period, offline_cmd
+from conftest import (
+    EMULATED_ASK,
+    EMULATED_GENERATION,
+    REPO,
+    assert_quotes_the_clause,
+    offline_cmd,
+    write_one_clause_folder,
+)
 from generation.backends.llama_native import installed_build
 
 QEMU = shutil.which("qemu-x86_64")
@@ -62,11 +68,28 @@ def test_the_emulated_cpu_lacks_avx512_and_llama_cpp_picks_a_variant_it_can_run(
     assert "AVX2 = 1" in report["system_info"] and "AVX512" not in report["system_info"]
 
 
-def test_ask_answers_with_sources_on_a_cpu_without_avx512(emulated, sample_db):
-    done = emulated("localgpt.py", *EMULATED_ASK, "--db", str(sample_db))
+@pytest.fixture(scope="module")
+def one_clause_db(tmp_path_factory):
+    """A one-sentence lease, ingested natively: the emulated ask embeds only its question and that sentence."""
+    from core.settings import load_settings
+    from ingest.pipeline import run_ingest
+
+    work = tmp_path_factory.mktemp("one-clause")
+    docs = write_one_clause_folder(work / "docs")
+    report = run_ingest(load_settings({"db": work / "db", "source_dir": docs}, environ={}))
+    assert report.exit_code == 0, report.failed
+    return work / "db"
+
+
+def test_ask_answers_with_sources_on_a_cpu_without_avx512(emulated, one_clause_db):
+    done = emulated("localgpt.py", *EMULATED_ASK, "--db", str(one_clause_db))
     assert done.returncode == 0, done.stderr[-3000:]
-    answer = json.loads(done.stdout)  # stdout alone: warnings go to stderr
-    assert answer["answer"].strip() and not answer["refused"]
-    assert any("sixty (60)" in p["text"] for p in answer["passages"])
-    assert_answers_the_notice_period(answer)
-    assert "12" not in re.sub(r"\[\d+\]", "", answer["answer"])
+    assert_quotes_the_clause(json.loads(done.stdout))  # stdout alone: warnings go to stderr
+
+
+def test_the_bundled_model_writes_on_a_cpu_without_avx512(emulated):
+    done = emulated("-c", EMULATED_GENERATION)
+    assert done.returncode == 0, done.stderr[-3000:]
+    wrote = json.loads(done.stdout.strip().splitlines()[-1])
+    assert wrote["text"].strip(), wrote
+    assert wrote["variant"] in installed_build().variants
