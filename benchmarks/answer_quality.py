@@ -34,7 +34,7 @@ from common import on_path
 
 on_path()
 
-from evaluation.answers import has_fact, holds_expected, matches  # noqa: E402
+from evaluation.answers import answer_row, rate  # noqa: E402
 from fit_selection import collection_of, fit, gather, load_questions  # noqa: E402
 
 
@@ -45,35 +45,15 @@ def score(q: dict, result, answerable: bool) -> dict:
         "collection": collection_of(q) if answerable else (q.get("collection") or ""),
         "answerable": answerable,
         "near_topic": q.get("near_topic"),
-        "refused": result.refused,
-        "refused_by": result.refused_by,
-        "method": result.answer_method,
-        "text": result.text,
-        "evidence": [e.quote() for e in result.evidence],
         "closest": [h.chunk.citation() for h in result.closest],
         "seconds": result.timings.get("total_s"),
-        "top_relevance": max((h.relevance for h in result.retrieved if h.relevance is not None), default=None),
-        "best_evidence": result.evidence[0].score if result.evidence else None,
     }
-    if answerable:
-        expected, how = q["expected"], q.get("match", "any")
-        row["fact_in_answer"] = (not result.refused) and matches(expected, how, lambda e: has_fact(result.text, e))
-        evidence_text = " ".join(e.text for e in result.evidence)
-        row["fact_in_evidence"] = bool(result.evidence) and (
-            matches(expected, how, lambda e: has_fact(evidence_text, e)) or holds_expected(evidence_text, expected)
-        )
-        row["without_fact"] = (not result.refused) and not row["fact_in_answer"]
-        row["fact_retrieved"] = any(holds_expected(h.text, expected) for h in result.retrieved)
-    else:
-        row["answered"] = not result.refused
+    row.update(answer_row(q, result, answerable))
     return row
 
 
 def share(rows: list[dict], key: str) -> str:
-    if not rows:
-        return "    -    "
-    hits = sum(bool(r.get(key)) for r in rows)
-    return f"{hits:>3}/{len(rows):<3} {100 * hits / len(rows):3.0f}%"
+    return rate(rows, key, aligned=True)
 
 
 def report(rows: list[dict]) -> None:

@@ -33,7 +33,7 @@ from common import on_path
 
 on_path()
 
-from evaluation.answers import has_fact, holds_expected, matches, rate  # noqa: E402
+from evaluation.answers import answer_row, has_fact, holds_expected, matches, rate  # noqa: E402
 
 
 def load_rows(path: Path) -> list[dict]:
@@ -59,28 +59,11 @@ def score_row(q: dict, result, answerable: bool) -> dict:
         "question": q["question"],
         "answerable": answerable,
         "reworded": q.get("reworded"),
-        "refused": result.refused,
-        "refused_by": result.refused_by,
-        "method": result.answer_method,
-        "text": result.text,
         "generated": result.generated,
         "withheld": result.withheld,
-        "evidence": [e.quote() for e in result.evidence],
-        "top_relevance": max((h.relevance for h in result.retrieved if h.relevance is not None), default=None),
-        "best_evidence": result.evidence[0].score if result.evidence else None,
         "timings": result.timings,
     }
-    if answerable:
-        expected, how = q["expected"], q.get("match", "any")
-        row["fact_in_answer"] = (not result.refused) and matches(expected, how, lambda e: has_fact(result.text, e))
-        evidence_text = " ".join(e.text for e in result.evidence)
-        row["fact_in_evidence"] = bool(result.evidence) and (
-            matches(expected, how, lambda e: has_fact(evidence_text, e)) or holds_expected(evidence_text, expected)
-        )
-        row["wrong_shown"] = (not result.refused) and not row["fact_in_answer"]
-        row["fact_retrieved"] = any(holds_expected(h.text, expected) for h in result.retrieved)
-    else:
-        row["answered"] = not result.refused
+    row.update(answer_row(q, result, answerable))
     return row
 
 
@@ -92,7 +75,7 @@ def summarise(name: str, rows: list[dict]) -> None:
         for label, key in (
             ("fact in the answer", "fact_in_answer"),
             ("fact in the evidence", "fact_in_evidence"),
-            ("wrong answer shown", "wrong_shown"),
+            ("wrong answer shown", "without_fact"),
             ("answerable refused", "refused"),
             ("fact retrieved (top k)", "fact_retrieved"),
         ):

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import REPO
+from common import REPO, ingest_samples
 
 QUESTIONS = ["What is the notice period in the lease?", "How often should the kettle be descaled?"]
 
@@ -51,23 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     questions = args.question or QUESTIONS
     with tempfile.TemporaryDirectory() as tmp:
-        db = args.db
-        if db is None:
-            db = Path(tmp) / "db"
-            subprocess.run(
-                [
-                    sys.executable,
-                    str(REPO / "localgpt.py"),
-                    "ingest",
-                    "--source-dir",
-                    str(REPO / "source_documents"),
-                    "--db",
-                    str(db),
-                ],
-                check=True,
-                stderr=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-            )
+        db = args.db if args.db is not None else ingest_samples(Path(tmp) / "db")
         times: dict[str, list[tuple[float, float]]] = {"auto": [], "generate": []}
         for run in range(args.runs):
             order = ("auto", "generate") if run % 2 == 0 else ("generate", "auto")

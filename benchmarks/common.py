@@ -36,11 +36,15 @@ def sample_index(db: Path | None = None) -> Path:
     """`db` as it is, or (None) the sample documents ingested into a new temporary index."""
     if db is not None:
         return db
+    return ingest_samples(Path(tempfile.mkdtemp(prefix="localgpt-bench-")) / "db")
+
+
+def ingest_samples(db: Path) -> Path:
+    """The sample documents ingested into `db` (an existing index is brought up to date); `db`."""
     on_path()
     from core.settings import load_settings
     from ingest.pipeline import run_ingest
 
-    db = Path(tempfile.mkdtemp(prefix="localgpt-bench-")) / "db"
     run_ingest(load_settings({"db": db, "source_dir": SAMPLES}))
     return db
 

@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import REPO
+from common import REPO, ingest_samples
 
 QUESTION = "What is the notice period in the lease?"
 
@@ -60,19 +60,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     if not args.db.exists():
-        subprocess.run(
-            [
-                sys.executable,
-                str(REPO / "localgpt.py"),
-                "ingest",
-                "--source-dir",
-                str(REPO / "source_documents"),
-                "--db",
-                str(args.db),
-                "--quiet",
-            ],
-            check=True,
-        )
+        ingest_samples(args.db)
     cores = len(os.sched_getaffinity(0))
     ask(args.db, 0)  # warm the page cache and the model caches
     for condition in ("idle", "one busy process"):

@@ -59,9 +59,38 @@ def holds_expected(passage_text: str, expected: list[str]) -> bool:
     return any(re.sub(r"\s+", " ", e).lower() in text for e in expected)
 
 
-def rate(rows: list[dict], key: str) -> str:
-    """How many rows have `key` true, as "hits/total (percent)"."""
+def answer_row(q: dict, result, answerable: bool) -> dict:
+    """What a scored answer shows (`result`: an answer record, generation/record.py): the fields both
+    answer benchmarks report, and for an answerable question where its expected fact shows (in the
+    answer, in the evidence quoted, in the passages retrieved), for another whether it was answered.
+    `q`: its dev-set row ("expected", optional "match": any | all)."""
+    row = {
+        "refused": result.refused,
+        "refused_by": result.refused_by,
+        "method": result.answer_method,
+        "text": result.text,
+        "evidence": [e.quote() for e in result.evidence],
+        "top_relevance": max((h.relevance for h in result.retrieved if h.relevance is not None), default=None),
+        "best_evidence": result.evidence[0].score if result.evidence else None,
+    }
+    if not answerable:
+        return {**row, "answered": not result.refused}
+    expected, how = q["expected"], q.get("match", "any")
+    evidence_text = " ".join(e.text for e in result.evidence)
+    row["fact_in_answer"] = (not result.refused) and matches(expected, how, lambda e: has_fact(result.text, e))
+    row["fact_in_evidence"] = bool(result.evidence) and (
+        matches(expected, how, lambda e: has_fact(evidence_text, e)) or holds_expected(evidence_text, expected)
+    )
+    row["without_fact"] = (not result.refused) and not row["fact_in_answer"]
+    row["fact_retrieved"] = any(holds_expected(h.text, expected) for h in result.retrieved)
+    return row
+
+
+def rate(rows: list[dict], key: str, aligned: bool = False) -> str:
+    """How many rows have `key` true, as "hits/total (percent)"; `aligned`: padded for a table's column."""
     if not rows:
-        return "-"
+        return "    -    " if aligned else "-"
     hits = sum(bool(r.get(key)) for r in rows)
+    if aligned:
+        return f"{hits:>3}/{len(rows):<3} {100 * hits / len(rows):3.0f}%"
     return f"{hits}/{len(rows)} ({100 * hits / len(rows):.0f}%)"
