@@ -68,7 +68,9 @@ while IFS='=' read -r setting path; do
     target=$share/$path
     rm -rf "$target.partial"
     mkdir -p "$(dirname "$target")"
-    cp -R "$here/$path" "$target.partial"
+    # Modes as this install makes them (its umask), not as the bundle holds them: a bundle made under umask 077
+    # holds 0600 files, and a container's non-root user could not read its models.
+    cp -R --no-preserve=mode "$here/$path" "$target.partial"
     rm -rf "$target"
     mv "$target.partial" "$target"
     variable=LOCALGPT_${setting^^}
