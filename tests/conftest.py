@@ -24,7 +24,7 @@ NOTICE_QUESTION = "What is the notice period in the lease?"
 
 # On an emulated CPU (qemu-x86_64 -cpu max: AVX2, no AVX-512) the kernels run thousands of times slower than
 # natively, measured here: llama.cpp took 550 s to read a 139-token prompt, 20 s for a 4-token one; the embedder
-# 9 s for one question, 170 s for 10 sentences. So the emulated checks do the least that still runs each
+# 9 s for one question, 166 s for 10 sentences. So the emulated checks do the least that still runs each
 # runtime on that CPU: an ask quoting its evidence from a one-sentence document (the embedder, retrieval,
 # selection and the record), and llama.cpp writing two tokens after an 18-token prompt (EMULATED_GENERATION).
 ONE_CLAUSE = "Either party may end this lease by giving at least sixty (60) days' written notice."
@@ -182,16 +182,20 @@ def settings_for(tmp_path_factory):
     return make
 
 
-@pytest.fixture(scope="session")
-def sample_db(tmp_path_factory) -> Path:
-    """The sample documents ingested once for the session (read-only for tests)."""
+def ingest_folder(source: Path, db: Path) -> Path:
+    """`source` ingested into `db` in this process with the default settings, every file read; `db`."""
     from core.settings import load_settings
     from ingest.pipeline import run_ingest
 
-    db = tmp_path_factory.mktemp("sample") / "db"
-    report = run_ingest(load_settings({"db": db, "source_dir": SAMPLES}, environ={}))
+    report = run_ingest(load_settings({"db": db, "source_dir": source}, environ={}))
     assert report.exit_code == 0, report.failed
     return db
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory) -> Path:
+    """The sample documents ingested once for the session (read-only for tests)."""
+    return ingest_folder(SAMPLES, tmp_path_factory.mktemp("sample") / "db")
 
 
 @pytest.fixture(scope="session")

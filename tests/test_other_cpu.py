@@ -21,6 +21,7 @@ from conftest import (
     EMULATED_GENERATION,
     REPO,
     assert_quotes_the_clause,
+    ingest_folder,
     offline_cmd,
     write_one_clause_folder,
 )
@@ -71,14 +72,8 @@ def test_the_emulated_cpu_lacks_avx512_and_llama_cpp_picks_a_variant_it_can_run(
 @pytest.fixture(scope="module")
 def one_clause_db(tmp_path_factory):
     """A one-sentence lease, ingested natively: the emulated ask embeds only its question and that sentence."""
-    from core.settings import load_settings
-    from ingest.pipeline import run_ingest
-
     work = tmp_path_factory.mktemp("one-clause")
-    docs = write_one_clause_folder(work / "docs")
-    report = run_ingest(load_settings({"db": work / "db", "source_dir": docs}, environ={}))
-    assert report.exit_code == 0, report.failed
-    return work / "db"
+    return ingest_folder(write_one_clause_folder(work / "docs"), work / "db")
 
 
 def test_ask_answers_with_sources_on_a_cpu_without_avx512(emulated, one_clause_db):
