@@ -97,8 +97,8 @@ class Session:
         question_vector: np.ndarray | None = None,
     ) -> Answer:
         """Answer `question` from `hits`, evidence ranked with the index's own embedder."""
-        catalog = self.retriever.index.catalog
-        chunks = catalog.chunk_count()
+        index = self.retriever.index
+        chunks = index.catalog.chunk_count()
         return answer(
             question,
             hits,
@@ -107,7 +107,7 @@ class Session:
             on_token=on_token,
             embed=self.retriever.embedder.embed,
             question_vector=question_vector,
-            word_counts=vocabulary(catalog.word_counts, chunks),
+            word_counts=vocabulary(index.word_counts, chunks),
             index_chunks=chunks,
         )
 

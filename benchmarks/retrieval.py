@@ -1,6 +1,13 @@
-"""Retrieval latency at 10k and 100k chunks: dense (the foundation's search, our baseline),
-BM25 (SQLite FTS5), the previous hybrid (RRF, chunks alone) and today's (convex fusion, each
-hit widened to its passage), measured in the same run.
+"""Retrieval latency at 10k, 100k and 1M chunks: dense (the foundation's search, our baseline),
+then lexical search alone, hybrid (convex fusion, each hit widened to its passage) and hybrid
+with a `--where` filter, for each lexical index, in the same run:
+
+- FTS5 plain: SQLite's bm25() over every row matching any term (the index before the pruning);
+- FTS5 pruned: the rarest terms choose the rows, the common ones only add (index/lexical.py);
+- Tantivy: top-k with block-max WAND (index/lexical_tantivy.py), today's default.
+
+Also each lexical index's disk, its build time and the memory a process gains by searching it,
+and what one write of 5,000 chunks costs each (the FTS5 triggers, a Tantivy sync).
 
 Synthetic chunks are written through the index layer (Chroma + catalog, as ingest writes
 them): ~150 words each drawn from a Zipf-distributed vocabulary, random unit vectors.
@@ -8,15 +15,18 @@ Query times exclude embedding the question; that is measured apart with the bund
 model on real questions. Indexes are cached under ~/.cache/localgpt-bench/retrieval-synth/.
 
     python benchmarks/retrieval.py                 # 10k and 100k
-    python benchmarks/retrieval.py --sizes 10000 --queries 200
+    python benchmarks/retrieval.py --sizes 1000000 --queries 100   # 25 min to build, cached after
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import resource
 import shutil
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -31,8 +41,10 @@ from core.settings import load_settings  # noqa: E402
 from core.types import Chunk  # noqa: E402
 from embeddings import load_embedder  # noqa: E402
 from evaluation.metrics import percentile  # noqa: E402
+import index.lexical as fts5_lexical  # noqa: E402
 from index import open_index  # noqa: E402
-from index.catalog import FileRecord  # noqa: E402
+from index.catalog import FTS5, LEXICAL_KEY, TANTIVY, FileRecord  # noqa: E402
+from index.lexical_tantivy import BUILD_BATCH, LEXICAL_DIR  # noqa: E402
 from index.store import IndexInfo  # noqa: E402
 from retrieval.retriever import Retriever, SearchOptions, SearchRequest  # noqa: E402
 
@@ -66,6 +78,12 @@ def build(db: Path, size: int, settings, seed: int = 7) -> None:
     if marker.exists() and json.loads(marker.read_text()).get("size") == size:
         return
     shutil.rmtree(db, ignore_errors=True)
+    db.mkdir(parents=True)
+    with contextlib.closing(sqlite3.connect(str(db / "catalog.sqlite"))) as conn, conn:
+        # Made with FTS5 as its lexical index (an index from before Tantivy), so that both can be
+        # measured on the same chunks: Tantivy's index is built beside it (`build_tantivy`).
+        conn.execute("CREATE TABLE info (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.execute("INSERT INTO info(key, value) VALUES (?, ?)", (LEXICAL_KEY, FTS5))
     rng = np.random.default_rng(seed)
     words, probs = vocabulary(rng)
     info = load_embedder(settings).info
@@ -89,6 +107,79 @@ def build(db: Path, size: int, settings, seed: int = 7) -> None:
             print(f"  built {f + n}/{size} chunks ({time.perf_counter() - started:.0f}s)", file=sys.stderr, end="\r")
     print(file=sys.stderr)
     marker.write_text(json.dumps({"size": size, "build_s": round(time.perf_counter() - started, 1)}))
+
+
+def build_tantivy(db: Path) -> dict:
+    """Tantivy's index of the same chunks, beside the FTS5 one (kept if built): its build time."""
+    marker = db / "tantivy.json"
+    if marker.exists() and (db / LEXICAL_DIR).exists():
+        return json.loads(marker.read_text())
+    with open_index(db, write=True) as index:
+        started = time.perf_counter()
+        chunks = index.catalog.chunk_count()
+        # The rebuild an old index gets on its next ingest, without the switch that drops FTS5.
+        index.words.rebuild(index.catalog.all_lexical_rows(BUILD_BATCH), chunks, lambda: None)
+        index.words.close()
+        built = {"build_s": round(time.perf_counter() - started, 1), "chunks": chunks}
+        index.catalog.connection().execute("DELETE FROM lexical_changes")
+    marker.write_text(json.dumps(built))
+    return built
+
+
+def disk_mb(db: Path) -> dict:
+    with contextlib.closing(sqlite3.connect(str(db / "catalog.sqlite"))) as conn:
+        fts = conn.execute("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'chunks_fts%'").fetchone()[0] or 0
+    tantivy = sum(f.stat().st_size for f in (db / LEXICAL_DIR).iterdir())
+    return {"fts5": round(fts / 1e6, 1), "tantivy": round(tantivy / 1e6, 1)}
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def write_cost(db: Path, engine: str) -> float:
+    """Seconds to write one 5,000-chunk file again (same chunks) into the catalog and `engine`'s
+    lexical index: FTS5's triggers inside the transaction, or the transaction then a Tantivy sync."""
+    with open_index(db, write=True) as index:
+        source = "synthetic/part-0000.txt"
+        record = index.catalog.files()[source]
+        sql = index.catalog.connection()
+        rows = sql.execute(
+            "SELECT rowid, id, text, meta, head FROM chunks WHERE source = ? ORDER BY chunk_index", (source,)
+        ).fetchall()
+        chunks = [Chunk.from_metadata(i, t, json.loads(m)) for _, i, t, m, _ in rows]
+        sql.execute("DELETE FROM lexical_changes")
+        if engine == TANTIVY:
+            index.catalog.lexical_engine = lambda: TANTIVY
+            saved = [
+                r[0] for r in sql.execute("SELECT sql FROM sqlite_master WHERE name IN ('chunks_ai', 'chunks_ad')")
+            ]
+            sql.execute("DROP TRIGGER chunks_ai")  # with Tantivy the catalog writes no FTS5 rows
+            sql.execute("DROP TRIGGER chunks_ad")
+        started = time.perf_counter()
+        index.catalog.replace_file(record, chunks)
+        if engine == TANTIVY:
+            index.settle_lexical()
+        took = time.perf_counter() - started
+        if engine == TANTIVY:
+            # Untimed: the FTS5 rows back in step (same texts, new rowids), its triggers back.
+            sql.executemany(
+                "INSERT INTO chunks_fts(chunks_fts, rowid, head, text) VALUES ('delete', ?, ?, ?)",
+                [(rowid, head, text) for rowid, _, text, _, head in rows],
+            )
+            sql.execute(
+                "INSERT INTO chunks_fts(rowid, head, text) SELECT rowid, head, text FROM chunks WHERE source = ?",
+                (source,),
+            )
+            for statement in saved:
+                sql.execute(statement)
+            index.catalog.lexical_engine = lambda: FTS5
+        sql.execute("DELETE FROM lexical_changes")
+        index.words.close()
+    return took
 
 
 def queries(count: int, seed: int = 11) -> list[tuple[str, np.ndarray]]:
@@ -142,36 +233,56 @@ def main() -> None:
     for size in [int(s) for s in args.sizes.split(",")]:
         db = CACHE / f"n{size}"
         build(db, size, settings)
-        with open_index(db) as index:
-            retriever = Retriever(index, embedder, SearchOptions.of(settings))
-            # The previous default: unweighted RRF over the same candidates, hits without passages.
-            previous = Retriever(
-                index, embedder, SearchOptions.of(settings.replace(fusion="rrf", bm25_weight=0.5, passage_chars=0))
-            )
+        tantivy_build = build_tantivy(db)
+        writes = {"fts5": round(write_cost(db, FTS5), 2), "tantivy": round(write_cost(db, TANTIVY), 2)}
+        with open_index(db) as fts_index, open_index(db) as tantivy_index:
+            tantivy_index.catalog.lexical_engine = lambda: TANTIVY  # the same chunks, through Tantivy
+            retriever = Retriever(fts_index, embedder, SearchOptions.of(settings))
+            through_tantivy = Retriever(tantivy_index, embedder, SearchOptions.of(settings))
             rows = {}
-            # Interleave the modes in rounds so that load from other processes hits all alike.
-            modes = [
-                ("dense", retriever, "dense", None),
-                ("bm25", retriever, "bm25", None),
-                ("hybrid (previous)", previous, "hybrid", None),
-                ("hybrid", retriever, "hybrid", None),
-                ("hybrid +filter", retriever, "hybrid", ("source=synthetic/*", "page=1-50")),
-            ]
+            where = ("source=synthetic/*", "page=1-50")
+            plain, pruned = 10**12, fts5_lexical.ROW_BUDGET
+            # (name, retriever, mode, filter, FTS5 row budget)
+            modes = [("dense", retriever, "dense", None, pruned)]
+            for engine, searcher, budget in [
+                ("FTS5 plain", retriever, plain),
+                ("FTS5 pruned", retriever, pruned),
+                ("Tantivy", through_tantivy, pruned),
+            ]:
+                modes += [
+                    (f"{engine}: lexical", searcher, "bm25", None, budget),
+                    (f"{engine}: hybrid", searcher, "hybrid", None, budget),
+                    (f"{engine}: hybrid +filter", searcher, "hybrid", where, budget),
+                ]
+            memory = {}
+            for engine, searcher in [("fts5", retriever), ("tantivy", through_tantivy)]:
+                before = rss_mb()
+                time_mode(searcher, qs[:20], "bm25", args.k)
+                memory[engine] = round(rss_mb() - before, 1)
             samples = {name: [] for name, *_ in modes}
+            # Interleave the modes in rounds so that load from other processes hits all alike.
             for start in range(0, len(qs), 50):
-                for name, searcher, mode, where in modes:
-                    samples[name].extend(time_mode(searcher, qs[start : start + 50], mode, args.k, where))
+                for name, searcher, mode, flt, budget in modes:
+                    fts5_lexical.ROW_BUDGET = budget
+                    samples[name].extend(time_mode(searcher, qs[start : start + 50], mode, args.k, flt))
+            fts5_lexical.ROW_BUDGET = pruned
             for name, pairs in samples.items():
                 wall, cpu = [w for w, _ in pairs], [c for _, c in pairs]
                 # CPU time: the work itself, without the waits for a core that a loaded machine adds.
                 rows[name] = {
                     "p50": round(percentile(wall, 50), 2),
                     "p95": round(percentile(wall, 95), 2),
+                    "p99": round(percentile(wall, 99), 2),
                     "cpu_p50": round(percentile(cpu, 50), 2),
                 }
-            rows["hybrid/dense p50 ratio"] = round(rows["hybrid"]["p50"] / rows["dense"]["p50"], 2)
-            rows["hybrid/previous p50 ratio"] = round(rows["hybrid"]["p50"] / rows["hybrid (previous)"]["p50"], 2)
-            results["sizes"][size] = {"chunks": index.catalog.chunk_count(), "modes": rows}
+            results["sizes"][size] = {
+                "chunks": fts_index.catalog.chunk_count(),
+                "modes": rows,
+                "lexical_disk_mb": disk_mb(db),
+                "tantivy_build_s": tantivy_build["build_s"],
+                "search_memory_mb": memory,
+                "write_5000_chunks_s": writes,
+            }
     if args.json:
         print(json.dumps(results, indent=2))
         return
@@ -180,15 +291,15 @@ def main() -> None:
         f"p95 {results['query_embedding_ms']['p95']:.1f} ms"
     )
     for r in results["sizes"].values():
-        print(f"\n{r['chunks']:,} chunks, k={args.k}, {args.queries} queries  (dense = baseline)")
+        print(f"\n{r['chunks']:,} chunks, k={args.k}, {args.queries} queries")
+        print(f"  {'':<28}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'CPU p50':>9}")
         for name, v in r["modes"].items():
-            if isinstance(v, dict):
-                print(
-                    f"  {name:<18} p50 {v['p50']:>7.2f} ms   p95 {v['p95']:>7.2f} ms   (CPU time p50 {v['cpu_p50']:>7.2f} ms)"
-                )
+            print(f"  {name:<28}{v['p50']:>9.2f}{v['p95']:>9.2f}{v['p99']:>9.2f}{v['cpu_p50']:>9.2f}")
+        disk, mem, writes = r["lexical_disk_mb"], r["search_memory_mb"], r["write_5000_chunks_s"]
         print(
-            f"  hybrid / dense p50: {r['modes']['hybrid/dense p50 ratio']}x, "
-            f"hybrid / previous hybrid p50: {r['modes']['hybrid/previous p50 ratio']}x"
+            f"  lexical index on disk: FTS5 {disk['fts5']} MB, Tantivy {disk['tantivy']} MB; Tantivy built in "
+            f"{r['tantivy_build_s']} s; memory gained by searching: FTS5 {mem['fts5']} MB, Tantivy {mem['tantivy']} MB; "
+            f"writing 5,000 chunks again: FTS5 {writes['fts5']} s, Tantivy {writes['tantivy']} s"
         )
 
 

@@ -1,6 +1,7 @@
-"""The index's own record, in SQLite: which files built it, their chunks, a full-text
-index of those chunks (FTS5, for lexical search), what model built it, and a journal
-of files being written (so a killed ingest is repaired on the next run).
+"""The index's own record, in SQLite: which files built it, their chunks, what model built it,
+a journal of files being written (so a killed ingest is repaired on the next run), and the
+chunks the lexical index (index/lexical_tantivy.py) has not taken in yet. An index from before
+Tantivy keeps its full-text index here (FTS5) until its next ingest builds the new one.
 
 SQLite commits are atomic, so the catalog is never half-written.
 """
@@ -21,7 +22,22 @@ from core.index_text import head_of
 from core.types import Chunk
 from index.sql_filter import matching_sources, to_sql
 
-# The full-text index: each chunk's head (title > heading path, core/index_text.py) and its text,
+# Which lexical index an index uses (info key): Tantivy beside the catalog, or (indexes made
+# before it, until their next ingest) FTS5 inside it.
+LEXICAL_KEY = "lexical_index"
+TANTIVY, FTS5 = "tantivy", "fts5"
+
+# Chunk ids added or deleted since the lexical index last took them in: written by triggers in
+# the same transaction as the change, so none is ever missed (cleared by `Index` after a sync).
+LEXICAL_CHANGES = (
+    "CREATE TABLE IF NOT EXISTS lexical_changes (id TEXT PRIMARY KEY)",
+    "CREATE TRIGGER IF NOT EXISTS chunks_changed_ai AFTER INSERT ON chunks BEGIN "
+    "INSERT OR IGNORE INTO lexical_changes(id) VALUES (new.id); END",
+    "CREATE TRIGGER IF NOT EXISTS chunks_changed_ad AFTER DELETE ON chunks BEGIN "
+    "INSERT OR IGNORE INTO lexical_changes(id) VALUES (old.id); END",
+)
+
+# The old full-text index (FTS5): each chunk's head (title > heading path, core/index_text.py) and its text,
 # kept in step with `chunks` by triggers. BM25 sums over both columns.
 FTS = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5("
@@ -123,14 +139,34 @@ class Catalog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        for statement in LEXICAL_CHANGES:
+            self._db.execute(statement)
+        self._choose_lexical()
         self._migrate()
         self._add_columns()
-        for statement in FTS:
-            self._db.execute(statement)
+        if self.lexical_engine() == FTS5:
+            for statement in FTS:
+                self._db.execute(statement)
+
+    def _choose_lexical(self) -> None:
+        """A new catalog uses Tantivy; one that already has chunks or FTS5 keeps FTS5 until the
+        next ingest builds Tantivy's index (`Index.settle_lexical`)."""
+        if LEXICAL_KEY in self.info():
+            return
+        has_fts = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'chunks_fts'").fetchone()
+        old = has_fts or self._db.execute("SELECT 1 FROM chunks LIMIT 1").fetchone()
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO info(key, value) VALUES (?, ?)", (LEXICAL_KEY, FTS5 if old else TANTIVY)
+            )
+
+    def lexical_engine(self) -> str:
+        row = self._db.execute("SELECT value FROM info WHERE key = ?", (LEXICAL_KEY,)).fetchone()
+        return row[0] if row else FTS5
 
     def _migrate(self) -> None:
         """Bring a catalog written before chunk heads existed up to date, once: the `head` column
-        (filled from each chunk's metadata) and a full-text index over heads and texts."""
+        (filled from each chunk's metadata) and, for FTS5, a full-text index over heads and texts."""
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(chunks)")}
         fts = {row[1] for row in self._db.execute("PRAGMA table_info(chunks_fts)")}
         if "head" in columns and (not fts or "head" in fts):
@@ -147,9 +183,10 @@ class Catalog:
             self._db.execute("DROP TRIGGER IF EXISTS chunks_ad")
             self._db.execute("DROP TABLE IF EXISTS chunks_fts")
             self._db.execute("DROP INDEX IF EXISTS chunks_by_source")
-            for statement in FTS:
-                self._db.execute(statement)
-            self._db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+            if self.lexical_engine() == FTS5:
+                for statement in FTS:
+                    self._db.execute(statement)
+                self._db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
 
     def close(self) -> None:
         self._db.close()
@@ -334,6 +371,47 @@ class Catalog:
                 self._db.execute("DELETE FROM files WHERE source = ?", (source,))
                 if journal:
                     self._db.execute("INSERT OR REPLACE INTO pending(source, started_at) VALUES (?, ?)", (source, now))
+
+    # -- the lexical index's feed -----------------------------------------------
+    def lexical_changes(self) -> list[str]:
+        """Chunk ids added or deleted since the lexical index last took them in."""
+        return [row[0] for row in self._db.execute("SELECT id FROM lexical_changes")]
+
+    def clear_lexical_changes(self, ids: Sequence[str]) -> None:
+        with self._transaction():
+            for start in range(0, len(ids), 500):
+                part = list(ids[start : start + 500])
+                self._db.execute(f"DELETE FROM lexical_changes WHERE id IN ({','.join('?' * len(part))})", part)
+
+    def lexical_rows(self, ids: Sequence[str]) -> Iterator[tuple]:
+        """(id, source, text, meta JSON, head) of those of `ids` the catalog holds."""
+        return self._select_in("SELECT id, source, text, meta, head FROM chunks WHERE id IN ({})", ids)
+
+    def all_lexical_rows(self, batch: int) -> Iterator[list[tuple]]:
+        """Every chunk as `lexical_rows` gives it, `batch` at a time, in rowid order."""
+        last = 0
+        while True:
+            rows = self._db.execute(
+                "SELECT rowid, id, source, text, meta, head FROM chunks WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [row[1:] for row in rows]
+
+    def use_tantivy(self) -> None:
+        """The lexical index now lives in Tantivy and holds every chunk: in one transaction, FTS5
+        goes and the pending changes are cleared."""
+        with self._transaction():
+            self._db.execute("DROP TRIGGER IF EXISTS chunks_ai")
+            self._db.execute("DROP TRIGGER IF EXISTS chunks_ad")
+            self._db.execute("DROP TABLE IF EXISTS chunks_fts")
+            self._db.execute("DELETE FROM lexical_changes")
+            self._db.execute(
+                "INSERT INTO info(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (LEXICAL_KEY, TANTIVY),
+            )
 
     # -- reads --------------------------------------------------------------
     def chunk_ids(self) -> set[str]:

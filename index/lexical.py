@@ -40,26 +40,29 @@ class LexicalMatch:
     meta: str  # the catalog's JSON metadata
 
 
+def query_words(question: str) -> list[list[str]]:
+    """The question's searchable words, each as its tokens (a code like "ERR-4031" is two, to be
+    matched as a phrase), in order, without repeats. Stopwords are left out unless nothing else is left."""
+    words: list[list[str]] = []
+    fallback: list[list[str]] = []
+    for word in question.split():
+        tokens = word_tokens(word)
+        if not tokens or tokens in words or tokens in fallback:
+            continue
+        if len(tokens) == 1 and tokens[0] in STOPWORDS:
+            fallback.append(tokens)
+        else:
+            words.append(tokens)
+    return words or fallback
+
+
 def query_terms(question: str) -> list[str]:
     """FTS5 terms for free text: each a double-quoted string, codes kept as exact phrases.
 
     Quoting means no user input is read as FTS5 syntax (AND, NOT, NEAR, column filters,
-    parentheses, stray quotes). Stopwords are left out unless nothing else is left.
+    parentheses, stray quotes).
     """
-    terms: list[str] = []
-    fallback: list[str] = []
-    for word in question.split():
-        tokens = word_tokens(word)
-        if not tokens:
-            continue
-        term = '"' + " ".join(tokens) + '"'
-        if term in terms or term in fallback:
-            continue
-        if len(tokens) == 1 and tokens[0] in STOPWORDS:
-            fallback.append(term)
-        else:
-            terms.append(term)
-    return terms or fallback
+    return ['"' + " ".join(tokens) + '"' for tokens in query_words(question)]
 
 
 def fts_query(question: str) -> str:

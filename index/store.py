@@ -22,13 +22,16 @@ from core.errors import IndexMismatchError, IngestLockedError, NoIndexError
 from core.filters import Filter
 from core.locks import release_lock, take_lock
 from core.types import Chunk
-from index.catalog import Catalog, FileRecord
+from core.words import tokens as word_tokens
+from index.catalog import TANTIVY, Catalog, FileRecord
 from index.crashpoints import crashpoint
 from index.location import vector_store_factory
 from index.metadata_keys import check_keys
 from index.permissions import make_private
 from index.search import Candidate, with_content
+from index.lexical_tantivy import BUILD_BATCH, LEXICAL_DIR, TantivyLexical
 from index.search import lexical as bm25_candidates
+from index.search import tantivy_lexical
 from index.vector_query import nearest_passing
 from index.vector_store import VectorStore
 
@@ -37,6 +40,7 @@ log = logging.getLogger(__name__)
 CATALOG_FILE = "catalog.sqlite"
 VECTORS_DIR = "chroma"
 LOCK_FILE = ".ingest.lock"
+LEXICAL_SYNC_EVERY_S = 2.0  # during an ingest, written chunks reach lexical search within this
 SCHEMA_VERSION = "1"
 
 
@@ -88,6 +92,7 @@ class Index:
         self._worker_catalog: Catalog | None = None  # its own connection to the catalog
         self._keys_seen: set[str] = set()  # --where keys some chunk has (`check_keys`)
         self._shares: dict[Filter, float | None] = {}  # filter -> share of chunks passing: a hint for its width
+        self.words = TantivyLexical(Path(path) / LEXICAL_DIR, write=lock_fd is not None)  # the lexical index
 
     @property
     def vectors(self) -> VectorStore:
@@ -113,6 +118,7 @@ class Index:
         """Make what another process wrote since the last look visible to the next reads (SQLite
         shows every commit; a vector store may not). Cheap; long-lived readers call it before each
         search. Returns whether the store was reopened."""
+        self.words.refresh()
         with self._vectors_lock:
             vectors = self._vectors
         return False if callable(vectors) else vectors.refresh()
@@ -123,7 +129,17 @@ class Index:
 
     def lexical(self, question: str, k: int, where: Filter | None = None) -> list[Candidate]:
         """The k chunks that best match `question` by BM25 (passing `where`), best first."""
+        if self.catalog.lexical_engine() == TANTIVY:
+            if self.words.wrote:
+                self._sync_lexical()  # this process's own writes, searchable at once
+            return tantivy_lexical(self.catalog, self.words, question, k, where)
         return bm25_candidates(self.catalog, question, k, where)
+
+    def word_counts(self, words: Sequence[str]) -> dict[str, int]:
+        """For each word, how many chunks hold it (the lexical index's own tokens)."""
+        if self.catalog.lexical_engine() != TANTIVY:
+            return self.catalog.word_counts(words)
+        return {word: self.words.doc_count(word_tokens(word)) for word in words}
 
     def gather(
         self, question: str, vector: np.ndarray, k: int, where: Filter | None, dense: bool = True, lexical: bool = True
@@ -134,11 +150,11 @@ class Index:
         if k <= 0 or not (dense or lexical):
             return [], []
         if not dense:
-            return [], bm25_candidates(self.catalog, question, k, where)
+            return [], self.lexical(question, k, where)
         if not lexical:
             return self._nearest(self.catalog, vector, k, where), []
         pending = self._background().submit(self._nearest_in_worker, vector, k, where)
-        found = bm25_candidates(self.catalog, question, k, where)
+        found = self.lexical(question, k, where)
         return pending.result(), found
 
     def _nearest(self, catalog: Catalog, vector: np.ndarray, k: int, where: Filter | None) -> list[Candidate]:
@@ -237,7 +253,36 @@ class Index:
             extra = self.vectors.ids_of_sources(pending) - self.catalog.chunk_ids_of(pending)
             self.vectors.delete_ids(sorted(extra))
             self.catalog.clear_pending(pending)
-        return pending + self.reconcile()
+        repaired = pending + self.reconcile()
+        self.settle_lexical()
+        return repaired
+
+    def settle_lexical(self) -> None:
+        """Bring the lexical index level with the catalog: build it whole for an index from before
+        Tantivy (or one whose folder is missing or disagrees), else take in the pending changes
+        (those a killed ingest left included)."""
+        chunks = self.catalog.chunk_count()
+        if self.catalog.lexical_engine() == TANTIVY:
+            self._sync_lexical()
+            if self.words.count() == chunks:
+                return
+            why = "its folder does not match the catalog; until it is built, lexical search misses chunks"
+        else:
+            why = "the index is from before Tantivy; until it is built, searches use the previous one"
+        started = time.monotonic()
+        log.warning("building the lexical index (%s, %d chunks) once: %s", self.path / LEXICAL_DIR, chunks, why)
+        self.words.rebuild(self.catalog.all_lexical_rows(BUILD_BATCH), chunks, self.catalog.use_tantivy)
+        log.warning("lexical index built: %d chunks in %.0f s", chunks, time.monotonic() - started)
+
+    def _sync_lexical(self, every_s: float = 0.0) -> None:
+        if self.catalog.lexical_engine() != TANTIVY:
+            return  # an index from before Tantivy: FTS5 follows the catalog by itself
+        self.words.sync(
+            self.catalog.lexical_changes,
+            self.catalog.lexical_rows,
+            self.catalog.clear_lexical_changes,
+            every_s=every_s,
+        )
 
     def reconcile(self) -> list[str]:
         """A check of the invariant that costs two counts; on a mismatch (an index written by an
@@ -278,6 +323,7 @@ class Index:
         if stale:
             self.vectors.delete_ids(sorted(stale))
         self.catalog.clear_pending(sources)
+        self._sync_lexical(every_s=LEXICAL_SYNC_EVERY_S)
 
     def remove_files(self, sources: Sequence[str]) -> None:
         if not sources:
@@ -286,8 +332,14 @@ class Index:
         crashpoint("removed")
         self.vectors.delete_sources(list(sources))
         self.catalog.clear_pending(sources)
+        self._sync_lexical(every_s=LEXICAL_SYNC_EVERY_S)
 
     def close(self) -> None:
+        if self._lock_fd is not None or self.words.wrote:
+            try:
+                self._sync_lexical()  # what the last writes changed becomes searchable now
+            finally:
+                self.words.close()
         if self._worker is not None:
             self._worker.shutdown(wait=True)
             self._worker = None

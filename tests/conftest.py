@@ -213,3 +213,16 @@ def llm():
     from generation import load_llm
 
     return load_llm(load_settings(environ={"LOCALGPT_THREADS": "2"}))
+
+
+def fts5_catalog(path: Path):
+    """A catalog whose lexical index is FTS5, as every index made before Tantivy had it."""
+    import sqlite3
+
+    from index.catalog import FTS5, LEXICAL_KEY, Catalog
+
+    with sqlite3.connect(str(path)) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.execute("INSERT OR REPLACE INTO info(key, value) VALUES (?, ?)", (LEXICAL_KEY, FTS5))
+    conn.close()
+    return Catalog(path)

@@ -39,9 +39,6 @@ class FakeCatalog:
     def file_count(self) -> int:
         return len({c.source for c in self.chunks.values()})
 
-    def word_counts(self, words) -> dict[str, int]:
-        return {w: sum(w.lower() in c.text.lower() for c in self.chunks.values()) for w in words}
-
     def get_chunks(self, ids) -> dict[str, Chunk]:
         return {i: self.chunks[i] for i in ids if i in self.chunks}
 
@@ -49,6 +46,9 @@ class FakeCatalog:
 @dataclass
 class FakeIndex:
     catalog: FakeCatalog
+
+    def word_counts(self, words) -> dict[str, int]:
+        return {w: sum(w.lower() in c.text.lower() for c in self.catalog.chunks.values()) for w in words}
 
 
 @dataclass

@@ -22,7 +22,7 @@ def ask(sample_db, settings_for, llm):
             llm,
             AnswerOptions.of(settings.replace(**changes)),
             embed=retriever.embedder.embed,
-            word_counts=vocabulary(retriever.index.catalog.word_counts, retriever.index.catalog.chunk_count()),
+            word_counts=vocabulary(retriever.index.word_counts, retriever.index.catalog.chunk_count()),
         )
 
     yield run

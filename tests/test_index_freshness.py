@@ -47,3 +47,5 @@ def test_a_session_sees_what_another_process_ingested_after_it_opened(tmp_path, 
         assert hits[0].relevance > 0.3  # its vector was found, not only its words
         dense = retriever.search(question, mode="dense")
         assert dense[0].chunk.source == "invoice.md"  # the vector search itself sees the new file
+        lexical = retriever.search(question, mode="bm25")
+        assert lexical[0].chunk.source == "invoice.md"  # and so does the lexical index (Tantivy)

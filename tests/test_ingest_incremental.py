@@ -44,17 +44,16 @@ def write_corpus(folder, count: int, start: int = 0) -> None:
 
 
 def index_state(db) -> dict:
-    """What a clean run must reproduce: ids in the catalog, in its full-text index and in Chroma."""
+    """What a clean run must reproduce: ids in the catalog, in its lexical index and in Chroma."""
     from index import open_index
 
     with open_index(db) as index:
         sql = index.catalog.connection()
         catalog = sorted(r[0] for r in sql.execute("SELECT id FROM chunks"))
-        fts = sorted(r[0] for r in sql.execute("SELECT c.id FROM chunks_fts f JOIN chunks c ON c.rowid = f.rowid"))
-        fts_rows = sql.execute("SELECT count(*) FROM chunks_fts").fetchone()[0]
-        sql.execute(
-            "INSERT INTO chunks_fts(chunks_fts) VALUES ('integrity-check')"
-        )  # raises if FTS and chunks disagree
+        assert index.catalog.lexical_engine() == "tantivy"
+        fts = sorted(index.words.ids())  # the Tantivy index: one document per chunk
+        fts_rows = index.words.count()
+        lexical_pending = sorted(index.catalog.lexical_changes())  # changes it has not taken in yet
         files = dict(sql.execute("SELECT source, content_hash FROM files"))
         pending = index.catalog.pending()
         vectors = sorted(index.vectors.ids())
@@ -63,6 +62,7 @@ def index_state(db) -> dict:
         "catalog": catalog,
         "fts": fts,
         "fts_rows": fts_rows,
+        "lexical_pending": lexical_pending,
         "files": files,
         "pending": pending,
         "vectors": vectors,

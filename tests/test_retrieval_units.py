@@ -1,12 +1,13 @@
-"""Retrieval pieces that need no model: FTS5 queries, BM25 over a real catalog, filters, fusion, MMR."""
-
-import json
+"""Retrieval pieces that need no model: FTS5 queries, BM25 over a real catalog (through Tantivy,
+and through FTS5 as an index from before Tantivy has it), filters, fusion, MMR."""
 
 import numpy as np
 import pytest
 
 from core.types import Chunk
 from index.catalog import Catalog, FileRecord
+from index.store import Index
+from conftest import fts5_catalog
 from core.errors import SearchOptionError
 from core.filters import parse_where
 from index.chroma_filter import chroma_where
@@ -31,14 +32,44 @@ DOCS = {
 }
 
 
-@pytest.fixture()
-def catalog(tmp_path):
-    cat = Catalog(tmp_path / "catalog.sqlite")
+def fill(cat: Catalog) -> Catalog:
     for source, texts in DOCS.items():
         chunks = [Chunk.make(t, source, i, {"page": i + 1}) for i, t in enumerate(texts)]
         cat.replace_file(FileRecord(source, "h", 1, 1), chunks)
+    return cat
+
+
+@pytest.fixture()
+def catalog(tmp_path):
+    cat = fill(fts5_catalog(tmp_path / "catalog.sqlite"))
     yield cat
     cat.close()
+
+
+class Match:
+    def __init__(self, id, text, source, score):
+        self.id, self.text, self.source, self.score = id, text, source, score
+
+
+@pytest.fixture(params=["tantivy", "fts5"])
+def lexical(request, tmp_path):
+    """(catalog, search): BM25 as `Index.lexical` runs it, on each lexical index."""
+    if request.param == "fts5":
+        cat = fill(fts5_catalog(tmp_path / "catalog.sqlite"))
+    else:
+        cat = fill(Catalog(tmp_path / "catalog.sqlite"))
+    index = Index(tmp_path, cat, lambda: None)
+
+    def search(question, k=5, where=None):
+        if request.param == "tantivy":
+            index.settle_lexical()  # what an ingest does before and after its writes (FTS5 needs none)
+        assert cat.lexical_engine() == request.param
+        found = index.lexical(question, k, parse_where(where))
+        return [Match(c.id, c.chunk.text, c.chunk.source, c.score) for c in found]
+
+    search.index = index
+    yield cat, search
+    index.close()
 
 
 def texts(matches):
@@ -68,39 +99,49 @@ def test_fts_query_quotes_every_term_and_keeps_codes_as_phrases():
         "what is the rent; DROP TABLE chunks; --",
     ],
 )
-def test_user_text_never_raises_fts_syntax_errors(catalog, question):
-    bm25_search(catalog.connection(), question, 5)  # must not raise
+def test_user_text_never_raises_fts_syntax_errors(lexical, question):
+    _, search = lexical
+    search(question)  # must not raise
 
 
-def test_exact_code_matches_only_that_code(catalog):
-    found = texts(bm25_search(catalog.connection(), "ERR-4031", 5))
+def test_exact_code_matches_only_that_code(lexical):
+    _, search = lexical
+    found = texts(search("ERR-4031"))
     assert found == [DOCS["manuals/pump.md"][0]]
-    found = texts(bm25_search(catalog.connection(), "What is clause 14.2 about?", 5))
+    found = texts(search("What is clause 14.2 about?"))
     assert found[0] == DOCS["contracts/lease.md"][0]
     assert DOCS["manuals/valve.md"][0] not in found[:1]  # "4.2" is not "14.2"
 
 
-def test_bm25_stems_words(catalog):
-    assert texts(bm25_search(catalog.connection(), "overheating motors", 5))[0] == DOCS["manuals/pump.md"][1]
+def test_word_counts_are_chunks_holding_the_word_or_the_code(lexical):
+    _, search = lexical
+    search("warm up")  # the index settled
+    counts = search.index.word_counts(["ERR-4031", "Clause", "clauses", "zebra", "4.2"])
+    assert counts == {"ERR-4031": 1, "Clause": 3, "clauses": 3, "zebra": 0, "4.2": 2}
 
 
-def test_bm25_forgets_removed_and_replaced_chunks(catalog):
-    conn = catalog.connection()
+def test_bm25_stems_words(lexical):
+    _, search = lexical
+    assert texts(search("overheating motors"))[0] == DOCS["manuals/pump.md"][1]
+
+
+def test_bm25_forgets_removed_and_replaced_chunks(lexical):
+    catalog, search = lexical
     catalog.remove_files(["manuals/pump.md"])
-    assert bm25_search(conn, "ERR-4031 impeller", 5) == []
+    assert search("ERR-4031 impeller") == []
     catalog.replace_file(
         FileRecord("contracts/lease.md", "h2", 2, 2),
         [Chunk.make("Clause 14.3: pets are allowed.", "contracts/lease.md", 0)],
     )
-    assert bm25_search(conn, "tenant sixty", 5) == []
-    assert texts(bm25_search(conn, "pets", 5)) == ["Clause 14.3: pets are allowed."]
+    assert search("tenant sixty") == []
+    assert texts(search("pets")) == ["Clause 14.3: pets are allowed."]
 
 
-def test_source_glob_folder_and_page_filters_restrict_bm25(catalog):
-    conn = catalog.connection()
+def test_source_glob_folder_and_page_filters_restrict_bm25(lexical):
+    _, search = lexical
 
     def sources(where):
-        return {json.loads(m.meta)["source"] for m in bm25_search(conn, "clause error code", 10, parse_where(where))}
+        return {m.source for m in search("clause error code", 10, where)}
 
     assert sources("source=contracts/*") == {"contracts/lease.md", "contracts/old/supply.md"}
     assert sources("source=contracts/old") == {"contracts/old/supply.md"}  # a folder, no glob

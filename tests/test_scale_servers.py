@@ -52,13 +52,13 @@ def server_db(chroma, tmp_path_factory):
 
 
 def state(db, url) -> dict:
-    """Ids in the catalog, its full-text index and the server's collection."""
+    """Ids in the catalog, the lexical index and the server's collection."""
     from index import open_index
 
     with open_index(db, chroma_url=url) as index:
         sql = index.catalog.connection()
         catalog = sorted(r[0] for r in sql.execute("SELECT id FROM chunks"))
-        fts = sorted(r[0] for r in sql.execute("SELECT c.id FROM chunks_fts f JOIN chunks c ON c.rowid = f.rowid"))
+        fts = sorted(index.words.ids())  # the lexical index (Tantivy)
         files = dict(sql.execute("SELECT source, content_hash FROM files"))
         return {
             "catalog": catalog,
