@@ -47,7 +47,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         (
             "Keep the vectors in a Chroma server (`chroma run`), e.g. http://10.0.0.5:8001, instead of in --db. "
-            "The catalog (text, full-text index, journal) stays in --db. An index records where its vectors live "
+            "The catalog (text, journal) and the lexical index stay in --db. An index records where its vectors live "
             "and refuses to be opened the other way. Empty: in --db (docs/scale.md)."
         ),
         INDEX,

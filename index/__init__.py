@@ -1,8 +1,10 @@
 """The index on disk: vectors in a store (Chroma), and the catalog (SQLite) beside them.
 
     db/
-      catalog.sqlite   files, chunks, full-text index, what built the index, the write journal
+      catalog.sqlite   files, chunks, what built the index, the write journal, the list of
+                       changes the lexical index has not taken in yet
       chroma/          the vectors
+      lexical-v1/      the lexical index (Tantivy, BM25): index/lexical_tantivy.py
 
 `open_index` is the only way in. The catalog is the truth; writes go in an order that a
 kill at any moment cannot corrupt (`Index.write_files`): the files are journalled, their new

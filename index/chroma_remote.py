@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from core.errors import LocalGPTError
 from core.offline import enforce_offline
+from index.chroma_search_depth import CONFIGURATION, ensure_search_depth
 from index.chroma_store import ChromaStore
 from index.freshness import ReadWriteLock
 from index.vector_store import VectorStoreError
@@ -177,8 +178,9 @@ class ChromaServerStore(ChromaStore):
                     "if its data is lost, ingest into a new --db folder."
                 )
         collection = with_retries(self._client.get_or_create_collection, url, "open collection")(
-            self.collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"}
+            self.collection_name, embedding_function=None, configuration=CONFIGURATION
         )
+        ensure_search_depth(collection)
         self._collection = _RetryingCollection(collection, url)
         self._max_batch = max(1, int(with_retries(self._client.get_max_batch_size, url, "max batch size")()))
 

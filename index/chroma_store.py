@@ -20,6 +20,7 @@ import numpy as np
 from core.filters import Filter
 from core.offline import enforce_offline
 from index.chroma_filter import chroma_where, sources_where
+from index.chroma_search_depth import CONFIGURATION, ensure_search_depth
 from index.freshness import ChangeWatch, ReadWriteLock
 from index.vector_store import IndexBusyError, VectorMatch
 
@@ -55,8 +56,9 @@ class ChromaStore:
             path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         )
         self._collection = self._client.get_or_create_collection(
-            COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"}
+            COLLECTION, embedding_function=None, configuration=CONFIGURATION
         )
+        ensure_search_depth(self._collection)
         self._max_batch = max(1, int(self._client.get_max_batch_size()))
 
     def _reconnect(self) -> None:

@@ -143,6 +143,16 @@ class TantivyLexical:
             query = t.Query.boolean_query(
                 [(t.Occur.Must, query), *((t.Occur.Must, t.Query.const_score_query(r, 0.0)) for r in restrictions)]
             )
+        try:
+            return self._top(index, query, k)
+        except (ValueError, OSError):
+            # Another process's merge removed the segment files of the commit this reader had
+            # loaded: read the newest commit and search once more.
+            index.reload()
+            return self._top(index, query, k)
+
+    @staticmethod
+    def _top(index, query, k: int) -> list[tuple[str, float]]:
         searcher = index.searcher()
         hits = searcher.search(query, limit=k, count=False).hits
         return [(searcher.doc(address)["id"][0], float(score)) for score, address in hits]

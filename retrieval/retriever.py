@@ -2,7 +2,7 @@
 
 question -> embed once
   dense:  nearest vectors (the vector store)            score = cosine
-  bm25:   FTS5 bm25() over the catalog                  score = -bm25 (higher is better)
+  bm25:   BM25 through the lexical index (Tantivy)      score = BM25 (higher is better)
   hybrid: both candidate lists fused (fusion.py)        score = fused score
 -> reranker (a `Ranker`, optional)                      score = the reranker's
 -> MMR (optional): reorders for diversity, keeps the scores above
