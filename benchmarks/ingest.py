@@ -1,6 +1,6 @@
 """Ingestion speed and memory: ours against the plain LangChain pipeline, in the same run.
 
-    python benchmarks/ingest.py [--runs N] [--pdfs R-data] [--html 6] [--variants default,onnx,int8]
+    python benchmarks/ingest.py [--runs N] [--pdfs R-data] [--html 6] [--variants default,onnx,int8] [--stages]
 
 Corpus: R manuals (PDF, Debian's r-doc-pdf) and Python library pages (HTML, python3.11-doc),
 fetched once with `apt-get download` and unpacked with `dpkg -x` under
@@ -11,7 +11,8 @@ process tree (main process and workers, sampled every 0.1 s). Then the bare embe
 (our default backend) embeds the very chunks we wrote: its rate is the ceiling our
 pipeline is measured against. Ours and the bare embedder run once per variant (VARIANTS: the
 defaults, i.e. OpenVINO in bfloat16 on a CPU that has it; ONNX Runtime in exact float32; the opt-in
-int8 model; torch). Baseline: shared/bench/naive_langchain_ingest.py beside the checkout
+int8 model; torch). `--stages` also prints where our ingest's time went (the "stages" of its
+`--report`, core/stages.py), medians over the runs. Baseline: shared/bench/naive_langchain_ingest.py beside the checkout
 (../shared, or ../../shared from a worktree; --naive PATH names another copy) (same
 model). It needs langchain-chroma, langchain-community and langchain-huggingface, which
 localgpt does not depend on: they are looked for in the venv, then in
@@ -169,6 +170,8 @@ def run_ours(corpus: Path, work: Path, variant: str) -> dict:
         "chunks": data["chunks_written"],
         "db": db,
         "backend": f"{data['embedding_backend']} {data['embedding_compute']}",
+        "stages": data.get("stages", {}),
+        "elapsed": data["elapsed_s"],
     }
 
 
@@ -223,6 +226,7 @@ def main() -> None:
     parser.add_argument(
         "--variants", default="default,onnx,int8", help=f"embedding set-ups to run ours with: {', '.join(VARIANTS)}"
     )
+    parser.add_argument("--stages", action="store_true", help="print where our ingest's time went, stage by stage")
     parser.add_argument(
         "--no-baseline", action="store_true", help="skip the naive pipeline (ours and the bare embedder only)"
     )
@@ -309,6 +313,26 @@ def main() -> None:
                 f"peak memory {med(ours[p], 'peak') / med(naive, 'peak'):.2f}x naive (target < 1)"
             )
         print(line)
+    if args.stages:
+        for p in variants:
+            print_stages(p, ours[p])
+
+
+def print_stages(variant: str, runs: list[dict]) -> None:
+    """The stage table of one variant: medians over the runs, each with its share of the ingest's
+    wall time (worker stages are CPU seconds summed over the workers, so they can exceed it)."""
+    names = sorted({name for r in runs for name in r["stages"]})
+    elapsed = statistics.median(r["elapsed"] for r in runs)
+    print(f"\nours {variant}: where the time went (medians of {len(runs)} run(s); ingest {elapsed:.1f} s)")
+    print(f"  {'stage':<34}{'seconds':>9}{'share':>8}")
+    main_sum = 0.0
+    for name in names:
+        seconds = statistics.median(r["stages"].get(name, 0.0) for r in runs)
+        if name.startswith("main "):
+            main_sum += seconds
+        print(f"  {name:<34}{seconds:>9.2f}{100 * seconds / elapsed:>7.0f}%")
+    other = max(0.0, elapsed - main_sum)
+    print(f"  {'main other (open, model load, plan)':<34}{other:>9.2f}{100 * other / elapsed:>7.0f}%")
 
 
 if __name__ == "__main__":

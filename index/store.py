@@ -21,6 +21,7 @@ from core.index_text import INDEX_TEXT, PLAIN
 from core.errors import IndexMismatchError, IngestLockedError, NoIndexError
 from core.filters import Filter
 from core.locks import release_lock, take_lock
+from core.stages import StageClock
 from core.types import Chunk
 from core.words import tokens as word_tokens
 from index.catalog import TANTIVY, Catalog, FileRecord
@@ -92,6 +93,7 @@ class Index:
         self._worker_catalog: Catalog | None = None  # its own connection to the catalog
         self._keys_seen: set[str] = set()  # --where keys some chunk has (`check_keys`)
         self._shares: dict[Filter, float | None] = {}  # filter -> share of chunks passing: a hint for its width
+        self.write_seconds = StageClock()  # wall seconds per step of the writes (`write_files`)
         self.words = TantivyLexical(Path(path) / LEXICAL_DIR, write=lock_fd is not None)  # the lexical index
 
     @property
@@ -311,19 +313,26 @@ class Index:
             return
         sources = [record.source for record, _ in files]
         chunks = [c for _, file_chunks in files for c in file_chunks]
-        self.catalog.mark_pending(sources)
+        clock = self.write_seconds
+        with clock.timing("writer journal"):
+            self.catalog.mark_pending(sources)
         crashpoint("pending")
-        if chunks:
-            self.vectors.upsert([c.id for c in chunks], vectors, [c.metadata() for c in chunks])
+        with clock.timing("writer vectors"):
+            if chunks:
+                self.vectors.upsert([c.id for c in chunks], vectors, [c.metadata() for c in chunks])
         crashpoint("vectors")
-        old = self.catalog.chunk_ids_of(sources)
-        self.catalog.replace_files([(record, list(file_chunks)) for record, file_chunks in files])
+        with clock.timing("writer catalog"):
+            old = self.catalog.chunk_ids_of(sources)
+            self.catalog.replace_files([(record, list(file_chunks)) for record, file_chunks in files])
         crashpoint("catalog")
         stale = old - {c.id for c in chunks}
-        if stale:
-            self.vectors.delete_ids(sorted(stale))
-        self.catalog.clear_pending(sources)
-        self._sync_lexical(every_s=LEXICAL_SYNC_EVERY_S)
+        with clock.timing("writer vectors"):
+            if stale:
+                self.vectors.delete_ids(sorted(stale))
+        with clock.timing("writer journal"):
+            self.catalog.clear_pending(sources)
+        with clock.timing("writer lexical"):
+            self._sync_lexical(every_s=LEXICAL_SYNC_EVERY_S)
 
     def remove_files(self, sources: Sequence[str]) -> None:
         if not sources:
@@ -337,7 +346,8 @@ class Index:
     def close(self) -> None:
         if self._lock_fd is not None or self.words.wrote:
             try:
-                self._sync_lexical()  # what the last writes changed becomes searchable now
+                with self.write_seconds.timing("writer lexical"):
+                    self._sync_lexical()  # what the last writes changed becomes searchable now
             finally:
                 self.words.close()
         if self._worker is not None:

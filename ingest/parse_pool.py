@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 from core.files import file_sha256
 from core.types import Chunk
 from index.catalog import FileRecord
+from core.stages import StageClock
 from ingest.chunking import ChunkPlan
 from ingest.ocr import OcrOptions
 from ingest.plan import Task
@@ -51,6 +52,7 @@ class Parsed:
     tokens: list[int] = field(default_factory=list)  # token count of each chunk
     token_ids: list | None = None  # each chunk's model input ids (numpy int32), or None: embed from the text
     texts: list[str] = field(default_factory=list)  # what is embedded for each chunk: its index text
+    seconds: dict[str, float] = field(default_factory=dict)  # worker CPU seconds per stage (core/stages.py)
 
 
 # -- in the worker -------------------------------------------------------------
@@ -113,6 +115,7 @@ def _parse(task: Task, max_bytes: int | None) -> Parsed:
     from ingest.loaders import LoadError, read_failure
 
     path = Path(task.path)
+    clock = StageClock()
     try:
         stat = path.stat()
         if max_bytes is not None and stat.st_size > max_bytes:
@@ -120,16 +123,29 @@ def _parse(task: Task, max_bytes: int | None) -> Parsed:
             raise LoadError(
                 f"file is {mb(stat.st_size)} MB, above the {mb(max_bytes)} MB limit (--max-file-mb); raise the limit to ingest it"
             )
-        record = FileRecord(task.source, file_sha256(path), stat.st_size, stat.st_mtime_ns, root=task.root)
+        with clock.timing("worker hash", cpu=True):
+            record = FileRecord(task.source, file_sha256(path), stat.st_size, stat.st_mtime_ns, root=task.root)
         if task.known_hash == record.content_hash:
-            return Parsed(task.source, "unchanged", record)
-        sections = _load(path, max_bytes)
+            return Parsed(task.source, "unchanged", record, seconds=clock.seconds)
+        with clock.timing(f"worker read {path.suffix.lower() or '(none)'}", cpu=True):
+            sections = _load(path, max_bytes)
         counter, plan = _worker["counter"], _worker["plan"]
-        chunks = chunk_sections(sections, task.source, counter, plan)
+        with clock.timing("worker chunk", cpu=True):
+            chunks = chunk_sections(sections, task.source, counter, plan)
         if not chunks:
             raise LoadError("no text found in the file")
-        texts, tokens, token_ids = index_inputs(chunks, counter)
-        return Parsed(task.source, "read", record, chunks=chunks, tokens=tokens, token_ids=token_ids, texts=texts)
+        with clock.timing("worker heads and tokens", cpu=True):
+            texts, tokens, token_ids = index_inputs(chunks, counter)
+        return Parsed(
+            task.source,
+            "read",
+            record,
+            chunks=chunks,
+            tokens=tokens,
+            token_ids=token_ids,
+            texts=texts,
+            seconds=clock.seconds,
+        )
     except Exception as exc:  # reading is mapped by _load; this is stat, hash and chunking: one file, not the run
         if not isinstance(exc, LoadError):
             log.debug("parsing failed on %s", task.source, exc_info=True)

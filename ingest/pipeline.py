@@ -15,10 +15,11 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from core.stages import StageClock
 from core.errors import LocalGPTError, SourceError
 from core.index_text import INDEX_TEXT
 from core.settings import Settings
@@ -99,10 +100,12 @@ def run_ingest(
     (an index may hold several folders: ingest/folders.py). `exclude`: gitignore-style patterns,
     added to the folder's .localgptignore."""
     started = time.perf_counter()
+    clock = StageClock()
     root = Path(settings.source_dir).expanduser()
     ocr = ocr_options(settings)
-    found = find_documents(root, follow_external_links=settings.follow_external_links)
-    exclusions = load_exclusions(root, exclude)
+    with clock.timing("main walk"):
+        found = find_documents(root, follow_external_links=settings.follow_external_links)
+        exclusions = load_exclusions(root, exclude)
     excluded = [f for f in found if exclusions.excludes(f.source)]
     found = [f for f in found if not exclusions.excludes(f.source)]
     documents = [f for f in found if (is_supported(f.path, images=ocr.enabled) or f.problem) and not f.skipped]
@@ -189,7 +192,7 @@ def run_ingest(
         if work.to_read:
             progress.expect((task.source, task.size) for task in work.to_read)
             pool = pool or parse_pool(len(work.to_read))
-            _read_embed_write(pool, reading_order(work.to_read), known, index, embedder, record, progress)
+            _read_embed_write(pool, reading_order(work.to_read), known, index, embedder, record, progress, clock)
             report.embedding_backend = embedder.backend if embedder.loaded else ""
             report.embedding_compute = embedder.compute if embedder.loaded else ""
         _settle_failures(index, folder, report, {f.source: f.path for f in documents})
@@ -204,6 +207,8 @@ def run_ingest(
     progress.close()
     report.sort()
     report.elapsed = time.perf_counter() - started
+    clock.merge(index.write_seconds.seconds)
+    report.stages = clock.rounded()
     return report
 
 
@@ -268,8 +273,9 @@ class _Writer:
     write is crash-safe on its own: Index.write_files). A write's outcomes are recorded, in the
     main thread, once it is done."""
 
-    def __init__(self, index: Index):
+    def __init__(self, index: Index, clock: StageClock):
         self.index = index
+        self.clock = clock
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="index-writer")
         self._pending: tuple[Future, Callable[[], None]] | None = None
 
@@ -281,7 +287,8 @@ class _Writer:
         if self._pending is not None:
             future, then = self._pending
             self._pending = None
-            future.result()
+            with self.clock.timing("main waiting for the writer"):
+                future.result()
             then()
 
     def close(self) -> None:
@@ -292,14 +299,15 @@ class _Writer:
 
 
 def _read_embed_write(
-    pool: ParsePool, tasks, known, index: Index, embedder: Embedder, record, progress: Progress
+    pool: ParsePool, tasks, known, index: Index, embedder: Embedder, record, progress: Progress, clock: StageClock
 ) -> None:
     group = _Group()
-    writer = _Writer(index)
+    writer = _Writer(index, clock)
     try:
         progress.follow(pool.reading, pool.finished)
-        for parsed in pool.results(tasks, on_wait=progress.redraw):
+        for parsed in _timed(pool.results(tasks, on_wait=progress.redraw), clock, "main waiting for files"):
             crashpoint("parsed")
+            clock.merge(parsed.seconds)
             progress.file_read(parsed.source, len(parsed.chunks) if parsed.status == "read" else None)
             if parsed.status == "unchanged":
                 writer.wait()
@@ -313,16 +321,31 @@ def _read_embed_write(
             else:
                 group.add(parsed)
             if group.chunks >= GROUP_CHUNKS or (group.chunks >= MIN_GROUP_CHUNKS and not pool.ready()):
-                _flush(group, known, writer, embedder, record, progress)
+                _flush(group, known, writer, embedder, record, progress, clock)
                 group = _Group()
         progress.follow(None)
-        _flush(group, known, writer, embedder, record, progress)
+        _flush(group, known, writer, embedder, record, progress, clock)
     finally:
         progress.follow(None)
         writer.close()
 
 
-def _flush(group: _Group, known, writer: _Writer, embedder: Embedder, record, progress: Progress) -> None:
+def _timed(items: Iterator, clock: StageClock, stage: str) -> Iterator:
+    """`items`, the time spent waiting for each added to `stage`."""
+    while True:
+        with clock.timing(stage):
+            item = next(items, _END)
+        if item is _END:
+            return
+        yield item
+
+
+_END = object()
+
+
+def _flush(
+    group: _Group, known, writer: _Writer, embedder: Embedder, record, progress: Progress, clock: StageClock
+) -> None:
     if not group.files:
         return
     tokens = [t for parsed in group.files for t in parsed.tokens]
@@ -331,7 +354,8 @@ def _flush(group: _Group, known, writer: _Writer, embedder: Embedder, record, pr
         token_ids = [ids for parsed in group.files for ids in parsed.token_ids]
     progress.embedding([parsed.source for parsed in sorted(group.files, key=lambda p: -len(p.chunks))])
     texts = [t for parsed in group.files for t in (parsed.texts or [c.text for c in parsed.chunks])]
-    vectors = embed_sorted(embedder, texts, tokens, on_batch=progress.chunks_done, token_ids=token_ids)
+    with clock.timing("main embedding"):
+        vectors = embed_sorted(embedder, texts, tokens, on_batch=progress.chunks_done, token_ids=token_ids)
 
     def written() -> None:
         for parsed in group.files:

@@ -31,6 +31,7 @@ class IngestReport:
     repaired: list[str] = field(default_factory=list)
     embedding_backend: str = ""  # "" when nothing needed embedding (the model was not loaded)
     embedding_compute: str = ""  # float32, bfloat16 or int8 ("" as above)
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage (core/stages.py, docs/ingest.md)
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -76,5 +77,6 @@ class IngestReport:
             "repaired": self.repaired,
             "embedding_backend": self.embedding_backend,
             "embedding_compute": self.embedding_compute,
+            "stages": self.stages,
             "files": [asdict(o) for o in self.outcomes],
         }

@@ -95,6 +95,11 @@ def test_first_ingest_counts_every_file_new(ingested):
     assert report["counts"]["new"] == 8 and report["counts"]["failed"] == 0
     assert report["exit_code"] == 0
     assert "8 new, 0 changed, 0 unchanged, 0 removed, 0 failed" in first.stdout
+    stages = report["stages"]  # where the time went (benchmarks/ingest.py --stages prints it)
+    assert {"main embedding", "worker read .txt", "worker chunk", "writer vectors", "writer lexical"} <= set(stages)
+    assert all(seconds >= 0 for seconds in stages.values())
+    main = sum(s for name, s in stages.items() if name.startswith("main "))
+    assert 0 < main <= report["elapsed_s"]  # main-thread stages are parts of the ingest's wall time
     state = index_state(db)
     assert state["catalog"] == state["vectors"] == state["fts"]
     assert len(state["catalog"]) == report["chunks_written"] > 8
