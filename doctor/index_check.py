@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from core.errors import LocalGPTError
-from doctor.report import Problem, human_bytes
+from doctor.report import WARNING, Problem, human_bytes
 from index import index_exists, open_index, precision_of
 from index.permissions import exposed_paths
 
@@ -20,6 +20,20 @@ def _when(value: str | None) -> str | None:
         return dt.datetime.fromtimestamp(float(value)).astimezone().isoformat(timespec="seconds") if value else None
     except ValueError:
         return value
+
+
+def _lexical_facts(index) -> str:
+    from index.catalog import TANTIVY
+
+    if index.catalog.lexical_engine() != TANTIVY:
+        return "FTS5 (an index from before Tantivy)"
+    held, chunks = index.words.count(), index.catalog.chunk_count()
+    pending = len(index.catalog.lexical_changes())
+    if not index.words.exists() and chunks:
+        return f"Tantivy, missing ({chunks} chunks to index)"
+    if pending or held != chunks:
+        return f"Tantivy, behind: {held} of {chunks} chunks, {pending} changes not taken in"
+    return f"Tantivy, {held} chunks, in step"
 
 
 def index_facts(
@@ -54,6 +68,7 @@ def index_facts(
         ]
     try:
         info = index.catalog.info()
+        lexical = _lexical_facts(index)
         facts.update(
             files=index.catalog.file_count(),
             chunks=index.catalog.chunk_count(),
@@ -70,7 +85,26 @@ def index_facts(
                 if info.get("vector_store") == "server"
                 else "in the index folder"
             ),
+            lexical_index=lexical,
         )
+        if lexical.startswith("FTS5"):
+            problems.append(
+                Problem(
+                    "index-lexical-old",
+                    f"The index at {db} searches words with SQLite FTS5, slow past ~100k chunks. The next "
+                    f"`localgpt ingest --db {db}` builds its Tantivy index once (docs/retrieval.md).",
+                    WARNING,
+                )
+            )
+        elif "behind" in lexical or "missing" in lexical:
+            problems.append(
+                Problem(
+                    "index-lexical-behind",
+                    f"The index at {db}: its lexical index is {lexical}. The next `localgpt ingest --db {db}` "
+                    "brings it up to date (an interrupted ingest leaves it so).",
+                    WARNING,
+                )
+            )
     finally:
         index.close()
     recorded = facts.get("embedding_fingerprint")

@@ -107,3 +107,19 @@ def test_a_missing_lexical_folder_is_built_again_from_the_catalog(tmp_path, capl
     assert "does not match the catalog" in caplog.text and "misses chunks" in caplog.text
     assert answers(index) == before
     index.close()
+
+
+def test_doctor_says_which_lexical_index_and_whether_it_is_in_step(tmp_path):
+    from doctor.index_check import index_facts
+
+    db = tmp_path / "db"
+    old_index(db).close()
+    facts, problems = index_facts(db, None, None)
+    assert facts["lexical_index"].startswith("FTS5")
+    assert [(p.reason, p.severity) for p in problems if "lexical" in p.reason] == [("index-lexical-old", "warning")]
+    index = Index(db, Catalog(db / "catalog.sqlite"), lambda: None)
+    index.settle_lexical()
+    index.close()
+    facts, problems = index_facts(db, None, None)
+    assert facts["lexical_index"] == "Tantivy, 5 chunks, in step"
+    assert not [p for p in problems if "lexical" in p.reason]
