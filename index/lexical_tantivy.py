@@ -116,7 +116,10 @@ class TantivyLexical:
     def refresh(self) -> None:
         """See what the writer committed since the last look (another process included)."""
         if self._index is not None:
-            self._index.reload()
+            try:
+                self._index.reload()
+            except (ValueError, OSError):  # the folder was rebuilt (or is being): open it afresh
+                self._index = None
 
     # -- reads -------------------------------------------------------------------
     def analyze(self, word: str) -> list[str]:
@@ -147,9 +150,10 @@ class TantivyLexical:
             return self._top(index, query, k)
         except (ValueError, OSError):
             # Another process's merge removed the segment files of the commit this reader had
-            # loaded: read the newest commit and search once more.
-            index.reload()
-            return self._top(index, query, k)
+            # loaded, or a rebuild replaced the folder: open the newest commit, search once more.
+            self._index = None
+            index = self._open()
+            return self._top(index, query, k) if index is not None else []
 
     @staticmethod
     def _top(index, query, k: int) -> list[tuple[str, float]]:

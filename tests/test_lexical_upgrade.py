@@ -123,3 +123,24 @@ def test_doctor_says_which_lexical_index_and_whether_it_is_in_step(tmp_path):
     facts, problems = index_facts(db, None, None)
     assert facts["lexical_index"] == "Tantivy, 5 chunks, in step"
     assert not [p for p in problems if "lexical" in p.reason]
+
+
+def test_a_reader_keeps_searching_when_a_writer_rebuilds_the_folder_under_it(tmp_path):
+    db = tmp_path / "db"
+    catalog = old_index(db)
+    writer = Index(db, catalog, lambda: None)
+    writer.settle_lexical()
+    reader = Index(db, Catalog(db / "catalog.sqlite"), lambda: None)
+    before = answers(reader)
+    import shutil
+
+    writer.close()
+    shutil.rmtree(db / LEXICAL_DIR)  # lost: the next writer finds it missing and builds it again
+    reader.refresh()
+    assert answers(reader) == {q: [] for q in QUESTIONS}  # meanwhile nothing to search, and no error
+    writer = Index(db, Catalog(db / "catalog.sqlite"), lambda: None)
+    writer.settle_lexical()
+    reader.refresh()
+    assert answers(reader) == before
+    writer.close()
+    reader.close()
