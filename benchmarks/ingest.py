@@ -324,15 +324,15 @@ def print_stages(variant: str, runs: list[dict]) -> None:
     names = sorted({name for r in runs for name in r["stages"]})
     elapsed = statistics.median(r["elapsed"] for r in runs)
     print(f"\nours {variant}: where the time went (medians of {len(runs)} run(s); ingest {elapsed:.1f} s)")
-    print(f"  {'stage':<34}{'seconds':>9}{'share':>8}")
+    print(f"  {'stage':<50}{'seconds':>9}{'share':>8}")
     main_sum = 0.0
     for name in names:
         seconds = statistics.median(r["stages"].get(name, 0.0) for r in runs)
         if name.startswith("main "):
             main_sum += seconds
-        print(f"  {name:<34}{seconds:>9.2f}{100 * seconds / elapsed:>7.0f}%")
+        print(f"  {name:<50}{seconds:>9.2f}{100 * seconds / elapsed:>7.0f}%")
     other = max(0.0, elapsed - main_sum)
-    print(f"  {'main other (open, model load, plan)':<34}{other:>9.2f}{100 * other / elapsed:>7.0f}%")
+    print(f"  {'main, not in a stage':<50}{other:>9.2f}{100 * other / elapsed:>7.0f}%")
 
 
 if __name__ == "__main__":

@@ -189,12 +189,14 @@ def run_ingest(
             if doc.source in known:
                 failed_known.append(doc.source)
         index.remove_files(failed_known)
+        reading_started = time.perf_counter()
         if work.to_read:
             progress.expect((task.source, task.size) for task in work.to_read)
             pool = pool or parse_pool(len(work.to_read))
             _read_embed_write(pool, reading_order(work.to_read), known, index, embedder, record, progress, clock)
             report.embedding_backend = embedder.backend if embedder.loaded else ""
             report.embedding_compute = embedder.compute if embedder.loaded else ""
+        reading_done = time.perf_counter()
         _settle_failures(index, folder, report, {f.source: f.path for f in documents})
         index.catalog.set_root_ingested(folder.path)
         index.catalog.set_info(
@@ -207,6 +209,9 @@ def run_ingest(
     progress.close()
     report.sort()
     report.elapsed = time.perf_counter() - started
+    walked = clock.seconds.get("main walk", 0.0)
+    clock.add("main start-up (open, model load, plan, repair)", reading_started - started - walked)
+    clock.add("main finish (failures, last lexical sync, close)", started + report.elapsed - reading_done)
     clock.merge(index.write_seconds.seconds)
     report.stages = clock.rounded()
     return report

@@ -99,7 +99,8 @@ def test_first_ingest_counts_every_file_new(ingested):
     assert {"main embedding", "worker read .txt", "worker chunk", "writer vectors", "writer lexical"} <= set(stages)
     assert all(seconds >= 0 for seconds in stages.values())
     main = sum(s for name, s in stages.items() if name.startswith("main "))
-    assert 0 < main <= report["elapsed_s"]  # main-thread stages are parts of the ingest's wall time
+    # The main thread's stages divide the ingest's wall time between them (each rounded to 1 ms).
+    assert abs(main - report["elapsed_s"]) < 0.02
     state = index_state(db)
     assert state["catalog"] == state["vectors"] == state["fts"]
     assert len(state["catalog"]) == report["chunks_written"] > 8
