@@ -44,7 +44,7 @@ from evaluation.metrics import percentile  # noqa: E402
 import index.lexical as fts5_lexical  # noqa: E402
 from index import open_index  # noqa: E402
 from index.catalog import FTS5, LEXICAL_KEY, TANTIVY, FileRecord  # noqa: E402
-from index.lexical_tantivy import BUILD_BATCH, LEXICAL_DIR  # noqa: E402
+from index.lexical_tantivy import LEXICAL_DIR  # noqa: E402
 from index.store import IndexInfo  # noqa: E402
 from retrieval.retriever import Retriever, SearchOptions, SearchRequest  # noqa: E402
 
@@ -118,7 +118,7 @@ def build_tantivy(db: Path) -> dict:
         started = time.perf_counter()
         chunks = index.catalog.chunk_count()
         # The rebuild an old index gets on its next ingest, without the switch that drops FTS5.
-        index.words.rebuild(index.catalog.all_lexical_rows(BUILD_BATCH), chunks, lambda: None)
+        index.words.rebuild(index.catalog, switch=False)
         index.words.close()
         built = {"build_s": round(time.perf_counter() - started, 1), "chunks": chunks}
         index.catalog.connection().execute("DELETE FROM lexical_changes")

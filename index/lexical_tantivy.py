@@ -23,15 +23,19 @@ whole chunk. Two fields (Tantivy's own idf for heads, where a term is rare) gave
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import time
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from core.filters import Condition, Filter
 from index.crashpoints import crashpoint
 from index.lexical import query_words
+
+if TYPE_CHECKING:
+    from index.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +85,6 @@ class TantivyLexical:
         """`write`: this process holds the ingest lock, and keeps Tantivy's writer (and its lock)
         open between syncs; without it, a write opens the writer and lets it go again."""
         self.folder = Path(folder)
-        self._write = write
         self._keep_writer = write
         self.wrote = False  # this process has written: its reads sync first
         self._index = None
@@ -94,24 +97,33 @@ class TantivyLexical:
     def exists(self) -> bool:
         return (self.folder / "meta.json").exists()
 
-    def _open(self):
+    def _open(self, create: bool = False):
+        """The index, opened on first use; None while none was committed (unless `create`)."""
         if self._index is None:
-            t = _tantivy()
             if not self.exists():
-                if not self._write:
+                if not create:
                     return None  # nothing committed yet: no chunk is searchable
                 self.folder.mkdir(parents=True, exist_ok=True)
             self._schema = _schema()
-            self._index = t.Index(self._schema, path=str(self.folder), reuse=True)
-            self._analyzer = _analyzer()
-            self._index.register_tokenizer(ANALYZER, self._analyzer)
+            self._index = _tantivy().Index(self._schema, path=str(self.folder), reuse=True)
+            self._index.register_tokenizer(ANALYZER, self._words_analyzer())
         return self._index
+
+    def _words_analyzer(self):
+        if self._analyzer is None:
+            self._analyzer = _analyzer()
+        return self._analyzer
 
     def _get_writer(self):
         if self._writer is None:
-            self._write = True
-            self._writer = self._open().writer(heap_size=WRITER_HEAP, num_threads=1)
+            self._writer = self._open(create=True).writer(heap_size=WRITER_HEAP, num_threads=1)
         return self._writer
+
+    def _release_writer(self) -> None:
+        """Finish the writer's background merges and let its lock go."""
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            writer.wait_merging_threads()
 
     def refresh(self) -> None:
         """See what the writer committed since the last look (another process included)."""
@@ -122,9 +134,10 @@ class TantivyLexical:
                 self._index = None
 
     # -- reads -------------------------------------------------------------------
-    def analyze(self, word: str) -> list[str]:
-        self._open() if self._analyzer is None else None
-        return self._analyzer.analyze(word) if self._analyzer is not None else []
+    def analyzed(self, word_tokens: Sequence[str]) -> list[str]:
+        """A question word's tokens (core/words.py) as the index holds them: lower case, folded, stemmed."""
+        analyzer = self._words_analyzer()
+        return [token for part in word_tokens for token in analyzer.analyze(part)]
 
     def search(
         self, question: str, k: int, flt: Filter | None, sources: Sequence[str] | None
@@ -167,7 +180,7 @@ class TantivyLexical:
         t = _tantivy()
         out = []
         for word in query_words(question):
-            analyzed = [token for part in word for token in self.analyze(part)]
+            analyzed = self.analyzed(word)
             if len(analyzed) == 1:
                 out.append(t.Query.term_query(self._schema, "words", analyzed[0]))
             elif analyzed:
@@ -179,7 +192,7 @@ class TantivyLexical:
         index = self._open()
         if index is None:
             return 0
-        analyzed = [token for part in word_tokens for token in self.analyze(part)]
+        analyzed = self.analyzed(word_tokens)
         if not analyzed:
             return 0
         searcher = index.searcher()
@@ -203,50 +216,39 @@ class TantivyLexical:
         return [searcher.doc(address)["id"][0] for _, address in hits]
 
     # -- writes (ingest lock held) ------------------------------------------------------
-    def sync(
-        self,
-        changed: Callable[[], list[str]],
-        rows: Callable[[list[str]], Iterable[tuple]],
-        done: Callable[[list[str]], None],
-        every_s: float = 0.0,
-    ) -> int:
-        """Apply the catalog's pending changes: `changed()` gives the changed chunk ids, `rows(ids)`
-        (id, source, text, meta JSON, head) of those the catalog still holds, `done(ids)` clears them.
-        With `every_s`, at most that often (an ingest calls it after each write). Returns how many."""
+    def sync(self, catalog: "Catalog", every_s: float = 0.0) -> int:
+        """Take in the catalog's pending changes (`Catalog.lexical_changes`): each id deleted, and
+        added again if the catalog still holds it; committed, then cleared in the catalog. With
+        `every_s`, at most that often (an ingest calls it after each write). Returns how many."""
         if every_s and time.monotonic() - self._synced_at < every_s:
             return 0
-        ids = changed()
+        ids = catalog.lexical_changes()
         self._synced_at = time.monotonic()
         if not ids:
             return 0
         writer = self._get_writer()
         for chunk_id in ids:
             writer.delete_documents_by_term("id", chunk_id)
-        for row in rows(ids):
+        for row in catalog.lexical_rows(ids):
             writer.add_document(self._document(*row))
         crashpoint("lexical")
         writer.commit()
         crashpoint("lexical-committed")
-        done(ids)
-        self.wrote = True
-        self._let_writer_go()
-        self._index.reload()
+        catalog.clear_lexical_changes(ids)
+        self._committed()
         return len(ids)
 
-    def _let_writer_go(self) -> None:
-        if not self._keep_writer and self._writer is not None:
-            writer, self._writer = self._writer, None
-            writer.wait_merging_threads()
-
-    def rebuild(self, batches: Iterable[list[tuple]], total: int, clear: Callable[[], None]) -> None:
-        """Build the whole index again from the catalog's chunks (`batches` of rows as `sync` takes
-        them), then commit once: an index from before Tantivy, or one found damaged."""
+    def rebuild(self, catalog: "Catalog", switch: bool = True) -> None:
+        """Build the whole index again from the catalog's chunks, then commit once: an index from
+        before Tantivy, or one found damaged. With `switch`, the catalog then uses it alone
+        (`Catalog.use_tantivy`: FTS5 dropped, pending changes cleared)."""
         self.close()
         shutil.rmtree(self.folder, ignore_errors=True)
         writer = self._get_writer()
+        total = catalog.chunk_count()
         started = said = time.monotonic()
         done = 0
-        for batch in batches:
+        for batch in catalog.all_lexical_rows(BUILD_BATCH):
             for row in batch:
                 writer.add_document(self._document(*row))
             done += len(batch)
@@ -255,14 +257,17 @@ class TantivyLexical:
                 log.warning("lexical index: %d/%d chunks (%.0f s)", done, total, said - started)
         crashpoint("lexical-build")
         writer.commit()
-        clear()
+        if switch:
+            catalog.use_tantivy()
+        self._committed()
+
+    def _committed(self) -> None:
         self.wrote = True
-        self._let_writer_go()
+        if not self._keep_writer:
+            self._release_writer()
         self._index.reload()
 
     def _document(self, chunk_id: str, source: str, text: str, meta_json: str, head: str):
-        import json
-
         t = _tantivy()
         meta = json.loads(meta_json)
         fields = {"id": chunk_id, "words": f"{head}\n{text}" if head else text, "source": source}
@@ -275,9 +280,7 @@ class TantivyLexical:
 
     def close(self) -> None:
         """Finish the writer's background merges and let the index go."""
-        if self._writer is not None:
-            writer, self._writer = self._writer, None
-            writer.wait_merging_threads()
+        self._release_writer()
         self._index = None
 
 

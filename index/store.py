@@ -29,10 +29,9 @@ from index.crashpoints import crashpoint
 from index.location import vector_store_factory
 from index.metadata_keys import check_keys
 from index.permissions import make_private
-from index.search import Candidate, with_content
-from index.lexical_tantivy import BUILD_BATCH, LEXICAL_DIR, TantivyLexical
+from index.lexical_tantivy import LEXICAL_DIR, TantivyLexical
+from index.search import Candidate, tantivy_lexical, with_content
 from index.search import lexical as bm25_candidates
-from index.search import tantivy_lexical
 from index.vector_query import nearest_passing
 from index.vector_store import VectorStore
 
@@ -273,18 +272,13 @@ class Index:
             why = "the index is from before Tantivy; until it is built, searches use the previous one"
         started = time.monotonic()
         log.warning("building the lexical index (%s, %d chunks) once: %s", self.path / LEXICAL_DIR, chunks, why)
-        self.words.rebuild(self.catalog.all_lexical_rows(BUILD_BATCH), chunks, self.catalog.use_tantivy)
+        self.words.rebuild(self.catalog)
         log.warning("lexical index built: %d chunks in %.0f s", chunks, time.monotonic() - started)
 
     def _sync_lexical(self, every_s: float = 0.0) -> None:
         if self.catalog.lexical_engine() != TANTIVY:
             return  # an index from before Tantivy: FTS5 follows the catalog by itself
-        self.words.sync(
-            self.catalog.lexical_changes,
-            self.catalog.lexical_rows,
-            self.catalog.clear_lexical_changes,
-            every_s=every_s,
-        )
+        self.words.sync(self.catalog, every_s=every_s)
 
     def reconcile(self) -> list[str]:
         """A check of the invariant that costs two counts; on a mismatch (an index written by an
