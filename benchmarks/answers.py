@@ -231,7 +231,7 @@ def main() -> None:
                     )
                 if args.evidence_only:
                     result = _evidence_only(
-                        q["question"], hits, settings, embed, vector, retriever.index.catalog.word_counts
+                        q["question"], hits, settings, embed, vector, retriever.index.word_counts
                     )
                 else:
                     result = answer(
@@ -241,7 +241,7 @@ def main() -> None:
                         AnswerOptions.of(settings),
                         embed=embed,
                         question_vector=vector,
-                        word_counts=retriever.index.catalog.word_counts,
+                        word_counts=retriever.index.word_counts,
                     )
                 row = score_row(q, result, answerable)
                 row["set"] = name

@@ -79,7 +79,7 @@ def gather(db: Path, questions: list[dict]) -> list[dict]:
             vector = retriever.embedder.embed_query(q["question"])
             hits = retriever.run(SearchRequest(q["question"]), vector)
             relevant = [h for h in hits if relevance(h) >= settings.min_score]
-            asked = read_question(q["question"], catalog.word_counts, chunks)
+            asked = read_question(q["question"], retriever.index.word_counts, chunks)
             found = signals_of(asked, relevant, retriever.embedder.embed, vector)
             expected = [normal(e) for e in q["expected"]]
             labels = [any(e in normal(c.text) for e in expected) for c in found]
