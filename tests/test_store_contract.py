@@ -1,5 +1,5 @@
 """Every vector store passes the same contract (tests/store_contract.py): the in-memory fake, Chroma
-on disk, and Chroma's own server on loopback. A new store adds one subclass here."""
+on disk, Chroma's own server on loopback, and PostgreSQL with pgvector. A new store adds one subclass here."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 from conftest import REPO, offline_cmd
 from fakes import InMemoryStore
+from core.filters import parse_where
 from store_contract import VectorStoreContract
 
 
@@ -85,3 +86,54 @@ class TestChromaServer(VectorStoreContract):
         from index.chroma_remote import ChromaServerStore
 
         return ChromaServerStore(chroma_url, store.collection_name, must_exist=True)  # a second client
+
+
+@pytest.fixture(scope="module")
+def postgres_url(tmp_path_factory):
+    from servers import postgres_server
+
+    return postgres_server(tmp_path_factory.mktemp("postgres") / "data").get_uri()
+
+
+@pytest.mark.slow
+class TestPgVector(VectorStoreContract):
+    @pytest.fixture()
+    def store(self, postgres_url):
+        from index.pg_vectors import PgVectorStore
+
+        store = PgVectorStore(postgres_url, f"contract_{uuid.uuid4().hex[:12]}")
+        yield store
+        store.close()
+
+    @pytest.fixture()
+    def other_writer(self, store, postgres_url):
+        from index.pg_vectors import PgVectorStore
+
+        other = PgVectorStore(postgres_url, store.schema)  # a second pool: another host's connections
+        yield other
+        other.close()
+
+    @pytest.mark.parametrize(
+        "where", ["page=1", "page=1-2", "page=1.5", "page=abc", {"page": "1"}, {"flag": True}, {"label": "1"}]
+    )
+    def test_a_filter_keeps_metadata_types_apart_as_filter_matches_does(self, store, where):
+        """Postgres compares JSON values: a filter must still tell 1 from "1" and from true, and a
+        range must skip strings and booleans, exactly as `Filter.matches` (and so every other store) does."""
+        from store_contract import unit_vectors
+
+        metas = [
+            {"source": "a.txt", "page": 1},
+            {"source": "b.txt", "page": "1"},
+            {"source": "c.txt", "page": True},
+            {"source": "d.txt", "page": 1.5},
+            {"source": "e.txt", "page": "abc", "flag": True},
+            {"source": "f.txt", "label": "1", "flag": 1},
+            {"source": "g.txt", "label": 1},
+            {"source": "h.txt"},
+        ]
+        ids = [m["source"] for m in metas]
+        store.upsert(ids, unit_vectors(len(ids)), metas)
+        flt = parse_where(where)
+        expected = {m["source"] for m in metas if flt.matches(m)}
+        assert expected  # each filter matches something, so the test can fail
+        assert {m.id for m in store.query(unit_vectors(1, seed=4)[0], 10, where=flt)} == expected

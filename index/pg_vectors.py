@@ -1,0 +1,223 @@
+"""PostgreSQL with pgvector as the vector store: one table per index, an HNSW index on cosine distance.
+
+The first piece of the team index on PostgreSQL (issue 27, docs/scale.md): it offers the same
+methods as Chroma (index/vector_store.py) and passes the same contract (tests/store_contract.py).
+
+- **One table**, `<schema>.vectors (id, source, meta jsonb, embedding vector(D))`, made on the first
+  write, when the vectors' dimension is known; the HNSW index uses `vector_cosine_ops`, so a score
+  is `1 - distance`, the cosine. Several indexes share one server, each in its own schema.
+- **Filters run inside the query** (index/pg_filter.py), with pgvector's iterative index scan
+  (`hnsw.iterative_scan = strict_order`, pgvector 0.8), so a selective filter still gets k rows
+  whenever k pass, in distance order.
+- **Search depth.** `hnsw.ef_search` is set per query to at least `SEARCH_DEPTH` (as for Chroma,
+  index/chroma_search_depth.py: a shallow search misses the nearest chunk).
+- **Always current.** Every read sees every commit (`refresh` has nothing to do), and each write is
+  one transaction.
+- **Connections** come from a psycopg 3 pool; pgvector's psycopg adapter sends numpy arrays as
+  vectors. A server that cannot be reached is a `VectorServerError` naming it.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from core.filters import Filter
+from index.pg_filter import pg_where
+from index.vector_store import VectorMatch, VectorStoreError
+
+log = logging.getLogger(__name__)
+
+TABLE = "vectors"
+SEARCH_DEPTH = 500  # hnsw.ef_search: candidates the graph search keeps (pgvector's default is 40)
+SCAN_TUPLES = 100_000  # hnsw.max_scan_tuples: how far an iterative scan may go for a filtered query
+BATCH = 500  # rows per INSERT statement
+
+
+class PgServerError(VectorStoreError):
+    """The PostgreSQL server could not be reached, or refused what the index needs."""
+
+    http_status = 502
+
+
+def quote_ident(name: str) -> str:
+    """A schema or table name as SQL, quoted (it may hold any character but NUL)."""
+    if not name or "\0" in name:
+        raise ValueError(f"not a usable SQL name: {name!r}")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def redact(url: str) -> str:
+    """A connection URL without its password, for messages."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "the configured PostgreSQL server"
+    host, port, db = parts.get("host") or "localhost", parts.get("port") or "5432", parts.get("dbname") or ""
+    return f"postgresql://{host}:{port}/{db}"
+
+
+class PgVectorStore:
+    def __init__(self, url: str, schema: str, pool_size: int = 4):
+        from pgvector.psycopg import register_vector
+        from psycopg_pool import ConnectionPool
+
+        self.url, self.schema = url, schema
+        self._table = f"{quote_ident(schema)}.{TABLE}"
+        self._ensure_extension()
+
+        def configure(conn) -> None:
+            register_vector(conn)
+
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=pool_size, configure=configure, open=False, timeout=30.0, name="localgpt-vectors"
+        )
+        try:
+            self._pool.open(wait=True, timeout=30.0)
+        except Exception as exc:
+            raise self._unreachable(exc) from exc
+        self._created = False  # the table and its indexes exist (made by this process or found)
+
+    # -- connections ----------------------------------------------------------------
+    def _unreachable(self, exc: Exception) -> PgServerError:
+        return PgServerError(
+            f"Cannot reach the PostgreSQL server at {redact(self.url)}: {str(exc).strip().splitlines()[0]}. "
+            "Check that it is running and that --index-url is right."
+        )
+
+    def _ensure_extension(self) -> None:
+        import psycopg
+
+        try:
+            with psycopg.connect(self.url, connect_timeout=10, autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise PgServerError(
+                f"The PostgreSQL server at {redact(self.url)} lacks the pgvector extension, and this user may not "
+                "create it. Ask its administrator to run CREATE EXTENSION vector; in the index's database."
+            ) from exc
+        except psycopg.OperationalError as exc:
+            raise self._unreachable(exc) from exc
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        import psycopg
+
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except psycopg.OperationalError as exc:
+            raise self._unreachable(exc) from exc
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def _exists(self, conn) -> bool:
+        row = conn.execute("SELECT to_regclass(%s)", (f"{quote_ident(self.schema)}.{TABLE}",)).fetchone()
+        return row[0] is not None
+
+    def _create(self, conn, dimensions: int) -> None:
+        if self._created:
+            return
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {self._table} (id text PRIMARY KEY, source text NOT NULL, "
+            f"meta jsonb NOT NULL, embedding vector({int(dimensions)}) NOT NULL)"
+        )
+        conn.execute(f"CREATE INDEX IF NOT EXISTS vectors_source ON {self._table} (source)")
+        conn.execute(
+            f"CREATE INDEX IF NOT EXISTS vectors_hnsw ON {self._table} USING hnsw (embedding vector_cosine_ops)"
+        )
+        self._created = True
+
+    # -- writes ---------------------------------------------------------------------
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None:
+        if not len(ids):
+            return
+        from psycopg.types.json import Jsonb
+
+        vectors = np.asarray(vectors, dtype=np.float32)
+        with self._connection() as conn, conn.transaction():
+            self._create(conn, vectors.shape[1])
+            rows = [
+                (cid, str(meta.get("source", "")), Jsonb(dict(meta)), vectors[n])
+                for n, (cid, meta) in enumerate(zip(ids, metadatas))
+            ]
+            with conn.cursor() as cur:
+                cur.executemany(
+                    f"INSERT INTO {self._table} (id, source, meta, embedding) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (id) DO UPDATE SET source = EXCLUDED.source, meta = EXCLUDED.meta, "
+                    "embedding = EXCLUDED.embedding",
+                    rows,
+                )
+
+    def delete_ids(self, ids: Sequence[str]) -> None:
+        self._delete("id", ids)
+
+    def delete_sources(self, sources: Sequence[str]) -> None:
+        self._delete("source", sources)
+
+    def _delete(self, column: str, values: Sequence[str]) -> None:
+        if not len(values):
+            return
+        with self._connection() as conn, conn.transaction():
+            if self._exists(conn):
+                conn.execute(f"DELETE FROM {self._table} WHERE {column} = ANY(%s)", (list(values),))
+
+    # -- reads ----------------------------------------------------------------------
+    def query(self, vector: np.ndarray, k: int, where: Filter | None = None) -> list[VectorMatch]:
+        if k <= 0:
+            return []
+        predicate = pg_where(where)
+        clause, params = (f"WHERE {predicate.sql}", predicate.params) if predicate else ("", ())
+        query = np.asarray(vector, dtype=np.float32)
+        with self._connection() as conn, conn.transaction():
+            if not self._exists(conn):
+                return []
+            conn.execute(f"SET LOCAL hnsw.ef_search = {max(SEARCH_DEPTH, min(int(k), 1000))}")
+            conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+            conn.execute(f"SET LOCAL hnsw.max_scan_tuples = {SCAN_TUPLES}")
+            rows = conn.execute(
+                f"SELECT id, 1 - (embedding <=> %s) FROM {self._table} {clause} ORDER BY embedding <=> %s LIMIT %s",
+                (query, *params, query, int(k)),
+            ).fetchall()
+        return [VectorMatch(cid, float(score)) for cid, score in rows]
+
+    def ids(self) -> set[str]:
+        return self._select_ids("", ())
+
+    def ids_of_sources(self, sources: Sequence[str]) -> set[str]:
+        return self._select_ids("WHERE source = ANY(%s)", (list(sources),)) if len(sources) else set()
+
+    def _select_ids(self, clause: str, params: tuple) -> set[str]:
+        with self._connection() as conn:
+            if not self._exists(conn):
+                return set()
+            return {row[0] for row in conn.execute(f"SELECT id FROM {self._table} {clause}", params)}
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not len(ids):
+            return {}
+        with self._connection() as conn:
+            if not self._exists(conn):
+                return {}
+            rows = conn.execute(f"SELECT id, embedding FROM {self._table} WHERE id = ANY(%s)", (list(ids),))
+            return {
+                cid: np.asarray(vec.to_numpy() if hasattr(vec, "to_numpy") else vec, dtype=np.float32)
+                for cid, vec in rows
+            }
+
+    def count(self) -> int:
+        with self._connection() as conn:
+            if not self._exists(conn):
+                return 0
+            return int(conn.execute(f"SELECT count(*) FROM {self._table}").fetchone()[0])
+
+    def refresh(self, force: bool = False) -> bool:
+        return False  # every read sees every commit
