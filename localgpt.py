@@ -425,7 +425,7 @@ def documents(patterns: tuple[str, ...], folder: str | None, as_json: bool, **op
     settings = settings_from(options)
 
     def run():
-        with open_index(settings.db, chroma_url=settings.chroma_url) as index:
+        with open_index(settings.db, chroma_url=settings.chroma_url, index_url=settings.index_url) as index:
             return list_documents(index.catalog, folder, patterns), index.catalog.roots()
 
     docs, roots = run_guarded(run)
@@ -447,15 +447,15 @@ def remove(targets: tuple[str, ...], **options: Any) -> None:
     localgpt remove ~/old-projects
     localgpt remove 'office/drafts/*' secrets.txt
     """
-    from index import index_exists, open_index
+    from index import index_exists, index_label, open_index
     from index.listing import remove as remove_from, resolve_targets
 
     settings = settings_from(options)
 
     def run():
-        if not index_exists(settings.db):
-            raise NoIndexError(f"No index at {settings.db}: nothing to remove.")
-        with open_index(settings.db, write=True, chroma_url=settings.chroma_url) as index:
+        if not index_exists(settings.db, settings.index_url):
+            raise NoIndexError(f"No index at {index_label(settings.db, settings.index_url)}: nothing to remove.")
+        with open_index(settings.db, write=True, chroma_url=settings.chroma_url, index_url=settings.index_url) as index:
             removal = resolve_targets(index.catalog, targets)
             remove_from(index, removal)
             return removal
@@ -465,7 +465,10 @@ def remove(targets: tuple[str, ...], **options: Any) -> None:
         click.echo(f"removed: {shown(source)}")
     for folder in removal.folders:
         click.echo(f"removed folder: {shown(folder)} (ingest it again to bring it back)")
-    click.echo(f"{plural(len(removal.sources), 'file')} removed from {settings.db}; nothing on disk was touched.")
+    click.echo(
+        f"{plural(len(removal.sources), 'file')} removed from {index_label(settings.db, settings.index_url)}; "
+        "nothing on disk was touched."
+    )
 
 
 @cli.command()
@@ -482,14 +485,14 @@ def acknowledge(sources: tuple[str, ...], **options: Any) -> None:
     localgpt acknowledge scans/receipt.pdf
     localgpt acknowledge            # all current failures
     """
-    from index import index_exists, open_index
+    from index import index_exists, index_label, open_index
 
     settings = settings_from(options)
 
     def run():
-        if not index_exists(settings.db):
-            raise NoIndexError(f"No index at {settings.db}: nothing to acknowledge.")
-        with open_index(settings.db, write=True, chroma_url=settings.chroma_url) as index:
+        if not index_exists(settings.db, settings.index_url):
+            raise NoIndexError(f"No index at {index_label(settings.db, settings.index_url)}: nothing to acknowledge.")
+        with open_index(settings.db, write=True, chroma_url=settings.chroma_url, index_url=settings.index_url) as index:
             unknown = sorted(set(sources) - set(index.catalog.failures()))
             if unknown:
                 raise LocalGPTError(
@@ -611,7 +614,9 @@ def serve(**options: Any) -> None:
     plan = run_guarded(lambda: plan_for(settings.host, settings.port, settings.token))
     click.echo("Loading the index and the model...", err=True)
     app, engine = run_guarded(lambda: build(settings, plan))
-    click.echo(f"localgpt is serving {settings.db} at {plan.url}", err=True)
+    from index import index_label
+
+    click.echo(f"localgpt is serving {index_label(settings.db, settings.index_url)} at {plan.url}", err=True)
     if plan.generated:
         click.echo(f"Token (shown once; every request needs it): {plan.token}", err=True)
     elif plan.token is None:

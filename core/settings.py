@@ -53,6 +53,16 @@ SETTINGS: tuple[Setting, ...] = (
         INDEX,
     ),
     Setting(
+        "index_url",
+        "",
+        (
+            "Keep the whole index (catalog, text, lexical index, vectors, journal) in a PostgreSQL database with "
+            "pgvector, e.g. postgresql://localgpt@10.0.0.5/team?schema=handbook, shared by several hosts, instead of "
+            "in --db. Needs the postgres extra (psycopg, pgvector). Empty: in --db (docs/scale.md)."
+        ),
+        INDEX,
+    ),
+    Setting(
         "embedding_model",
         "",
         "Path of a local sentence-transformers model folder. Empty: the bundled all-MiniLM-L6-v2.",

@@ -191,6 +191,10 @@ class Catalog:
     def close(self) -> None:
         self._db.close()
 
+    def for_thread(self) -> "Catalog":
+        """A connection of its own for another thread (SQLite connections stay in their thread)."""
+        return Catalog(self.path, setup=False)
+
     def _add_columns(self) -> None:
         """The migration of a catalog written before a column existed (additive only)."""
         for table, columns in ADDED_COLUMNS.items():
@@ -439,6 +443,20 @@ class Catalog:
                 else 0
             )
         return counts
+
+    def has_meta_key(self, key: str) -> bool:
+        """Whether some chunk's metadata has `key` (index/metadata_keys.py)."""
+        row = self._db.execute(
+            "SELECT 1 FROM chunks WHERE json_extract(meta, ?) IS NOT NULL LIMIT 1", (f'$."{key}"',)
+        ).fetchone()
+        return row is not None
+
+    def meta_keys(self, sample: int = 5000) -> list[str]:
+        """The metadata keys of the first `sample` chunks, sorted."""
+        rows = self._db.execute(
+            "SELECT DISTINCT j.key FROM (SELECT meta FROM chunks LIMIT ?) AS c, json_each(c.meta) AS j", (sample,)
+        )
+        return sorted(r[0] for r in rows)
 
     def get_chunks(self, ids: list[str]) -> dict[str, Chunk]:
         return {cid: Chunk.from_metadata(cid, text, meta) for cid, (text, meta) in self.texts_and_meta(ids).items()}

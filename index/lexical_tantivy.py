@@ -93,6 +93,10 @@ class TantivyLexical:
         self._schema = None
         self._synced_at = 0.0
 
+    def for_thread(self) -> "TantivyLexical":
+        """A reader of the same folder for another thread."""
+        return TantivyLexical(self.folder)
+
     # -- opening ---------------------------------------------------------------
     def exists(self) -> bool:
         return (self.folder / "meta.json").exists()

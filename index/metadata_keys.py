@@ -15,19 +15,11 @@ _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # others are malformed: the filt
 
 
 def has_key(catalog: Catalog, key: str) -> bool:
-    row = (
-        catalog.connection()
-        .execute("SELECT 1 FROM chunks WHERE json_extract(meta, ?) IS NOT NULL LIMIT 1", (f'$."{key}"',))
-        .fetchone()
-    )
-    return row is not None
+    return catalog.has_meta_key(key)
 
 
 def keys_in_use(catalog: Catalog, sample: int = 5000) -> list[str]:
-    rows = catalog.connection().execute(
-        "SELECT DISTINCT j.key FROM (SELECT meta FROM chunks LIMIT ?) AS c, json_each(c.meta) AS j", (sample,)
-    )
-    return sorted(r[0] for r in rows)
+    return catalog.meta_keys(sample)
 
 
 def check_keys(catalog: Catalog, keys: Iterable[str]) -> None:

@@ -13,115 +13,46 @@ methods as Chroma (index/vector_store.py) and passes the same contract (tests/st
   index/chroma_search_depth.py: a shallow search misses the nearest chunk).
 - **Always current.** Every read sees every commit (`refresh` has nothing to do), and each write is
   one transaction.
-- **Connections** come from a psycopg 3 pool; pgvector's psycopg adapter sends numpy arrays as
-  vectors. A server that cannot be reached is a `VectorServerError` naming it.
+- **Connections** come from the index's pool (index/pg_connect.py); pgvector's psycopg adapter
+  sends numpy arrays as vectors.
 """
 
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from core.filters import Filter
+from index.pg_connect import PgDatabase
 from index.pg_filter import pg_where
-from index.vector_store import VectorMatch, VectorStoreError
+from index.vector_store import VectorMatch
 
 log = logging.getLogger(__name__)
 
 TABLE = "vectors"
 SEARCH_DEPTH = 500  # hnsw.ef_search: candidates the graph search keeps (pgvector's default is 40)
 SCAN_TUPLES = 100_000  # hnsw.max_scan_tuples: how far an iterative scan may go for a filtered query
-BATCH = 500  # rows per INSERT statement
-
-
-class PgServerError(VectorStoreError):
-    """The PostgreSQL server could not be reached, or refused what the index needs."""
-
-    http_status = 502
-
-
-def quote_ident(name: str) -> str:
-    """A schema or table name as SQL, quoted (it may hold any character but NUL)."""
-    if not name or "\0" in name:
-        raise ValueError(f"not a usable SQL name: {name!r}")
-    return '"' + name.replace('"', '""') + '"'
-
-
-def redact(url: str) -> str:
-    """A connection URL without its password, for messages."""
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        parts = conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
-        return "the configured PostgreSQL server"
-    host, port, db = parts.get("host") or "localhost", parts.get("port") or "5432", parts.get("dbname") or ""
-    return f"postgresql://{host}:{port}/{db}"
 
 
 class PgVectorStore:
-    def __init__(self, url: str, schema: str, pool_size: int = 4):
-        from pgvector.psycopg import register_vector
-        from psycopg_pool import ConnectionPool
-
-        self.url, self.schema = url, schema
-        self._table = f"{quote_ident(schema)}.{TABLE}"
-        self._ensure_extension()
-
-        def configure(conn) -> None:
-            register_vector(conn)
-
-        self._pool = ConnectionPool(
-            url, min_size=1, max_size=pool_size, configure=configure, open=False, timeout=30.0, name="localgpt-vectors"
-        )
-        try:
-            self._pool.open(wait=True, timeout=30.0)
-        except Exception as exc:
-            raise self._unreachable(exc) from exc
+    def __init__(self, db: PgDatabase):
+        self.db = db
+        self.schema = db.schema
+        self._table = f"{db.prefix}{TABLE}"
         self._created = False  # the table and its indexes exist (made by this process or found)
 
-    # -- connections ----------------------------------------------------------------
-    def _unreachable(self, exc: Exception) -> PgServerError:
-        return PgServerError(
-            f"Cannot reach the PostgreSQL server at {redact(self.url)}: {str(exc).strip().splitlines()[0]}. "
-            "Check that it is running and that --index-url is right."
-        )
-
-    def _ensure_extension(self) -> None:
-        import psycopg
-
-        try:
-            with psycopg.connect(self.url, connect_timeout=10, autocommit=True) as conn:
-                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
-        except psycopg.errors.InsufficientPrivilege as exc:
-            raise PgServerError(
-                f"The PostgreSQL server at {redact(self.url)} lacks the pgvector extension, and this user may not "
-                "create it. Ask its administrator to run CREATE EXTENSION vector; in the index's database."
-            ) from exc
-        except psycopg.OperationalError as exc:
-            raise self._unreachable(exc) from exc
-
-    @contextmanager
-    def _connection(self) -> Iterator[Any]:
-        import psycopg
-
-        try:
-            with self._pool.connection() as conn:
-                yield conn
-        except psycopg.OperationalError as exc:
-            raise self._unreachable(exc) from exc
+    def _connection(self):
+        return self.db.connection()
 
     def close(self) -> None:
-        self._pool.close()
+        """The pool is the database's (`PgDatabase.close`)."""
 
     def _exists(self, conn) -> bool:
-        row = conn.execute("SELECT to_regclass(%s)", (f"{quote_ident(self.schema)}.{TABLE}",)).fetchone()
-        return row[0] is not None
+        if self._created:
+            return True
+        return conn.execute("SELECT to_regclass(%s)", (self._table,)).fetchone()[0] is not None
 
     def _create(self, conn, dimensions: int) -> None:
         if self._created:

@@ -24,7 +24,7 @@ from core.locks import release_lock, take_lock
 from core.stages import StageClock
 from core.types import Chunk
 from core.words import tokens as word_tokens
-from index.catalog import TANTIVY, Catalog, FileRecord
+from index.catalog import FTS5, Catalog, FileRecord
 from index.crashpoints import crashpoint
 from index.location import vector_store_factory
 from index.metadata_keys import check_keys
@@ -81,8 +81,16 @@ def index_exists(db: Path) -> bool:
 
 class Index:
     def __init__(
-        self, path: Path, catalog: Catalog, vectors: VectorStore | Callable[[], VectorStore], lock_fd: int | None = None
+        self,
+        path: Path,
+        catalog: Catalog,
+        vectors: VectorStore | Callable[[], VectorStore],
+        lock_fd: int | None = None,
+        words=None,
+        on_close: Callable[[], None] | None = None,
     ):
+        """`words`: the lexical index (Tantivy in `path` unless given); `on_close`: what closing also
+        releases (a database's pool and lock)."""
         self.path = path
         self.catalog = catalog
         self._vectors = vectors
@@ -93,7 +101,13 @@ class Index:
         self._keys_seen: set[str] = set()  # --where keys some chunk has (`check_keys`)
         self._shares: dict[Filter, float | None] = {}  # filter -> share of chunks passing: a hint for its width
         self.write_seconds = StageClock()  # wall seconds per step of the writes (`write_files`)
-        self.words = TantivyLexical(Path(path) / LEXICAL_DIR, write=lock_fd is not None)  # the lexical index
+        self.words = words if words is not None else TantivyLexical(Path(path) / LEXICAL_DIR, write=lock_fd is not None)
+        self._on_close = on_close
+
+    def for_thread(self) -> "Index":
+        """A reader of this index for another thread: its own catalog connection and lexical reader,
+        the same vector store."""
+        return Index(self.path, self.catalog.for_thread(), self.vectors, words=self.words.for_thread())
 
     @property
     def vectors(self) -> VectorStore:
@@ -130,7 +144,7 @@ class Index:
 
     def lexical(self, question: str, k: int, where: Filter | None = None) -> list[Candidate]:
         """The k chunks that best match `question` by BM25 (passing `where`), best first."""
-        if self.catalog.lexical_engine() == TANTIVY:
+        if self.catalog.lexical_engine() != FTS5:
             if self.words.wrote:
                 self._sync_lexical()  # this process's own writes, searchable at once
             return tantivy_lexical(self.catalog, self.words, question, k, where)
@@ -138,7 +152,7 @@ class Index:
 
     def word_counts(self, words: Sequence[str]) -> dict[str, int]:
         """For each word, how many chunks hold it (the lexical index's own tokens)."""
-        if self.catalog.lexical_engine() != TANTIVY:
+        if self.catalog.lexical_engine() == FTS5:
             return self.catalog.word_counts(words)
         return {word: self.words.doc_count(word_tokens(word)) for word in words}
 
@@ -170,7 +184,7 @@ class Index:
 
     def _nearest_in_worker(self, vector: np.ndarray, k: int, where: Filter | None) -> list[Candidate]:
         if self._worker_catalog is None:
-            self._worker_catalog = Catalog(self.catalog.path, setup=False)
+            self._worker_catalog = self.catalog.for_thread()
         return self._nearest(self._worker_catalog, vector, k, where)
 
     def vectors_of(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
@@ -263,7 +277,7 @@ class Index:
         Tantivy (or one whose folder is missing or disagrees), else take in the pending changes
         (those a killed ingest left included)."""
         chunks = self.catalog.chunk_count()
-        if self.catalog.lexical_engine() == TANTIVY:
+        if self.catalog.lexical_engine() != FTS5:
             self._sync_lexical()
             if self.words.count() == chunks:
                 return
@@ -276,7 +290,7 @@ class Index:
         log.warning("lexical index built: %d chunks in %.0f s", chunks, time.monotonic() - started)
 
     def _sync_lexical(self, every_s: float = 0.0) -> None:
-        if self.catalog.lexical_engine() != TANTIVY:
+        if self.catalog.lexical_engine() == FTS5:
             return  # an index from before Tantivy: FTS5 follows the catalog by itself
         self.words.sync(self.catalog, every_s=every_s)
 
@@ -348,12 +362,16 @@ class Index:
             self._worker.shutdown(wait=True)
             self._worker = None
         if self._worker_catalog is not None:
-            self._worker_catalog.close()
+            if self._worker_catalog is not self.catalog:
+                self._worker_catalog.close()
             self._worker_catalog = None
         self.catalog.close()
         if self._lock_fd is not None:
             release_lock(self._lock_fd)
             self._lock_fd = None
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            on_close()
 
     def __enter__(self) -> "Index":
         return self
@@ -372,7 +390,7 @@ def _take_ingest_lock(db: Path) -> int:
 
 
 def open_index(db: Path, write: bool = False, chroma_url: str = "") -> Index:
-    """Open the index at `db`. For writing, it is created if missing and the ingest lock is taken.
+    """Open the index in folder `db`. For writing, it is created if missing and the ingest lock is taken.
     `chroma_url`: its vectors live in that Chroma server (index/location.py checks the record)."""
     db = Path(db)
     if not write and not index_exists(db):

@@ -24,7 +24,7 @@ from core.errors import LocalGPTError, SourceError
 from core.index_text import INDEX_TEXT
 from core.settings import Settings
 from embeddings import Embedder, load_embedder
-from index import open_index
+from index import index_label, open_index
 from index.catalog import Failure, Root
 from index.crashpoints import crashpoint
 from index.store import Index, IndexInfo
@@ -109,13 +109,14 @@ def run_ingest(
     excluded = [f for f in found if exclusions.excludes(f.source)]
     found = [f for f in found if not exclusions.excludes(f.source)]
     documents = [f for f in found if (is_supported(f.path, images=ocr.enabled) or f.problem) and not f.skipped]
-    report = IngestReport(source_dir=str(root), db=str(settings.db))
+    report = IngestReport(source_dir=str(root), db=index_label(settings.db, settings.index_url))
     if not documents:
         raise SourceError(
             f"No documents to ingest in {root} (supported: {', '.join(supported_extensions())}). "
             "Add files or pass another --source-dir."
         )
-    check_db_folder(settings.db)
+    if not settings.index_url:
+        check_db_folder(settings.db)
 
     progress = progress or Progress(0, enabled=False)
     progress.total_files = len(documents)
@@ -127,7 +128,10 @@ def run_ingest(
         if on_file:
             on_file(outcome)
 
-    with open_index(settings.db, write=True, chroma_url=settings.chroma_url) as index, contextlib.ExitStack() as pools:
+    with (
+        open_index(settings.db, write=True, chroma_url=settings.chroma_url, index_url=settings.index_url) as index,
+        contextlib.ExitStack() as pools,
+    ):
         embedder = load_embedder(settings, index.recorded_precision())
         plan = chunk_plan(settings, embedder)
         reembed = not index.index_text_is_current()
@@ -135,7 +139,7 @@ def run_ingest(
             log.warning(
                 "the index at %s was embedded with an older recipe (chunk text without its title and "
                 "headings): every file is read and embedded again, once",
-                settings.db,
+                index.path,
             )
         index.check_compatible(index_info(settings, embedder), for_writing=True)
         folder = claim_folder(index.catalog, root)

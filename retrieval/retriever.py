@@ -110,7 +110,7 @@ class Retriever:
 def open_retriever(settings: Settings) -> Retriever:
     """Open the index for reading; refuses an embedding model other than the one that built it."""
     options = SearchOptions.of(settings).check()
-    index = open_index(settings.db, chroma_url=settings.chroma_url)
+    index = open_index(settings.db, chroma_url=settings.chroma_url, index_url=settings.index_url)
     try:
         embedder = load_embedder(settings, index.recorded_precision())
         info = embedder.info

@@ -13,7 +13,6 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from answering import Session, history_of, warm_up
@@ -68,7 +67,6 @@ class Engine:
     settings: Settings
     queue: GenerationQueue = field(default_factory=GenerationQueue)
     _embedder: Any = field(default=None, repr=False)
-    _store: Any = field(default=None, repr=False)  # the one vector store every thread's index shares
     _llm: Any = field(default=None, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _open: list = field(default_factory=list, repr=False)
@@ -79,12 +77,10 @@ class Engine:
         """Open the index and load both models now: errors surface at start, not at the first question."""
         retriever = self.retriever()
         warm_up(self.llm())
-        log.info("index %s open: %d chunks", self.settings.db, retriever.index.catalog.chunk_count())
+        log.info("index %s open: %d chunks", retriever.index.path, retriever.index.catalog.chunk_count())
 
     def retriever(self):
         """This thread's retriever: its own catalog connection, the one vector store and embedder."""
-        from index.catalog import Catalog
-        from index.store import CATALOG_FILE, Index
         from retrieval import open_retriever
 
         found = getattr(self._local, "retriever", None)
@@ -93,10 +89,11 @@ class Engine:
         with self._lock:
             if self._embedder is None:
                 made = open_retriever(self.settings)  # checks the embedder against the index
-                self._embedder, self._store = made.embedder, made.index.vectors
+                self._embedder = made.embedder
             else:
-                index = Index(Path(self.settings.db), Catalog(Path(self.settings.db) / CATALOG_FILE), self._store)
-                made = self._open[0].over(index)  # the first one's embedder, options and ranker
+                made = self._open[0].over(
+                    self._open[0].index.for_thread()
+                )  # the first one's embedder, options and ranker
             self._open.append(made)
         self._local.retriever = made
         return made
@@ -181,10 +178,11 @@ class Engine:
         return render_page(path, page, highlight, scale) if scale else render_page(path, page, highlight)
 
     def health(self) -> dict:
-        catalog = self.retriever().index.catalog
+        index = self.retriever().index
+        catalog = index.catalog
         return {
             "status": "ok",
-            "db": str(self.settings.db),
+            "db": str(index.path),
             "files": catalog.file_count(),
             "chunks": catalog.chunk_count(),
             "model_loaded": self._llm is not None,

@@ -46,6 +46,7 @@ class FakeCatalog:
 @dataclass
 class FakeIndex:
     catalog: FakeCatalog
+    path: str = "fake-db"
 
     def word_counts(self, words) -> dict[str, int]:
         return {w: sum(w.lower() in c.text.lower() for c in self.catalog.chunks.values()) for w in words}

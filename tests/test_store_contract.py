@@ -97,21 +97,24 @@ def postgres_url(tmp_path_factory):
 
 @pytest.mark.slow
 class TestPgVector(VectorStoreContract):
-    @pytest.fixture()
-    def store(self, postgres_url):
+    @staticmethod
+    def _open(url: str, schema: str):
+        from index.pg_connect import PgAddress, PgDatabase
         from index.pg_vectors import PgVectorStore
 
-        store = PgVectorStore(postgres_url, f"contract_{uuid.uuid4().hex[:12]}")
+        return PgVectorStore(PgDatabase(PgAddress(url, schema)))
+
+    @pytest.fixture()
+    def store(self, postgres_url):
+        store = self._open(postgres_url, f"contract_{uuid.uuid4().hex[:12]}")
         yield store
-        store.close()
+        store.db.close()
 
     @pytest.fixture()
     def other_writer(self, store, postgres_url):
-        from index.pg_vectors import PgVectorStore
-
-        other = PgVectorStore(postgres_url, store.schema)  # a second pool: another host's connections
+        other = self._open(postgres_url, store.schema)  # a second pool: another host's connections
         yield other
-        other.close()
+        other.db.close()
 
     @pytest.mark.parametrize(
         "where", ["page=1", "page=1-2", "page=1.5", "page=abc", {"page": "1"}, {"flag": True}, {"label": "1"}]

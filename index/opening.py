@@ -1,0 +1,38 @@
+"""Where an index is opened: a folder (`--db`, the default) or a PostgreSQL database (`--index-url`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.store import Index
+from index.store import index_exists as folder_index_exists
+from index.store import open_index as open_folder_index
+
+
+def open_index(db: Path, write: bool = False, chroma_url: str = "", index_url: str = "") -> Index:
+    """The index in folder `db` (its vectors in the Chroma server at `chroma_url`, if given), or,
+    with `index_url`, the whole index in that PostgreSQL database (index/pg_index.py; `db` unused).
+    For writing, it is created if missing and the one-writer lock is taken."""
+    if index_url:
+        from index.pg_index import open_pg_index
+
+        return open_pg_index(index_url, write=write)
+    return open_folder_index(db, write=write, chroma_url=chroma_url)
+
+
+def index_exists(db: Path, index_url: str = "") -> bool:
+    """Whether there is an index to read: in folder `db`, or in the database at `index_url`."""
+    if index_url:
+        from index.pg_index import pg_index_exists
+
+        return pg_index_exists(index_url)
+    return folder_index_exists(db)
+
+
+def index_label(db: Path, index_url: str = "") -> str:
+    """What messages call the index: its folder, or its database (without the password)."""
+    if index_url:
+        from index.pg_connect import parse_index_url
+
+        return parse_index_url(index_url).shown
+    return str(db)

@@ -1,0 +1,488 @@
+"""The catalog of a team index in PostgreSQL: what `Catalog` (index/catalog.py) keeps in SQLite
+(files, chunks with their text and metadata, folders, failures, the write journal, what built the
+index), with the same methods, in one schema of one database (index/pg_connect.py).
+
+Its lexical index lives in the same tables: each chunk's terms (head and text through the analyzer
+of the local index, index/lexical_tantivy.py: the same tokens) with their frequencies, written in
+the same transaction as the chunk, and BM25 computed in SQL from them (`lexical`). So a reader on
+any host sees a chunk, its terms and its text together, as soon as the write commits: nothing to
+sync, nothing to reopen. Cascading deletes take a chunk's terms with it.
+
+BM25 is Lucene's and Tantivy's: idf = ln(1 + (N - df + 0.5) / (df + 0.5)), k1 = 1.2, b = 0.75,
+lengths in tokens. A question word of several tokens ("ERR-4031") counts its tokens as separate
+terms (Tantivy matches them as a phrase).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Iterable, Sequence
+
+from core.filters import Filter
+from core.index_text import head_of, index_text
+from core.types import Chunk
+from index.catalog import Failure, FileRecord, Root
+from index.lexical import query_words
+from index.pg_connect import PgDatabase
+from index.pg_filter import pg_where
+
+POSTGRES = "postgres"  # the lexical engine an index on PostgreSQL names (`lexical_engine`)
+SCHEMA_VERSION = "1"  # info key pg_schema: the layout of these tables
+K1, B = 1.2, 0.75
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS {p}info (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS {p}files (
+    source text PRIMARY KEY,
+    content_hash text NOT NULL,
+    size bigint NOT NULL,
+    mtime_ns bigint NOT NULL,
+    chunk_count integer NOT NULL,
+    ingested_at double precision NOT NULL,
+    root text
+);
+CREATE TABLE IF NOT EXISTS {p}chunks (
+    rowid bigserial PRIMARY KEY,
+    id text NOT NULL UNIQUE,
+    source text NOT NULL,
+    chunk_index integer NOT NULL,
+    text text NOT NULL,
+    meta jsonb NOT NULL,
+    head text NOT NULL DEFAULT '',
+    words integer NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS chunks_by_position ON {p}chunks (source, chunk_index);
+CREATE TABLE IF NOT EXISTS {p}terms (
+    term text NOT NULL,
+    chunk bigint NOT NULL REFERENCES {p}chunks (rowid) ON DELETE CASCADE,
+    tf integer NOT NULL,
+    PRIMARY KEY (term, chunk)
+);
+CREATE INDEX IF NOT EXISTS terms_by_chunk ON {p}terms (chunk);
+CREATE TABLE IF NOT EXISTS {p}lexical_stats (one boolean PRIMARY KEY DEFAULT true CHECK (one), chunks bigint NOT NULL, words bigint NOT NULL);
+INSERT INTO {p}lexical_stats (one, chunks, words) VALUES (true, 0, 0) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS {p}pending (source text PRIMARY KEY, started_at double precision NOT NULL);
+CREATE TABLE IF NOT EXISTS {p}roots (
+    path text PRIMARY KEY,
+    label text NOT NULL UNIQUE,
+    added_at double precision NOT NULL,
+    last_ingest double precision
+);
+CREATE TABLE IF NOT EXISTS {p}failures (
+    source text PRIMARY KEY,
+    root text NOT NULL,
+    reason text NOT NULL,
+    size bigint,
+    mtime_ns bigint,
+    first_seen double precision NOT NULL,
+    last_seen double precision NOT NULL,
+    acknowledged boolean NOT NULL DEFAULT false
+);
+"""
+
+
+def _analyzer():
+    from index.lexical_tantivy import _analyzer as tantivy_analyzer
+
+    return tantivy_analyzer()
+
+
+class PgCatalog:
+    def __init__(self, db: PgDatabase, setup: bool = True):
+        self.db = db
+        self.path = db.address.shown  # what messages call the index
+        self.p = db.prefix
+        self._words = None  # the analyzer, made on first use
+        if setup:
+            with db.transaction() as conn:
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"localgpt-schema:{db.schema}",))
+                for statement in SCHEMA.format(p=self.p).split(";\n"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(
+                    f"INSERT INTO {self.p}info (key, value) VALUES ('pg_schema', %s) ON CONFLICT DO NOTHING",
+                    (SCHEMA_VERSION,),
+                )
+
+    def for_thread(self) -> "PgCatalog":
+        """The catalog for another thread: this one (its pool hands each thread its own connection)."""
+        return self
+
+    def close(self) -> None:
+        """The pool is the database's (`PgDatabase.close`)."""
+
+    def _all(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        with self.db.connection() as conn:
+            return conn.execute(sql.format(p=self.p), params).fetchall()
+
+    def _one(self, sql: str, params: Sequence = ()):
+        rows = self._all(sql, params)
+        return rows[0] if rows else None
+
+    def _run(self, sql: str, params: Sequence = ()) -> int:
+        with self.db.transaction() as conn:
+            return conn.execute(sql.format(p=self.p), params).rowcount
+
+    # -- index info ---------------------------------------------------------
+    def lexical_engine(self) -> str:
+        return POSTGRES
+
+    def info(self) -> dict[str, str]:
+        return dict(self._all("SELECT key, value FROM {p}info"))
+
+    def set_info(self, values: dict[str, object]) -> None:
+        with self.db.transaction() as conn, conn.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO {self.p}info (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                [(k, str(v)) for k, v in values.items()],
+            )
+
+    # -- files --------------------------------------------------------------
+    def files(self, root: str | None = None) -> dict[str, FileRecord]:
+        sql = "SELECT source, content_hash, size, mtime_ns, chunk_count, ingested_at, root FROM {p}files"
+        rows = self._all(sql + " WHERE root = %s", (root,)) if root is not None else self._all(sql)
+        return {row[0]: FileRecord(*row) for row in rows}
+
+    def pages_of_files(self) -> dict[str, int]:
+        return dict(
+            self._all(
+                "SELECT source, count(DISTINCT meta -> 'page') FROM {p}chunks WHERE meta ? 'page' "
+                "AND meta -> 'page' <> 'null'::jsonb GROUP BY source"
+            )
+        )
+
+    # -- folders ------------------------------------------------------------
+    def roots(self) -> list[Root]:
+        return [
+            Root(*row)
+            for row in self._all("SELECT path, label, added_at, last_ingest FROM {p}roots ORDER BY added_at, path")
+        ]
+
+    def add_root(self, path: str, label: str) -> Root:
+        now = time.time()
+        self._run("INSERT INTO {p}roots (path, label, added_at) VALUES (%s, %s, %s)", (path, label, now))
+        return Root(path, label, now)
+
+    def adopt_files(self, root: str) -> int:
+        return self._run("UPDATE {p}files SET root = %s WHERE root IS NULL", (root,))
+
+    def set_root_ingested(self, path: str) -> None:
+        self._run("UPDATE {p}roots SET last_ingest = %s WHERE path = %s", (time.time(), path))
+
+    def remove_root(self, path: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(f"DELETE FROM {self.p}roots WHERE path = %s", (path,))
+            conn.execute(f"DELETE FROM {self.p}failures WHERE root = %s", (path,))
+
+    # -- failures -------------------------------------------------------------
+    def failures(self, root: str | None = None) -> dict[str, Failure]:
+        sql = "SELECT source, root, reason, size, mtime_ns, first_seen, last_seen, acknowledged FROM {p}failures"
+        rows = self._all(sql + " WHERE root = %s", (root,)) if root is not None else self._all(sql)
+        return {row[0]: Failure(*row[:7], bool(row[7])) for row in rows}
+
+    def set_failures(self, root: str, failures: list[Failure]) -> None:
+        with self.db.transaction() as conn, conn.cursor() as cur:
+            cur.execute(f"DELETE FROM {self.p}failures WHERE root = %s", (root,))
+            cur.executemany(
+                f"INSERT INTO {self.p}failures (source, root, reason, size, mtime_ns, first_seen, last_seen, acknowledged) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (source) DO UPDATE SET root = EXCLUDED.root, "
+                "reason = EXCLUDED.reason, size = EXCLUDED.size, mtime_ns = EXCLUDED.mtime_ns, "
+                "first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen, acknowledged = EXCLUDED.acknowledged",
+                [
+                    (f.source, root, f.reason, f.size, f.mtime_ns, f.first_seen, f.last_seen, f.acknowledged)
+                    for f in failures
+                ],
+            )
+
+    def acknowledge_failures(self, sources: Iterable[str] | None = None) -> list[str]:
+        with self.db.transaction() as conn:
+            if sources is None:
+                rows = conn.execute(
+                    f"UPDATE {self.p}failures SET acknowledged = true WHERE NOT acknowledged RETURNING source"
+                ).fetchall()
+            else:
+                rows = conn.execute(
+                    f"UPDATE {self.p}failures SET acknowledged = true WHERE source = ANY(%s) RETURNING source",
+                    (list(sources),),
+                ).fetchall()
+        return sorted(r[0] for r in rows)
+
+    def forget_failures(self, sources: Iterable[str]) -> None:
+        self._run("DELETE FROM {p}failures WHERE source = ANY(%s)", (list(sources),))
+
+    def file_count(self) -> int:
+        return int(self._one("SELECT count(*) FROM {p}files")[0])
+
+    def chunk_count(self) -> int:
+        return int(self._one("SELECT count(*) FROM {p}chunks")[0])
+
+    def has_files_under(self, name: str) -> bool:
+        return (
+            self._one("SELECT 1 FROM {p}files WHERE source = %s OR starts_with(source, %s) LIMIT 1", (name, name + "/"))
+            is not None
+        )
+
+    # -- journal --------------------------------------------------------------
+    def mark_pending(self, sources: Iterable[str]) -> None:
+        now = time.time()
+        with self.db.transaction() as conn, conn.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO {self.p}pending (source, started_at) VALUES (%s, %s) "
+                "ON CONFLICT (source) DO UPDATE SET started_at = EXCLUDED.started_at",
+                [(s, now) for s in sources],
+            )
+
+    def clear_pending(self, sources: Iterable[str]) -> None:
+        self._run("DELETE FROM {p}pending WHERE source = ANY(%s)", (list(sources),))
+
+    def pending(self) -> list[str]:
+        return [row[0] for row in self._all("SELECT source FROM {p}pending ORDER BY source")]
+
+    # -- writes -------------------------------------------------------------
+    def _terms(self, text: str) -> dict[str, int]:
+        if self._words is None:
+            self._words = _analyzer()
+        counts: dict[str, int] = {}
+        for token in self._words.analyze(text):
+            counts[token] = counts.get(token, 0) + 1
+        return counts
+
+    def _delete_chunks(self, cur, sources: list[str]) -> None:
+        """Delete the chunks of `sources` (their terms go with them) and take them out of the statistics."""
+        cur.execute(
+            f"WITH gone AS (DELETE FROM {self.p}chunks WHERE source = ANY(%s) RETURNING words) "
+            f"UPDATE {self.p}lexical_stats SET chunks = chunks - (SELECT count(*) FROM gone), "
+            "words = words - (SELECT coalesce(sum(words), 0) FROM gone)",
+            (sources,),
+        )
+
+    def replace_files(self, files: list[tuple[FileRecord, list[Chunk]]]) -> None:
+        """In one transaction: each file's old chunks (and terms) go, its new ones and its record come."""
+        now = time.time()
+        from psycopg.types.json import Jsonb
+
+        rows, total_words = [], 0
+        for _, chunks in files:
+            for c in chunks:
+                meta = c.metadata()
+                head = head_of(c.source, meta)
+                terms = self._terms(index_text(head, c.text))
+                words = sum(terms.values())
+                total_words += words
+                rows.append((c, meta, head, words, terms))
+        with self.db.transaction() as conn, conn.cursor() as cur:
+            self._delete_chunks(cur, [record.source for record, _ in files])
+            ids = []
+            if rows:
+                ids = [
+                    r[0]
+                    for r in cur.execute(
+                        f"SELECT nextval(pg_get_serial_sequence('{self.p}chunks', 'rowid')) FROM generate_series(1, %s)",
+                        (len(rows),),
+                    ).fetchall()
+                ]
+            with cur.copy(
+                f"COPY {self.p}chunks (rowid, id, source, chunk_index, text, meta, head, words) FROM STDIN"
+            ) as copy:
+                for rowid, (c, meta, head, words, _) in zip(ids, rows):
+                    copy.write_row((rowid, c.id, c.source, c.chunk_index, c.text, Jsonb(meta), head, words))
+            with cur.copy(f"COPY {self.p}terms (term, chunk, tf) FROM STDIN") as copy:
+                for rowid, (_, _, _, _, terms) in zip(ids, rows):
+                    for term, tf in terms.items():
+                        copy.write_row((term, rowid, tf))
+            cur.execute(
+                f"UPDATE {self.p}lexical_stats SET chunks = chunks + %s, words = words + %s", (len(rows), total_words)
+            )
+            cur.executemany(
+                f"INSERT INTO {self.p}files (source, content_hash, size, mtime_ns, chunk_count, ingested_at, root) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (source) DO UPDATE SET "
+                "content_hash = EXCLUDED.content_hash, size = EXCLUDED.size, mtime_ns = EXCLUDED.mtime_ns, "
+                "chunk_count = EXCLUDED.chunk_count, ingested_at = EXCLUDED.ingested_at, root = EXCLUDED.root",
+                [(r.source, r.content_hash, r.size, r.mtime_ns, len(chunks), now, r.root) for r, chunks in files],
+            )
+
+    def replace_file(self, record: FileRecord, chunks: list[Chunk]) -> None:
+        self.replace_files([(record, chunks)])
+
+    def touch_file(self, record: FileRecord) -> None:
+        self._run(
+            "UPDATE {p}files SET size = %s, mtime_ns = %s WHERE source = %s",
+            (record.size, record.mtime_ns, record.source),
+        )
+
+    def remove_files(self, sources: Iterable[str], journal: bool = False) -> None:
+        sources = list(sources)
+        now = time.time()
+        with self.db.transaction() as conn, conn.cursor() as cur:
+            self._delete_chunks(cur, sources)
+            cur.execute(f"DELETE FROM {self.p}files WHERE source = ANY(%s)", (sources,))
+            if journal:
+                cur.executemany(
+                    f"INSERT INTO {self.p}pending (source, started_at) VALUES (%s, %s) "
+                    "ON CONFLICT (source) DO UPDATE SET started_at = EXCLUDED.started_at",
+                    [(s, now) for s in sources],
+                )
+
+    # -- the lexical index: the chunks' own terms ---------------------------------
+    def lexical_changes(self) -> list[str]:
+        return []  # terms are written with their chunks: nothing is ever pending
+
+    def clear_lexical_changes(self, ids: Sequence[str]) -> None:
+        return None
+
+    def question_terms(self, question: str) -> list[list[str]]:
+        """The question's words (index/lexical.py), each as the index's terms."""
+        if self._words is None:
+            self._words = _analyzer()
+        out = []
+        for tokens in query_words(question):
+            terms = [t for part in tokens for t in self._words.analyze(part)]
+            if terms and terms not in out:
+                out.append(terms)
+        return out
+
+    def lexical(self, question: str, k: int, flt: Filter | None = None) -> list[tuple[str, float]]:
+        """(chunk id, BM25) of the k chunks that best match `question`, best first, passing `flt` (in the query)."""
+        terms = sorted({t for word in self.question_terms(question) for t in word})
+        if not terms or k <= 0:
+            return []
+        predicate = pg_where(flt, alias="c.", paths=True)
+        clause, params = (f"AND {predicate.sql}", predicate.params) if predicate else ("", ())
+        sql = (
+            f"WITH s AS (SELECT chunks::float8 AS n, greatest(words, 1)::float8 / greatest(chunks, 1) AS avg "
+            f"FROM {self.p}lexical_stats), "
+            f"q AS (SELECT term, ln(1 + ((SELECT n FROM s) - count(*) + 0.5) / (count(*) + 0.5)) AS idf "
+            f"FROM {self.p}terms WHERE term = ANY(%s) GROUP BY term) "
+            f"SELECT c.id, sum(q.idf * t.tf * {K1 + 1} / (t.tf + {K1} * ({1 - B} + {B} * c.words / (SELECT avg FROM s)))) AS score "
+            f"FROM q JOIN {self.p}terms AS t ON t.term = q.term JOIN {self.p}chunks AS c ON c.rowid = t.chunk "
+            f"WHERE true {clause} GROUP BY c.id ORDER BY score DESC, c.id LIMIT %s"
+        )
+        return [(cid, float(score)) for cid, score in self._all(sql, (terms, *params, int(k)))]
+
+    def word_counts(self, words: Iterable[str]) -> dict[str, int]:
+        """For each word, how many chunks hold all its terms."""
+        from core.words import tokens as word_tokens
+
+        if self._words is None:
+            self._words = _analyzer()
+        counts = {}
+        for word in words:
+            terms = sorted({t for part in word_tokens(word) for t in self._words.analyze(part)})
+            counts[word] = (
+                int(
+                    self._one(
+                        "SELECT count(*) FROM (SELECT chunk FROM {p}terms WHERE term = ANY(%s) GROUP BY chunk "
+                        "HAVING count(*) = %s) AS held",
+                        (terms, len(terms)),
+                    )[0]
+                )
+                if terms
+                else 0
+            )
+        return counts
+
+    # -- metadata keys (index/metadata_keys.py) --------------------------------------
+    def has_meta_key(self, key: str) -> bool:
+        return self._one("SELECT 1 FROM {p}chunks WHERE meta ? %s LIMIT 1", (key,)) is not None
+
+    def meta_keys(self, sample: int = 5000) -> list[str]:
+        rows = self._all(
+            "SELECT DISTINCT jsonb_object_keys(meta) FROM (SELECT meta FROM {p}chunks LIMIT %s) AS c", (sample,)
+        )
+        return sorted(r[0] for r in rows)
+
+    # -- reads --------------------------------------------------------------
+    def chunk_ids(self) -> set[str]:
+        return {row[0] for row in self._all("SELECT id FROM {p}chunks")}
+
+    def chunk_ids_of(self, sources: Iterable[str]) -> set[str]:
+        return {row[0] for row in self._all("SELECT id FROM {p}chunks WHERE source = ANY(%s)", (list(sources),))}
+
+    def sources_of(self, ids: Iterable[str]) -> set[str]:
+        return {row[0] for row in self._all("SELECT DISTINCT source FROM {p}chunks WHERE id = ANY(%s)", (list(ids),))}
+
+    def has_ids(self, ids: Iterable[str]) -> set[str]:
+        return {row[0] for row in self._all("SELECT id FROM {p}chunks WHERE id = ANY(%s)", (list(ids),))}
+
+    def get_chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        return {cid: Chunk.from_metadata(cid, text, meta) for cid, (text, meta) in self.texts_and_meta(ids).items()}
+
+    def texts_and_meta(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
+        rows = self._all("SELECT id, text, meta FROM {p}chunks WHERE id = ANY(%s)", (list(ids),))
+        return {cid: (text, meta) for cid, text, meta in rows}
+
+    def neighbours(self, source: str, low: int, high: int) -> dict[int, str]:
+        return dict(
+            self._all(
+                "SELECT chunk_index, text FROM {p}chunks WHERE source = %s AND chunk_index BETWEEN %s AND %s",
+                (source, low, high),
+            )
+        )
+
+    def passing(self, ids: Iterable[str], flt: Filter) -> set[str]:
+        where = pg_where(flt, alias="c.", paths=True)
+        sql = "SELECT c.id FROM {p}chunks AS c WHERE c.id = ANY(%s)" + (f" AND {where.sql}" if where else "")
+        return {row[0] for row in self._all(sql, (list(ids), *(where.params if where else ())))}
+
+    def share_passing(self, flt: Filter, sample: int = 500) -> float | None:
+        top = self._one("SELECT max(rowid) FROM {p}chunks")[0]
+        if not top:
+            return None
+        rowids = sorted(random.Random(top).sample(range(1, top + 1), min(sample, top)))
+        where = pg_where(flt, alias="c.", paths=True)
+        test = where.sql if where else "true"
+        seen, passed = self._one(
+            "SELECT count(*), count(*) FILTER (WHERE " + test + ") FROM {p}chunks AS c WHERE c.rowid = ANY(%s)",
+            (*(where.params if where else ()), rowids),
+        )
+        return passed / seen if seen else None
+
+    def matching_sources(self, flt: Filter) -> list[str] | None:
+        conditions = flt.path_conditions
+        if not conditions:
+            return None
+        only_paths = Filter(conditions)
+        where = pg_where(only_paths, alias="c.", paths=True)
+        return [
+            row[0]
+            for row in self._all(
+                f"SELECT c.source FROM {{p}}files AS c WHERE {where.sql} ORDER BY c.source", where.params
+            )
+        ]
+
+
+class PgLexical:
+    """What `Index` asks of its lexical index (as of `TantivyLexical`), for an index on PostgreSQL:
+    the catalog's own BM25. Nothing to sync or rebuild: the terms commit with their chunks."""
+
+    wrote = False
+
+    def __init__(self, catalog: PgCatalog):
+        self.catalog = catalog
+
+    def for_thread(self) -> "PgLexical":
+        return self
+
+    def search(
+        self, question: str, k: int, flt: Filter | None, sources: Sequence[str] | None
+    ) -> list[tuple[str, float]]:
+        return self.catalog.lexical(question, k, flt)
+
+    def doc_count(self, word_tokens: Sequence[str]) -> int:
+        return self.catalog.word_counts([" ".join(word_tokens)]).get(" ".join(word_tokens), 0)
+
+    def count(self) -> int:
+        return self.catalog.chunk_count()
+
+    def sync(self, catalog, every_s: float = 0.0) -> int:
+        return 0
+
+    def rebuild(self, catalog, switch: bool = True) -> None:
+        return None
+
+    def refresh(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
