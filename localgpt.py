@@ -376,6 +376,7 @@ def eval_command(
 
 @cli.command()
 @setting_option("db")
+@setting_option("index_url")
 @setting_option("embedding_model")
 @setting_option("device")
 @setting_option("model")

@@ -36,9 +36,49 @@ def _lexical_facts(index) -> str:
     return f"Tantivy, {held} chunks, in step"
 
 
+def database_index_facts(url: str) -> tuple[dict[str, object], list[Problem]]:
+    """The index in a PostgreSQL database (`--index-url`): where, what it holds, what built it."""
+    from index.pg_connect import parse_index_url
+
+    try:
+        shown = parse_index_url(url).shown
+        facts: dict[str, object] = {"location": shown, "exists": index_exists("", url)}
+    except LocalGPTError as exc:
+        return {"location": "PostgreSQL (unreachable)"}, [Problem("index-unreachable", str(exc))]
+    if not facts["exists"]:
+        facts["note"] = "no index yet: `localgpt ingest --source-dir FOLDER --index-url URL` makes one"
+        return facts, []
+    try:
+        index = open_index("", index_url=url)
+    except LocalGPTError as exc:
+        return facts, [Problem("index-unreachable", str(exc))]
+    try:
+        info = index.catalog.info()
+        facts.update(
+            files=index.catalog.file_count(),
+            chunks=index.catalog.chunk_count(),
+            vectors=index.vectors.count(),
+            embedding_model=info.get("embedding_model"),
+            embedding_fingerprint=info.get("embedding_fingerprint"),
+            embedding_precision=precision_of(info),
+            chunk_tokens=info.get("chunk_tokens"),
+            schema=info.get("pg_schema"),
+            created=_when(info.get("created_at")),
+            last_ingest=_when(info.get("last_ingest")),
+            lexical_index="PostgreSQL: BM25 over each chunk's terms, written with the chunk",
+            pending_writes=len(index.catalog.pending()),
+        )
+    finally:
+        index.close()
+    return facts, []
+
+
 def index_facts(
-    db: Path, fingerprint: str | None, embedding_name: str | None
+    db: Path, fingerprint: str | None, embedding_name: str | None, index_url: str = ""
 ) -> tuple[dict[str, object], list[Problem]]:
+    if index_url:
+        facts, problems = database_index_facts(index_url)
+        return facts, [*problems, *_embedder_problems(facts, fingerprint, embedding_name, "--index-url")]
     db = Path(db).expanduser()
     facts: dict[str, object] = {"path": str(db.absolute()), "exists": index_exists(db)}
     if not facts["exists"]:
@@ -107,14 +147,18 @@ def index_facts(
             )
     finally:
         index.close()
+    return facts, [*problems, *_embedder_problems(facts, fingerprint, embedding_name, f"--db {db}")]
+
+
+def _embedder_problems(facts: dict, fingerprint: str | None, embedding_name: str | None, where: str) -> list[Problem]:
     recorded = facts.get("embedding_fingerprint")
     if recorded and fingerprint and recorded != fingerprint:
-        problems.append(
+        return [
             Problem(
                 "index-embedder-mismatch",
-                f"The index at {db} was built with the embedding model {facts['embedding_model']!r} "
+                f"The index ({where}) was built with the embedding model {facts['embedding_model']!r} "
                 f"(fingerprint {recorded}); the one in use is {embedding_name!r} (fingerprint {fingerprint}). "
-                "Pass the --embedding-model that built it, or ingest into a new --db folder.",
+                "Pass the --embedding-model that built it, or ingest into a new index.",
             )
-        )
-    return facts, problems
+        ]
+    return []

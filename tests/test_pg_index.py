@@ -156,3 +156,48 @@ def test_an_ingest_killed_mid_write_then_run_again_equals_a_clean_run(server, tm
     assert after["pending"] == [] and after["vectors"] == [cid for cid, _, _ in after["chunks"]]
     assert after["chunks"] == expected["chunks"] and after["files"] == expected["files"]
     assert [c.id for c in after["bm25"]] == [c.id for c in expected["bm25"]]
+
+
+def test_two_servers_answer_from_one_database_and_see_a_third_process_ingest_at_once(server, tmp_path, settings_for):
+    """Two `serve` apps (two ports stand in for two hosts), each with its own connections, on one
+    database index; a file ingested by a third process is found by both as soon as that ingest
+    ends, with nothing reopened."""
+    import httpx
+
+    from live_server import live_server
+    from server.app import build_app
+    from server.engine import Engine
+    from server.run import Plan, allowed_hosts
+
+    folder = tmp_path / "docs"
+    shutil.copytree(SAMPLES, folder)
+    url = url_for(server, f"serve_{uuid.uuid4().hex[:8]}")
+    run("ingest", "--source-dir", str(folder), "--index-url", url)
+    engines = [Engine(settings_for(tmp_path / "unused", index_url=url)) for _ in range(2)]
+    try:
+        for engine in engines:
+            engine.retriever()
+        apps = [build_app(e, None, allowed_hosts(Plan("127.0.0.1", 0, None, False))) for e in engines]
+        with live_server(apps[0]) as one, live_server(apps[1]) as two:
+            clients = [httpx.Client(base_url=s.url, timeout=300, trust_env=False) for s in (one, two)]
+            question = "Which colour is the visitor parking permit?"
+            for http in clients:
+                assert http.get("/api/health").json()["files"] == 4
+                hits = http.post("/api/search", json={"query": QUESTION, "k": 3}).json()
+                assert hits[0]["source"] == "lease_agreement.pdf"
+                assert all(
+                    h["source"] != "parking.md" for h in http.post("/api/search", json={"query": question}).json()
+                )
+            (folder / "parking.md").write_text(
+                "# Parking\n\nVisitors get a turquoise parking permit from reception; it is valid for one day.\n"
+            )
+            run("ingest", "--source-dir", str(folder), "--index-url", url)  # the third process
+            for http in clients:
+                hits = http.post("/api/search", json={"query": question, "k": 3}).json()
+                assert hits[0]["source"] == "parking.md", hits[:1]
+                listed = http.get("/api/documents").json()
+                assert "parking.md" in json.dumps(listed)
+                http.close()
+    finally:
+        for engine in engines:
+            engine.close()
