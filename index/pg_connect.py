@@ -79,6 +79,8 @@ class PgDatabase:
         from pgvector.psycopg import register_vector
         from psycopg_pool import ConnectionPool
 
+        # The pool logs each failed reconnect; the error that reaches the user says it once.
+        logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
         self.address = address
         self.schema = address.schema
         self.prefix = quote_ident(address.schema) + "."  # table names are written {prefix}chunks

