@@ -433,6 +433,49 @@ def documents(patterns: tuple[str, ...], folder: str | None, as_json: bool, **op
     click.echo(json.dumps([d.to_json() for d in docs], ensure_ascii=False) if as_json else render(docs, roots))
 
 
+@cli.group("index")
+def index_group() -> None:
+    """Work on a whole index: `localgpt index copy` moves it to PostgreSQL (or back)."""
+
+
+@index_group.command("copy")
+@setting_options(*names_of(INDEX))
+@click.option(
+    "--to",
+    "destination",
+    required=True,
+    help="Where to copy the index: a postgresql:// URL (as --index-url takes it) or a folder.",
+)
+def copy_index_command(destination: str, **options: Any) -> None:
+    """Copy the index (--db, or --index-url) to another place without embedding anything again:
+    a folder index into a team's PostgreSQL database, or back. Run it again to bring the copy up
+    to date; a copy that was stopped finishes where it stopped.
+
+    \b
+    localgpt index copy --db ~/localgpt-db --to 'postgresql://localgpt@10.0.0.7/team?schema=handbook'
+    localgpt index copy --index-url 'postgresql://localgpt@10.0.0.7/team' --to ~/backup-db
+    """
+    from index import index_exists, index_label, open_index
+    from index.copy import copy_index
+    from index.pg_connect import is_postgres_url
+
+    settings = settings_from(options)
+    to_url = destination if is_postgres_url(destination) else ""
+
+    def run():
+        if not index_exists(settings.db, settings.index_url):
+            raise NoIndexError(f"No index at {index_label(settings.db, settings.index_url)}: nothing to copy.")
+        with open_index(settings.db, chroma_url=settings.chroma_url, index_url=settings.index_url) as source:
+            with open_index(destination, write=True, index_url=to_url) as dest:
+                return copy_index(source, dest), str(dest.path)
+
+    report, where = run_guarded(run)
+    click.echo(
+        f"Copied {index_label(settings.db, settings.index_url)} to {where}: {plural(len(report.copied), 'file')} "
+        f"({plural(report.chunks, 'chunk')}) copied, {report.unchanged} unchanged, {len(report.removed)} removed."
+    )
+
+
 @cli.command()
 @click.argument("targets", nargs=-1, required=True, metavar="SOURCE...")
 @setting_options(*names_of(INDEX))

@@ -79,26 +79,49 @@ def test_ingest_search_and_ask_against_the_database(team):
     assert "4 files" in listed and "lease_agreement.pdf" in listed
 
 
-def test_the_database_finds_what_the_folder_index_finds(team):
-    """Same documents, same models: the same chunks come first from the database as from a folder
-    index, in every mode (BM25 from the same analyzer's terms, vectors from the same embedder)."""
+QUESTIONS = (QUESTION, "How many standing desks are there?", "What does error E3 mean on the kettle?")
+MODES = ("dense", "bm25", "hybrid")
+
+
+def top_hits(overrides: dict) -> dict:
+    """(question, mode) -> the ids of the first three hits, through the retriever `ask` uses."""
     from core.settings import load_settings
     from retrieval import SearchRequest, open_retriever
 
-    url, _, local = team
-    questions = (QUESTION, "How many standing desks are there?", "What does error E3 mean on the kettle?")
     found = {}
-    for name, overrides in (("db", {"index_url": url}), ("folder", {"db": local})):
-        with open_retriever(load_settings(overrides)) as retriever:
-            for question in questions:
-                vector = retriever.embedder.embed_query(question)
-                for mode in ("dense", "bm25", "hybrid"):
-                    hits = retriever.run(SearchRequest(question, mode=mode), vector)
-                    found[name, question, mode] = [h.chunk.id for h in hits[:3]]
-    for question in questions:
-        for mode in ("dense", "bm25", "hybrid"):
-            assert found["db", question, mode], (question, mode)
-            assert found["db", question, mode] == found["folder", question, mode], (question, mode)
+    with open_retriever(load_settings(overrides)) as retriever:
+        for question in QUESTIONS:
+            vector = retriever.embedder.embed_query(question)
+            for mode in MODES:
+                found[question, mode] = [
+                    h.chunk.id for h in retriever.run(SearchRequest(question, mode=mode), vector)[:3]
+                ]
+    return found
+
+
+def test_the_database_finds_what_the_folder_index_finds(team):
+    """Same documents, same models: the same chunks come first from the database as from a folder
+    index, in every mode (BM25 from the same analyzer's terms, vectors from the same embedder)."""
+    url, _, local = team
+    in_db, in_folder = top_hits({"index_url": url}), top_hits({"db": local})
+    assert all(in_db.values())
+    assert in_db == in_folder
+
+
+def test_a_folder_index_copied_into_the_database_finds_the_same(team, server):
+    url, _, local = team
+    copied = url_for(server, "copied")
+    done = run("index", "copy", "--db", str(local), "--to", copied)
+    assert "4 files" in done.stdout and "0 unchanged" in done.stdout, done.stdout
+    assert top_hits({"index_url": copied}) == top_hits({"db": local})
+    again = run("index", "copy", "--db", str(local), "--to", copied)
+    assert "0 files (0 chunks) copied, 4 unchanged, 0 removed" in again.stdout, again.stdout
+
+    def listed(*where: str) -> list[dict]:  # what `documents` says of each file, but when it was written
+        files = json.loads(run("documents", "--json", *where).stdout)
+        return [{k: v for k, v in d.items() if k != "ingested_at"} for d in files]
+
+    assert listed("--index-url", copied) == listed("--db", str(local))
 
 
 def test_remove_takes_a_file_out_of_the_database(server, tmp_path):
