@@ -3,18 +3,20 @@
 index), with the same methods, in one schema of one database (index/pg_connect.py).
 
 Its lexical index lives in the same tables: each chunk's terms (head and text through the analyzer
-of the local index, index/lexical_tantivy.py: the same tokens) with their frequencies, written in
-the same transaction as the chunk, and BM25 computed in SQL from them (`lexical`). So a reader on
+of the local index, index/lexical_tantivy.py: the same tokens) with their frequencies, in `terms`
+(keyed by chunk and term, with a covering index by term), written in the same transaction as the
+chunk; BM25 is computed from them (`lexical`). So a reader on
 any host sees a chunk, its terms and its text together, as soon as the write commits: nothing to
 sync, nothing to reopen. Cascading deletes take a chunk's terms with it.
 
 BM25 is Lucene's and Tantivy's: idf = ln(1 + (N - df + 0.5) / (df + 0.5)), k1 = 1.2, b = 0.75,
-lengths in tokens. A question word of several tokens ("ERR-4031") counts its tokens as separate
+lengths in tokens, top-k pruned by the rarest terms (`lexical`). A question word of several tokens ("ERR-4031") counts its tokens as separate
 terms (Tantivy matches them as a phrase).
 """
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from typing import Iterable, Sequence
@@ -30,6 +32,7 @@ from index.pg_filter import pg_where
 POSTGRES = "postgres"  # the lexical engine an index on PostgreSQL names (`lexical_engine`)
 SCHEMA_VERSION = "1"  # info key pg_schema: the layout of these tables
 K1, B = 1.2, 0.75
+ROW_BUDGET = 10_000  # postings the rarest terms may bring as candidates (as index/lexical.py)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS {p}info (key text PRIMARY KEY, value text NOT NULL);
@@ -57,9 +60,9 @@ CREATE TABLE IF NOT EXISTS {p}terms (
     term text NOT NULL,
     chunk bigint NOT NULL REFERENCES {p}chunks (rowid) ON DELETE CASCADE,
     tf integer NOT NULL,
-    PRIMARY KEY (term, chunk)
+    PRIMARY KEY (chunk, term)
 );
-CREATE INDEX IF NOT EXISTS terms_by_chunk ON {p}terms (chunk);
+CREATE INDEX IF NOT EXISTS terms_by_term ON {p}terms (term) INCLUDE (chunk, tf);
 CREATE TABLE IF NOT EXISTS {p}lexical_stats (one boolean PRIMARY KEY DEFAULT true CHECK (one), chunks bigint NOT NULL, words bigint NOT NULL);
 INSERT INTO {p}lexical_stats (one, chunks, words) VALUES (true, 0, 0) ON CONFLICT DO NOTHING;
 CREATE TABLE IF NOT EXISTS {p}pending (source text PRIMARY KEY, started_at double precision NOT NULL);
@@ -94,6 +97,7 @@ class PgCatalog:
         self.path = db.address.shown  # what messages call the index
         self.p = db.prefix
         self._words = None  # the analyzer, made on first use
+        self.rows_written = 0  # chunks this process wrote or deleted (pg_index.py analyzes after many)
         if setup:
             with db.transaction() as conn:
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"localgpt-schema:{db.schema}",))
@@ -294,6 +298,7 @@ class PgCatalog:
             cur.execute(
                 f"UPDATE {self.p}lexical_stats SET chunks = chunks + %s, words = words + %s", (len(rows), total_words)
             )
+            self.rows_written += len(rows)
             cur.executemany(
                 f"INSERT INTO {self.p}files (source, content_hash, size, mtime_ns, chunk_count, ingested_at, root) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (source) DO UPDATE SET "
@@ -324,6 +329,17 @@ class PgCatalog:
                     [(s, now) for s in sources],
                 )
 
+    def analyze(self) -> None:
+        """Refresh the planner's statistics of the big tables (after a bulk write; autovacuum does it
+        later by itself)."""
+        with self.db.connection() as conn:
+            conn.autocommit = True
+            for table in ("chunks", "terms", "vectors"):
+                if conn.execute("SELECT to_regclass(%s)", (f"{self.p}{table}",)).fetchone()[0]:
+                    conn.execute(f"ANALYZE {self.p}{table}")
+            conn.autocommit = False
+        self.rows_written = 0
+
     # -- the lexical index: the chunks' own terms ---------------------------------
     def lexical_changes(self) -> list[str]:
         return []  # terms are written with their chunks: nothing is ever pending
@@ -343,22 +359,67 @@ class PgCatalog:
         return out
 
     def lexical(self, question: str, k: int, flt: Filter | None = None) -> list[tuple[str, float]]:
-        """(chunk id, BM25) of the k chunks that best match `question`, best first, passing `flt` (in the query)."""
+        """(chunk id, BM25) of the k chunks that best match `question`, best first, passing `flt` (in the query).
+
+        The rarest terms choose the candidates, as far as ROW_BUDGET postings go; the common ones only
+        add to their scores, read for those candidates alone (index probes on (term, chunk)). A common
+        term's idf is near zero, so the order holds (index/lexical.py prunes FTS5 the same way). When
+        the filter leaves fewer than k candidates, every term chooses."""
         terms = sorted({t for word in self.question_terms(question) for t in word})
         if not terms or k <= 0:
             return []
+        with self.db.connection() as conn:
+            n, avg = conn.execute(
+                f"SELECT chunks::float8, greatest(words, 1)::float8 / greatest(chunks, 1) FROM {self.p}lexical_stats"
+            ).fetchone()
+            df = dict(
+                conn.execute(f"SELECT term, count(*) FROM {self.p}terms WHERE term = ANY(%s) GROUP BY term", (terms,))
+            )
+            present = sorted((t for t in terms if df.get(t)), key=lambda t: (df[t], t))
+            if not present:
+                return []
+            idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in present}
+            rare, total = [], 0
+            for term in present:
+                if rare and total + df[term] > ROW_BUDGET:
+                    break
+                rare.append(term)
+                total += df[term]
+            found = self._score(conn, rare, present, idf, avg, k, flt)
+            if len(found) < k and len(rare) < len(present):
+                found = self._score(conn, present, present, idf, avg, k, flt)
+        return found
+
+    def _score(self, conn, choosing, terms, idf, avg, k, flt) -> list[tuple[str, float]]:
+        postings = conn.execute(
+            f"SELECT chunk, term, tf FROM {self.p}terms WHERE term = ANY(%s)", (choosing,)
+        ).fetchall()  # the candidates, with the choosing terms' counts
         predicate = pg_where(flt, alias="c.", paths=True)
         clause, params = (f"AND {predicate.sql}", predicate.params) if predicate else ("", ())
-        sql = (
-            f"WITH s AS (SELECT chunks::float8 AS n, greatest(words, 1)::float8 / greatest(chunks, 1) AS avg "
-            f"FROM {self.p}lexical_stats), "
-            f"q AS (SELECT term, ln(1 + ((SELECT n FROM s) - count(*) + 0.5) / (count(*) + 0.5)) AS idf "
-            f"FROM {self.p}terms WHERE term = ANY(%s) GROUP BY term) "
-            f"SELECT c.id, sum(q.idf * t.tf * {K1 + 1} / (t.tf + {K1} * ({1 - B} + {B} * c.words / (SELECT avg FROM s)))) AS score "
-            f"FROM q JOIN {self.p}terms AS t ON t.term = q.term JOIN {self.p}chunks AS c ON c.rowid = t.chunk "
-            f"WHERE true {clause} GROUP BY c.id ORDER BY score DESC, c.id LIMIT %s"
-        )
-        return [(cid, float(score)) for cid, score in self._all(sql, (terms, *params, int(k)))]
+        candidates = conn.execute(
+            f"SELECT c.rowid, c.id, c.words FROM {self.p}chunks AS c WHERE c.rowid = ANY(%s) {clause}",
+            (sorted({row[0] for row in postings}), *params),
+        ).fetchall()
+        if not candidates:
+            return []
+        rowids = [row[0] for row in candidates]
+        for term in terms:
+            if term not in choosing:  # a common term: its counts for the candidates only, probed by (term, chunk)
+                postings += [
+                    (chunk, term, tf)
+                    for chunk, tf in conn.execute(
+                        f"SELECT chunk, tf FROM {self.p}terms WHERE term = %s AND chunk = ANY(%s)", (term, rowids)
+                    )
+                ]
+        length = {rowid: words for rowid, _, words in candidates}
+        scores: dict[int, float] = {}
+        for rowid, term, tf in postings:
+            if rowid in length:
+                norm = K1 * (1 - B + B * length[rowid] / avg)
+                scores[rowid] = scores.get(rowid, 0.0) + idf[term] * tf * (K1 + 1) / (tf + norm)
+        ids = {rowid: cid for rowid, cid, _ in candidates}
+        best = sorted(scores.items(), key=lambda item: (-item[1], ids[item[0]]))[:k]
+        return [(ids[rowid], score) for rowid, score in best]
 
     def word_counts(self, words: Iterable[str]) -> dict[str, int]:
         """For each word, how many chunks hold all its terms."""

@@ -17,6 +17,8 @@ from index.pg_connect import CONNECT_TIMEOUT_S, PgDatabase, parse_index_url
 from index.pg_vectors import PgVectorStore
 from index.store import Index
 
+ANALYZE_AFTER = 1000  # chunks written by one open for writing
+
 
 def _writer_lock(db: PgDatabase) -> psycopg.Connection:
     try:
@@ -66,8 +68,12 @@ def open_pg_index(url: str, write: bool = False) -> Index:
         raise
 
     def release() -> None:
-        if lock is not None:
-            lock.close()
-        db.close()
+        try:
+            if catalog.rows_written >= ANALYZE_AFTER:
+                catalog.analyze()  # a bulk load: the planner's statistics, now rather than in a minute
+        finally:
+            if lock is not None:
+                lock.close()
+            db.close()
 
     return Index(address.shown, catalog, PgVectorStore(db), words=PgLexical(catalog), on_close=release)
