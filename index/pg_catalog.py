@@ -261,8 +261,21 @@ class PgCatalog:
             (sources,),
         )
 
-    def replace_files(self, files: list[tuple[FileRecord, list[Chunk]]]) -> None:
+    def replace_files(self, files: Sequence[tuple[FileRecord, Sequence[Chunk]]]) -> None:
         """In one transaction: each file's old chunks (and terms) go, its new ones and its record come."""
+        with self.db.transaction() as conn, conn.cursor() as cur:
+            self._replace(cur, files)
+
+    def move_files(self, moves: Sequence[tuple[str, FileRecord, Sequence[Chunk]]]) -> None:
+        """In one transaction: each (old source, new record, its chunks) gives the old source's
+        chunks and record up for the new ones (a file renamed or moved: the same content)."""
+        with self.db.transaction() as conn, conn.cursor() as cur:
+            old = [source for source, _, _ in moves]
+            self._delete_chunks(cur, old)
+            cur.execute(f"DELETE FROM {self.p}files WHERE source = ANY(%s)", (old,))
+            self._replace(cur, [(record, chunks) for _, record, chunks in moves])
+
+    def _replace(self, cur, files: Sequence[tuple[FileRecord, Sequence[Chunk]]]) -> None:
         now = time.time()
         from psycopg.types.json import Jsonb
 
@@ -275,37 +288,36 @@ class PgCatalog:
                 words = sum(terms.values())
                 total_words += words
                 rows.append((c, meta, head, words, terms))
-        with self.db.transaction() as conn, conn.cursor() as cur:
-            self._delete_chunks(cur, [record.source for record, _ in files])
-            ids = []
-            if rows:
-                ids = [
-                    r[0]
-                    for r in cur.execute(
-                        f"SELECT nextval(pg_get_serial_sequence('{self.p}chunks', 'rowid')) FROM generate_series(1, %s)",
-                        (len(rows),),
-                    ).fetchall()
-                ]
-            with cur.copy(
-                f"COPY {self.p}chunks (rowid, id, source, chunk_index, text, meta, head, words) FROM STDIN"
-            ) as copy:
-                for rowid, (c, meta, head, words, _) in zip(ids, rows):
-                    copy.write_row((rowid, c.id, c.source, c.chunk_index, c.text, Jsonb(meta), head, words))
-            with cur.copy(f"COPY {self.p}terms (term, chunk, tf) FROM STDIN") as copy:
-                for rowid, (_, _, _, _, terms) in zip(ids, rows):
-                    for term, tf in terms.items():
-                        copy.write_row((term, rowid, tf))
-            cur.execute(
-                f"UPDATE {self.p}lexical_stats SET chunks = chunks + %s, words = words + %s", (len(rows), total_words)
-            )
-            self.rows_written += len(rows)
-            cur.executemany(
-                f"INSERT INTO {self.p}files (source, content_hash, size, mtime_ns, chunk_count, ingested_at, root) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (source) DO UPDATE SET "
-                "content_hash = EXCLUDED.content_hash, size = EXCLUDED.size, mtime_ns = EXCLUDED.mtime_ns, "
-                "chunk_count = EXCLUDED.chunk_count, ingested_at = EXCLUDED.ingested_at, root = EXCLUDED.root",
-                [(r.source, r.content_hash, r.size, r.mtime_ns, len(chunks), now, r.root) for r, chunks in files],
-            )
+        self._delete_chunks(cur, [record.source for record, _ in files])
+        ids = []
+        if rows:
+            ids = [
+                r[0]
+                for r in cur.execute(
+                    f"SELECT nextval(pg_get_serial_sequence('{self.p}chunks', 'rowid')) FROM generate_series(1, %s)",
+                    (len(rows),),
+                ).fetchall()
+            ]
+        with cur.copy(
+            f"COPY {self.p}chunks (rowid, id, source, chunk_index, text, meta, head, words) FROM STDIN"
+        ) as copy:
+            for rowid, (c, meta, head, words, _) in zip(ids, rows):
+                copy.write_row((rowid, c.id, c.source, c.chunk_index, c.text, Jsonb(meta), head, words))
+        with cur.copy(f"COPY {self.p}terms (term, chunk, tf) FROM STDIN") as copy:
+            for rowid, (_, _, _, _, terms) in zip(ids, rows):
+                for term, tf in terms.items():
+                    copy.write_row((term, rowid, tf))
+        cur.execute(
+            f"UPDATE {self.p}lexical_stats SET chunks = chunks + %s, words = words + %s", (len(rows), total_words)
+        )
+        self.rows_written += len(rows)
+        cur.executemany(
+            f"INSERT INTO {self.p}files (source, content_hash, size, mtime_ns, chunk_count, ingested_at, root) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (source) DO UPDATE SET "
+            "content_hash = EXCLUDED.content_hash, size = EXCLUDED.size, mtime_ns = EXCLUDED.mtime_ns, "
+            "chunk_count = EXCLUDED.chunk_count, ingested_at = EXCLUDED.ingested_at, root = EXCLUDED.root",
+            [(r.source, r.content_hash, r.size, r.mtime_ns, len(chunks), now, r.root) for r, chunks in files],
+        )
 
     def replace_file(self, record: FileRecord, chunks: list[Chunk]) -> None:
         self.replace_files([(record, chunks)])
@@ -456,6 +468,11 @@ class PgCatalog:
     # -- reads --------------------------------------------------------------
     def chunk_ids(self) -> set[str]:
         return {row[0] for row in self._all("SELECT id FROM {p}chunks")}
+
+    def chunks_of(self, source: str) -> list[Chunk]:
+        """The chunks of `source`, in their order."""
+        rows = self._all("SELECT id, text, meta FROM {p}chunks WHERE source = %s ORDER BY chunk_index", (source,))
+        return [Chunk.from_metadata(cid, text, meta) for cid, text, meta in rows]
 
     def chunk_ids_of(self, sources: Iterable[str]) -> set[str]:
         return {row[0] for row in self._all("SELECT id FROM {p}chunks WHERE source = ANY(%s)", (list(sources),))}
