@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from typing import Any, Callable
 
 import click
@@ -25,6 +26,7 @@ from core.settings import (
     INGEST,
     RETRIEVAL,
     SERVER,
+    WATCH,
     default_of,
     env_var,
     load_settings,
@@ -64,6 +66,7 @@ def setting_options(*names: str) -> Callable:
 SEARCH_SETTINGS = names_of(INDEX, EMBEDDING, RETRIEVAL)
 ANSWER_SETTINGS = names_of(INDEX, EMBEDDING, RETRIEVAL, GENERATION)
 INGEST_SETTINGS = names_of(INDEX, EMBEDDING, INGEST)
+WATCH_SETTINGS = tuple(n for n in names_of(INDEX, EMBEDDING, INGEST, WATCH) if n != "source_dir")
 
 
 def settings_from(options: dict[str, Any]):
@@ -148,6 +151,47 @@ def ingest(quiet: bool, report_path: str | None, exclude: tuple[str, ...], **opt
         with open(report_path, "w", encoding="utf-8") as handle:
             json.dump(report.to_json(), handle, indent=2, ensure_ascii=False)
     sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.option(
+    "--source-dir",
+    "source_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="A folder to keep in sync; repeat for several. Default: every folder the index holds "
+    "(localgpt documents), else $LOCALGPT_SOURCE_DIR.",
+)
+@setting_options(*WATCH_SETTINGS)
+@click.option(
+    "--exclude",
+    "exclude",
+    multiple=True,
+    metavar="GLOB",
+    help="Do not ingest files matching GLOB (gitignore syntax, as in the folder's .localgptignore); repeat for several.",
+)
+def watch(source_dirs: tuple[str, ...], exclude: tuple[str, ...], **options: Any) -> None:
+    """Keep the index in sync with folders until stopped (Ctrl-C, SIGTERM).
+
+    First an incremental ingest of each folder (what changed while nobody watched), then
+    every change as filesystem events report it: one batch after a quiet second, files still
+    being written waited for, renames kept without embedding again, temp files ignored.
+    One line per batch on stderr. A second watcher of the same --db stops with an error; an
+    ingest meanwhile is waited for (docs/watch.md).
+
+    \b
+    localgpt watch --source-dir ~/private --db db
+    localgpt watch --db db                          # every folder the index holds
+    localgpt watch --source-dir /mnt/nas/docs --poll 30   # a filesystem without events
+    """
+    from watch.runner import run_watch
+
+    settings = settings_from(options)
+
+    def say(line: str) -> None:
+        click.echo(f"{time.strftime('%H:%M:%S')} {line}", err=True)
+
+    run_guarded(lambda: run_watch(settings, source_dirs, exclude, say))
 
 
 @cli.command("build-onnx")
