@@ -637,8 +637,14 @@ def batch(questions: str, output: str, quiet: bool, where: tuple[str, ...], **op
 
 
 @cli.command()
-@setting_options(*ANSWER_SETTINGS, *names_of(CHAT, SERVER))  # --where is per request
-def serve(**options: Any) -> None:
+@setting_options(*ANSWER_SETTINGS, *names_of(CHAT, SERVER, WATCH))  # --where is per request
+@click.option(
+    "--watch",
+    "watch_folders",
+    is_flag=True,
+    help="Keep the index in sync with its folders while serving (localgpt watch, in a process of its own).",
+)
+def serve(watch_folders: bool, **options: Any) -> None:
     """Serve the web app and the HTTP API (native JSON and OpenAI-compatible) on this machine.
 
     Binds 127.0.0.1 by default: only this machine can connect. On any other address every
@@ -648,6 +654,7 @@ def serve(**options: Any) -> None:
     \b
     localgpt serve --db db                             # http://127.0.0.1:8000/
     localgpt serve --db db --host 0.0.0.0 --port 8080  # for a team: prints the token once
+    localgpt serve --db db --watch                     # and follow the folders' changes
     """
     from server.run import build, plan as plan_for, run
 
@@ -662,7 +669,7 @@ def serve(**options: Any) -> None:
         click.echo("Only this machine can connect (127.0.0.1); no token is needed.", err=True)
     click.echo(plan.url)
     sys.stdout.flush()
-    run(app, engine, plan)
+    run(app, engine, plan, watch=watch_folders)
 
 
 if __name__ == "__main__":
