@@ -98,13 +98,15 @@ def run_ingest(
     progress: Progress | None = None,
     exclude: Sequence[str] = (),
     only: Collection[str] | None = None,
+    embedders: dict | None = None,
 ) -> IngestReport:
     """Ingest `settings.source_dir` into `settings.db`: only that folder's files are touched
     (an index may hold several folders: ingest/folders.py). `exclude`: gitignore-style patterns,
     added to the folder's .localgptignore. `only`: paths relative to the folder (files or folders,
     forward slashes), as a watcher names what changed: only what lies at or under them is looked at,
     added, changed or removed (None: the whole folder). A file renamed or moved inside the folder
-    keeps its chunks and vectors (ingest/moves.py)."""
+    keeps its chunks and vectors (ingest/moves.py). `embedders`: a long-lived caller's (the
+    watcher's) cache of embedders between runs, so a model loaded once is not loaded again."""
     started = time.perf_counter()
     clock = StageClock()
     root = Path(settings.source_dir).expanduser()
@@ -135,6 +137,9 @@ def run_ingest(
 
     with open_index(settings.db, write=True, chroma_url=settings.chroma_url) as index, contextlib.ExitStack() as pools:
         embedder = load_embedder(settings, index.recorded_precision())
+        if embedders is not None:
+            key = (str(embedder.model_path), embedder.precision, settings.embedding_backend, settings.device)
+            embedder = embedders.setdefault(key, embedder)
         plan = chunk_plan(settings, embedder)
         reembed = not index.index_text_is_current()
         if reembed:

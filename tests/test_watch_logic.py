@@ -314,7 +314,7 @@ class FakeIngest:
         self.busy = busy
         self.done = threading.Event()
 
-    def __call__(self, settings, exclude=(), only=None):
+    def __call__(self, settings, exclude=(), only=None, embedders=None):
         if self.busy:
             self.busy -= 1
             raise IngestLockedError("Another ingest is writing")

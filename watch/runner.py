@@ -102,6 +102,7 @@ class Watcher:
         self._stop = threading.Event()
         self.synced = threading.Event()  # set after the first full pass
         self._reported: dict[str, str] = {}  # source -> the failure already told
+        self._embedders: dict = {}  # the model, loaded by the first batch that embeds, kept for the next
         self.batches = 0
         self.status: WatchStatus | None = None
 
@@ -170,7 +171,7 @@ class Watcher:
         told_busy = False
         while True:
             try:
-                return ingest(settings, exclude=self.options.exclude, only=only)
+                return ingest(settings, exclude=self.options.exclude, only=only, embedders=self._embedders)
             except IngestLockedError:
                 if not told_busy:
                     self.say(f"{folder}: another ingest is writing to {self.settings.db}; waiting for it")
