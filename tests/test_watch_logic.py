@@ -330,14 +330,15 @@ class FakeIngest:
         return report
 
 
-def run_watcher(tmp_path, ingest, change, debounce=0.2):
+def run_watcher(tmp_path, ingest, change, debounce=0.2, poll=0.0):
     from core.settings import load_settings
 
     docs = tmp_path / "docs"
     docs.mkdir(exist_ok=True)
     said: list[str] = []
     settings = load_settings({"db": tmp_path / "db"}, environ={})
-    watcher = Watcher(settings, WatchOptions((str(docs),), debounce=debounce), say=said.append, ingest=ingest)
+    options = WatchOptions((str(docs),), debounce=debounce, poll=poll)
+    watcher = Watcher(settings, options, say=said.append, ingest=ingest)
     thread = threading.Thread(target=watcher.run)
     thread.start()
     try:
@@ -380,3 +381,15 @@ def test_the_runner_waits_for_another_ingest_and_tells_a_failure_once(tmp_path, 
     docs, said = run_watcher(tmp_path, ingest, change)
     assert said[0] == f"{docs}: another ingest is writing to {tmp_path / 'db'}; waiting for it"
     assert said.count("cannot read bad.pdf: not a PDF") == 1
+
+
+def test_with_poll_the_folder_is_looked_at_every_so_often_instead(tmp_path):
+    ingest = FakeIngest()
+
+    def change(docs):
+        (docs / "sub").mkdir()
+        (docs / "sub" / "a.txt").write_text("x")
+
+    docs, said = run_watcher(tmp_path, ingest, change, debounce=0.1, poll=0.1)
+    assert said[0] == f"watching {docs} (polling every 0.1 s)"
+    assert "sub/a.txt" in ingest.calls[1][1]
