@@ -170,7 +170,8 @@ def ingest(quiet: bool, report_path: str | None, exclude: tuple[str, ...], **opt
     metavar="GLOB",
     help="Do not ingest files matching GLOB (gitignore syntax, as in the folder's .localgptignore); repeat for several.",
 )
-def watch(source_dirs: tuple[str, ...], exclude: tuple[str, ...], **options: Any) -> None:
+@click.option("--end-with", "parent", type=int, default=None, hidden=True)  # serve --watch: stop when it ends
+def watch(source_dirs: tuple[str, ...], exclude: tuple[str, ...], parent: int | None, **options: Any) -> None:
     """Keep the index in sync with folders until stopped (Ctrl-C, SIGTERM).
 
     First an incremental ingest of each folder (what changed while nobody watched), then
@@ -187,6 +188,10 @@ def watch(source_dirs: tuple[str, ...], exclude: tuple[str, ...], **options: Any
     from watch.runner import run_watch
 
     settings = settings_from(options)
+    if parent:
+        from watch.child import end_with
+
+        end_with(parent)
 
     def say(line: str) -> None:
         click.echo(f"{time.strftime('%H:%M:%S')} {line}", err=True)

@@ -393,3 +393,37 @@ def test_with_poll_the_folder_is_looked_at_every_so_often_instead(tmp_path):
     docs, said = run_watcher(tmp_path, ingest, change, debounce=0.1, poll=0.1)
     assert said[0] == f"watching {docs} (polling every 0.1 s)"
     assert "sub/a.txt" in ingest.calls[1][1]
+
+
+def test_the_serve_watch_child_ends_when_the_server_is_killed(tmp_path):
+    """`end_with`: the watcher of serve --watch gets SIGTERM when its parent dies, even by SIGKILL."""
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    child = (
+        "import os, signal, sys, time; sys.path.insert(0, sys.argv[1]); from watch.child import end_with; "
+        "signal.signal(signal.SIGTERM, lambda *a: (open(sys.argv[2], 'w').write('stopped'), sys.exit(0))); "
+        "end_with(os.getppid()); open(sys.argv[3], 'w').write('up'); time.sleep(60)"
+    )
+    parent = (
+        "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', sys.argv[1], *sys.argv[2:]]); "
+        "time.sleep(60)"
+    )
+    stopped, up = tmp_path / "stopped", tmp_path / "up"
+    server = subprocess.Popen([sys.executable, "-c", parent, child, str(REPO), str(stopped), str(up)])
+    try:
+        deadline = time.monotonic() + 30
+        while not up.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert up.exists()
+        server.send_signal(signal.SIGKILL)
+        server.wait(10)
+        while not stopped.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert stopped.read_text() == "stopped"
+    finally:
+        if server.poll() is None:
+            server.kill()

@@ -1,8 +1,8 @@
 """`serve --watch`: the watcher runs beside the server as a child process of its own (`localgpt
 watch` with the server's settings), which the server reads as it reads any ingest's writes
 (index/freshness.py). Its own process keeps Chroma's writer out of the server's and lets the
-server's requests and the watcher's embedding run on separate cores. It dies with the server,
-even a killed one (Linux: PR_SET_PDEATHSIG)."""
+server's requests and the watcher's embedding run on separate cores. It stops with the server,
+even a killed one (Linux: PR_SET_PDEATHSIG, `end_with`)."""
 
 from __future__ import annotations
 
@@ -26,12 +26,16 @@ def _as_env(value: object) -> str:
     return str(value)
 
 
-def _die_with_parent() -> None:
+def end_with(parent: int) -> None:
+    """In the child: SIGTERM (a clean stop) when the process `parent` ends, even by SIGKILL (Linux:
+    PR_SET_PDEATHSIG, asked here rather than before exec, which is unsafe in a threaded server)."""
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
+    if os.getppid() != parent:  # it ended before the request was made
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def spawn_watcher(settings: Settings, stderr=None) -> subprocess.Popen:
@@ -40,11 +44,10 @@ def spawn_watcher(settings: Settings, stderr=None) -> subprocess.Popen:
     env = dict(os.environ)
     env.update({env_var(name): _as_env(getattr(settings, name)) for name in PASSED})
     return subprocess.Popen(
-        [sys.executable, str(CLI), "watch"],
+        [sys.executable, str(CLI), "watch", "--end-with", str(os.getpid())],
         env=env,
         stdin=subprocess.DEVNULL,
         stderr=stderr,
-        preexec_fn=_die_with_parent,
     )
 
 
