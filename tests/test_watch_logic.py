@@ -427,3 +427,28 @@ def test_the_serve_watch_child_ends_when_the_server_is_killed(tmp_path):
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def test_several_folders_each_get_their_own_paths(tmp_path):
+    from core.settings import load_settings
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    ingest = FakeIngest()
+    settings = load_settings({"db": tmp_path / "db"}, environ={})
+    watcher = Watcher(settings, WatchOptions((str(one), str(two)), debounce=0.2), say=lambda line: None, ingest=ingest)
+    thread = threading.Thread(target=watcher.run)
+    thread.start()
+    try:
+        assert watcher.synced.wait(30)
+        assert sorted(ingest.calls) == [(str(one), ("",)), (str(two), ("",))]
+        (one / "a.txt").write_text("x")
+        (two / "b.txt").write_text("y")
+        deadline = time.monotonic() + 30
+        while len(ingest.calls) < 4 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        watcher.stop()
+        thread.join(30)
+    assert sorted(ingest.calls[2:]) == [(str(one), ("a.txt",)), (str(two), ("b.txt",))]
