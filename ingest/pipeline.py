@@ -112,7 +112,7 @@ def run_ingest(
     root = Path(settings.source_dir).expanduser()
     ocr = ocr_options(settings)
     with clock.timing("main walk"):
-        found = find_documents(root, follow_external_links=settings.follow_external_links)
+        found = find_documents(root, follow_external_links=settings.follow_external_links, only=only)
         exclusions = load_exclusions(root, exclude)
     excluded = [f for f in found if exclusions.excludes(f.source)]
     found = [f for f in found if not exclusions.excludes(f.source)]

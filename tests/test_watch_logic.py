@@ -452,3 +452,24 @@ def test_several_folders_each_get_their_own_paths(tmp_path):
         watcher.stop()
         thread.join(30)
     assert sorted(ingest.calls[2:]) == [(str(one), ("a.txt",)), (str(two), ("b.txt",))]
+
+
+def test_a_pruned_walk_finds_what_the_full_walk_finds_under_the_paths(tmp_path):
+    from ingest.walk import find_documents
+
+    docs, outside = tmp_path / "docs", tmp_path / "outside"
+    for rel in ["a.txt", "sub/b.txt", "sub/deeper/c.txt", "subway/d.txt", ".git/e.txt", "sub/.hidden/f.txt"]:
+        (docs / rel).parent.mkdir(parents=True, exist_ok=True)
+        (docs / rel).write_text(rel)
+    outside.mkdir()
+    (outside / "o.txt").write_text("o")
+    (docs / "sub" / "out.txt").symlink_to(outside / "o.txt")  # leaves the folder: skipped
+    (docs / "sub" / "in.txt").symlink_to(docs / "a.txt")  # inside: followed
+    (docs / "sub" / "broken.txt").symlink_to(docs / "gone.txt")
+    full = find_documents(docs)
+    for only in (["sub"], ["sub/deeper/c.txt", "a.txt"], ["sub/out.txt"], ["nothing/here.txt"], ["sub/", "subway"]):
+        scope = {p.strip("/") for p in only}
+        expected = [f for f in full if in_scope(f.source, scope)]
+        assert find_documents(docs, only=only) == expected, only
+    assert find_documents(docs, only=[""]) == full
+    assert any(f.skipped for f in find_documents(docs, only=["sub/out.txt"]))
