@@ -473,3 +473,14 @@ def test_a_pruned_walk_finds_what_the_full_walk_finds_under_the_paths(tmp_path):
         assert find_documents(docs, only=only) == expected, only
     assert find_documents(docs, only=[""]) == full
     assert any(f.skipped for f in find_documents(docs, only=["sub/out.txt"]))
+
+
+def test_a_file_written_forever_wakes_the_runner_only_when_it_might_be_quiet():
+    b, clock, stats = batcher(debounce=1.0, max_wait=2.0)
+    for _ in range(10):
+        clock.now += 0.5
+        stats.sig["/f/app.log"] = (int(clock.now * 10), 1)
+        b.add("/f", "app.log")
+    # overdue, nothing quiet: the next look is when app.log could first be quiet, not a busy loop
+    assert b.due_in(clock()) == pytest.approx(1.0, abs=0.01)
+    assert not b.take()

@@ -114,9 +114,13 @@ class Batcher:
         if quiet <= 0:
             return 0.0
         overdue = self._first + self.max_wait - now
-        if overdue <= 0 and (self._rescan or any(self._quiet_paths(now))):
+        if overdue > 0:
+            return min(quiet, overdue)
+        if self._rescan or any(self._quiet_paths(now)):
             return 0.0
-        return min(quiet, max(overdue, self.debounce / 4))
+        # overdue, every path still changing: until the first of them has been quiet long enough
+        earliest = min(at for paths in self._paths.values() for at, _ in paths.values())
+        return min(quiet, earliest + self.debounce - now)
 
     def _quiet_paths(self, now: float):
         for folder, paths in self._paths.items():
