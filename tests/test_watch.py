@@ -252,12 +252,12 @@ def test_an_editor_save_through_a_temp_file_is_one_change(watched):
 def test_a_slow_writer_is_read_once_whole(watched):
     path = watched.docs / "growing.txt"
     mark = len(watched.lines())
-    parts = [f"Line {n}: the quarterly audit found item {n} in order.\n" for n in range(30)]
+    parts = [f"Line {n}: the quarterly audit found item {n} in order.\n" for n in range(20)]
     with open(path, "w", encoding="utf-8") as handle:
-        for part in parts:  # about 3 s, each write an event, well inside the quiet period
+        for n, part in enumerate(parts):  # about 3.5 s, with a pause longer than the quiet period
             handle.write(part)
             handle.flush()
-            time.sleep(0.1)
+            time.sleep(float(DEBOUNCE) * 1.5 if n == 10 else 0.1)
     size = path.stat().st_size
     watched.wait("growing.txt whole", lambda: files_of(watched.db).get("growing.txt", ("", 0))[1] == size)
     totals = watched.wait_batches(mark, lambda t: t.get("added", 0) >= 1)

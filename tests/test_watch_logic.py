@@ -484,3 +484,49 @@ def test_a_file_written_forever_wakes_the_runner_only_when_it_might_be_quiet():
     # overdue, nothing quiet: the next look is when app.log could first be quiet, not a busy loop
     assert b.due_in(clock()) == pytest.approx(1.0, abs=0.01)
     assert not b.take()
+
+
+def test_a_file_written_and_not_closed_waits_for_its_close():
+    b, clock, stats = batcher(debounce=1.0)
+    b.open_wait = 60.0
+    stats.sig["/f/copy.iso"] = (100, 1)
+    stats.sig["/f/note.txt"] = (5, 1)
+    b.add("/f", "copy.iso", writing=True)  # a copy that pauses longer than the quiet period
+    b.add("/f", "note.txt", writing=False)
+    clock.now += 5
+    assert b.take().paths == {"/f": {"note.txt"}}
+    assert b.due_in(clock()) == pytest.approx(55.0, abs=0.01)  # no wake-up before it might be due
+    stats.sig["/f/copy.iso"] = (200, 2)
+    b.add("/f", "copy.iso", writing=True)
+    b.add("/f", "copy.iso")  # another kind of change (an attribute): still being written
+    clock.now += 5
+    assert not b.take()
+    b.add("/f", "copy.iso", writing=False)  # closed: done
+    clock.now += 1.1
+    assert b.take().paths == {"/f": {"copy.iso"}}
+
+
+def test_a_file_kept_open_for_writing_is_taken_after_open_wait():
+    b, clock, stats = batcher(debounce=1.0)
+    b.open_wait = 60.0
+    stats.sig["/f/app.log"] = (1, 1)
+    b.add("/f", "app.log", writing=True)
+    clock.now += 59
+    assert not b.take()
+    clock.now += 1.1
+    assert b.take().paths == {"/f": {"app.log"}}
+
+
+def test_writes_and_closes_count_only_where_the_system_reports_closes():
+    from watchdog.events import FileClosedEvent, FileModifiedEvent
+
+    b, clock, _ = batcher(debounce=1.0)
+    b.open_wait = 60.0
+    inotify, polling = FolderEvents("/d", b, closes=True), FolderEvents("/e", b, closes=False)
+    inotify.on_any_event(FileModifiedEvent("/d/a.txt"))
+    polling.on_any_event(FileModifiedEvent("/e/a.txt"))
+    clock.now += 2
+    assert b.take().paths == {"/e": {"a.txt"}}  # with polling, a write is just a change
+    inotify.on_any_event(FileClosedEvent("/d/a.txt"))
+    clock.now += 2
+    assert b.take().paths == {"/d": {"a.txt"}}

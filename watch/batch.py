@@ -48,11 +48,21 @@ def split_stable(recorded: dict[str, Signature], current: dict[str, Signature]) 
     return stable, moving
 
 
+@dataclass
+class _Pending:
+    at: float  # its last event
+    sig: Signature  # its size and mtime then
+    writing: bool = False  # written to and not closed since (inotify's close events): still being written
+
+
 class Batcher:
     """Pending changes, and when they are due as one batch.
 
     Due when nothing new came for `debounce` seconds; a folder that never quiets down (a log
     written every second) still gets a batch every `max_wait` seconds, of the paths quiet by then.
+    A file written to and not closed since (where the system tells closes: inotify) is still being
+    written: it waits for its close, or for `open_wait` seconds of quiet (a writer that keeps its
+    file open, a log).
     """
 
     def __init__(
@@ -61,24 +71,31 @@ class Batcher:
         max_wait: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         stat: Callable[[str], Signature] = signature,
+        open_wait: float = 60.0,
     ):
         self.debounce = debounce
         self.max_wait = max(max_wait, debounce)
+        self.open_wait = max(open_wait, debounce)
         self._clock = clock
         self._stat = stat
         self._cond = threading.Condition()
-        self._paths: dict[str, dict[str, tuple[float, Signature]]] = {}  # folder -> rel -> (last event, stat)
+        self._paths: dict[str, dict[str, _Pending]] = {}  # folder -> relative path -> its pending change
         self._rescan: dict[str, str] = {}
         self._first: float | None = None
         self._last: float | None = None
         self._stopped = False
 
     # -- fed by the observer ----------------------------------------------------
-    def add(self, folder: str, relative: str) -> None:
+    def add(self, folder: str, relative: str, writing: bool | None = None) -> None:
+        """A change at `relative`; `writing`: True for a write, False for a close after writing,
+        None for any other change (a file still being written stays so)."""
         now = self._clock()
         sig = self._stat(os.path.join(folder, relative))
         with self._cond:
-            self._paths.setdefault(folder, {})[relative] = (now, sig)
+            paths = self._paths.setdefault(folder, {})
+            was = paths.get(relative)
+            still = was.writing if (was is not None and writing is None) else bool(writing)
+            paths[relative] = _Pending(now, sig, still)
             self._touched(now)
 
     def rescan(self, folder: str, why: str) -> None:
@@ -107,30 +124,24 @@ class Batcher:
         with self._cond:
             return self._due_in(now)
 
+    def _ready_at(self, change: _Pending) -> float:
+        return change.at + (self.open_wait if change.writing else self.debounce)
+
     def _due_in(self, now: float) -> float | None:
+        """A batch goes once the folder is quiet (or the oldest change is `max_wait` old) and
+        something is ready by then: a rescan, or a path quiet for its own wait."""
         if self._last is None:
             return None
-        quiet = self._last + self.debounce - now
-        if quiet <= 0:
-            return 0.0
-        overdue = self._first + self.max_wait - now
-        if overdue > 0:
-            return min(quiet, overdue)
-        if self._rescan or any(self._quiet_paths(now)):
-            return 0.0
-        # overdue, every path still changing: until the first of them has been quiet long enough
-        earliest = min(at for paths in self._paths.values() for at, _ in paths.values())
-        return min(quiet, earliest + self.debounce - now)
-
-    def _quiet_paths(self, now: float):
-        for folder, paths in self._paths.items():
-            for rel, (at, _) in paths.items():
-                if now - at >= self.debounce:
-                    yield folder, rel
+        go = min(self._last + self.debounce, self._first + self.max_wait)
+        ready = min((self._ready_at(c) for p in self._paths.values() for c in p.values()), default=float("inf"))
+        if self._rescan:
+            ready = now
+        return max(0.0, max(go, ready) - now)
 
     def take(self) -> Batch:
-        """The due batch: every path quiet for `debounce` seconds and stable since its last event
-        (a moving one is kept for later, as if it had just changed). Empty when none is due."""
+        """The due batch: every path ready (quiet for `debounce` seconds, or `open_wait` for a file
+        still open for writing) and stable since its last event; a moving one is kept for later,
+        as if it had just changed. Empty when none is due."""
         now = self._clock()
         with self._cond:
             if self._due_in(now) != 0.0:
@@ -138,13 +149,13 @@ class Batcher:
             batch = Batch(rescan=dict(self._rescan))
             self._rescan.clear()
             recorded: dict[str, dict[str, Signature]] = {}
-            for folder, rel in list(self._quiet_paths(now)):
-                at, sig = self._paths[folder].pop(rel)
-                recorded.setdefault(folder, {})[rel] = sig
+            for folder, paths in self._paths.items():
+                for rel in [rel for rel, c in paths.items() if self._ready_at(c) <= now]:
+                    recorded.setdefault(folder, {})[rel] = paths.pop(rel).sig
             self._paths = {f: p for f, p in self._paths.items() if p}
             self._first = self._last = None
             if self._paths:  # paths still settling: their own times count
-                times = [at for p in self._paths.values() for at, _ in p.values()]
+                times = [c.at for p in self._paths.values() for c in p.values()]
                 self._first, self._last = min(times), max(times)
         for folder, sigs in recorded.items():
             current = {rel: self._stat(os.path.join(folder, rel)) for rel in sigs}

@@ -53,19 +53,27 @@ class FolderEvents(FileSystemEventHandler):
     """One watched folder's events, as its relative paths, into `batcher`. Paths under `skip`
     (the index's own folder, when it lies inside the watched one) are never changes."""
 
-    def __init__(self, folder: str, batcher: Batcher, skip: tuple[str, ...] = ()):
+    def __init__(self, folder: str, batcher: Batcher, skip: tuple[str, ...] = (), closes: bool = False):
+        """`closes`: the observer reports a file's close after writing (inotify does), so a file
+        written to and not closed yet is known to be still being written."""
         self.folder = folder
         self.batcher = batcher
         self.skip = skip
+        self.closes = closes
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if not isinstance(event, CHANGES):
             return
+        writing = None
+        if self.closes and isinstance(event, (FileModifiedEvent, FileClosedEvent)):
+            writing = isinstance(event, FileModifiedEvent)
         for path in (event.src_path, getattr(event, "dest_path", "")):
             if path:
-                self.changed(str(path) if not isinstance(path, bytes) else path.decode(errors="surrogateescape"))
+                self.changed(
+                    str(path) if not isinstance(path, bytes) else path.decode(errors="surrogateescape"), writing
+                )
 
-    def changed(self, path: str) -> None:
+    def changed(self, path: str, writing: bool | None = None) -> None:
         if any(relative_in(s, path) is not None for s in self.skip):
             return
         relative = relative_in(self.folder, path)
@@ -74,7 +82,7 @@ class FolderEvents(FileSystemEventHandler):
         if relative == "" or is_ignore_file(relative):
             self.batcher.rescan(self.folder, "its .localgptignore changed" if relative else "the folder itself changed")
         else:
-            self.batcher.add(self.folder, relative)
+            self.batcher.add(self.folder, relative, writing)
 
     def overflowed(self) -> None:
         log.warning("%s: %s; looking at the whole folder again", self.folder, OVERFLOW)
@@ -104,6 +112,8 @@ class Observing:
         self.poll = poll
         # A long observer timeout: its threads wake for nothing but events (and stop()).
         self.observer = PollingObserver(timeout=poll) if poll > 0 else Observer(timeout=5.0)
+        for handler in handlers:
+            handler.closes = _reports_closes(self.observer)
         self._hook = _OverflowHook(self._overflowed)
         for name in OVERFLOW_LOGGERS:
             logging.getLogger(name).addHandler(self._hook)
@@ -131,6 +141,15 @@ class Observing:
         self._unhook()
         self.observer.stop()
         self.observer.join(timeout=10)
+
+
+def _reports_closes(observer) -> bool:
+    """inotify reports a file's close after writing (IN_CLOSE_WRITE); FSEvents and polling do not."""
+    try:
+        from watchdog.observers.inotify import InotifyObserver
+    except ImportError:  # not Linux
+        return False
+    return isinstance(observer, InotifyObserver)
 
 
 class WatchLimitError(LocalGPTError):
