@@ -49,8 +49,8 @@ def chunk_ids_of(db: Path, source: str) -> list[str]:
 class Watched:
     """The watched folder, its index, the watcher's log, the server."""
 
-    def __init__(self, docs: Path, db: Path, log: Path, client: httpx.Client, child: subprocess.Popen):
-        self.docs, self.db, self.log, self.client, self.child = docs, db, log, client, child
+    def __init__(self, docs: Path, outside: Path, db: Path, log: Path, client: httpx.Client, child: subprocess.Popen):
+        self.docs, self.outside, self.db, self.log, self.client, self.child = docs, outside, db, log, client, child
 
     def lines(self) -> list[str]:
         return self.log.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -99,7 +99,7 @@ class Watched:
 
     def sentinel(self, name: str) -> None:
         """A new file, waited for: every change made before it has been seen by then."""
-        (self.docs / name).write_text(prose(len(name)), encoding="utf-8")
+        (self.docs / name).write_text(prose(sum(map(ord, name))), encoding="utf-8")
         self.wait(f"{name} in the index", lambda: name in files_of(self.db))
 
     def search(self, query: str, mode: str = "bm25") -> list[str]:
@@ -133,8 +133,7 @@ def watched(tmp_path_factory):
     try:
         with live_server(build_app(engine, None, allowed_hosts(Plan("127.0.0.1", 0, None, False)))) as live:
             with httpx.Client(base_url=live.url, timeout=300) as client:
-                w = Watched(docs, db, log, client, child)
-                w.outside = outside
+                w = Watched(docs, outside, db, log, client, child)
                 w.wait("the watcher's first pass", lambda: any("watching" in line for line in w.lines()))
                 yield w
     finally:
