@@ -133,13 +133,12 @@ def ingest(quiet: bool, report_path: str | None, exclude: tuple[str, ...], **opt
     localgpt ingest --source-dir ~/mail-export --db db --exclude 'drafts/' --exclude '*.tmp.pdf'
     localgpt ingest --source-dir ~/private --quiet --report outcome.json   # for cron
     """
-    from ingest.pipeline import run_ingest
     from ingest.progress import Progress
 
     settings = settings_from(options)
     progress = Progress(0, enabled=not quiet)
 
-    report = run_guarded(lambda: run_ingest(settings, progress=progress, exclude=exclude))
+    report = run_guarded(lambda: ingest_beside_a_watcher(settings, progress, exclude))
     click.echo(report.summary())
     for outcome in report.failed:
         known = " (known)" if outcome.known else ""
@@ -197,6 +196,24 @@ def watch(source_dirs: tuple[str, ...], exclude: tuple[str, ...], parent: int | 
         click.echo(f"{time.strftime('%H:%M:%S')} {line}", err=True)
 
     run_guarded(lambda: run_watch(settings, source_dirs, exclude, say))
+
+
+def ingest_beside_a_watcher(settings, progress, exclude):
+    """`run_ingest`; when the index is busy because a watcher's batch is writing, the error says so."""
+    from core.errors import IngestLockedError
+    from ingest.pipeline import run_ingest
+    from watch.status import read_status
+
+    try:
+        return run_ingest(settings, progress=progress, exclude=exclude)
+    except IngestLockedError as exc:
+        status = read_status(settings.db)
+        if status is None or not status.running:
+            raise
+        raise IngestLockedError(
+            f"{exc} It is `localgpt watch` (pid {status.pid}), which keeps this index in sync with "
+            f"{', '.join(status.folders)}: their changes reach the index without an ingest."
+        ) from None
 
 
 @cli.command("build-onnx")

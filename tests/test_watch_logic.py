@@ -530,3 +530,24 @@ def test_writes_and_closes_count_only_where_the_system_reports_closes():
     inotify.on_any_event(FileClosedEvent("/d/a.txt"))
     clock.now += 2
     assert b.take().paths == {"/d": {"a.txt"}}
+
+
+def test_an_ingest_that_meets_a_watchers_batch_is_told_so(tmp_path):
+    from click.testing import CliRunner
+
+    from core.locks import release_lock, take_lock
+    from localgpt import cli
+
+    docs, db = tmp_path / "docs", tmp_path / "db"
+    docs.mkdir()
+    (docs / "a.txt").write_text("hello")
+    db.mkdir()
+    lock = take_lock(db / ".ingest.lock", lambda: AssertionError("taken"))  # the batch's ingest lock
+    try:
+        write_status(db, WatchStatus(os.getpid(), time.time(), [str(docs)], "filesystem events", state="syncing"))
+        result = CliRunner().invoke(cli, ["ingest", "--source-dir", str(docs), "--db", str(db), "--quiet"])
+    finally:
+        release_lock(lock)
+    assert result.exit_code == 1
+    assert f"Error: Another ingest is writing to {db} right now." in result.output
+    assert f"It is `localgpt watch` (pid {os.getpid()}), which keeps this index in sync with {docs}" in result.output
