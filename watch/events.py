@@ -116,7 +116,10 @@ class Observing:
             handler.closes = _reports_closes(self.observer)
         self._hook = _OverflowHook(self._overflowed)
         for name in OVERFLOW_LOGGERS:
-            logging.getLogger(name).addHandler(self._hook)
+            logger = logging.getLogger(name)
+            if not logger.isEnabledFor(logging.WARNING):  # the hook must hear its warnings
+                logger.setLevel(logging.WARNING)
+            logger.addHandler(self._hook)
         try:
             for handler in handlers:
                 self.observer.schedule(handler, handler.folder, recursive=True)
