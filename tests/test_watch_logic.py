@@ -551,3 +551,35 @@ def test_an_ingest_that_meets_a_watchers_batch_is_told_so(tmp_path):
     assert result.exit_code == 1
     assert f"Error: Another ingest is writing to {db} right now." in result.output
     assert f"It is `localgpt watch` (pid {os.getpid()}), which keeps this index in sync with {docs}" in result.output
+
+
+def test_serve_watch_starts_the_watcher_beside_the_server_and_stops_it_after(monkeypatch):
+    import types
+
+    import uvicorn
+
+    import watch.child
+    from core.settings import load_settings
+    from server.run import Plan, run
+
+    events = []
+    settings = load_settings({"db": "somewhere"}, environ={})
+    monkeypatch.setattr(watch.child, "spawn_watcher", lambda s: events.append(("spawn", s.db)) or "child")
+    monkeypatch.setattr(watch.child, "stop_watcher", lambda p: events.append(("stop", p)))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: events.append(("serve", app)))
+    engine = types.SimpleNamespace(settings=settings, close=lambda: events.append(("close", None)))
+    run("app", engine, Plan("127.0.0.1", 0, None, False), watch=True)
+    assert events == [("spawn", settings.db), ("serve", "app"), ("stop", "child"), ("close", None)]
+    events.clear()
+    run("app", engine, Plan("127.0.0.1", 0, None, False))
+    assert events == [("serve", "app"), ("close", None)]
+
+
+def test_the_watcher_child_gets_the_servers_settings():
+    from core.settings import env_var, load_settings
+    from watch.child import PASSED, _as_env
+
+    settings = load_settings({"db": "/x/db", "follow_external_links": True, "watch_debounce": 2.5}, environ={})
+    back = load_settings(environ={env_var(name): _as_env(getattr(settings, name)) for name in PASSED})
+    assert all(getattr(back, name) == getattr(settings, name) for name in PASSED)
+    assert back.follow_external_links is True and back.watch_debounce == 2.5 and back.db == Path("/x/db")
