@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from conftest import REPO, localgpt_cmd
@@ -206,6 +207,11 @@ def test_rename_and_directory_rename_keep_the_chunks(watched):
     totals = watched.wait_batches(mark, lambda t: t.get("moved", 0) >= 1)
     assert totals == {"added": 0, "changed": 0, "moved": 1, "removed": 0, "failed": 0}
 
+    from index import open_index
+
+    with open_index(watched.db) as index:
+        before_ids = chunk_ids_of(watched.db, "notes/n1.txt")
+        before_vectors = index.vectors_of(before_ids)
     mark = len(watched.lines())
     os.rename(watched.docs / "notes", watched.docs / "kept")
     want = {"kept/first.txt", "kept/n1.txt", "kept/n2.txt"}
@@ -213,11 +219,13 @@ def test_rename_and_directory_rename_keep_the_chunks(watched):
     assert not any(s.startswith("notes/") for s in files_of(watched.db))
     totals = watched.wait_batches(mark, lambda t: t.get("moved", 0) >= 3)
     assert totals == {"added": 0, "changed": 0, "moved": 3, "removed": 0, "failed": 0}  # nothing embedded again
-    from index import open_index
-
     with open_index(watched.db) as index:  # the vectors moved with the chunks, under their new ids
         ids = chunk_ids_of(watched.db, "kept/n1.txt")
-        assert ids and set(index.vectors_of(ids)) == set(ids)
+        after = index.vectors_of(ids)
+        assert len(ids) == len(before_ids) and set(after) == set(ids) and not set(ids) & set(before_ids)
+        for old_id, new_id in zip(before_ids, ids):  # each chunk's vector carried to its new id
+            assert np.allclose(after[new_id], before_vectors[old_id], atol=1e-5)
+        assert not index.vectors_of(before_ids)  # the old ids are gone from the store
 
 
 def test_move_out_is_a_removal_and_move_in_an_addition(watched):
