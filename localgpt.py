@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from typing import Any, Callable
 
 import click
@@ -25,6 +26,7 @@ from core.settings import (
     INGEST,
     RETRIEVAL,
     SERVER,
+    WATCH,
     default_of,
     env_var,
     load_settings,
@@ -64,6 +66,7 @@ def setting_options(*names: str) -> Callable:
 SEARCH_SETTINGS = names_of(INDEX, EMBEDDING, RETRIEVAL)
 ANSWER_SETTINGS = names_of(INDEX, EMBEDDING, RETRIEVAL, GENERATION)
 INGEST_SETTINGS = names_of(INDEX, EMBEDDING, INGEST)
+WATCH_SETTINGS = tuple(n for n in names_of(INDEX, EMBEDDING, INGEST, WATCH) if n != "source_dir")
 
 
 def settings_from(options: dict[str, Any]):
@@ -130,13 +133,12 @@ def ingest(quiet: bool, report_path: str | None, exclude: tuple[str, ...], **opt
     localgpt ingest --source-dir ~/mail-export --db db --exclude 'drafts/' --exclude '*.tmp.pdf'
     localgpt ingest --source-dir ~/private --quiet --report outcome.json   # for cron
     """
-    from ingest.pipeline import run_ingest
     from ingest.progress import Progress
 
     settings = settings_from(options)
     progress = Progress(0, enabled=not quiet)
 
-    report = run_guarded(lambda: run_ingest(settings, progress=progress, exclude=exclude))
+    report = run_guarded(lambda: ingest_beside_a_watcher(settings, progress, exclude))
     click.echo(report.summary())
     for outcome in report.failed:
         known = " (known)" if outcome.known else ""
@@ -148,6 +150,70 @@ def ingest(quiet: bool, report_path: str | None, exclude: tuple[str, ...], **opt
         with open(report_path, "w", encoding="utf-8") as handle:
             json.dump(report.to_json(), handle, indent=2, ensure_ascii=False)
     sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.option(
+    "--source-dir",
+    "source_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="A folder to keep in sync; repeat for several. Default: every folder the index holds "
+    "(localgpt documents), else $LOCALGPT_SOURCE_DIR.",
+)
+@setting_options(*WATCH_SETTINGS)
+@click.option(
+    "--exclude",
+    "exclude",
+    multiple=True,
+    metavar="GLOB",
+    help="Do not ingest files matching GLOB (gitignore syntax, as in the folder's .localgptignore); repeat for several.",
+)
+@click.option("--end-with", "parent", type=int, default=None, hidden=True)  # serve --watch: stop when it ends
+def watch(source_dirs: tuple[str, ...], exclude: tuple[str, ...], parent: int | None, **options: Any) -> None:
+    """Keep the index in sync with folders until stopped (Ctrl-C, SIGTERM).
+
+    First an incremental ingest of each folder (what changed while nobody watched), then
+    every change as filesystem events report it: one batch after a quiet second, files still
+    being written waited for, renames kept without embedding again, temp files ignored.
+    One line per batch on stderr. A second watcher of the same --db stops with an error; an
+    ingest meanwhile is waited for (docs/watch.md).
+
+    \b
+    localgpt watch --source-dir ~/private --db db
+    localgpt watch --db db                          # every folder the index holds
+    localgpt watch --source-dir /mnt/nas/docs --poll 30   # a filesystem without events
+    """
+    from watch.runner import run_watch
+
+    settings = settings_from(options)
+    if parent:
+        from watch.child import end_with
+
+        end_with(parent)
+
+    def say(line: str) -> None:
+        click.echo(f"{time.strftime('%H:%M:%S')} {line}", err=True)
+
+    run_guarded(lambda: run_watch(settings, source_dirs, exclude, say))
+
+
+def ingest_beside_a_watcher(settings, progress, exclude):
+    """`run_ingest`; when the index is busy because a watcher's batch is writing, the error says so."""
+    from core.errors import IngestLockedError
+    from ingest.pipeline import run_ingest
+    from watch.status import read_status
+
+    try:
+        return run_ingest(settings, progress=progress, exclude=exclude)
+    except IngestLockedError as exc:
+        status = read_status(settings.db)
+        if status is None or not status.running:
+            raise
+        raise IngestLockedError(
+            f"{exc} It is `localgpt watch` (pid {status.pid}), which keeps this index in sync with "
+            f"{', '.join(status.folders)}: their changes reach the index without an ingest."
+        ) from None
 
 
 @cli.command("build-onnx")
@@ -640,8 +706,14 @@ def batch(questions: str, output: str, quiet: bool, where: tuple[str, ...], **op
 
 
 @cli.command()
-@setting_options(*ANSWER_SETTINGS, *names_of(CHAT, SERVER))  # --where is per request
-def serve(**options: Any) -> None:
+@setting_options(*ANSWER_SETTINGS, *names_of(CHAT, SERVER, WATCH))  # --where is per request
+@click.option(
+    "--watch",
+    "watch_folders",
+    is_flag=True,
+    help="Keep the index in sync with its folders while serving (localgpt watch, in a process of its own).",
+)
+def serve(watch_folders: bool, **options: Any) -> None:
     """Serve the web app and the HTTP API (native JSON and OpenAI-compatible) on this machine.
 
     Binds 127.0.0.1 by default: only this machine can connect. On any other address every
@@ -651,6 +723,7 @@ def serve(**options: Any) -> None:
     \b
     localgpt serve --db db                             # http://127.0.0.1:8000/
     localgpt serve --db db --host 0.0.0.0 --port 8080  # for a team: prints the token once
+    localgpt serve --db db --watch                     # and follow the folders' changes
     """
     from server.run import build, plan as plan_for, run
 
@@ -667,7 +740,7 @@ def serve(**options: Any) -> None:
         click.echo("Only this machine can connect (127.0.0.1); no token is needed.", err=True)
     click.echo(plan.url)
     sys.stdout.flush()
-    run(app, engine, plan)
+    run(app, engine, plan, watch=watch_folders)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ RETRIEVAL = "retrieval"  # finding the passages for a question
 GENERATION = "generation"  # deciding, writing and checking the answer
 CHAT = "chat"  # a conversation's follow-ups (chat, serve)
 SERVER = "server"  # `serve` itself
-STAGES = (INDEX, EMBEDDING, INGEST, RETRIEVAL, GENERATION, CHAT, SERVER)
+WATCH = "watch"  # `watch` and `serve --watch`: following a folder's changes
+STAGES = (INDEX, EMBEDDING, INGEST, RETRIEVAL, GENERATION, CHAT, SERVER, WATCH)
 
 
 @dataclass(frozen=True)
@@ -319,6 +320,24 @@ SETTINGS: tuple[Setting, ...] = (
         ),
         SERVER,
     ),
+    Setting(
+        "watch_debounce",
+        1.0,
+        (
+            "Seconds a watched folder must be quiet before its changes are ingested as one batch (an editor's "
+            "save, a git checkout); a file is taken once its size and mtime held still that long."
+        ),
+        WATCH,
+    ),
+    Setting(
+        "watch_poll",
+        0.0,
+        (
+            "Look for changes every this many seconds instead of following filesystem events (network or FUSE "
+            "filesystems that send none). 0: filesystem events (inotify, FSEvents), nothing runs while idle."
+        ),
+        WATCH,
+    ),
 )
 
 
@@ -346,7 +365,12 @@ def names_of(*stages: str) -> tuple[str, ...]:
 
 
 # Command-line names for settings whose option is not --setting-name.
-_OPTION_FLAGS = {"k": ("-k", "--k"), "search_mode": ("--mode", "--search-mode")}
+_OPTION_FLAGS = {
+    "k": ("-k", "--k"),
+    "search_mode": ("--mode", "--search-mode"),
+    "watch_debounce": ("--debounce", "--watch-debounce"),
+    "watch_poll": ("--poll", "--watch-poll"),
+}
 
 
 def option_flags(name: str) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ from core.errors import LocalGPTError
 from doctor.report import WARNING, Problem, human_bytes
 from index import index_exists, open_index, precision_of
 from index.permissions import exposed_paths
+from watch.status import describe, read_status
 
 
 def _size(db: Path) -> int:
@@ -109,6 +110,7 @@ def index_facts(
     try:
         info = index.catalog.info()
         lexical = _lexical_facts(index)
+        watcher = read_status(db)
         facts.update(
             files=index.catalog.file_count(),
             chunks=index.catalog.chunk_count(),
@@ -126,7 +128,17 @@ def index_facts(
                 else "in the index folder"
             ),
             lexical_index=lexical,
+            watcher=describe(watcher),
         )
+        if watcher is not None and not watcher.running and watcher.state != "stopped":
+            problems.append(
+                Problem(
+                    "watcher-killed",
+                    f"The watcher of {db} (pid {watcher.pid}) ended without stopping: changes since are not in "
+                    f"the index. Start it again (`localgpt watch --db {db}`, or serve --watch); it catches up.",
+                    WARNING,
+                )
+            )
         if lexical.startswith("FTS5"):
             problems.append(
                 Problem(

@@ -330,29 +330,41 @@ class Catalog:
 
         The journal entries stay: the store may still hold the old vectors, until they are deleted.
         """
-        now = time.time()
         with self._transaction():
-            for record, chunks in files:
-                self._db.execute("DELETE FROM chunks WHERE source = ?", (record.source,))
-                self._db.executemany(
-                    "INSERT INTO chunks(id, source, chunk_index, text, meta, head) VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            c.id,
-                            c.source,
-                            c.chunk_index,
-                            c.text,
-                            json.dumps(c.metadata(), ensure_ascii=False),
-                            head_of(c.source, c.metadata()),
-                        )
-                        for c in chunks
-                    ],
-                )
-                self._db.execute(
-                    "INSERT OR REPLACE INTO files(source, content_hash, size, mtime_ns, chunk_count, ingested_at, root) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (record.source, record.content_hash, record.size, record.mtime_ns, len(chunks), now, record.root),
-                )
+            self._replace(files)
+
+    def _replace(self, files: Sequence[tuple[FileRecord, Sequence[Chunk]]]) -> None:
+        now = time.time()
+        for record, chunks in files:
+            self._db.execute("DELETE FROM chunks WHERE source = ?", (record.source,))
+            self._db.executemany(
+                "INSERT INTO chunks(id, source, chunk_index, text, meta, head) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        c.id,
+                        c.source,
+                        c.chunk_index,
+                        c.text,
+                        json.dumps(c.metadata(), ensure_ascii=False),
+                        head_of(c.source, c.metadata()),
+                    )
+                    for c in chunks
+                ],
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO files(source, content_hash, size, mtime_ns, chunk_count, ingested_at, root) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (record.source, record.content_hash, record.size, record.mtime_ns, len(chunks), now, record.root),
+            )
+
+    def move_files(self, moves: Sequence[tuple[str, FileRecord, Sequence[Chunk]]]) -> None:
+        """In one transaction: each (old source, new record, its chunks) gives the old source's
+        chunks and record up for the new ones (a file renamed or moved: the same content)."""
+        with self._transaction():
+            for old_source, _, _ in moves:
+                self._db.execute("DELETE FROM chunks WHERE source = ?", (old_source,))
+                self._db.execute("DELETE FROM files WHERE source = ?", (old_source,))
+            self._replace([(record, chunks) for _, record, chunks in moves])
 
     def replace_file(self, record: FileRecord, chunks: list[Chunk]) -> None:
         self.replace_files([(record, chunks)])
@@ -423,6 +435,11 @@ class Catalog:
 
     def chunk_ids_of(self, sources: Iterable[str]) -> set[str]:
         return {row[0] for row in self._select_in("SELECT id FROM chunks WHERE source IN ({})", sources)}
+
+    def chunks_of(self, source: str) -> list[Chunk]:
+        """The chunks of `source`, in their order."""
+        rows = self._db.execute("SELECT id, text, meta FROM chunks WHERE source = ? ORDER BY chunk_index", (source,))
+        return [Chunk.from_metadata(cid, text, json.loads(meta)) for cid, text, meta in rows]
 
     def sources_of(self, ids: Iterable[str]) -> set[str]:
         return {row[0] for row in self._select_in("SELECT DISTINCT source FROM chunks WHERE id IN ({})", ids)}

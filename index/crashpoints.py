@@ -11,6 +11,8 @@ for users), `crashpoint` is a dictionary lookup. Stages, in the order of one wri
     vectors       their vectors are in Chroma, the catalog not yet switched
     catalog       the catalog switched to the new chunks, stale vectors not yet deleted
     removed       a deleted file's rows left the catalog, its vectors not yet deleted
+    move-vectors  a moved file's vectors are in the store under its new ids, the catalog not yet switched
+    move-catalog  the catalog holds the moved file under its new name, its old ids not yet deleted
     lexical       changed chunks given to Tantivy's writer, not committed there
     lexical-committed  Tantivy committed them, the catalog's list of changes not yet cleared
     lexical-build      an index from before Tantivy: its whole lexical index written, not committed

@@ -6,6 +6,7 @@ another process's writes visible to a long-lived reader (serve, chat, batch)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import threading
@@ -22,7 +23,7 @@ from core.errors import IndexMismatchError, IngestLockedError, NoIndexError
 from core.filters import Filter
 from core.locks import release_lock, take_lock
 from core.stages import StageClock
-from core.types import Chunk
+from core.types import Chunk, chunk_id
 from core.words import tokens as word_tokens
 from index.catalog import FTS5, Catalog, FileRecord
 from index.crashpoints import crashpoint
@@ -342,6 +343,34 @@ class Index:
         with clock.timing("writer lexical"):
             self._sync_lexical(every_s=LEXICAL_SYNC_EVERY_S)
 
+    def move_files(self, moves: Sequence[tuple[str, FileRecord]]) -> list[str]:
+        """Files renamed or moved with the same content: each (old source, new record) takes the
+        old source's chunks and vectors under the new name, nothing embedded again; crash-safely,
+        as `write_files` (both names journalled until the store holds only the new ids). Returns
+        the old sources it moved: one whose vectors are not all in the store is left (to be read)."""
+        planned = []
+        for old_source, record in moves:
+            old_chunks = self.catalog.chunks_of(old_source)
+            chunks = [renamed(c, record.source) for c in old_chunks]
+            planned.append((old_source, record, chunks, [c.id for c in old_chunks]))
+        vectors = self.vectors_of([i for *_, ids in planned for i in ids])
+        planned = [p for p in planned if p[3] and all(i in vectors for i in p[3])]
+        if not planned:
+            return []
+        sources = [s for old, record, *_ in planned for s in (old, record.source)]
+        self.catalog.mark_pending(sources)
+        new_chunks = [c for _, _, chunks, _ in planned for c in chunks]
+        rows = np.stack([vectors[i] for *_, ids in planned for i in ids])
+        self.vectors.upsert([c.id for c in new_chunks], rows, [c.metadata() for c in new_chunks])
+        crashpoint("move-vectors")
+        self.catalog.move_files([(old, record, chunks) for old, record, chunks, _ in planned])
+        crashpoint("move-catalog")
+        stale = {i for *_, ids in planned for i in ids} - {c.id for c in new_chunks}
+        self.vectors.delete_ids(sorted(stale))
+        self.catalog.clear_pending(sources)
+        self._sync_lexical(every_s=LEXICAL_SYNC_EVERY_S)
+        return [old for old, *_ in planned]
+
     def remove_files(self, sources: Sequence[str]) -> None:
         if not sources:
             return
@@ -378,6 +407,11 @@ class Index:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def renamed(chunk: Chunk, source: str) -> Chunk:
+    """`chunk` as the same file under the name `source` gives it (its id follows the name)."""
+    return dataclasses.replace(chunk, source=source, id=chunk_id(source, chunk.chunk_index, chunk.text))
 
 
 def _take_ingest_lock(db: Path) -> int:

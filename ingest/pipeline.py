@@ -15,12 +15,13 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Collection, Iterator, Sequence
 
 import numpy as np
 
 from core.stages import StageClock
 from core.errors import LocalGPTError, SourceError
+from core.files import file_sha256
 from core.index_text import INDEX_TEXT
 from core.settings import Settings
 from embeddings import Embedder, load_embedder
@@ -35,7 +36,8 @@ from ingest.loaders import is_supported, supported_extensions
 from ingest.loaders.image import OFF_REASON
 from ingest.ocr import OcrOptions
 from ingest.parse_pool import ParsePool, Parsed, worker_count
-from ingest.plan import make_plan, reading_order
+from ingest.moves import Move, find_moves
+from ingest.plan import Plan, in_scope, make_plan, reading_order
 from ingest.progress import Progress
 from ingest.report import EXIT_OK, EXIT_SOME_FAILED, FileOutcome, IngestReport
 from ingest.walk import Found, find_documents
@@ -95,22 +97,28 @@ def run_ingest(
     on_file: Callable[[FileOutcome], None] | None = None,
     progress: Progress | None = None,
     exclude: Sequence[str] = (),
+    only: Collection[str] | None = None,
+    embedders: dict | None = None,
 ) -> IngestReport:
     """Ingest `settings.source_dir` into `settings.db`: only that folder's files are touched
     (an index may hold several folders: ingest/folders.py). `exclude`: gitignore-style patterns,
-    added to the folder's .localgptignore."""
+    added to the folder's .localgptignore. `only`: paths relative to the folder (files or folders,
+    forward slashes), as a watcher names what changed: only what lies at or under them is looked at,
+    added, changed or removed (None: the whole folder). A file renamed or moved inside the folder
+    keeps its chunks and vectors (ingest/moves.py). `embedders`: a long-lived caller's (the
+    watcher's) cache of embedders between runs, so a model loaded once is not loaded again."""
     started = time.perf_counter()
     clock = StageClock()
     root = Path(settings.source_dir).expanduser()
     ocr = ocr_options(settings)
     with clock.timing("main walk"):
-        found = find_documents(root, follow_external_links=settings.follow_external_links)
+        found = find_documents(root, follow_external_links=settings.follow_external_links, only=only)
         exclusions = load_exclusions(root, exclude)
     excluded = [f for f in found if exclusions.excludes(f.source)]
     found = [f for f in found if not exclusions.excludes(f.source)]
     documents = [f for f in found if (is_supported(f.path, images=ocr.enabled) or f.problem) and not f.skipped]
     report = IngestReport(source_dir=str(root), db=index_label(settings.db, settings.index_url))
-    if not documents:
+    if not documents and only is None:
         raise SourceError(
             f"No documents to ingest in {root} (supported: {', '.join(supported_extensions())}). "
             "Add files or pass another --source-dir."
@@ -133,6 +141,9 @@ def run_ingest(
         contextlib.ExitStack() as pools,
     ):
         embedder = load_embedder(settings, index.recorded_precision())
+        if embedders is not None:
+            key = (str(embedder.model_path), embedder.precision, settings.embedding_backend, settings.device)
+            embedder = embedders.setdefault(key, embedder)
         plan = chunk_plan(settings, embedder)
         reembed = not index.index_text_is_current()
         if reembed:
@@ -143,15 +154,21 @@ def run_ingest(
             )
         index.check_compatible(index_info(settings, embedder), for_writing=True)
         folder = claim_folder(index.catalog, root)
-        documents = _as_sources(folder, documents, index.catalog.roots())
+        scope = (
+            None if only is None else {folder.source_of(p.strip("/")) if p.strip("/") else folder.label for p in only}
+        )
+        documents = [d for d in _as_sources(folder, documents, index.catalog.roots()) if in_scope(d.source, scope)]
         wanted = {f.source for f in documents}
         for f in found:
             source = folder.source_of(f.source)
+            if not in_scope(source, scope):
+                continue
             if f.skipped:
                 report.outcomes.append(FileOutcome(source, "skipped", f.skipped))
             elif source not in wanted:
                 reason = OFF_REASON if is_supported(f.path) else f"unsupported file type {f.path.suffix or '(none)'}"
                 report.outcomes.append(FileOutcome(source, "skipped", reason))
+        excluded = [f for f in excluded if in_scope(folder.source_of(f.source), scope)]
         for f in excluded:
             report.outcomes.append(
                 FileOutcome(folder.source_of(f.source), "excluded", "excluded (.localgptignore or --exclude)")
@@ -162,9 +179,17 @@ def run_ingest(
             workers = worker_count(settings.workers, files)
             return pools.enter_context(ParsePool(workers, embedder.info, plan, max_bytes(settings), ocr))
 
+        def known_files():
+            return {s: r for s, r in index.catalog.files(root=folder.path).items() if in_scope(s, scope)}
+
+        def plan_work(known) -> tuple[Plan, list[Move]]:
+            work = make_plan(documents, known, folder.path, everything=reembed)
+            moves = [] if reembed else find_moves(work.to_read, [known[s] for s in work.removed], file_sha256, _stat)
+            return _without(work, moves), moves
+
         pool = None
-        known = index.catalog.files(root=folder.path)
-        first_look = make_plan(documents, known, folder.path, everything=reembed)
+        known = known_files()
+        first_look, moves = plan_work(known)
         if first_look.to_read:
             # Three things take most of a second each before the first batch: the workers start and
             # read the first files, the vector store opens (in a thread) and the model loads (here).
@@ -178,10 +203,18 @@ def run_ingest(
         if (
             report.repaired
         ):  # the repair changed the catalog: plan again (what was read ahead and is still wanted is kept)
-            known = index.catalog.files(root=folder.path)
-            work = make_plan(documents, known, folder.path, everything=reembed)
+            known = known_files()
+            work, moves = plan_work(known)
         else:
             work = first_look
+        if moves:
+            moved = set(index.move_files([(m.old.source, m.record) for m in moves]))
+            for m in moves:
+                if m.old.source in moved:
+                    record(FileOutcome(m.record.source, "moved", f"from {m.old.source}", chunks=m.old.chunk_count))
+                else:  # its vectors are not all in the store: read it as a new file
+                    work.to_read.append(m.task)
+                    work.removed.append(m.old.source)
         index.remove_files(work.removed)
         for source in work.removed:
             record(FileOutcome(source, "removed", "excluded" if source in excluded_sources else ""))
@@ -201,7 +234,7 @@ def run_ingest(
             report.embedding_backend = embedder.backend if embedder.loaded else ""
             report.embedding_compute = embedder.compute if embedder.loaded else ""
         reading_done = time.perf_counter()
-        _settle_failures(index, folder, report, {f.source: f.path for f in documents})
+        _settle_failures(index, folder, report, {f.source: f.path for f in documents}, scope)
         index.catalog.set_root_ingested(folder.path)
         index.catalog.set_info(
             {
@@ -245,12 +278,32 @@ def _as_sources(folder: Root, documents: list[Found], roots: list[Root]) -> list
     return out
 
 
-def _settle_failures(index: Index, folder: Root, report: IngestReport, paths: dict[str, Path]) -> None:
+def _stat(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _without(work: Plan, moves: list[Move]) -> Plan:
+    """`work` less the files `moves` handle: their new names are not read, their old ones not removed."""
+    if not moves:
+        return work
+    new, old = {m.task.source for m in moves}, {m.old.source for m in moves}
+    return dataclasses.replace(
+        work,
+        to_read=[t for t in work.to_read if t.source not in new],
+        removed=[s for s in work.removed if s not in old],
+    )
+
+
+def _settle_failures(
+    index: Index, folder: Root, report: IngestReport, paths: dict[str, Path], scope: set[str] | None = None
+) -> None:
     """Record this run's failures of the folder; mark those acknowledged before, for the same
-    reason and the same file (size and mtime), as known: they no longer make the exit code 3."""
+    reason and the same file (size and mtime), as known: they no longer make the exit code 3.
+    With a `scope` (ingest/plan.py, `in_scope`), the failures outside it stay as they were."""
     before = index.catalog.failures(root=folder.path)
     now = time.time()
-    failures = []
+    failures = [f for s, f in before.items() if not in_scope(s, scope)]
     for outcome in report.failed:
         size = mtime = None
         with contextlib.suppress(OSError, KeyError):

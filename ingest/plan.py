@@ -64,6 +64,15 @@ def make_plan(
     return plan
 
 
+def in_scope(source: str, scope: set[str] | None) -> bool:
+    """Whether `source` is one of `scope`'s sources or lies under one of them (None: everything;
+    "" in it: the whole unlabelled folder)."""
+    if scope is None or "" in scope or source in scope:
+        return True
+    parts = source.split("/")
+    return any("/".join(parts[:n]) in scope for n in range(1, len(parts)))
+
+
 def reading_order(tasks: list[Task]) -> list[Task]:
     """The smallest file first, so embedding starts as soon as a worker is up; then the largest
     first, so that with several workers no big file is left to parse alone at the end."""

@@ -10,7 +10,7 @@ from core.display import plural
 EXIT_OK = 0
 EXIT_SOME_FAILED = 3
 
-STATUSES = ("new", "changed", "unchanged", "removed", "failed", "skipped", "excluded")
+STATUSES = ("new", "changed", "unchanged", "moved", "removed", "failed", "skipped", "excluded")
 
 
 @dataclass

@@ -22,6 +22,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Collection
 
 from core.errors import SourceError
 
@@ -39,6 +40,29 @@ class Found:
     source: str  # relative to the root, forward slashes
     problem: str = ""  # why it cannot be read ("broken symbolic link ..."), "" when readable
     skipped: str = ""  # why it is deliberately not read (a link leaving the folder), "" otherwise
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """The paths a pruned walk looks for, and the folders on the way to them."""
+
+    paths: frozenset[str]
+    ancestors: frozenset[str]
+
+    @classmethod
+    def of(cls, only: Collection[str] | None) -> "_Wanted | None":
+        paths = None if only is None else {p.strip("/") for p in only}
+        if paths is None or "" in paths:
+            return None
+        ancestors = {"/".join(p.split("/")[:n]) for p in paths for n in range(1, p.count("/") + 1)}
+        return cls(frozenset(paths), frozenset(ancestors))
+
+    def holds(self, source: str) -> bool:
+        parts = source.split("/")
+        return any("/".join(parts[:n]) in self.paths for n in range(1, len(parts) + 1))
+
+    def leads_to(self, source: str) -> bool:
+        return source in self.ancestors or self.holds(source)
 
 
 def is_hidden_or_temp(name: str) -> bool:
@@ -70,14 +94,17 @@ def _leaves(path: Path, inside: Path) -> bool:
     return target != inside and inside not in target.parents
 
 
-def find_documents(root: Path, follow_external_links: bool = False) -> list[Found]:
-    """Every non-hidden file under `root`, recursively, in a stable (sorted) order."""
+def find_documents(root: Path, follow_external_links: bool = False, only: Collection[str] | None = None) -> list[Found]:
+    """Every non-hidden file under `root`, recursively, in a stable (sorted) order. With `only`
+    (paths relative to `root`, as a watcher names what changed): just the files at or under them,
+    found by the same walk pruned to the folders that lead there ("" among them: everything)."""
     root = Path(root).expanduser()
     if not root.exists():
         raise SourceError(f"Folder {root} does not exist. Pass --source-dir with the folder of documents to ingest.")
     if not root.is_dir():
         raise SourceError(f"{root} is not a folder. Pass --source-dir with the folder of documents to ingest.")
     found: list[Found] = []
+    wanted = _Wanted.of(only)
     real_root = Path(os.path.realpath(root))
     seen: set[tuple[int, int]] = set()  # (device, inode) of every folder entered
 
@@ -100,6 +127,8 @@ def find_documents(root: Path, follow_external_links: bool = False) -> list[Foun
                 continue
             path = Path(entry.path)
             source = path.relative_to(root).as_posix()
+            if wanted and not wanted.leads_to(source):
+                continue
             try:
                 is_link = entry.is_symlink()
                 if is_link:
@@ -120,7 +149,7 @@ def find_documents(root: Path, follow_external_links: bool = False) -> list[Foun
                         continue
                 if entry.is_dir(follow_symlinks=True):
                     walk(path)
-                elif entry.is_file(follow_symlinks=True):
+                elif entry.is_file(follow_symlinks=True) and (not wanted or wanted.holds(source)):
                     found.append(Found(path, source))
                 # sockets, fifos, devices: not documents, skipped
             except OSError as exc:

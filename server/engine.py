@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from answering import Session, history_of, warm_up
@@ -25,11 +26,27 @@ from retrieval import SearchRequest
 from server.files import resolve_source
 from server.pages import RenderedPage, render_page
 from server.queue import Cancelled, GenerationQueue
+from watch.status import read_status
 
 log = logging.getLogger(__name__)
 
 Emit = Callable[[str, dict], None]  # (event name, data): one of EVENTS
 EVENTS = ("queue", "searching", "token")  # what a client hears while it waits (docs/api.md)
+
+
+def watcher_health(db: Path) -> dict:
+    """Whether a watcher keeps the index in sync (watch/status.py), for /api/health and the page."""
+    status = read_status(db)
+    if status is None:
+        return {"running": False, "last_sync": None}
+    return {
+        "running": status.running,
+        "pid": status.pid,
+        "mode": status.mode,
+        "state": status.state if status.running else "stopped",
+        "last_sync": status.last_sync,
+        "last_batch": status.last_batch,
+    }
 
 
 def _silent(name: str, data: dict) -> None:
@@ -188,6 +205,7 @@ class Engine:
             "model_loaded": self._llm is not None,
             "generation_waiting": self.queue.waiting(),
             "uptime_s": round(time.time() - self.started, 1),
+            "watcher": watcher_health(Path(self.settings.db)),
         }
 
     def close(self) -> None:

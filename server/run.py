@@ -61,9 +61,15 @@ def build(settings: Settings, plan: Plan):
     return build_app(engine, plan.token, allowed_hosts(plan)), engine
 
 
-def run(app, engine, plan: Plan) -> None:
+def run(app, engine, plan: Plan, watch: bool = False) -> None:
+    """Serve until stopped; with `watch`, a watcher of the index's folders runs beside it (watch/child.py)."""
     import uvicorn
 
+    watcher = None
+    if watch:
+        from watch.child import spawn_watcher
+
+        watcher = spawn_watcher(engine.settings)
     try:
         uvicorn.run(
             app,
@@ -75,4 +81,8 @@ def run(app, engine, plan: Plan) -> None:
             server_header=False,
         )
     finally:
+        if watcher is not None:
+            from watch.child import stop_watcher
+
+            stop_watcher(watcher)
         engine.close()

@@ -129,6 +129,8 @@ def test_kill_at_every_stage_then_rerun_equals_clean_run(folders):
 
     # Re-ingest of the edited folder (changes, deletions, a rename), killed between the steps of a write.
     shutil_copy_tree(after, before)
+    killed_at(before, db, "move-vectors:1")  # the renamed file's vectors under its new ids, the catalog not switched
+    killed_at(before, db, "move-catalog:1")  # the catalog holds the new name, the old ids' vectors not yet deleted
     killed_at(before, db, "removed:1")  # a deleted file left the catalog, its vectors not yet
     killed_at(before, db, "vectors:1")  # changed files: new and old vectors both in Chroma
     killed_at(before, db, "catalog:1")  # catalog switched to the new chunks, old vectors not yet deleted

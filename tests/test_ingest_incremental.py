@@ -1,5 +1,6 @@
 """Re-ingest: unchanged files are skipped, changed ones replaced, deleted ones removed, a rename is
-remove + new; the result is always the index a clean run over the same folder gives."""
+a move (its chunks and vectors kept, nothing embedded again); the result is always the index a
+clean run over the same folder gives."""
 
 from __future__ import annotations
 
@@ -94,7 +95,7 @@ def test_first_ingest_counts_every_file_new(ingested):
     report = json.loads((base / "first.json").read_text())
     assert report["counts"]["new"] == 8 and report["counts"]["failed"] == 0
     assert report["exit_code"] == 0
-    assert "8 new, 0 changed, 0 unchanged, 0 removed, 0 failed" in first.stdout
+    assert "8 new, 0 changed, 0 unchanged, 0 moved, 0 removed, 0 failed" in first.stdout
     stages = report["stages"]  # where the time went (benchmarks/ingest.py --stages prints it)
     assert {"main embedding", "worker read .txt", "worker chunk", "writer vectors", "writer lexical"} <= set(stages)
     assert all(seconds >= 0 for seconds in stages.values())
@@ -139,20 +140,23 @@ def test_add_change_delete_rename_touch_equals_clean_run(ingested, tmp_path):
     outcome = {f["source"]: f["status"] for f in report["files"]}
     assert outcome["part0/note000.txt"] == "changed"
     assert outcome["part1/note001.txt"] == "removed"
-    assert outcome["part2/note002.txt"] == "removed"
-    assert outcome["part2/renamed.txt"] == "new"
+    assert "part2/note002.txt" not in outcome  # renamed: moved, not removed
+    assert outcome["part2/renamed.txt"] == "moved"
+    moved = next(f for f in report["files"] if f["source"] == "part2/renamed.txt")
+    assert moved["reason"] == "from part2/note002.txt" and moved["chunks"] > 0
     assert outcome["part2/note050.txt"] == "new"
     assert outcome["part0/note003.txt"] == "unchanged"
     assert report["counts"] == {
-        "new": 2,
+        "new": 1,
         "changed": 1,
         "unchanged": 5,
-        "removed": 2,
+        "moved": 1,
+        "removed": 1,
         "failed": 0,
         "skipped": 0,
         "excluded": 0,
     }
-    assert "2 new, 1 changed, 5 unchanged, 2 removed, 0 failed" in again.stdout
+    assert "1 new, 1 changed, 5 unchanged, 1 moved, 1 removed, 0 failed" in again.stdout
 
     clean = run_cli("ingest", "--source-dir", str(folder), "--db", str(tmp_path / "clean"), "--quiet")
     assert clean.returncode == 0, clean.stderr

@@ -281,3 +281,23 @@ def test_the_server_stopped_mid_ingest_is_one_line_and_a_rerun_after_restart_equ
     assert after["pending"] == [] and after["vectors"] == [cid for cid, _, _ in after["chunks"]]
     assert after["chunks"] == expected["chunks"] and after["files"] == expected["files"]
     assert [c.id for c in after["bm25"]] == [c.id for c in expected["bm25"]]
+
+
+def test_a_file_moved_inside_the_folder_keeps_its_chunks_in_the_database(server, tmp_path):
+    folder = tmp_path / "docs"
+    shutil.copytree(SAMPLES, folder)
+    url = url_for(server, f"moved_{uuid.uuid4().hex[:8]}")
+    run("ingest", "--source-dir", str(folder), "--index-url", url)
+    before = state(url)
+    (folder / "policies").mkdir()
+    (folder / "team_handbook.md").rename(folder / "policies" / "handbook.md")
+    done = run("ingest", "--source-dir", str(folder), "--index-url", url)
+    assert "0 new, 0 changed, 3 unchanged, 1 moved, 0 removed" in done.stdout, done.stdout
+    assert "0 chunks written" in done.stdout, done.stdout  # nothing read or embedded again
+    after = state(url)
+    moved_texts = sorted(t for _, s, t in after["chunks"] if s == "policies/handbook.md")
+    assert moved_texts and moved_texts == sorted(t for _, s, t in before["chunks"] if s == "team_handbook.md")
+    assert all(s != "team_handbook.md" for _, s, _ in after["chunks"])
+    assert after["vectors"] == [cid for cid, _, _ in after["chunks"]] and after["pending"] == []
+    hits = search(url, "How many days a week may everyone work remotely?", "--mode", "bm25")
+    assert hits[0]["source"] == "policies/handbook.md", hits[:1]

@@ -189,12 +189,30 @@ function showTab(name) {
   if (name === "tab-docs") loadDocuments();
 }
 
+// The index's size; with a watcher (serve --watch), when it last synced, looked at every 5 s,
+// and "index updated" for a while after the files or chunks changed.
+let lastCounts = null;
+let statusTimer = null;
 async function loadStatus() {
   const response = await fetch("/api/health");
-  if (response.ok) {
-    const h = await response.json();
-    $("status").textContent = `${count(h.files, "file")}, ${count(h.chunks, "chunk")}`;
+  if (!response.ok) return;
+  const h = await response.json();
+  const counts = `${count(h.files, "file")}, ${count(h.chunks, "chunk")}`;
+  const changed = lastCounts !== null && counts !== lastCounts;
+  lastCounts = counts;
+  const w = h.watcher || {};
+  let text = counts;
+  if (w.running) {
+    const synced = w.last_sync ? new Date(w.last_sync * 1000).toLocaleTimeString() : "not yet";
+    text += ` · watching, synced ${synced}`;
+    if (!statusTimer) statusTimer = setInterval(loadStatus, 5000);
   }
+  if (changed) {
+    text += " · index updated";
+    if (!$("docs-view").hidden) loadDocuments();
+  }
+  $("status").textContent = text;
+  $("status").classList.toggle("updated", changed);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
