@@ -321,6 +321,10 @@ class Catalog:
         with self._transaction():
             self._db.executemany("DELETE FROM pending WHERE source = ?", [(s,) for s in sources])
 
+    def claim(self, sources: Sequence[str]) -> list[str]:
+        """The files this writer may read: all of them (a folder index has one writer at a time)."""
+        return list(sources)
+
     def pending(self) -> list[str]:
         return [row[0] for row in self._db.execute("SELECT source FROM pending ORDER BY source")]
 

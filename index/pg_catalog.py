@@ -66,6 +66,7 @@ CREATE INDEX IF NOT EXISTS terms_by_term ON {p}terms (term) INCLUDE (chunk, tf);
 CREATE TABLE IF NOT EXISTS {p}lexical_stats (one boolean PRIMARY KEY DEFAULT true CHECK (one), chunks bigint NOT NULL, words bigint NOT NULL);
 INSERT INTO {p}lexical_stats (one, chunks, words) VALUES (true, 0, 0) ON CONFLICT DO NOTHING;
 CREATE TABLE IF NOT EXISTS {p}pending (source text PRIMARY KEY, started_at double precision NOT NULL);
+CREATE TABLE IF NOT EXISTS {p}claims (source text PRIMARY KEY, owner text NOT NULL, claimed_at double precision NOT NULL);
 CREATE TABLE IF NOT EXISTS {p}roots (
     path text PRIMARY KEY,
     label text NOT NULL UNIQUE,
@@ -92,8 +93,10 @@ def _analyzer():
 
 
 class PgCatalog:
-    def __init__(self, db: PgDatabase, setup: bool = True):
+    def __init__(self, db: PgDatabase, setup: bool = True, owner: str = ""):
+        """`owner`: this writer's name among the ingests that share the index (its file claims)."""
         self.db = db
+        self.owner = owner
         self.path = db.address.shown  # what messages call the index
         self.p = db.prefix
         self._words = None  # the analyzer, made on first use
@@ -116,7 +119,10 @@ class PgCatalog:
     def close(self) -> None:
         """The pool is the database's (`PgDatabase.close`)."""
 
-    def _all(self, sql: str, params: Sequence = ()) -> list[tuple]:
+    def _all(self, sql: str, params: Sequence = (), write: bool = False) -> list[tuple]:
+        if write:
+            with self.db.transaction() as conn:
+                return conn.execute(sql.format(p=self.p), params).fetchall()
         with self.db.connection() as conn:
             return conn.execute(sql.format(p=self.p), params).fetchall()
 
@@ -164,9 +170,12 @@ class PgCatalog:
         ]
 
     def add_root(self, path: str, label: str) -> Root:
-        now = time.time()
-        self._run("INSERT INTO {p}roots (path, label, added_at) VALUES (%s, %s, %s)", (path, label, now))
-        return Root(path, label, now)
+        """Record a folder; one that another ingest recorded a moment ago is returned as it recorded it."""
+        self._run(
+            "INSERT INTO {p}roots (path, label, added_at) VALUES (%s, %s, %s) ON CONFLICT (path) DO NOTHING",
+            (path, label, time.time()),
+        )
+        return Root(*self._one("SELECT path, label, added_at, last_ingest FROM {p}roots WHERE path = %s", (path,)))
 
     def adopt_files(self, root: str) -> int:
         return self._run("UPDATE {p}files SET root = %s WHERE root IS NULL", (root,))
@@ -242,6 +251,26 @@ class PgCatalog:
 
     def pending(self) -> list[str]:
         return [row[0] for row in self._all("SELECT source FROM {p}pending ORDER BY source")]
+
+    # -- claims: which of several ingests reads which file -----------------------------
+    def claim(self, sources: Sequence[str]) -> list[str]:
+        """Those of `sources` this writer may read: claimed now, or already its own. A file another
+        ingest claimed is left to it; claims last until the last writer closes (index/pg_index.py)."""
+        if not sources:
+            return []
+        rows = self._all(
+            "INSERT INTO {p}claims (source, owner, claimed_at) SELECT s, %s, %s FROM unnest(%s::text[]) AS s "
+            "ON CONFLICT (source) DO UPDATE SET claimed_at = EXCLUDED.claimed_at WHERE {p}claims.owner = EXCLUDED.owner "
+            "RETURNING source",
+            (self.owner, time.time(), list(sources)),
+            write=True,
+        )
+        mine = {row[0] for row in rows}
+        return [s for s in sources if s in mine]
+
+    def clear_claims(self) -> None:
+        """Forget every claim: called by a writer that knows it is the only one (the others died)."""
+        self._run("DELETE FROM {p}claims")
 
     # -- writes -------------------------------------------------------------
     def _terms(self, text: str) -> dict[str, int]:

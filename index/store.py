@@ -104,6 +104,7 @@ class Index:
         self.write_seconds = StageClock()  # wall seconds per step of the writes (`write_files`)
         self.words = words if words is not None else TantivyLexical(Path(path) / LEXICAL_DIR, write=lock_fd is not None)
         self._on_close = on_close
+        self._repaired: list[str] | None = None  # what the open repaired already (`mark_repaired`)
 
     def for_thread(self) -> "Index":
         """A reader of this index for another thread: its own catalog connection and lexical reader,
@@ -261,8 +262,16 @@ class Index:
     # hold more (vectors of a file being replaced or removed) only for sources in the
     # journal (`pending`); `repair` deletes those extras on the next write-open.
 
+    def mark_repaired(self, sources: list[str]) -> None:
+        """The repair is done (or, with other writers at work, not this writer's to do): `repair`
+        returns `sources` once, then nothing (index/pg_index.py)."""
+        self._repaired = list(sources)
+
     def repair(self) -> list[str]:
         """Settle what an earlier, killed ingest left: returns the sources it touched."""
+        if self._repaired is not None:
+            done, self._repaired = self._repaired, []
+            return done
         pending = self.catalog.pending()
         if pending:
             log.info("repairing %d file(s) left by an interrupted ingest", len(pending))

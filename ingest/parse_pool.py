@@ -159,6 +159,10 @@ def worker_count(requested: int, files: int) -> int:
     return max(1, min(requested if requested > 0 else cores - 1, files))
 
 
+Claim = Callable[[list[Task]], list[Task]]
+CLAIM_AHEAD = 4  # files claimed at a time when several ingests share an index
+
+
 class ParsePool:
     """`results(tasks)` yields a `Parsed` per task as workers finish them, keeping a few in flight."""
 
@@ -183,11 +187,13 @@ class ParsePool:
             )
         return self._pool
 
-    def prefetch(self, tasks: list[Task]) -> None:
+    def prefetch(self, tasks: list[Task], claim: Claim | None = None) -> None:
         """Start the workers (each spends a few tenths of a second importing and loading the tokenizer)
         and let them read the first of `tasks` before the caller has settled what to read (the vector
-        store is still opening): `results` takes up those it is given again, drops the rest."""
-        for task in tasks[: self.workers * 4]:
+        store is still opening): `results` takes up those it is given again, drops the rest.
+        `claim`: as for `results`."""
+        first = tasks[: self.workers * 4]
+        for task in claim(first) if claim is not None else first:
             self._prefetched[task] = self._start().submit(parse, task, self.max_bytes)
 
     def ready(self) -> bool:
@@ -210,17 +216,31 @@ class ParsePool:
                 out.append((task.source, len(parsed.chunks) if parsed.status == "read" else None))
         return out
 
-    def results(self, tasks: Iterable[Task], on_wait: Callable[[], None] | None = None) -> Iterator[Parsed]:
-        """`on_wait()`: called before each wait for a worker (`reading()` says for which files)."""
+    def results(
+        self, tasks: Iterable[Task], on_wait: Callable[[], None] | None = None, claim: Claim | None = None
+    ) -> Iterator[Parsed]:
+        """`on_wait()`: called before each wait for a worker (`reading()` says for which files).
+        `claim(tasks)`: those of `tasks` this ingest may read (several ingests share an index:
+        index/pg_index.py); asked a few files ahead of the readers, the others are left out."""
         queue: list[tuple[Task, int]] = [(t, 1) for t in tasks]
         queue.reverse()  # popped from the end: files go in the order given
         wanted = {task for task, _ in queue}
         for task in [t for t in self._prefetched if t not in wanted]:
             self._prefetched.pop(task).cancel()
+        claimed, refused = set(self._prefetched), set()
         limit = self.workers * 4
         while queue or self._inflight:
             while queue and len(self._inflight) < limit:
                 task, attempt = queue.pop()
+                if claim is not None and task not in claimed:
+                    if task in refused:
+                        continue
+                    ahead = [task, *(t for t, _ in reversed(queue[-(CLAIM_AHEAD - 1) :]) if t not in claimed)]
+                    got = set(claim(ahead))
+                    claimed |= got
+                    refused |= set(ahead) - got
+                    if task not in got:
+                        continue  # another ingest reads it
                 future = self._prefetched.pop(task, None) or self._start().submit(parse, task, self.max_bytes)
                 self._inflight[future] = (task, attempt)
             if on_wait is not None:

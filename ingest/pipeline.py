@@ -37,7 +37,7 @@ from ingest.loaders.image import OFF_REASON
 from ingest.ocr import OcrOptions
 from ingest.parse_pool import ParsePool, Parsed, worker_count
 from ingest.moves import Move, find_moves
-from ingest.plan import Plan, in_scope, make_plan, reading_order
+from ingest.plan import Plan, Task, in_scope, make_plan, reading_order
 from ingest.progress import Progress
 from ingest.report import EXIT_OK, EXIT_SOME_FAILED, FileOutcome, IngestReport
 from ingest.walk import Found, find_documents
@@ -182,6 +182,11 @@ def run_ingest(
         def known_files():
             return {s: r for s, r in index.catalog.files(root=folder.path).items() if in_scope(s, scope)}
 
+        def claim(tasks: list[Task]) -> list[Task]:
+            """Those of `tasks` this ingest reads: all, unless other ingests share the index (index/pg_index.py)."""
+            mine = set(index.catalog.claim([t.source for t in tasks]))
+            return [t for t in tasks if t.source in mine]
+
         def plan_work(known) -> tuple[Plan, list[Move]]:
             work = make_plan(documents, known, folder.path, everything=reembed)
             moves = [] if reembed else find_moves(work.to_read, [known[s] for s in work.removed], file_sha256, _stat)
@@ -195,7 +200,7 @@ def run_ingest(
             # read the first files, the vector store opens (in a thread) and the model loads (here).
             # They overlap. Nothing is written until the store has settled what a killed ingest left.
             pool = parse_pool(len(first_look.to_read))
-            pool.prefetch(reading_order(first_look.to_read))
+            pool.prefetch(reading_order(first_look.to_read), claim)
             index.open_vectors_soon()
             if any(task.known_hash is None for task in first_look.to_read):  # new files: surely embedded
                 embedder.load()
@@ -207,6 +212,9 @@ def run_ingest(
             work, moves = plan_work(known)
         else:
             work = first_look
+        if moves:
+            mine = set(index.catalog.claim([m.task.source for m in moves]))
+            moves = [m for m in moves if m.task.source in mine]  # another ingest sharing the index moves the rest
         if moves:
             moved = set(index.move_files([(m.old.source, m.record) for m in moves]))
             for m in moves:
@@ -230,7 +238,7 @@ def run_ingest(
         if work.to_read:
             progress.expect((task.source, task.size) for task in work.to_read)
             pool = pool or parse_pool(len(work.to_read))
-            _read_embed_write(pool, reading_order(work.to_read), known, index, embedder, record, progress, clock)
+            _read_embed_write(pool, reading_order(work.to_read), known, index, embedder, record, progress, clock, claim)
             report.embedding_backend = embedder.backend if embedder.loaded else ""
             report.embedding_compute = embedder.compute if embedder.loaded else ""
         reading_done = time.perf_counter()
@@ -300,10 +308,12 @@ def _settle_failures(
 ) -> None:
     """Record this run's failures of the folder; mark those acknowledged before, for the same
     reason and the same file (size and mtime), as known: they no longer make the exit code 3.
-    With a `scope` (ingest/plan.py, `in_scope`), the failures outside it stay as they were."""
+    With a `scope` (ingest/plan.py, `in_scope`), the failures outside it stay as they were, and so do
+    those of files still there that this run left to another ingest sharing the index (not claimed)."""
     before = index.catalog.failures(root=folder.path)
     now = time.time()
-    failures = [f for s, f in before.items() if not in_scope(s, scope)]
+    decided = {o.source for o in report.outcomes}
+    failures = [f for s, f in before.items() if not in_scope(s, scope) or (s in paths and s not in decided)]
     for outcome in report.failed:
         size = mtime = None
         with contextlib.suppress(OSError, KeyError):
@@ -361,13 +371,23 @@ class _Writer:
 
 
 def _read_embed_write(
-    pool: ParsePool, tasks, known, index: Index, embedder: Embedder, record, progress: Progress, clock: StageClock
+    pool: ParsePool,
+    tasks,
+    known,
+    index: Index,
+    embedder: Embedder,
+    record,
+    progress: Progress,
+    clock: StageClock,
+    claim=None,
 ) -> None:
     group = _Group()
     writer = _Writer(index, clock)
     try:
         progress.follow(pool.reading, pool.finished)
-        for parsed in _timed(pool.results(tasks, on_wait=progress.redraw), clock, "main waiting for files"):
+        for parsed in _timed(
+            pool.results(tasks, on_wait=progress.redraw, claim=claim), clock, "main waiting for files"
+        ):
             crashpoint("parsed")
             clock.merge(parsed.seconds)
             progress.file_read(parsed.source, len(parsed.chunks) if parsed.status == "read" else None)

@@ -135,15 +135,52 @@ def test_remove_takes_a_file_out_of_the_database(server, tmp_path):
     assert all(h["source"] != "kettle_manual.docx" for h in search(url, "kettle error codes", "--mode", "bm25"))
 
 
-def test_a_second_writer_is_refused_while_one_writes(server, tmp_path):
-    from index import open_index
+def ingests_at_once(folder, url, reports, kill_first_at: str | None = None) -> list[subprocess.CompletedProcess]:
+    """Two `localgpt ingest` processes started together on one folder and one database index."""
+    procs = []
+    for n, report in enumerate(reports):
+        env = {**os.environ}
+        if n == 0 and kill_first_at:
+            env["LOCALGPT_TEST_KILL_AT"] = kill_first_at
+        command = localgpt_cmd("ingest", "--source-dir", str(folder), "--index-url", url, "--report", str(report))
+        procs.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+    done = []
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        done.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
+    return done
 
-    url = url_for(server, f"lock_{uuid.uuid4().hex[:8]}")
-    with open_index("unused", write=True, index_url=url):
-        refused = run("ingest", "--source-dir", str(SAMPLES), "--index-url", url, check=False)
-    assert refused.returncode != 0
-    assert "Another ingest is writing to the index at postgresql://" in refused.stderr, refused.stderr
-    assert run("ingest", "--source-dir", str(SAMPLES), "--index-url", url).returncode == 0  # the lock went with it
+
+def test_two_ingests_at_once_read_each_file_once_and_end_in_the_clean_index(server, tmp_path):
+    folder = tmp_path / "notes"
+    many_notes(folder, 40)
+    clean, url = url_for(server, f"one_{uuid.uuid4().hex[:8]}"), url_for(server, f"two_{uuid.uuid4().hex[:8]}")
+    run("ingest", "--source-dir", str(folder), "--index-url", clean)
+    reports = [tmp_path / "a.json", tmp_path / "b.json"]
+    for done in ingests_at_once(folder, url, reports):
+        assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    read = [{f["source"] for f in json.loads(r.read_text())["files"] if f["status"] == "new"} for r in reports]
+    assert not read[0] & read[1]  # no file read and embedded by both
+    assert read[0] | read[1] == {f"note{i:03d}.txt" for i in range(40)}
+    after, expected = state(url), state(clean)
+    assert after["chunks"] == expected["chunks"] and after["files"] == expected["files"]
+    assert after["vectors"] == [cid for cid, _, _ in after["chunks"]] and after["pending"] == []
+    assert [c.id for c in after["bm25"]] == [c.id for c in expected["bm25"]]
+
+
+def test_one_of_two_ingests_killed_then_a_rerun_ends_in_the_clean_index(server, tmp_path):
+    folder = tmp_path / "notes"
+    many_notes(folder, 40)
+    clean, url = url_for(server, f"one_{uuid.uuid4().hex[:8]}"), url_for(server, f"kill_{uuid.uuid4().hex[:8]}")
+    run("ingest", "--source-dir", str(folder), "--index-url", clean)
+    killed, other = ingests_at_once(folder, url, [tmp_path / "a.json", tmp_path / "b.json"], kill_first_at="vectors")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr[-2000:]
+    assert other.returncode == 0, other.stdout + other.stderr[-3000:]
+    run("ingest", "--source-dir", str(folder), "--index-url", url)
+    after, expected = state(url), state(clean)
+    assert after["chunks"] == expected["chunks"] and after["files"] == expected["files"]
+    assert after["vectors"] == [cid for cid, _, _ in after["chunks"]] and after["pending"] == []
+    assert [c.id for c in after["bm25"]] == [c.id for c in expected["bm25"]]
 
 
 def state(url: str) -> dict:
