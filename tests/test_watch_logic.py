@@ -583,3 +583,19 @@ def test_the_watcher_child_gets_the_servers_settings():
     back = load_settings(environ={env_var(name): _as_env(getattr(settings, name)) for name in PASSED})
     assert all(getattr(back, name) == getattr(settings, name) for name in PASSED)
     assert back.follow_external_links is True and back.watch_debounce == 2.5 and back.db == Path("/x/db")
+
+
+def test_a_folder_the_first_pass_cannot_ingest_stops_the_watcher_with_the_reason(tmp_path):
+    from core.errors import SourceError
+    from core.settings import load_settings
+
+    def refuse(settings, **kwargs):
+        raise SourceError(f"{settings.source_dir} is inside /d, which this index already holds.")
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    watcher = Watcher(load_settings({"db": tmp_path / "db"}, environ={}), WatchOptions((str(docs),)), ingest=refuse)
+    with pytest.raises(SourceError, match="which this index already holds"):
+        watcher.run()
+    assert read_status(tmp_path / "db").state == "stopped"
+    os.close(take_watch_lock(tmp_path / "db"))  # the lock was released

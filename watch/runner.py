@@ -145,7 +145,7 @@ class Watcher:
         for folder in batch.folders():
             # the whole folder: [""] (None would refuse an empty folder, which a watcher waits on)
             only = [""] if folder in batch.rescan else sorted(batch.paths.get(folder, ()))
-            report = self._ingest(folder, only)
+            report = self._ingest(folder, only, first_pass)
             if report is not None:
                 line.add(report)
                 self._tell_failures(report)
@@ -163,7 +163,10 @@ class Watcher:
             self.status.state = state
             write_status(Path(self.settings.db), self.status)
 
-    def _ingest(self, folder: str, only: Sequence[str]) -> IngestReport | None:
+    def _ingest(self, folder: str, only: Sequence[str], first_pass: bool = False) -> IngestReport | None:
+        """One folder's part of a batch. A folder the first pass cannot ingest (inside another
+        folder of the index, a bad .localgptignore) stops the watcher with the reason; later, a
+        batch that meets such an error says so and the watcher goes on (the next change retries)."""
         from ingest.pipeline import run_ingest
 
         ingest = self._ingest_fn or run_ingest
@@ -179,6 +182,8 @@ class Watcher:
                 if self._stop.wait(BUSY_RETRY_S):
                     return None
             except SourceError as exc:
+                if first_pass:
+                    raise
                 self.say(f"{folder}: {exc}")
                 return None
 
