@@ -10,6 +10,7 @@ to date. The destination must be empty or built with the same embedding model an
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -61,6 +62,17 @@ def copy_index(source: Index, dest: Index, on_batch: Callable[[int], None] | Non
             report.unchanged += 1
         else:
             wanted.append(record)
+    bulk = getattr(dest.vectors, "deferred_search_index", None)  # a store that builds its graph once, at the end
+    with bulk() if bulk is not None else contextlib.nullcontext():
+        _copy_files(source, dest, wanted, report, on_batch)
+    for root in source.catalog.roots():
+        dest.catalog.set_failures(root.path, list(source.catalog.failures(root.path).values()))
+        if root.last_ingest is not None:
+            dest.catalog.set_root_ingested(root.path)
+    return report
+
+
+def _copy_files(source: Index, dest: Index, wanted: list, report: CopyReport, on_batch) -> None:
     for start in range(0, len(wanted), FILES_PER_BATCH):
         batch = wanted[start : start + FILES_PER_BATCH]
         entries, vectors = [], []
@@ -83,8 +95,3 @@ def copy_index(source: Index, dest: Index, on_batch: Callable[[int], None] | Non
         report.chunks += sum(len(chunks) for _, chunks in entries)
         if on_batch:
             on_batch(len(report.copied))
-    for root in source.catalog.roots():
-        dest.catalog.set_failures(root.path, list(source.catalog.failures(root.path).values()))
-        if root.last_ingest is not None:
-            dest.catalog.set_root_ingested(root.path)
-    return report

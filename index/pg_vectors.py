@@ -20,7 +20,8 @@ methods as Chroma (index/vector_store.py) and passes the same contract (tests/st
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 TABLE = "vectors"
 SEARCH_DEPTH = 500  # hnsw.ef_search: candidates the graph search keeps (pgvector's default is 40)
 SCAN_TUPLES = 100_000  # hnsw.max_scan_tuples: how far an iterative scan may go for a filtered query
+BUILD_MEMORY = "1GB"  # maintenance_work_mem while the HNSW graph is built: in memory up to ~1M vectors of 384
 
 
 class PgVectorStore:
@@ -42,6 +44,7 @@ class PgVectorStore:
         self.schema = db.schema
         self._table = f"{db.prefix}{TABLE}"
         self._created = False  # the table and its indexes exist (made by this process or found)
+        self._deferred = False  # a bulk load is under way: the HNSW graph is built at its end
 
     def _connection(self):
         return self.db.connection()
@@ -62,10 +65,33 @@ class PgVectorStore:
             f"meta jsonb NOT NULL, embedding vector({int(dimensions)}) NOT NULL)"
         )
         conn.execute(f"CREATE INDEX IF NOT EXISTS vectors_source ON {self._table} (source)")
+        if not self._deferred:
+            self._create_search_index(conn)
+        self._created = True
+
+    def _create_search_index(self, conn) -> None:
+        conn.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
         conn.execute(
             f"CREATE INDEX IF NOT EXISTS vectors_hnsw ON {self._table} USING hnsw (embedding vector_cosine_ops)"
         )
-        self._created = True
+
+    @contextmanager
+    def deferred_search_index(self) -> Iterator[None]:
+        """Load many vectors into an empty store without its HNSW graph, then build the graph once
+        (several times faster than growing it row by row: `localgpt index copy`). A store that holds
+        vectors already keeps its graph. Killed part-way, the next write builds it."""
+        with self._connection() as conn:
+            empty = not self._exists(conn) or not conn.execute(f"SELECT 1 FROM {self._table} LIMIT 1").fetchone()
+            if empty and self._exists(conn):
+                conn.execute(f"DROP INDEX IF EXISTS {self.db.prefix}vectors_hnsw")
+        self._deferred, self._created = empty, False
+        try:
+            yield
+        finally:
+            self._deferred, self._created = False, False
+            with self._connection() as conn, conn.transaction():
+                if self._exists(conn):
+                    self._create_search_index(conn)
 
     # -- writes ---------------------------------------------------------------------
     def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None:
@@ -76,16 +102,19 @@ class PgVectorStore:
         vectors = np.asarray(vectors, dtype=np.float32)
         with self._connection() as conn, conn.transaction():
             self._create(conn, vectors.shape[1])
-            rows = [
-                (cid, str(meta.get("source", "")), Jsonb(dict(meta)), vectors[n])
-                for n, (cid, meta) in enumerate(zip(ids, metadatas))
-            ]
             with conn.cursor() as cur:
-                cur.executemany(
-                    f"INSERT INTO {self._table} (id, source, meta, embedding) VALUES (%s, %s, %s, %s) "
+                # Binary COPY into a scratch table, then one upsert: a write of thousands of vectors
+                # costs one statement, not one per row.
+                cur.execute(f"CREATE TEMP TABLE incoming (LIKE {self._table} INCLUDING DEFAULTS) ON COMMIT DROP")
+                with cur.copy("COPY incoming (id, source, meta, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
+                    copy.set_types(["text", "text", "jsonb", "vector"])
+                    for n, (cid, meta) in enumerate(zip(ids, metadatas)):
+                        copy.write_row((cid, str(meta.get("source", "")), Jsonb(dict(meta)), vectors[n]))
+                cur.execute(
+                    f"INSERT INTO {self._table} (id, source, meta, embedding) "
+                    "SELECT DISTINCT ON (id) id, source, meta, embedding FROM incoming "
                     "ON CONFLICT (id) DO UPDATE SET source = EXCLUDED.source, meta = EXCLUDED.meta, "
-                    "embedding = EXCLUDED.embedding",
-                    rows,
+                    "embedding = EXCLUDED.embedding"
                 )
 
     def delete_ids(self, ids: Sequence[str]) -> None:

@@ -114,6 +114,10 @@ def test_a_folder_index_copied_into_the_database_finds_the_same(team, server):
     done = run("index", "copy", "--db", str(local), "--to", copied)
     assert "4 files" in done.stdout and "0 unchanged" in done.stdout, done.stdout
     assert top_hits({"index_url": copied}) == top_hits({"db": local})
+    import psycopg
+
+    with psycopg.connect(server.get_uri()) as conn:  # the vectors' HNSW graph, built once after the load
+        assert conn.execute("SELECT to_regclass('copied.vectors_hnsw')").fetchone()[0] is not None
     again = run("index", "copy", "--db", str(local), "--to", copied)
     assert "0 files (0 chunks) copied, 4 unchanged, 0 removed" in again.stdout, again.stdout
 
