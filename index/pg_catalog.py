@@ -16,11 +16,13 @@ terms (Tantivy matches them as a phrase).
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import time
 from typing import Iterable, Sequence
 
+from core.errors import IndexMismatchError
 from core.filters import Filter
 from core.index_text import head_of, index_text
 from core.types import Chunk
@@ -29,8 +31,19 @@ from index.lexical import query_words
 from index.pg_connect import PgDatabase
 from index.pg_filter import pg_where
 
+log = logging.getLogger(__name__)
+
 POSTGRES = "postgres"  # the lexical engine an index on PostgreSQL names (`lexical_engine`)
-SCHEMA_VERSION = "1"  # info key pg_schema: the layout of these tables
+SCHEMA_VERSION = 2  # info key pg_schema: the layout of these tables (SCHEMA is the newest one)
+# How a schema of each older version becomes the next, in place, in one transaction each.
+MIGRATIONS = {
+    1: (  # 1 -> 2: terms keyed by (chunk, term), with a covering index by term (pruned BM25 reads both ways)
+        "ALTER TABLE {p}terms DROP CONSTRAINT IF EXISTS terms_pkey",
+        "ALTER TABLE {p}terms ADD PRIMARY KEY (chunk, term)",
+        "DROP INDEX IF EXISTS {p}terms_by_chunk",
+        "CREATE INDEX IF NOT EXISTS terms_by_term ON {p}terms (term) INCLUDE (chunk, tf)",
+    ),
+}
 K1, B = 1.2, 0.75
 ROW_BUDGET = 10_000  # postings the rarest terms may bring as candidates (as index/lexical.py)
 
@@ -102,15 +115,42 @@ class PgCatalog:
         self._words = None  # the analyzer, made on first use
         self.rows_written = 0  # chunks this process wrote or deleted (pg_index.py analyzes after many)
         if setup:
-            with db.transaction() as conn:
-                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"localgpt-schema:{db.schema}",))
-                for statement in SCHEMA.format(p=self.p).split(";\n"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(
-                    f"INSERT INTO {self.p}info (key, value) VALUES ('pg_schema', %s) ON CONFLICT DO NOTHING",
-                    (SCHEMA_VERSION,),
-                )
+            self._set_up()
+        else:
+            self._check_version(self.schema_version())
+
+    def schema_version(self) -> int:
+        row = self._one("SELECT value FROM {p}info WHERE key = 'pg_schema'")
+        return int(row[0]) if row else SCHEMA_VERSION
+
+    def _check_version(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise IndexMismatchError(
+                f"The index at {self.path} was written by a newer localgpt (schema {version}; this one knows "
+                f"{SCHEMA_VERSION}). Upgrade localgpt on this host."
+            )
+
+    def _set_up(self) -> None:
+        """Create the tables of a new index, or bring an older index's up to date, in place (under a
+        lock: two writers starting at once do it once)."""
+        with self.db.transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"localgpt-schema:{self.db.schema}",))
+            had = conn.execute("SELECT to_regclass(%s)", (f"{self.p}info",)).fetchone()[0] is not None
+            row = conn.execute(f"SELECT value FROM {self.p}info WHERE key = 'pg_schema'").fetchone() if had else None
+            version = int(row[0]) if row else SCHEMA_VERSION
+            self._check_version(version)
+            for older in range(version, SCHEMA_VERSION):
+                log.warning("upgrading the index at %s from schema %d to %d", self.path, older, older + 1)
+                for statement in MIGRATIONS[older]:
+                    conn.execute(statement.format(p=self.p))
+            for statement in SCHEMA.format(p=self.p).split(";\n"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(
+                f"INSERT INTO {self.p}info (key, value) VALUES ('pg_schema', %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                (str(SCHEMA_VERSION),),
+            )
 
     def for_thread(self) -> "PgCatalog":
         """The catalog for another thread: this one (its pool hands each thread its own connection)."""

@@ -342,3 +342,42 @@ def test_a_file_moved_inside_the_folder_keeps_its_chunks_in_the_database(server,
     assert after["vectors"] == [cid for cid, _, _ in after["chunks"]] and after["pending"] == []
     hits = search(url, "How many days a week may everyone work remotely?", "--mode", "bm25")
     assert hits[0]["source"] == "policies/handbook.md", hits[:1]
+
+
+def test_an_index_of_an_older_schema_is_upgraded_in_place_and_a_newer_one_refused(server, tmp_path):
+    """Schema 1 keyed each term by (term, chunk); 2 keys it by (chunk, term) with a covering index by
+    term. An index written as 1 is upgraded by the next ingest, in place, and searches as before."""
+    import psycopg
+
+    folder = tmp_path / "docs"
+    shutil.copytree(SAMPLES, folder)
+    schema = f"old_{uuid.uuid4().hex[:8]}"
+    url = url_for(server, schema)
+    run("ingest", "--source-dir", str(folder), "--index-url", url)
+    before = search(url, "notice period to end the lease", "--mode", "bm25")
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:  # back to schema 1's layout
+        conn.execute(f"ALTER TABLE {schema}.terms DROP CONSTRAINT terms_pkey")
+        conn.execute(f"ALTER TABLE {schema}.terms ADD PRIMARY KEY (term, chunk)")
+        conn.execute(f"DROP INDEX {schema}.terms_by_term")
+        conn.execute(f"CREATE INDEX terms_by_chunk ON {schema}.terms (chunk)")
+        conn.execute(f"DROP TABLE {schema}.claims")
+        conn.execute(f"UPDATE {schema}.info SET value = '1' WHERE key = 'pg_schema'")
+    assert search(url, "notice period to end the lease", "--mode", "bm25") == before  # readers manage as it is
+    done = run("ingest", "--source-dir", str(folder), "--index-url", url)
+    assert "upgrading the index" in done.stderr and "from schema 1 to 2" in done.stderr, done.stderr
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        key = conn.execute(
+            "SELECT array_agg(a.attname ORDER BY k.ord) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(att, ord) "
+            "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.att "
+            "WHERE n.nspname = %s AND c.relname = 'terms' AND i.indisprimary",
+            (schema,),
+        ).fetchone()[0]
+        assert key == ["chunk", "term"]
+        assert conn.execute(f"SELECT value FROM {schema}.info WHERE key = 'pg_schema'").fetchone()[0] == "2"
+        assert conn.execute(f"SELECT to_regclass('{schema}.terms_by_term')").fetchone()[0] is not None
+    assert search(url, "notice period to end the lease", "--mode", "bm25") == before
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute(f"UPDATE {schema}.info SET value = '99' WHERE key = 'pg_schema'")  # from a newer localgpt
+    refused = run("search", "--index-url", url, "notice period", check=False)
+    assert refused.returncode != 0 and "written by a newer localgpt (schema 99" in refused.stderr, refused.stderr
