@@ -37,6 +37,20 @@ def _lexical_facts(index) -> str:
     return f"Tantivy, {held} chunks, in step"
 
 
+def _what_built_it(index, info: dict[str, str]) -> dict[str, object]:
+    """What any index says of itself: how much it holds, what built it, when."""
+    return {
+        "files": index.catalog.file_count(),
+        "chunks": index.catalog.chunk_count(),
+        "embedding_model": info.get("embedding_model"),
+        "embedding_fingerprint": info.get("embedding_fingerprint"),
+        "embedding_precision": precision_of(info),
+        "chunk_tokens": info.get("chunk_tokens"),
+        "created": _when(info.get("created_at")),
+        "last_ingest": _when(info.get("last_ingest")),
+    }
+
+
 def database_index_facts(url: str) -> tuple[dict[str, object], list[Problem]]:
     """The index in a PostgreSQL database (`--index-url`): where, what it holds, what built it."""
     from index.pg_connect import parse_index_url
@@ -56,16 +70,9 @@ def database_index_facts(url: str) -> tuple[dict[str, object], list[Problem]]:
     try:
         info = index.catalog.info()
         facts.update(
-            files=index.catalog.file_count(),
-            chunks=index.catalog.chunk_count(),
+            **_what_built_it(index, info),
             vectors=index.vectors.count(),
-            embedding_model=info.get("embedding_model"),
-            embedding_fingerprint=info.get("embedding_fingerprint"),
-            embedding_precision=precision_of(info),
-            chunk_tokens=info.get("chunk_tokens"),
             schema=info.get("pg_schema"),
-            created=_when(info.get("created_at")),
-            last_ingest=_when(info.get("last_ingest")),
             lexical_index="PostgreSQL: BM25 over each chunk's terms, written with the chunk",
             pending_writes=len(index.catalog.pending()),
         )
@@ -112,15 +119,8 @@ def index_facts(
         lexical = _lexical_facts(index)
         watcher = read_status(db)
         facts.update(
-            files=index.catalog.file_count(),
-            chunks=index.catalog.chunk_count(),
-            embedding_model=info.get("embedding_model"),
-            embedding_fingerprint=info.get("embedding_fingerprint"),
-            embedding_precision=precision_of(info),
-            chunk_tokens=info.get("chunk_tokens"),
+            **_what_built_it(index, info),
             size_on_disk=human_bytes(_size(db)),
-            created=_when(info.get("created_at")),
-            last_ingest=_when(info.get("last_ingest")),
             last_source_dir=info.get("source_dir"),
             vectors=(
                 f"Chroma server {info.get('chroma_url')}, collection {info.get('chroma_collection')}"

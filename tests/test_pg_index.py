@@ -381,3 +381,15 @@ def test_an_index_of_an_older_schema_is_upgraded_in_place_and_a_newer_one_refuse
         conn.execute(f"UPDATE {schema}.info SET value = '99' WHERE key = 'pg_schema'")  # from a newer localgpt
     refused = run("search", "--index-url", url, "notice period", check=False)
     assert refused.returncode != 0 and "written by a newer localgpt (schema 99" in refused.stderr, refused.stderr
+
+
+def test_doctor_reports_the_database_index_and_names_a_server_it_cannot_reach(team):
+    url, _, _ = team
+    report = json.loads(run("doctor", "--index-url", url, "--json", check=False).stdout)
+    index = report["index"]
+    assert index["location"].startswith("postgresql://") and "(schema team)" in index["location"]
+    assert index["files"] == 4 and index["vectors"] == index["chunks"] > 0 and index["pending_writes"] == 0
+    down = run("doctor", "--index-url", "postgresql://localgpt:secret@127.0.0.1:1/team", "--json", check=False)
+    problems = json.loads(down.stdout)["problems"]
+    unreachable = [p for p in problems if p["reason"] == "index-unreachable"]
+    assert unreachable and "127.0.0.1:1" in unreachable[0]["message"] and "secret" not in down.stdout
