@@ -65,7 +65,8 @@ def parse_index_url(url: str) -> PgAddress:
     """postgresql://user:password@host:port/database[?schema=NAME&...other libpq options]."""
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in ("postgresql", "postgres"):
-        raise PgServerError(f"--index-url must start with postgresql:// (got {url!r}).")
+        shown = f"{parts.scheme}://…" if parts.scheme else "an address without a scheme"  # never the password
+        raise PgServerError(f"--index-url must start with postgresql:// (got {shown}).")
     query = parse_qsl(parts.query, keep_blank_values=True)
     schema = next((v for k, v in query if k == "schema"), DEFAULT_SCHEMA) or DEFAULT_SCHEMA
     rest = urlencode([(k, v) for k, v in query if k != "schema"])
