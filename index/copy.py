@@ -73,6 +73,7 @@ def copy_index(source: Index, dest: Index, on_batch: Callable[[int], None] | Non
 
 
 def _copy_files(source: Index, dest: Index, wanted: list, report: CopyReport, on_batch) -> None:
+    dims = int(source.catalog.info().get("dimensions") or 0)
     for start in range(0, len(wanted), FILES_PER_BATCH):
         batch = wanted[start : start + FILES_PER_BATCH]
         entries, vectors = [], []
@@ -88,7 +89,6 @@ def _copy_files(source: Index, dest: Index, wanted: list, report: CopyReport, on
                 )
             entries.append((record, ordered))
             vectors.extend(stored[c.id] for c in ordered)
-        dims = int(source.catalog.info().get("dimensions") or 0)
         matrix = np.asarray(vectors, dtype=np.float32) if vectors else np.zeros((0, dims), dtype=np.float32)
         dest.write_files(entries, matrix)
         report.copied += [record.source for record in batch]

@@ -55,7 +55,8 @@ def _tantivy():
     return tantivy
 
 
-def _analyzer():
+def word_analyzer():
+    """Tantivy's analyzer of head and text (also the PostgreSQL index's, index/pg_catalog.py: the same tokens)."""
     t = _tantivy()
     return (
         t.TextAnalyzerBuilder(t.Tokenizer.simple())
@@ -115,7 +116,7 @@ class TantivyLexical:
 
     def _words_analyzer(self):
         if self._analyzer is None:
-            self._analyzer = _analyzer()
+            self._analyzer = word_analyzer()
         return self._analyzer
 
     def _get_writer(self):

@@ -99,12 +99,6 @@ CREATE TABLE IF NOT EXISTS {p}failures (
 """
 
 
-def _analyzer():
-    from index.lexical_tantivy import _analyzer as tantivy_analyzer
-
-    return tantivy_analyzer()
-
-
 class PgCatalog:
     def __init__(self, db: PgDatabase, setup: bool = True, owner: str = ""):
         """`owner`: this writer's name among the ingests that share the index (its file claims)."""
@@ -314,10 +308,8 @@ class PgCatalog:
 
     # -- writes -------------------------------------------------------------
     def _terms(self, text: str) -> dict[str, int]:
-        if self._words is None:
-            self._words = _analyzer()
         counts: dict[str, int] = {}
-        for token in self._words.analyze(text):
+        for token in self._analyze(text):
             counts[token] = counts.get(token, 0) + 1
         return counts
 
@@ -422,6 +414,14 @@ class PgCatalog:
         self.rows_written = 0
 
     # -- the lexical index: the chunks' own terms ---------------------------------
+    def _analyze(self, text: str) -> list[str]:
+        """`text` as the index's terms (the local Tantivy index's analyzer, made on first use)."""
+        if self._words is None:
+            from index.lexical_tantivy import word_analyzer
+
+            self._words = word_analyzer()
+        return self._words.analyze(text)
+
     def lexical_changes(self) -> list[str]:
         return []  # terms are written with their chunks: nothing is ever pending
 
@@ -430,11 +430,9 @@ class PgCatalog:
 
     def question_terms(self, question: str) -> list[list[str]]:
         """The question's words (index/lexical.py), each as the index's terms."""
-        if self._words is None:
-            self._words = _analyzer()
         out = []
         for tokens in query_words(question):
-            terms = [t for part in tokens for t in self._words.analyze(part)]
+            terms = [t for part in tokens for t in self._analyze(part)]
             if terms and terms not in out:
                 out.append(terms)
         return out
@@ -506,11 +504,9 @@ class PgCatalog:
         """For each word, how many chunks hold all its terms."""
         from core.words import tokens as word_tokens
 
-        if self._words is None:
-            self._words = _analyzer()
         counts = {}
         for word in words:
-            terms = sorted({t for part in word_tokens(word) for t in self._words.analyze(part)})
+            terms = sorted({t for part in word_tokens(word) for t in self._analyze(part)})
             counts[word] = (
                 int(
                     self._one(

@@ -38,6 +38,11 @@ LOCK_CLASS = 7_240_531  # the first key of the writers' advisory lock; the secon
 WAIT_FOR_REPAIR_S = 600  # a writer waits this long for another's repair to end
 
 
+def _lock_key(db: PgDatabase) -> tuple[int, str]:
+    """The writers' advisory lock: our class, and the schema (hashed by the server)."""
+    return LOCK_CLASS, f"localgpt-ingest:{db.schema}"
+
+
 def _writers_lock(db: PgDatabase) -> tuple[psycopg.Connection, bool]:
     """The writers' lock on a connection of its own, and whether this writer is alone (holding it
     exclusively: it must share it once it has repaired)."""
@@ -45,7 +50,7 @@ def _writers_lock(db: PgDatabase) -> tuple[psycopg.Connection, bool]:
         conn = psycopg.connect(db.address.url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True)
     except psycopg.OperationalError as exc:
         raise db.unreachable(exc) from exc
-    key = (LOCK_CLASS, f"localgpt-ingest:{db.schema}")
+    key = _lock_key(db)
     if conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", key).fetchone()[0]:
         return conn, True
     conn.execute(f"SET lock_timeout = '{WAIT_FOR_REPAIR_S}s'")
@@ -54,7 +59,7 @@ def _writers_lock(db: PgDatabase) -> tuple[psycopg.Connection, bool]:
 
 
 def _share(conn: psycopg.Connection, db: PgDatabase) -> None:
-    key = (LOCK_CLASS, f"localgpt-ingest:{db.schema}")
+    key = _lock_key(db)
     conn.execute("SELECT pg_advisory_lock_shared(%s, hashtext(%s))", key)
     conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", key)
 
@@ -62,7 +67,7 @@ def _share(conn: psycopg.Connection, db: PgDatabase) -> None:
 def _forget_claims_if_last(conn: psycopg.Connection, db: PgDatabase, catalog: PgCatalog) -> None:
     """The last writer to finish forgets every claim. While others still write, the claims stay: a
     file this writer read must not be read again by one that planned it before it was written."""
-    key = (LOCK_CLASS, f"localgpt-ingest:{db.schema}")
+    key = _lock_key(db)
     try:
         conn.execute("SELECT pg_advisory_unlock_shared(%s, hashtext(%s))", key)
         last = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", key).fetchone()[0]
