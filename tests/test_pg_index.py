@@ -139,6 +139,25 @@ def test_remove_takes_a_file_out_of_the_database(server, tmp_path):
     assert all(h["source"] != "kettle_manual.docx" for h in search(url, "kettle error codes", "--mode", "bm25"))
 
 
+def _wait_for_a_claim(url: str, proc: subprocess.Popen) -> None:
+    import time
+
+    import psycopg
+
+    from index.pg_connect import parse_index_url
+
+    address = parse_index_url(url)
+    deadline = time.monotonic() + 300
+    with psycopg.connect(address.url, autocommit=True) as conn:
+        table = f"{address.schema}.claims"
+        while not (
+            conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0]
+            and conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        ):
+            assert proc.poll() is None and time.monotonic() < deadline, "the first ingest never claimed a file"
+            time.sleep(0.05)
+
+
 def ingests_at_once(folder, url, reports, kill_first_at: str | None = None) -> list[subprocess.CompletedProcess]:
     """Two `localgpt ingest` processes started together on one folder and one database index."""
     procs = []
@@ -148,6 +167,8 @@ def ingests_at_once(folder, url, reports, kill_first_at: str | None = None) -> l
             env["LOCALGPT_TEST_KILL_AT"] = kill_first_at
         command = localgpt_cmd("ingest", "--source-dir", str(folder), "--index-url", url, "--report", str(report))
         procs.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+        if n == 0 and kill_first_at:
+            _wait_for_a_claim(url, procs[0])  # so the first surely reads (and dies) before the second can take all
     done = []
     for p in procs:
         out, err = p.communicate(timeout=600)
