@@ -743,5 +743,39 @@ def serve(watch_folders: bool, **options: Any) -> None:
     run(app, engine, plan, watch=watch_folders)
 
 
+@cli.command("model-server", context_settings={"ignore_unknown_options": True})
+@setting_options("model", "n_ctx", "threads", "n_gpu_layers")
+@click.option("--host", "bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", "bind_port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--api-key-file",
+    default="",
+    help="File holding the key every request must carry (Authorization: Bearer KEY). "
+    "Off loopback without one, a key is made and printed once.",
+)
+@click.argument("extra", nargs=-1, type=click.UNPROCESSED, metavar="[-- LLAMA_CPP_SERVER_ARGS]...")
+def model_server(bind: str, bind_port: int, api_key_file: str, extra: tuple[str, ...], **options: Any) -> None:
+    """Serve a GGUF model over an OpenAI-compatible API, for another host's --llm-url.
+
+    llama-cpp-python's own server, with this install's CPU variants loaded (plain
+    `python -m llama_cpp.server` cannot load them). Arguments after `--` go to it as they are.
+
+    \b
+    localgpt model-server                                  # the bundled model on 127.0.0.1:8080
+    localgpt model-server --model big.gguf --host 0.0.0.0  # for a team: prints the key once
+    localgpt ask "..." --llm-url http://GPU-HOST:8080/v1 --llm-api-key-file key.txt
+    """
+    from generation.backends.model_server import plan_model_server, run_model_server
+
+    settings = settings_from(options)
+    plan = run_guarded(lambda: plan_model_server(settings, bind, bind_port, api_key_file))
+    click.echo(f"Serving {plan.model.name} at {plan.url}", err=True)
+    if plan.generated:
+        click.echo(f"API key (shown once; every request needs it): {plan.api_key}", err=True)
+    elif not plan.api_key:
+        click.echo("Only this machine can connect; no key is needed.", err=True)
+    run_guarded(lambda: run_model_server(plan, extra))
+
+
 if __name__ == "__main__":
     cli()

@@ -131,25 +131,25 @@ def chroma_server(data_dir: Path, port: int | None = None, log: Path | None = No
     return Server(args, port, "/api/v2/heartbeat", log or data_dir.parent / f"chroma-{port}.log", **hooks)
 
 
-def llama_server(log_dir: Path, n_ctx: int = 2048, threads: int = 2, **hooks) -> Server:
-    """llama-cpp-python's server on the bundled GGUF (tests/llama_server_main.py loads the CPU
-    variants of a portable llama.cpp build first, as the product does)."""
-    on_path()
-    from generation.backends.bundled import bundled_llm_path
-
+def llama_server(log_dir: Path, n_ctx: int = 2048, threads: int = 2, api_key_file: Path | None = None, **hooks) -> Server:
+    """`localgpt model-server` (llama-cpp-python's server, the CPU variants of a portable llama.cpp
+    build loaded first) on the bundled GGUF."""
     port = free_port()
     args = [
         sys.executable,
-        str(REPO / "tests" / "llama_server_main.py"),
-        "--model",
-        str(bundled_llm_path()),
+        str(REPO / "localgpt.py"),
+        "model-server",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
-        "--n_ctx",
+        "--n-ctx",
         str(n_ctx),
-        "--n_threads",
+        "--threads",
         str(threads),
     ]
-    return Server(args, port, "/v1/models", log_dir / f"llama-{port}.log", **hooks)
+    health = "/v1/models"
+    if api_key_file is not None:
+        args += ["--api-key-file", str(api_key_file)]
+        health = "/docs"  # open to all; it answers once the model has loaded, as every route does
+    return Server(args, port, health, log_dir / f"llama-{port}.log", **hooks)

@@ -20,8 +20,10 @@ def chroma_server(data_dir: Path, port: int | None = None) -> Server:
     return common.chroma_server(data_dir, port, allow=ALLOWED_PORTS.add, disallow=ALLOWED_PORTS.discard)
 
 
-def llama_server(log_dir: Path, n_ctx: int = 2048) -> Server:
-    return common.llama_server(log_dir, n_ctx, allow=ALLOWED_PORTS.add, disallow=ALLOWED_PORTS.discard)
+def llama_server(log_dir: Path, n_ctx: int = 2048, api_key_file: Path | None = None) -> Server:
+    return common.llama_server(
+        log_dir, n_ctx, api_key_file=api_key_file, allow=ALLOWED_PORTS.add, disallow=ALLOWED_PORTS.discard
+    )
 
 
 class _Failing(http.server.BaseHTTPRequestHandler):

@@ -270,6 +270,34 @@ def test_chat_streams_through_the_model_server(llama, sample_db):
     assert result.output.count("Sources") == 2 and "lease_agreement.pdf" in result.output
 
 
+def test_model_server_with_a_key_answers_only_requests_that_carry_it(sample_db, tmp_path):
+    import httpx
+
+    key = tmp_path / "model.key"
+    key.write_text("k" * 8 + "-model-server-key-for-tests\n")
+    server = llama_server(tmp_path, api_key_file=key).start(timeout=180)
+    try:
+        with httpx.Client(base_url=server.url, timeout=30, trust_env=False) as http:
+            assert http.get("/v1/models").status_code == 401
+            listed = http.get("/v1/models", headers={"Authorization": f"Bearer {key.read_text().strip()}"})
+            assert listed.status_code == 200
+            assert [m["id"] for m in listed.json()["data"]] == ["SmolLM2-135M-Instruct.Q4_1.gguf"]  # no host path
+        url = f"{server.url}/v1"
+        keyed = CliRunner().invoke(
+            cli, ["ask", "--db", str(sample_db), "--llm-url", url, "--llm-api-key-file", str(key), "--json", QUESTION]
+        )
+        assert keyed.exit_code == 0, keyed.output
+        assert json.loads(keyed.output)["sources"]
+        keyless = CliRunner().invoke(cli, ["ask", "--db", str(sample_db), "--llm-url", url, QUESTION])
+        assert keyless.exit_code == 1
+        assert keyless.stderr.strip().count("\n") == 0, keyless.stderr
+        assert url in keyless.stderr and "401" in keyless.stderr
+        assert key.read_text().strip() not in server.log.read_text()  # the key is never logged
+    finally:
+        server.close()
+    assert key.read_text().strip() not in " ".join(server.args)  # nor on a command line `ps` shows
+
+
 def test_a_model_server_that_is_down_is_one_line(sample_db):
     from conftest import ALLOWED_PORTS
 

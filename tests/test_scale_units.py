@@ -221,3 +221,56 @@ def test_token_counts_use_the_servers_template_where_it_has_one():
     llm = fake_server(OpenAICompatibleLLM("http://h:1/v1", fallback_n_ctx=3000), plain)
     assert llm.count_tokens([{"role": "user", "content": "x" * 300}]) >= 100
     assert llm.n_ctx == 3000  # neither /props nor /v1/models says: --n-ctx
+
+
+# -- localgpt model-server: what it will run --------------------------------------------------------
+
+
+def model_server_plan(host, key_file=""):
+    from generation.backends.model_server import plan_model_server
+
+    return plan_model_server(load_settings(environ={}), host, 8080, key_file)
+
+
+def test_the_model_server_on_loopback_needs_no_key():
+    from generation.backends.model_server import server_arguments
+
+    plan = model_server_plan("127.0.0.1")
+    assert plan.api_key == "" and not plan.generated
+    arguments = server_arguments(plan, ("--verbose", "False"))
+    assert "--api_key" not in arguments
+    assert arguments[arguments.index("--model") + 1] == str(plan.model) and plan.model.suffix == ".gguf"
+    assert arguments[-2:] == ["--verbose", "False"]  # after `--`, passed on as given
+
+
+def test_the_model_server_off_loopback_makes_a_key_and_hides_it_from_its_repr():
+    from generation.backends.model_server import server_arguments
+
+    plan = model_server_plan("0.0.0.0")
+    assert plan.generated and len(plan.api_key) >= 16
+    assert plan.api_key not in repr(plan)
+    arguments = server_arguments(plan)
+    assert arguments[arguments.index("--api_key") + 1] == plan.api_key
+
+
+def test_the_model_server_reads_its_key_file_and_refuses_a_short_or_missing_one(tmp_path):
+    from generation.backends.model_server import ModelServerError
+
+    good = tmp_path / "key"
+    good.write_text("a-key-of-enough-characters\n")
+    plan = model_server_plan("0.0.0.0", str(good))
+    assert plan.api_key == "a-key-of-enough-characters" and not plan.generated
+    short = tmp_path / "short"
+    short.write_text("abc")
+    with pytest.raises(ModelServerError, match="too short"):
+        model_server_plan("0.0.0.0", str(short))
+    with pytest.raises(ModelServerError, match="Cannot read the API key file"):
+        model_server_plan("0.0.0.0", str(tmp_path / "absent"))
+
+
+def test_the_model_server_command_names_a_model_file_that_is_not_gguf(tmp_path):
+    bad = tmp_path / "model.bin"
+    bad.write_bytes(b"not a model")
+    result = CliRunner().invoke(cli, ["model-server", "--model", str(bad)])
+    assert result.exit_code == 1
+    assert "is not a GGUF model file" in result.stderr
