@@ -443,6 +443,7 @@ def eval_command(
 @cli.command()
 @setting_option("db")
 @setting_option("index_url")
+@setting_option("index_password_file")
 @setting_option("embedding_model")
 @setting_option("device")
 @setting_option("model")
@@ -486,13 +487,13 @@ def documents(patterns: tuple[str, ...], folder: str | None, as_json: bool, **op
     localgpt documents --folder ~/private '*.pdf'
     localgpt documents --json | jq '.[] | select(.last_failure != "")'
     """
-    from index import open_index
+    from index import open_configured_index
     from index.listing import list_documents, render
 
     settings = settings_from(options)
 
     def run():
-        with open_index(settings.db, chroma_url=settings.chroma_url, index_url=settings.index_url) as index:
+        with open_configured_index(settings) as index:
             return list_documents(index.catalog, folder, patterns), index.catalog.roots()
 
     docs, roots = run_guarded(run)
@@ -521,7 +522,7 @@ def copy_index_command(destination: str, **options: Any) -> None:
     localgpt index copy --db ~/localgpt-db --to 'postgresql://localgpt@10.0.0.7/team?schema=handbook'
     localgpt index copy --index-url 'postgresql://localgpt@10.0.0.7/team' --to ~/backup-db
     """
-    from index import index_exists, index_label, open_index
+    from index import configured_index_exists, index_label, open_configured_index, open_index
     from index.copy import copy_index
     from index.pg_connect import is_postgres_url
 
@@ -529,10 +530,12 @@ def copy_index_command(destination: str, **options: Any) -> None:
     to_url = destination if is_postgres_url(destination) else ""
 
     def run():
-        if not index_exists(settings.db, settings.index_url):
+        if not configured_index_exists(settings):
             raise NoIndexError(f"No index at {index_label(settings.db, settings.index_url)}: nothing to copy.")
-        with open_index(settings.db, chroma_url=settings.chroma_url, index_url=settings.index_url) as source:
-            with open_index(destination, write=True, index_url=to_url) as dest:
+        with open_configured_index(settings) as source:
+            with open_index(
+                destination, write=True, index_url=to_url, password_file=settings.index_password_file
+            ) as dest:
                 return copy_index(source, dest), str(dest.path)
 
     report, where = run_guarded(run)
@@ -557,15 +560,15 @@ def remove(targets: tuple[str, ...], **options: Any) -> None:
     localgpt remove ~/old-projects
     localgpt remove 'office/drafts/*' secrets.txt
     """
-    from index import index_exists, index_label, open_index
+    from index import configured_index_exists, index_label, open_configured_index
     from index.listing import remove as remove_from, resolve_targets
 
     settings = settings_from(options)
 
     def run():
-        if not index_exists(settings.db, settings.index_url):
+        if not configured_index_exists(settings):
             raise NoIndexError(f"No index at {index_label(settings.db, settings.index_url)}: nothing to remove.")
-        with open_index(settings.db, write=True, chroma_url=settings.chroma_url, index_url=settings.index_url) as index:
+        with open_configured_index(settings, write=True) as index:
             removal = resolve_targets(index.catalog, targets)
             remove_from(index, removal)
             return removal
@@ -595,14 +598,14 @@ def acknowledge(sources: tuple[str, ...], **options: Any) -> None:
     localgpt acknowledge scans/receipt.pdf
     localgpt acknowledge            # all current failures
     """
-    from index import index_exists, index_label, open_index
+    from index import configured_index_exists, index_label, open_configured_index
 
     settings = settings_from(options)
 
     def run():
-        if not index_exists(settings.db, settings.index_url):
+        if not configured_index_exists(settings):
             raise NoIndexError(f"No index at {index_label(settings.db, settings.index_url)}: nothing to acknowledge.")
-        with open_index(settings.db, write=True, chroma_url=settings.chroma_url, index_url=settings.index_url) as index:
+        with open_configured_index(settings, write=True) as index:
             unknown = sorted(set(sources) - set(index.catalog.failures()))
             if unknown:
                 raise LocalGPTError(

@@ -131,7 +131,9 @@ def chroma_server(data_dir: Path, port: int | None = None, log: Path | None = No
     return Server(args, port, "/api/v2/heartbeat", log or data_dir.parent / f"chroma-{port}.log", **hooks)
 
 
-def llama_server(log_dir: Path, n_ctx: int = 2048, threads: int = 2, api_key_file: Path | None = None, **hooks) -> Server:
+def llama_server(
+    log_dir: Path, n_ctx: int = 2048, threads: int = 2, api_key_file: Path | None = None, **hooks
+) -> Server:
     """`localgpt model-server` (llama-cpp-python's server, the CPU variants of a portable llama.cpp
     build loaded first) on the bundled GGUF."""
     port = free_port()

@@ -64,6 +64,15 @@ SETTINGS: tuple[Setting, ...] = (
         INDEX,
     ),
     Setting(
+        "index_password_file",
+        "",
+        (
+            "File holding the password for --index-url (the password alone on its first line; owner-only, chmod "
+            "600). Never logged. Empty: libpq's own ways (the URL, ~/.pgpass or PGPASSFILE, a service file)."
+        ),
+        INDEX,
+    ),
+    Setting(
         "embedding_model",
         "",
         "Path of a local sentence-transformers model folder. Empty: the bundled all-MiniLM-L6-v2.",

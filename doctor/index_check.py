@@ -51,20 +51,20 @@ def _what_built_it(index, info: dict[str, str]) -> dict[str, object]:
     }
 
 
-def database_index_facts(url: str) -> tuple[dict[str, object], list[Problem]]:
+def database_index_facts(url: str, password_file: str = "") -> tuple[dict[str, object], list[Problem]]:
     """The index in a PostgreSQL database (`--index-url`): where, what it holds, what built it."""
     from index.pg_connect import parse_index_url
 
     try:
-        shown = parse_index_url(url).shown
-        facts: dict[str, object] = {"location": shown, "exists": index_exists("", url)}
+        shown = parse_index_url(url, password_file).shown
+        facts: dict[str, object] = {"location": shown, "exists": index_exists("", url, password_file)}
     except LocalGPTError as exc:
         return {"location": "PostgreSQL (unreachable)"}, [Problem("index-unreachable", str(exc))]
     if not facts["exists"]:
         facts["note"] = "no index yet: `localgpt ingest --source-dir FOLDER --index-url URL` makes one"
         return facts, []
     try:
-        index = open_index("", index_url=url)
+        index = open_index("", index_url=url, password_file=password_file)
     except LocalGPTError as exc:
         return facts, [Problem("index-unreachable", str(exc))]
     try:
@@ -82,10 +82,10 @@ def database_index_facts(url: str) -> tuple[dict[str, object], list[Problem]]:
 
 
 def index_facts(
-    db: Path, fingerprint: str | None, embedding_name: str | None, index_url: str = ""
+    db: Path, fingerprint: str | None, embedding_name: str | None, index_url: str = "", password_file: str = ""
 ) -> tuple[dict[str, object], list[Problem]]:
     if index_url:
-        facts, problems = database_index_facts(index_url)
+        facts, problems = database_index_facts(index_url, password_file)
         return facts, [*problems, *_embedder_problems(facts, fingerprint, embedding_name, "--index-url")]
     db = Path(db).expanduser()
     facts: dict[str, object] = {"path": str(db.absolute()), "exists": index_exists(db)}

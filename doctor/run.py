@@ -26,7 +26,9 @@ def run_doctor(settings: Settings) -> DoctorReport:
     report.sections["ocr"], problems = ocr_facts(settings)
     report.problems += problems
     name = report.sections["embedding_model"].get("name")
-    report.sections["index"], problems = index_facts(settings.db, fingerprint, name, settings.index_url)
+    report.sections["index"], problems = index_facts(
+        settings.db, fingerprint, name, settings.index_url, settings.index_password_file
+    )
     report.problems += problems
     report.sections["system"], problems = system_facts(settings.db)
     report.problems += problems

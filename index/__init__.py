@@ -15,7 +15,16 @@ vector at every instant; vectors the catalog does not know exist only for journa
 and `Index.repair` deletes them on the next write-open (docs/ingest.md, "Kill it at any moment").
 """
 
-from index.opening import index_exists, index_label, open_index
+from index.opening import configured_index_exists, index_exists, index_label, open_configured_index, open_index
 from index.store import Index, IndexInfo, precision_of
 
-__all__ = ["Index", "IndexInfo", "index_exists", "index_label", "open_index", "precision_of"]
+__all__ = [
+    "Index",
+    "IndexInfo",
+    "configured_index_exists",
+    "index_exists",
+    "index_label",
+    "open_configured_index",
+    "open_index",
+    "precision_of",
+]

@@ -9,24 +9,37 @@ from index.store import index_exists as folder_index_exists
 from index.store import open_index as open_folder_index
 
 
-def open_index(db: Path, write: bool = False, chroma_url: str = "", index_url: str = "") -> Index:
+def open_index(
+    db: Path, write: bool = False, chroma_url: str = "", index_url: str = "", password_file: str = ""
+) -> Index:
     """The index in folder `db` (its vectors in the Chroma server at `chroma_url`, if given), or,
-    with `index_url`, the whole index in that PostgreSQL database (index/pg_index.py; `db` unused).
-    For writing, it is created if missing and the one-writer lock is taken."""
+    with `index_url`, the whole index in that PostgreSQL database (index/pg_index.py; `db` unused;
+    its password from `password_file` if given). For writing, it is created if missing and the
+    one-writer lock is taken."""
     if index_url:
         from index.pg_index import open_pg_index
 
-        return open_pg_index(index_url, write=write)
+        return open_pg_index(index_url, write=write, password_file=password_file)
     return open_folder_index(db, write=write, chroma_url=chroma_url)
 
 
-def index_exists(db: Path, index_url: str = "") -> bool:
+def index_exists(db: Path, index_url: str = "", password_file: str = "") -> bool:
     """Whether there is an index to read: in folder `db`, or in the database at `index_url`."""
     if index_url:
         from index.pg_index import pg_index_exists
 
-        return pg_index_exists(index_url)
+        return pg_index_exists(index_url, password_file)
     return folder_index_exists(db)
+
+
+def open_configured_index(settings, write: bool = False) -> Index:
+    """`open_index` at the place the settings name: --db, --chroma-url, --index-url and its password file."""
+    return open_index(settings.db, write, settings.chroma_url, settings.index_url, settings.index_password_file)
+
+
+def configured_index_exists(settings) -> bool:
+    """`index_exists` at the place the settings name."""
+    return index_exists(settings.db, settings.index_url, settings.index_password_file)
 
 
 def index_label(db: Path, index_url: str = "") -> str:

@@ -7,13 +7,20 @@ one server. The pgvector extension must exist or be creatable by the user.
 Connections come from a pool (psycopg_pool) and are thread-safe to share: the catalog, the lexical
 search and the vector store of one index all use the same `PgDatabase`. A server that cannot be
 reached is a `PgServerError` naming it (without its password) and saying what to check.
+
+The password: in the URL, through libpq's own conventions (`~/.pgpass` or `PGPASSFILE`, a service
+file, `PGPASSWORD`), or in a file of its own (`--index-password-file`: the password alone, owner-only,
+as libpq asks of a password file). It is never logged, and `PgAddress.shown` leaves it out.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -47,6 +54,12 @@ def quote_ident(name: str) -> str:
 class PgAddress:
     url: str  # what psycopg connects to (the `schema` option taken out)
     schema: str
+    password: str = field(default="", repr=False, compare=False)  # from --index-password-file
+
+    @property
+    def connect_options(self) -> dict[str, str]:
+        """What psycopg.connect takes beside the URL: the password file's password, if one was given."""
+        return {"password": self.password} if self.password else {}
 
     @property
     def shown(self) -> str:
@@ -61,8 +74,29 @@ class PgAddress:
         return f"postgresql://{user}{host}{port}{parts.path} (schema {self.schema})"
 
 
-def parse_index_url(url: str) -> PgAddress:
-    """postgresql://user:password@host:port/database[?schema=NAME&...other libpq options]."""
+def read_password_file(path: str) -> str:
+    """The password a file holds (its first line), refusing a file that other users may read."""
+    file = Path(path).expanduser()
+    try:
+        mode = file.stat().st_mode
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PgServerError(
+            f"Cannot read the password file {file} ({exc.strerror}). Fix --index-password-file."
+        ) from None
+    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise PgServerError(
+            f"The password file {file} can be read by other users (mode {stat.S_IMODE(mode):o}): run chmod 600 {file}."
+        )
+    password = (text.splitlines() or [""])[0].strip()
+    if not password:
+        raise PgServerError(f"The password file {file} is empty. Write the password on its first line.")
+    return password
+
+
+def parse_index_url(url: str, password_file: str = "") -> PgAddress:
+    """postgresql://user:password@host:port/database[?schema=NAME&...other libpq options]; the
+    password from `password_file` when one is given (it wins over one in the URL)."""
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in ("postgresql", "postgres"):
         shown = f"{parts.scheme}://…" if parts.scheme else "an address without a scheme"  # never the password
@@ -70,7 +104,8 @@ def parse_index_url(url: str) -> PgAddress:
     query = parse_qsl(parts.query, keep_blank_values=True)
     schema = next((v for k, v in query if k == "schema"), DEFAULT_SCHEMA) or DEFAULT_SCHEMA
     rest = urlencode([(k, v) for k, v in query if k != "schema"])
-    return PgAddress(urlunsplit(("postgresql", parts.netloc, parts.path, rest, "")), schema)
+    password = read_password_file(password_file) if password_file else ""
+    return PgAddress(urlunsplit(("postgresql", parts.netloc, parts.path, rest, "")), schema, password)
 
 
 class PgDatabase:
@@ -100,7 +135,7 @@ class PgDatabase:
             check=ConnectionPool.check_connection,
             open=False,
             timeout=30.0,
-            kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
+            kwargs={"connect_timeout": CONNECT_TIMEOUT_S, **address.connect_options},
             name="localgpt-index",
         )
         try:
@@ -119,7 +154,9 @@ class PgDatabase:
         import psycopg
 
         try:
-            with psycopg.connect(self.address.url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True) as conn:
+            with psycopg.connect(
+                self.address.url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True, **self.address.connect_options
+            ) as conn:
                 has = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone()
                 if not has:
                     conn.execute("CREATE EXTENSION IF NOT EXISTS vector")

@@ -47,7 +47,9 @@ def _writers_lock(db: PgDatabase) -> tuple[psycopg.Connection, bool]:
     """The writers' lock on a connection of its own, and whether this writer is alone (holding it
     exclusively: it must share it once it has repaired)."""
     try:
-        conn = psycopg.connect(db.address.url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True)
+        conn = psycopg.connect(
+            db.address.url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True, **db.address.connect_options
+        )
     except psycopg.OperationalError as exc:
         raise db.unreachable(exc) from exc
     key = _lock_key(db)
@@ -82,16 +84,16 @@ def _exists(db: PgDatabase) -> bool:
         return conn.execute("SELECT to_regclass(%s)", (f"{db.prefix}info",)).fetchone()[0] is not None
 
 
-def pg_index_exists(url: str) -> bool:
-    db = PgDatabase(parse_index_url(url))
+def pg_index_exists(url: str, password_file: str = "") -> bool:
+    db = PgDatabase(parse_index_url(url, password_file))
     try:
         return _exists(db)
     finally:
         db.close()
 
 
-def open_pg_index(url: str, write: bool = False) -> Index:
-    address = parse_index_url(url)
+def open_pg_index(url: str, write: bool = False, password_file: str = "") -> Index:
+    address = parse_index_url(url, password_file)
     db = PgDatabase(address)
     lock, alone = None, False
     try:

@@ -25,7 +25,7 @@ from core.files import file_sha256
 from core.index_text import INDEX_TEXT
 from core.settings import Settings
 from embeddings import Embedder, load_embedder
-from index import index_label, open_index
+from index import index_label, open_configured_index
 from index.catalog import Failure, Root
 from index.crashpoints import crashpoint
 from index.store import Index, IndexInfo
@@ -137,7 +137,7 @@ def run_ingest(
             on_file(outcome)
 
     with (
-        open_index(settings.db, write=True, chroma_url=settings.chroma_url, index_url=settings.index_url) as index,
+        open_configured_index(settings, write=True) as index,
         contextlib.ExitStack() as pools,
     ):
         embedder = load_embedder(settings, index.recorded_precision())

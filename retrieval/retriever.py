@@ -25,7 +25,7 @@ import numpy as np
 from core.settings import Settings
 from core.types import Hit
 from embeddings import Embedder, load_embedder
-from index import Index, open_index
+from index import Index, open_configured_index
 from index.store import IndexInfo
 from retrieval import steps
 from retrieval.options import MODES, Plan, SearchOptions, SearchRequest, check_mode, plan
@@ -110,7 +110,7 @@ class Retriever:
 def open_retriever(settings: Settings) -> Retriever:
     """Open the index for reading; refuses an embedding model other than the one that built it."""
     options = SearchOptions.of(settings).check()
-    index = open_index(settings.db, chroma_url=settings.chroma_url, index_url=settings.index_url)
+    index = open_configured_index(settings)
     try:
         embedder = load_embedder(settings, index.recorded_precision())
         info = embedder.info

@@ -99,6 +99,45 @@ def top_hits(overrides: dict) -> dict:
     return found
 
 
+def test_chat_batch_and_eval_answer_from_the_database(team, tmp_path):
+    url, _, _ = team
+    chatted = subprocess.run(
+        localgpt_cmd("chat", "--index-url", url, "--max-tokens", "24"),
+        input=f"{QUESTION}\nAnd who is the landlord?\n", capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert chatted.returncode == 0, chatted.stderr[-2000:]
+    assert chatted.stdout.count("Sources") == 2 and "lease_agreement.pdf" in chatted.stdout
+
+    questions, answers = tmp_path / "questions.txt", tmp_path / "answers.jsonl"
+    questions.write_text(f"{QUESTION}\nHow often should the kettle be descaled?\n")
+    run("batch", str(questions), "-o", str(answers), "--index-url", url, "--quiet")
+    records = [json.loads(line) for line in answers.read_text().splitlines()]
+    assert [r["sources"][0]["source"] for r in records] == ["lease_agreement.pdf", "kettle_manual.docx"]
+
+    from test_eval_cli import write_qa
+
+    report = json.loads(
+        run("eval", "--index-url", url, "--json", "--modes", "bm25,hybrid", str(write_qa(tmp_path))).stdout
+    )
+    assert report["questions"] == 4
+    assert all(mode["missed"] == ["q4"] for mode in report["modes"].values()), report["modes"]
+
+
+def test_a_failure_acknowledged_in_the_database_no_longer_fails_the_ingest(server, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("The boiler is serviced every October by Calor Heating.\n")
+    (folder / "scan.pdf").write_bytes(b"%PDF-1.4 broken")
+    url = url_for(server, "acknowledged")
+    first = run("ingest", "--source-dir", str(folder), "--index-url", url, check=False)
+    assert first.returncode == 3 and "failed: scan.pdf: corrupt or unreadable PDF" in first.stdout
+    listed = json.loads(run("documents", "--index-url", url, "--json", "scan.pdf").stdout)
+    assert listed[0]["last_failure"].startswith("corrupt or unreadable PDF")
+    assert "acknowledged: scan.pdf" in run("acknowledge", "--index-url", url, "scan.pdf").stdout
+    known = run("ingest", "--source-dir", str(folder), "--index-url", url)
+    assert "1 failed (1 known)" in known.stdout
+
+
 def test_the_database_finds_what_the_folder_index_finds(team):
     """Same documents, same models: the same chunks come first from the database as from a folder
     index, in every mode (BM25 from the same analyzer's terms, vectors from the same embedder)."""

@@ -52,9 +52,7 @@ def read_key_file(path: str) -> str:
     except OSError as exc:
         raise ModelServerError(f"Cannot read the API key file {file} ({exc.strerror}). Fix --api-key-file.") from None
     if len(key) < MIN_KEY_CHARS:
-        raise ModelServerError(
-            f"The key in {file} is too short ({len(key)} characters): use at least {MIN_KEY_CHARS}."
-        )
+        raise ModelServerError(f"The key in {file} is too short ({len(key)} characters): use at least {MIN_KEY_CHARS}.")
     return key
 
 
@@ -68,9 +66,7 @@ def plan_model_server(settings: Settings, host: str, port: int, api_key_file: st
     generated = False
     if not key and not is_loopback(host):
         key, generated = new_token(), True
-    return ModelServerPlan(
-        model, host, port, settings.n_ctx, settings.threads, settings.n_gpu_layers, key, generated
-    )
+    return ModelServerPlan(model, host, port, settings.n_ctx, settings.threads, settings.n_gpu_layers, key, generated)
 
 
 def server_arguments(plan: ModelServerPlan, extra: tuple[str, ...] = ()) -> list[str]:
