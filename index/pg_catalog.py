@@ -99,6 +99,12 @@ CREATE TABLE IF NOT EXISTS {p}failures (
 """
 
 
+def _bm25_term(terms: str, words: str) -> str:
+    """SQL for one term's BM25 weight in one chunk: `terms`.idf, t.tf, the chunk's length `words`,
+    and the mean length as the next parameter."""
+    return f"{terms}.idf * t.tf * {K1 + 1} / (t.tf + {K1} * (1 - {B} + {B} * {words} / %s))"
+
+
 class PgCatalog:
     def __init__(self, db: PgDatabase, setup: bool = True, owner: str = ""):
         """`owner`: this writer's name among the ingests that share the index (its file claims)."""
@@ -470,35 +476,56 @@ class PgCatalog:
         return found
 
     def _score(self, conn, choosing, terms, idf, avg, k, flt) -> list[tuple[str, float]]:
-        postings = conn.execute(
-            f"SELECT chunk, term, tf FROM {self.p}terms WHERE term = ANY(%s)", (choosing,)
-        ).fetchall()  # the candidates, with the choosing terms' counts
+        """The k best of the chunks that hold a `choosing` term, by BM25 over all `terms`, in one
+        statement on the server. The choosing terms give each candidate a partial score; the other
+        (common) terms can add at most their idf × (k1 + 1) each, so only candidates within that
+        bound of the k-th partial score are probed for them (MaxScore: the top k stays exact).
+        Probed by (chunk, term), one candidate at a time: the cost grows with the candidates
+        (ROW_BUDGET at most) and not with the common terms' postings, which grow with the index."""
+        common = [t for t in terms if t not in choosing]
+        bonus = sum(idf[t] for t in common) * (K1 + 1)
         predicate = pg_where(flt, alias="c.", paths=True)
         clause, params = (f"AND {predicate.sql}", predicate.params) if predicate else ("", ())
-        candidates = conn.execute(
-            f"SELECT c.rowid, c.id, c.words FROM {self.p}chunks AS c WHERE c.rowid = ANY(%s) {clause}",
-            (sorted({row[0] for row in postings}), *params),
+        partial_weight, common_weight = _bm25_term("ch", "c.words"), _bm25_term("cm", "pr.words")
+        rows = conn.execute(
+            f"""
+            WITH choosing(term, idf) AS (SELECT * FROM unnest(%s::text[], %s::float8[])),
+            common(term, idf) AS (SELECT * FROM unnest(%s::text[], %s::float8[])),
+            partial AS (
+                SELECT t.chunk, c.words, sum({partial_weight}) AS score
+                FROM {self.p}terms AS t
+                JOIN choosing AS ch ON ch.term = t.term
+                JOIN {self.p}chunks AS c ON c.rowid = t.chunk
+                WHERE true {clause}
+                GROUP BY t.chunk, c.words
+            ),
+            kth AS (SELECT coalesce((SELECT score FROM partial ORDER BY score DESC OFFSET %s LIMIT 1), 0) AS score),
+            probed AS (
+                SELECT pr.chunk, pr.score + coalesce((
+                    SELECT sum({common_weight})
+                    FROM {self.p}terms AS t JOIN common AS cm ON cm.term = t.term
+                    WHERE t.chunk = pr.chunk
+                ), 0) AS score
+                FROM partial AS pr, kth
+                WHERE pr.score >= kth.score - %s
+            )
+            SELECT c.id, p.score FROM probed AS p JOIN {self.p}chunks AS c ON c.rowid = p.chunk
+            ORDER BY p.score DESC, c.id LIMIT %s
+            """,
+            (
+                choosing,
+                [idf[t] for t in choosing],
+                common,
+                [idf[t] for t in common],
+                avg,
+                *params,
+                k - 1,
+                avg,
+                bonus,
+                k,
+            ),
         ).fetchall()
-        if not candidates:
-            return []
-        rowids = [row[0] for row in candidates]
-        for term in terms:
-            if term not in choosing:  # a common term: its counts for the candidates only, probed by (term, chunk)
-                postings += [
-                    (chunk, term, tf)
-                    for chunk, tf in conn.execute(
-                        f"SELECT chunk, tf FROM {self.p}terms WHERE term = %s AND chunk = ANY(%s)", (term, rowids)
-                    )
-                ]
-        length = {rowid: words for rowid, _, words in candidates}
-        scores: dict[int, float] = {}
-        for rowid, term, tf in postings:
-            if rowid in length:
-                norm = K1 * (1 - B + B * length[rowid] / avg)
-                scores[rowid] = scores.get(rowid, 0.0) + idf[term] * tf * (K1 + 1) / (tf + norm)
-        ids = {rowid: cid for rowid, cid, _ in candidates}
-        best = sorted(scores.items(), key=lambda item: (-item[1], ids[item[0]]))[:k]
-        return [(ids[rowid], score) for rowid, score in best]
+        return [(cid, float(score)) for cid, score in rows]
 
     def word_counts(self, words: Iterable[str]) -> dict[str, int]:
         """For each word, how many chunks hold all its terms."""
