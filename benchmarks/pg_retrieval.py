@@ -196,19 +196,15 @@ def main() -> None:
             chunks = database.catalog.chunk_count()
         served = {}
         if args.clients:
-            import tempfile
-
-            with tempfile.TemporaryDirectory() as logs:
-                pairs = {
-                    "folder": serve_pair(["--db", str(db)], Path(logs)),
-                    "postgres": serve_pair(["--index-url", url], Path(logs)),
-                }
-                try:
-                    served = concurrent_searches(pairs, qs, args.clients, args.rounds, args.k)
-                finally:
-                    for pair in pairs.values():
-                        for one in pair:
-                            one.close()
+            logs = SERVER_DIR / "serve-logs"  # each server's log, kept for a look after the run
+            logs.mkdir(exist_ok=True)
+            pairs = {"folder": serve_pair(["--db", str(db)], logs), "postgres": serve_pair(["--index-url", url], logs)}
+            try:
+                served = concurrent_searches(pairs, qs, args.clients, args.rounds, args.k)
+            finally:
+                for pair in pairs.values():
+                    for one in pair:
+                        one.close()
         results[size] = {
             "served": served,
             "chunks": chunks,

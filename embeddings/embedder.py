@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -199,6 +200,7 @@ class Embedder:
         self.onnx_cache = Path(onnx_cache) if onnx_cache else default_cache_root()
         self.threads = threads
         self._model = None
+        self._loading = threading.Lock()  # a server's first questions come at once: one load, not one each
         self._backend: str | None = None
         self._device: str | None = None
         self._tokens: TokenCounter | None = None
@@ -244,6 +246,12 @@ class Embedder:
         self._load()
 
     def _load(self):
+        if self._model is not None:
+            return self._model
+        with self._loading:
+            return self._load_once()
+
+    def _load_once(self):
         if self._model is None:
             enforce_offline()
             device = pick_device(self.requested_device)

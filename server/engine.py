@@ -93,6 +93,7 @@ class Engine:
     def load(self) -> None:
         """Open the index and load both models now: errors surface at start, not at the first question."""
         retriever = self.retriever()
+        retriever.embedder.load()
         warm_up(self.llm())
         log.info("index %s open: %d chunks", retriever.index.path, retriever.index.catalog.chunk_count())
 
