@@ -278,6 +278,23 @@ class Catalog:
                 ],
             )
 
+    def settle_failures(self, root: str, failures: list[Failure], drop: Iterable[str]) -> None:
+        """One ingest's word on the failures of `root`: the sources in `drop` (files it read, or
+        found gone) lose their failure, `failures` are recorded; every other row stays as it is."""
+        with self._transaction():
+            self._db.executemany(
+                "DELETE FROM failures WHERE root = ? AND source = ?",
+                [(root, s) for s in sorted({*drop, *(f.source for f in failures)})],
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO failures(source, root, reason, size, mtime_ns, first_seen, last_seen, acknowledged) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (f.source, root, f.reason, f.size, f.mtime_ns, f.first_seen, f.last_seen, int(f.acknowledged))
+                    for f in failures
+                ],
+            )
+
     def acknowledge_failures(self, sources: Iterable[str] | None = None) -> list[str]:
         """Mark failures as known (all of them when `sources` is None): returns the sources marked."""
         with self._transaction():

@@ -248,6 +248,24 @@ class PgCatalog:
                 ],
             )
 
+    def settle_failures(self, root: str, failures: list[Failure], drop: Iterable[str]) -> None:
+        """One ingest's word on the failures of `root`: the sources in `drop` (files it read, or
+        found gone) lose their failure, `failures` are recorded; every other row stays as it is,
+        so two ingests sharing the folder never write over each other's."""
+        gone = sorted({*drop, *(f.source for f in failures)})
+        with self.db.transaction() as conn, conn.cursor() as cur:
+            cur.execute(f"DELETE FROM {self.p}failures WHERE root = %s AND source = ANY(%s)", (root, gone))
+            cur.executemany(
+                f"INSERT INTO {self.p}failures (source, root, reason, size, mtime_ns, first_seen, last_seen, acknowledged) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (source) DO UPDATE SET root = EXCLUDED.root, "
+                "reason = EXCLUDED.reason, size = EXCLUDED.size, mtime_ns = EXCLUDED.mtime_ns, "
+                "first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen, acknowledged = EXCLUDED.acknowledged",
+                [
+                    (f.source, root, f.reason, f.size, f.mtime_ns, f.first_seen, f.last_seen, f.acknowledged)
+                    for f in failures
+                ],
+            )
+
     def acknowledge_failures(self, sources: Iterable[str] | None = None) -> list[str]:
         with self.db.transaction() as conn:
             if sources is None:

@@ -317,12 +317,14 @@ def _settle_failures(
 ) -> None:
     """Record this run's failures of the folder; mark those acknowledged before, for the same
     reason and the same file (size and mtime), as known: they no longer make the exit code 3.
-    With a `scope` (ingest/plan.py, `in_scope`), the failures outside it stay as they were, and so do
-    those of files still there that this run left to another ingest sharing the index (not claimed)."""
+    Only the failures of files this run read, or found gone (within its `scope`: ingest/plan.py,
+    `in_scope`), change: those of files outside it, or left to another ingest sharing the index,
+    stay as the catalog holds them when this run writes, not as it read them."""
     before = index.catalog.failures(root=folder.path)
     now = time.time()
     decided = {o.source for o in report.outcomes}
-    failures = [f for s, f in before.items() if not in_scope(s, scope) or (s in paths and s not in decided)]
+    drop = {s for s in before if in_scope(s, scope) and (s in decided or s not in paths)}  # read again, or gone
+    failures = []
     for outcome in report.failed:
         size = mtime = None
         with contextlib.suppress(OSError, KeyError):
@@ -343,7 +345,7 @@ def _settle_failures(
                 outcome.known,
             )
         )
-    index.catalog.set_failures(folder.path, failures)
+    index.catalog.settle_failures(folder.path, failures, drop)
 
 
 class _Writer:

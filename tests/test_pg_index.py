@@ -337,7 +337,9 @@ def many_notes(folder, n: int = 80) -> None:
         (folder / f"note{i:03d}.txt").write_text("\n\n".join(paragraphs))
 
 
-def test_the_server_stopped_mid_ingest_is_one_line_and_a_rerun_after_restart_equals_a_clean_run(tmp_path):
+def test_the_server_stopped_under_two_ingests_is_one_line_each_and_a_rerun_after_restart_equals_a_clean_run(
+    tmp_path,
+):
     import time
 
     import psycopg
@@ -350,32 +352,41 @@ def test_the_server_stopped_mid_ingest_is_one_line_and_a_rerun_after_restart_equ
     many_notes(folder)
     clean, url = url_for(own, "clean"), url_for(own, "stopped")
     run("ingest", "--source-dir", str(folder), "--index-url", clean)
-    proc = subprocess.Popen(
-        localgpt_cmd("ingest", "--source-dir", str(folder), "--index-url", url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    # Hold the row every catalog write updates, so the ingest's first catalog write (its vectors
-    # already sent, its files journalled) waits on it; stop the server while it waits.
+    # Hold the row every catalog write updates, so each ingest's first catalog write (its vectors
+    # already sent, its files journalled) waits on it; stop the server while both wait.
     deadline = time.monotonic() + 300
     holder = psycopg.connect(own.get_uri())
-    while not holder.execute("SELECT to_regclass('stopped.lexical_stats')").fetchone()[0]:
-        holder.rollback()
-        assert proc.poll() is None and time.monotonic() < deadline, "the ingest never opened the index"
-        time.sleep(0.05)
-    holder.execute("SELECT * FROM stopped.lexical_stats FOR UPDATE")
+    procs = []
+    for _ in range(2):
+        procs.append(
+            subprocess.Popen(
+                localgpt_cmd("ingest", "--source-dir", str(folder), "--index-url", url),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+        while not holder.execute("SELECT to_regclass('stopped.lexical_stats')").fetchone()[0]:
+            holder.rollback()
+            assert procs[0].poll() is None and time.monotonic() < deadline, "the ingest never opened the index"
+            time.sleep(0.05)
+        if len(procs) == 1:
+            holder.execute("SELECT * FROM stopped.lexical_stats FOR UPDATE")
     waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
     with psycopg.connect(own.get_uri(), autocommit=True) as watcher:
-        while not watcher.execute(waiting).fetchone()[0]:
-            assert proc.poll() is None and time.monotonic() < deadline, "the ingest never reached its first write"
+        while watcher.execute(waiting).fetchone()[0] < 2:
+            assert all(p.poll() is None for p in procs), "an ingest ended before its first write"
+            assert time.monotonic() < deadline, "the ingests never both reached their first write"
             time.sleep(0.05)
     pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=own.pgdata, user=own.system_user)
-    out, err = proc.communicate(timeout=300)
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 1, out + err
+        errors = [line for line in err.splitlines() if line.strip() and not line.startswith("[")]  # progress bars
+        assert len(errors) == 1 and errors[0].startswith(
+            "Error: Cannot reach the PostgreSQL server at postgresql://"
+        ), err
     holder.close()
-    assert proc.returncode == 1, out + err
-    errors = [line for line in err.splitlines() if line.strip() and not line.startswith("[")]  # progress bars aside
-    assert len(errors) == 1 and errors[0].startswith("Error: Cannot reach the PostgreSQL server at postgresql://"), err
     own.ensure_postgres_running()
     run("ingest", "--source-dir", str(folder), "--index-url", url)
     after, expected = state(url), state(clean)
@@ -480,3 +491,28 @@ def test_an_unknown_database_is_one_error_line(server):
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert done.returncode != 0 and len(lines) == 1, done.stderr
     assert lines[0].startswith("Error: Cannot reach the PostgreSQL server at") and "nosuchdb" in lines[0]
+
+
+@pytest.mark.parametrize("store", ["folder", "postgres"])
+def test_two_ingests_settling_failures_keep_each_others(server, tmp_path, store):
+    """Each ingest changes only the failures of files it read or found gone: one that read the
+    list before the other wrote its own does not write over it (both catalogs)."""
+    from index import open_index
+    from index.catalog import Failure
+
+    where = {"index_url": url_for(server, "failures")} if store == "postgres" else {}
+    with open_index(tmp_path / "db", write=True, **where) as index:
+        catalog = index.catalog
+        old = Failure("docs/gone.pdf", "docs", "corrupt", 1, 1, 1.0, 1.0, False)
+        catalog.set_failures("docs", [old])
+        first_read = catalog.failures(root="docs")  # ingest A reads the list...
+        catalog.settle_failures("docs", [Failure("docs/b.pdf", "docs", "encrypted", 2, 2, 2.0, 2.0, False)], [])
+        catalog.settle_failures(  # ...and writes after B: b.pdf was B's, gone.pdf is gone
+            "docs", [Failure("docs/a.pdf", "docs", "empty", 3, 3, 3.0, 3.0, False)], [*first_read]
+        )
+        assert {s: f.reason for s, f in catalog.failures(root="docs").items()} == {
+            "docs/a.pdf": "empty",
+            "docs/b.pdf": "encrypted",
+        }
+        catalog.settle_failures("docs", [], ["docs/a.pdf"])  # a.pdf read fine on the next run
+        assert list(catalog.failures(root="docs")) == ["docs/b.pdf"]
