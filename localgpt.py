@@ -17,6 +17,7 @@ import click
 from core.display import plural, shown
 from core.errors import LocalGPTError, NoIndexError
 from core.offline import enforce_offline
+from frontends.accounts_cli import add_commands as add_account_commands
 from core.settings import (
     CHAT,
     EMBEDDING,
@@ -741,6 +742,9 @@ def serve(watch_folders: bool, **options: Any) -> None:
     click.echo(plan.url)
     sys.stdout.flush()
     run(app, engine, plan, watch=watch_folders)
+
+
+add_account_commands(cli, setting_options(*names_of(INDEX)), settings_from, run_guarded)  # users, grant, revoke, keys
 
 
 if __name__ == "__main__":
