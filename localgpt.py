@@ -731,11 +731,18 @@ def serve(watch_folders: bool, **options: Any) -> None:
     settings = settings_from(options)
     plan = run_guarded(lambda: plan_for(settings.host, settings.port, settings.token))
     click.echo("Loading the index and the model...", err=True)
-    app, engine = run_guarded(lambda: build(settings, plan))
+    app, engine, plan, team = run_guarded(lambda: build(settings, plan))
     from index import index_label
 
     click.echo(f"localgpt is serving {index_label(settings.db, settings.index_url)} at {plan.url}", err=True)
-    if plan.generated:
+    if team is not None:
+        audit = getattr(team.audit, "path", None)
+        click.echo(
+            "Users log in with their passwords (/login) or keys; each reads only the folders granted to their groups."
+            + (f" Audit log: {audit}" if audit else " No audit log (--no-audit)."),
+            err=True,
+        )
+    elif plan.generated:
         click.echo(f"Token (shown once; every request needs it): {plan.token}", err=True)
     elif plan.token is None:
         click.echo("Only this machine can connect (127.0.0.1); no token is needed.", err=True)

@@ -47,6 +47,13 @@ async function* readEvents(response) {
 }
 
 // --- Asking ---------------------------------------------------------------------------------
+// A logged-in user's requests that change anything carry the session's CSRF token (its cookie is
+// readable by this page only; the session cookie itself is not readable at all).
+function csrfHeader() {
+  const found = document.cookie.match(/(?:^|;\s*)localgpt_csrf=([^;]*)/);
+  return found ? { "x-csrf-token": decodeURIComponent(found[1]) } : {};
+}
+
 async function ask(question) {
   const turn = el("div", { class: "turn" });
   const answer = el("div", { class: "answer", "data-role": "answer" });
@@ -59,7 +66,7 @@ async function ask(question) {
   $("stop-button").disabled = false;
   try {
     const response = await fetch("/api/ask", {
-      method: "POST", signal: controller.signal, headers: { "content-type": "application/json" },
+      method: "POST", signal: controller.signal, headers: { "content-type": "application/json", ...csrfHeader() },
       body: JSON.stringify({ query: question, stream: true, history }),
     });
     if (!response.ok) throw new Error(await errorText(response));
@@ -197,7 +204,7 @@ async function loadStatus() {
   const response = await fetch("/api/health");
   if (!response.ok) return;
   const h = await response.json();
-  const counts = `${count(h.files, "file")}, ${count(h.chunks, "chunk")}`;
+  const counts = h.files === undefined ? `logged in as ${h.user}` : `${count(h.files, "file")}, ${count(h.chunks, "chunk")}`;
   const changed = lastCounts !== null && counts !== lastCounts;
   lastCounts = counts;
   const w = h.watcher || {};
