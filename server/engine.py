@@ -224,9 +224,10 @@ class Engine:
 
     def accounts(self):
         """The index's own account store (index/accounts_store.py)."""
+        catalog = self.retriever().index.catalog
         with self._lock:
             if self._accounts is None:
-                self._accounts = self.retriever().index.catalog.accounts()
+                self._accounts = catalog.accounts()
             return self._accounts
 
     def roots(self):
