@@ -102,16 +102,19 @@ def build(settings: Settings, plan: Plan):
     from server.engine import Engine
 
     engine = Engine(settings)
-    engine.load()
-    team = team_for(settings, engine.accounts())
-    if team is not None:
-        if plan.token and not plan.generated:
-            engine.close()
-            raise ServeError(
-                "This index has users (`localgpt users list`): they log in with their own passwords or keys, "
-                "so --token is not used. Leave it out, or serve an index without users for one person."
-            )
-        plan = replace(plan, token=None, generated=False)
+    try:
+        team = team_for(settings, engine.accounts())  # opens the index: before the model loads
+        if team is not None:
+            if plan.token and not plan.generated:
+                raise ServeError(
+                    "This index has users (`localgpt users list`): they log in with their own passwords or keys, "
+                    "so --token is not used. Leave it out, or serve an index without users for one person."
+                )
+            plan = replace(plan, token=None, generated=False)
+        engine.load()
+    except BaseException:
+        engine.close()
+        raise
     return build_app(engine, plan.token, allowed_hosts(plan, team is not None), team), engine, plan, team
 
 

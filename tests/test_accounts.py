@@ -179,3 +179,51 @@ def test_passwd_and_remove(db):
 def test_account_commands_need_an_index(tmp_path):
     done = run("users", "list", "--db", tmp_path / "none")
     assert done.exit_code == 1 and "No index at" in done.output and "Ingest a folder first" in done.output
+
+
+# --- serve's choice between one person and users -------------------------------------------------
+class _Store:
+    def __init__(self, users: bool):
+        self.users = users
+
+    def has_users(self) -> bool:
+        return self.users
+
+
+def _settings(tmp_path, **values):
+    from core.settings import load_settings
+
+    return load_settings({"db": tmp_path / "db", **values}, environ={})
+
+
+def test_an_index_without_users_serves_one_person_as_before(tmp_path):
+    from server.run import team_for
+
+    assert team_for(_settings(tmp_path), _Store(False)) is None
+
+
+def test_with_users_serve_has_a_team_and_an_owner_only_audit_log(tmp_path):
+    from accounts.audit import AuditLog, NoAudit
+    from server.run import team_for
+
+    team = team_for(_settings(tmp_path, session_hours=2.0), _Store(True))
+    assert team.session_s == 7200 and isinstance(team.audit, AuditLog)
+    assert team.audit.path == tmp_path / "db" / "audit.jsonl"
+    assert stat.S_IMODE((tmp_path / "db").stat().st_mode) == 0o700
+    assert isinstance(team_for(_settings(tmp_path, audit=False), _Store(True)).audit, NoAudit)
+
+
+@pytest.mark.parametrize(
+    "values, users, message",
+    [
+        ({"trusted_user_header": "X-Forwarded-User"}, True, "needs --trusted-proxy"),
+        ({"trusted_proxy": "127.0.0.1"}, True, "needs --trusted-user-header"),
+        ({"trusted_user_header": "X-Forwarded-User", "trusted_proxy": "127.0.0.1"}, False, "the index has none"),
+        ({"trusted_user_header": "X-Forwarded-User", "trusted_proxy": "proxy.local"}, True, "not an IP address"),
+    ],
+)
+def test_a_trusted_header_is_refused_unless_set_up_whole(tmp_path, values, users, message):
+    from server.run import ServeError, team_for
+
+    with pytest.raises(ServeError, match=message):
+        team_for(_settings(tmp_path, **values), _Store(users))

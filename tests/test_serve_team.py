@@ -368,3 +368,17 @@ def test_the_audit_log_says_who_asked_what_and_got_which_sources(team, clients):
     for secret in PASSWORDS.values():
         assert secret not in text
     assert "lgk_" not in text
+
+
+def test_serve_with_users_refuses_a_token_and_a_header_without_its_proxy(team):
+    import subprocess
+
+    from conftest import localgpt_cmd
+
+    db = str(team["db"])
+    for extra, message in (
+        (["--token", "a-token-of-twenty-chars"], "--token is not used"),
+        (["--trusted-user-header", "X-Forwarded-User"], "needs --trusted-proxy"),
+    ):
+        done = subprocess.run(localgpt_cmd("serve", "--db", db, "--port", "1", *extra), capture_output=True, text=True, timeout=120)
+        assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
