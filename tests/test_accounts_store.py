@@ -90,6 +90,29 @@ class AccountStoreContract:
         assert share == pytest.approx(0.5)
 
 
+def test_a_store_asked_to_filter_gets_the_readable_folders_as_exact_sources(tmp_path):
+    """When too few of the nearest pass, the vector store filters itself: the folder condition reaches
+    it as the exact sources of those folders (a store matches exact values only)."""
+    import numpy as np
+
+    from fakes import InMemoryStore
+    from index.vector_query import nearest_passing, query_filtered
+
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    chunks = fill(catalog)
+    store = InMemoryStore()
+    ids = list(chunks)
+    vectors = np.eye(len(ids), dtype=np.float32)
+    store.upsert(ids, vectors, [chunks[i].metadata() for i in ids])
+    query = vectors[0] + 0.1  # nearest to an hr chunk
+    found = query_filtered(store, catalog, query, 3, within_folders(None, {ENG}))
+    assert len(found) == 3 and {chunks[m.id].source for m in found} <= {"eng/build.txt", "eng/deploy/run.txt"}
+    assert query_filtered(store, catalog, query, 3, within_folders(None, set())) == []
+    near = nearest_passing(store, catalog, query, 2, within_folders(None, {HR}), share=0.5)
+    assert [chunks[m.id].source for m in near][:1] == [chunks[ids[0]].source]
+    catalog.close()
+
+
 class TestSqliteAccounts(AccountStoreContract):
     @pytest.fixture()
     def catalog(self, tmp_path):

@@ -382,3 +382,62 @@ def test_serve_with_users_refuses_a_token_and_a_header_without_its_proxy(team):
     ):
         done = subprocess.run(localgpt_cmd("serve", "--db", db, "--port", "1", *extra), capture_output=True, text=True, timeout=120)
         assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.fixture(scope="module")
+def pg_url(folders, tmp_path_factory):
+    """The team's index copied into PostgreSQL (a real server, tests/servers.py), its users added there."""
+    from accounts import manage
+    from index import open_index
+    from index.copy import copy_index
+    from index.opening import open_catalog
+    from servers import postgres_server
+
+    server = postgres_server(tmp_path_factory.mktemp("postgres") / "data")
+    url = server.get_uri() + "&schema=team"
+    with open_index(folders["db"]) as source, open_index(url, write=True, index_url=url) as dest:
+        copy_index(source, dest)
+    with open_catalog(folders["db"], url) as catalog:
+        store, roots = catalog.accounts(), catalog.roots()
+        manage.add_user(store, "bob", PASSWORDS["bob"], ["eng"])
+        manage.grant(store, roots, "eng", str(folders["eng"]))
+        manage.add_user(store, "alice", PASSWORDS["alice"], ["hr"])
+        manage.grant(store, roots, "hr", "hr")
+    return url
+
+
+def test_two_app_hosts_on_one_database_index_share_users_sessions_and_grants(folders, pg_url):
+    from core.settings import load_settings
+    from fakes import FakeLLM
+    from server.app import build_app
+    from server.engine import Engine
+    from server.run import team_for
+
+    settings = load_settings({"db": folders["db"], "index_url": pg_url, "answer_style": "quote", "audit": False}, environ={})
+    engines = [Engine(settings), Engine(settings)]
+    for engine in engines:
+        llm = FakeLLM()
+        engine.llm = lambda llm=llm: llm
+    try:
+        apps = [build_app(engine, None, None, team_for(settings, engine.accounts())) for engine in engines]
+        with live_server(apps[0]) as first, live_server(apps[1]) as second:
+            bob = login(first.url, "bob")  # logged in on one host...
+            cookie, token = bob.cookies.get("localgpt_session"), bob.headers["x-csrf-token"]
+            bob.close()
+            with httpx.Client(base_url=second.url, timeout=120, cookies={"localgpt_session": cookie},
+                              headers={"x-csrf-token": token}) as other_host:  # ...and served on the other
+                found = other_host.post("/api/search", json={"query": f"{PAYROLL} {DEPLOY}", "k": 10})
+                assert found.status_code == 200 and ENG_CODE in found.text and HR_CODE not in found.text
+                for mode in ("dense", "bm25"):
+                    only = other_host.post("/api/search", json={"query": PAYROLL, "mode": mode, "k": 10})
+                    assert only.status_code == 200 and HR_CODE not in only.text
+                refused = other_host.post("/api/ask", json={"query": PAYROLL})
+                assert refused.json()["refused"] and HR_CODE not in everything(refused)
+                assert {d["source"] for d in other_host.get("/api/documents").json()} == {"deploy.txt", "okapi_lease.pdf"}
+                assert other_host.post("/api/logout").status_code == 200
+            with httpx.Client(base_url=first.url, timeout=60, cookies={"localgpt_session": cookie},
+                              headers={"x-csrf-token": token}) as ended:
+                assert ended.post("/api/search", json={"query": DEPLOY}).status_code == 401  # ended on both
+    finally:
+        for engine in engines:
+            engine.close()
