@@ -42,6 +42,4 @@ OWNER = Caller(None, "owner")
 
 def caller_for(store, user: str, via: str, scope: str = "ask", session_id: str = "") -> Caller:
     """The caller a known user is, now: their groups and folders as the store has them at this request."""
-    return Caller(
-        user, via, tuple(store.groups_of(user)), frozenset(store.folders_of(user)), scope, session_id
-    )
+    return Caller(user, via, tuple(store.groups_of(user)), frozenset(store.folders_of(user)), scope, session_id)

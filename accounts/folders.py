@@ -33,4 +33,3 @@ def label_of(roots: Sequence[Root], path: str) -> str:
         if root.path == path:
             return f"{path} ({root.label})" if root.label else path
     return f"{path} (no longer in the index)"
-

@@ -41,7 +41,9 @@ def add_user(store: AccountStore, name: str, password: str, groups: Sequence[str
     try:
         store.add_user(name, hashed, groups)
     except AccountExists:
-        raise AccountError(f"There is a user {name!r} already: `localgpt users passwd {name}` sets a new password.") from None
+        raise AccountError(
+            f"There is a user {name!r} already: `localgpt users passwd {name}` sets a new password."
+        ) from None
 
 
 def set_password(store: AccountStore, name: str, password: str) -> None:
@@ -60,7 +62,13 @@ def list_users(store: AccountStore) -> list[UserInfo]:
     for key in store.keys():
         keys[key.user] = keys.get(key.user, 0) + 1
     return [
-        UserInfo(u.name, tuple(store.groups_of(u.name)), tuple(sorted(store.folders_of(u.name))), keys.get(u.name, 0), u.created_at)
+        UserInfo(
+            u.name,
+            tuple(store.groups_of(u.name)),
+            tuple(sorted(store.folders_of(u.name))),
+            keys.get(u.name, 0),
+            u.created_at,
+        )
         for u in store.users()
     ]
 

@@ -37,9 +37,7 @@ class LoginLimiter:
                 failures = self._recent(key, now)
                 if len(failures) >= self.max_failures:
                     wait = max(1, math.ceil(failures[0] + self.window_s - now))
-                    raise TooManyAttempts(
-                        f"Too many failed logins lately; try again in {wait} s.", retry_after=wait
-                    )
+                    raise TooManyAttempts(f"Too many failed logins lately; try again in {wait} s.", retry_after=wait)
 
     def failed(self, user: str, address: str) -> None:
         now = self.clock()

@@ -88,7 +88,11 @@ def build(db: Path, size: int, settings, seed: int = 7) -> None:
                 vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
                 record = FileRecord(source, f"h{folder}-{start}", n, start, root=root.path)
                 index.write_files([(record, chunks)], vectors)
-            print(f"  built folder {folder + 1}/{FOLDERS} ({time.perf_counter() - started:.0f}s)", file=sys.stderr, end="\r")
+            print(
+                f"  built folder {folder + 1}/{FOLDERS} ({time.perf_counter() - started:.0f}s)",
+                file=sys.stderr,
+                end="\r",
+            )
     print(file=sys.stderr)
     marker.write_text(json.dumps({"size": size, "build_s": round(time.perf_counter() - started, 1)}))
 

@@ -79,7 +79,9 @@ class AccountStore:
         return bool(self._all("SELECT 1 FROM {p}users LIMIT 1"))
 
     def users(self) -> list[UserRow]:
-        return [UserRow(*row) for row in self._all("SELECT name, password_hash, created_at FROM {p}users ORDER BY name")]
+        return [
+            UserRow(*row) for row in self._all("SELECT name, password_hash, created_at FROM {p}users ORDER BY name")
+        ]
 
     def user(self, name: str) -> UserRow | None:
         found = self._all("SELECT name, password_hash, created_at FROM {p}users WHERE name = ?", (name,))
@@ -90,7 +92,10 @@ class AccountStore:
             raise AccountExists(name)
         self._rows.write(
             [
-                ("INSERT INTO {p}users (name, password_hash, created_at) VALUES (?, ?, ?)", (name, password_hash, time.time())),
+                (
+                    "INSERT INTO {p}users (name, password_hash, created_at) VALUES (?, ?, ?)",
+                    (name, password_hash, time.time()),
+                ),
                 *[
                     ("INSERT INTO {p}memberships (username, grp) VALUES (?, ?) ON CONFLICT DO NOTHING", (name, g))
                     for g in dict.fromkeys(groups)
@@ -125,11 +130,18 @@ class AccountStore:
         return [r[0] for r in self._all("SELECT grp FROM {p}memberships WHERE username = ? ORDER BY grp", (name,))]
 
     def add_to_group(self, name: str, group: str) -> None:
-        self._rows.write([("INSERT INTO {p}memberships (username, grp) VALUES (?, ?) ON CONFLICT DO NOTHING", (name, group))])
+        self._rows.write(
+            [("INSERT INTO {p}memberships (username, grp) VALUES (?, ?) ON CONFLICT DO NOTHING", (name, group))]
+        )
 
     def grant(self, group: str, root: str) -> bool:
         """False: that group could read that folder already."""
-        return self._rows.write([("INSERT INTO {p}grants (grp, root) VALUES (?, ?) ON CONFLICT DO NOTHING", (group, root))])[0] > 0
+        return (
+            self._rows.write(
+                [("INSERT INTO {p}grants (grp, root) VALUES (?, ?) ON CONFLICT DO NOTHING", (group, root))]
+            )[0]
+            > 0
+        )
 
     def revoke(self, group: str, root: str) -> bool:
         """False: that group could not read that folder."""
@@ -166,7 +178,11 @@ class AccountStore:
 
     def keys(self, user: str | None = None) -> list[KeyRow]:
         sql = "SELECT id, key_hash, username, scope, created_at FROM {p}api_keys"
-        rows = self._all(sql + " WHERE username = ? ORDER BY created_at", (user,)) if user else self._all(sql + " ORDER BY username, created_at")
+        rows = (
+            self._all(sql + " WHERE username = ? ORDER BY created_at", (user,))
+            if user
+            else self._all(sql + " ORDER BY username, created_at")
+        )
         return [KeyRow(*row) for row in rows]
 
     def revoke_key(self, key_id: str, user: str | None = None) -> bool:
@@ -189,7 +205,9 @@ class AccountStore:
         )
 
     def session(self, id_hash: str) -> SessionRow | None:
-        found = self._all("SELECT id_hash, username, created_at, expires_at FROM {p}sessions WHERE id_hash = ?", (id_hash,))
+        found = self._all(
+            "SELECT id_hash, username, created_at, expires_at FROM {p}sessions WHERE id_hash = ?", (id_hash,)
+        )
         return SessionRow(*found[0]) if found else None
 
     def end_session(self, id_hash: str) -> None:

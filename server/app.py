@@ -204,7 +204,9 @@ class Server:
         except LocalGPTError as exc:
             team.audit.write({"user": user, "action": "login", "status": status_of(exc), "client": client})
             message = html.escape(str(exc))
-            return HTMLResponse(page.replace("<!--message-->", f"<p class=error>{message}</p>"), status_code=status_of(exc))
+            return HTMLResponse(
+                page.replace("<!--message-->", f"<p class=error>{message}</p>"), status_code=status_of(exc)
+            )
         team.audit.write(audit_event(caller, "login", client=client))
         set_session(response, request, session_id, expires_at)
         return response
@@ -235,7 +237,9 @@ def static_text(name: str) -> str:
     return resources.files("server").joinpath("static", name).read_text(encoding="utf-8")
 
 
-def build_app(engine: Engine, token: str | None = None, allowed_hosts: set[str] | None = None, team: Team | None = None):
+def build_app(
+    engine: Engine, token: str | None = None, allowed_hosts: set[str] | None = None, team: Team | None = None
+):
     """The ASGI app: routes, error handlers, and the Guard (who asks, sizes, hosts, headers) around
     them. `team`: the accounts of a server with users (server/auth.py); None: one person."""
     server = Server(engine, team)

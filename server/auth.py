@@ -35,7 +35,9 @@ def proxy_set(text: str) -> frozenset[str]:
             try:
                 out.add(str(ipaddress.ip_address(part.strip("[]"))))
             except ValueError:
-                raise ValueError(f"--trusted-proxy {part!r} is not an IP address (give the proxy's address, e.g. 127.0.0.1).") from None
+                raise ValueError(
+                    f"--trusted-proxy {part!r} is not an IP address (give the proxy's address, e.g. 127.0.0.1)."
+                ) from None
     return frozenset(out)
 
 
@@ -73,7 +75,9 @@ class Team:
         if bearer:
             key = self.store.key_by_hash(digest(bearer)) if looks_like_key(bearer) else None
             if key is None:
-                raise LoginRefused("That key is not valid (revoked, or never made): make one with `localgpt keys create`.")
+                raise LoginRefused(
+                    "That key is not valid (revoked, or never made): make one with `localgpt keys create`."
+                )
             return caller_for(self.store, key.user, "key", key.scope)
         if session_id:
             session = self.store.session(digest(session_id))
@@ -81,7 +85,7 @@ class Team:
                 raise LoginRefused("Your session has expired or ended: log in again at /login.")
             return caller_for(self.store, session.user, "session", session_id=session_id)
         raise LoginRefused(
-            "Log in first: POST /api/login with {\"user\": ..., \"password\": ...} (or the /login page), "
+            'Log in first: POST /api/login with {"user": ..., "password": ...} (or the /login page), '
             "or send 'Authorization: Bearer KEY' with a key from `localgpt keys create`."
         )
 

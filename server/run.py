@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import LocalGPTError
 from core.settings import Settings
 from server.security import MIN_TOKEN_CHARS, is_loopback, new_token
+
+if TYPE_CHECKING:
+    from server.auth import Team
 
 log = logging.getLogger(__name__)
 

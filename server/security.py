@@ -168,7 +168,9 @@ class Guard:
                 raise NotAllowed("This key may only search (scope search): make one with --scope ask to ask.")
         except LocalGPTError as exc:
             status = getattr(exc, "http_status", 401)
-            team.audit.write({"action": "refused", "path": path, "status": status, "reason": str(exc), "client": client})
+            team.audit.write(
+                {"action": "refused", "path": path, "status": status, "reason": str(exc), "client": client}
+            )
             if status == 401 and method == "GET" and not path.startswith(("/api/", "/v1/")):
                 await _redirect_to_login(send, path)
                 return None

@@ -34,8 +34,12 @@ def set_session(response: Response, request: Request, session_id: str, expires_a
     """The session cookie (HttpOnly: no script reads it) and the CSRF cookie (the page's script sends it back)."""
     secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
     age = max(0, int(expires_at - time.time()))
-    response.set_cookie(SESSION_COOKIE, session_id, max_age=age, httponly=True, samesite="strict", path="/", secure=secure)
-    response.set_cookie(CSRF_COOKIE, csrf_token(session_id), max_age=age, httponly=False, samesite="strict", path="/", secure=secure)
+    response.set_cookie(
+        SESSION_COOKIE, session_id, max_age=age, httponly=True, samesite="strict", path="/", secure=secure
+    )
+    response.set_cookie(
+        CSRF_COOKIE, csrf_token(session_id), max_age=age, httponly=False, samesite="strict", path="/", secure=secure
+    )
 
 
 def _text(data: dict, key: str) -> str:
@@ -51,7 +55,7 @@ def routes(team: Team | None, engine) -> list[Route]:
             return error_response(400, "This server has no users: log in with its token at /login.")
         data = await read_json(request)
         user, password = _text(data, "user"), _text(data, "password")
-        client = (request.client.host if request.client else "")
+        client = request.client.host if request.client else ""
         try:
             session_id, caller, expires_at = await run_in_threadpool(team.login, user, password, client)
         except TooManyAttempts as exc:
@@ -62,7 +66,12 @@ def routes(team: Team | None, engine) -> list[Route]:
             raise
         team.audit.write(audit_event(caller, "login", client=client))
         response = JSONResponse(
-            {"user": caller.user, "groups": list(caller.groups), "csrf_token": csrf_token(session_id), "expires_at": expires_at}
+            {
+                "user": caller.user,
+                "groups": list(caller.groups),
+                "csrf_token": csrf_token(session_id),
+                "expires_at": expires_at,
+            }
         )
         set_session(response, request, session_id, expires_at)
         return response
@@ -80,7 +89,13 @@ def routes(team: Team | None, engine) -> list[Route]:
         caller = caller_of(request)
         roots = await run_in_threadpool(engine.roots)
         folders = None if caller.folders is None else [label_of(roots, f) for f in sorted(caller.folders)]
-        out = {"user": caller.user, "via": caller.via, "groups": list(caller.groups), "scope": caller.scope, "folders": folders}
+        out = {
+            "user": caller.user,
+            "via": caller.via,
+            "groups": list(caller.groups),
+            "scope": caller.scope,
+            "folders": folders,
+        }
         if caller.via == "session":
             out["csrf_token"] = csrf_token(caller.session_id)
         return JSONResponse(out)
@@ -143,7 +158,7 @@ def routes(team: Team | None, engine) -> list[Route]:
         roots = await run_in_threadpool(engine.roots)
         if request.method == "GET":
             found = await run_in_threadpool(team.store.grants)
-            return JSONResponse([{"group": g, "folder": label_of(roots, f)} for g, f in found])
+            return JSONResponse([{"group": g, "folder": f, "shown": label_of(roots, f)} for g, f in found])
         data = await read_json(request)
         group, folder = _text(data, "group"), _text(data, "folder")
         if request.method == "POST":

@@ -124,7 +124,9 @@ def test_users_are_added_from_stdin_or_a_file_and_never_stored_in_clear(db, tmp_
     assert added.exit_code == 0, added.output
     assert added.output == "Added alice in hr.\n"
     (tmp_path / "bob.pw").write_text("bob-password\n")
-    assert run("users", "add", "bob", "--group", "eng", "--password-file", tmp_path / "bob.pw", "--db", db).exit_code == 0
+    assert (
+        run("users", "add", "bob", "--group", "eng", "--password-file", tmp_path / "bob.pw", "--db", db).exit_code == 0
+    )
     again = run("users", "add", "alice", "--db", db, stdin="another-password\n")
     assert again.exit_code == 1 and "There is a user 'alice' already" in again.output
     short = run("users", "add", "carol", "--db", db, stdin="short\n")

@@ -108,10 +108,13 @@ def clients(team):
         client.close()
 
 
-@pytest.mark.parametrize("user, own, other, own_q, other_q", [
-    ("alice", HR_CODE, ENG_CODE, PAYROLL, DEPLOY),
-    ("bob", ENG_CODE, HR_CODE, DEPLOY, PAYROLL),
-])
+@pytest.mark.parametrize(
+    "user, own, other, own_q, other_q",
+    [
+        ("alice", HR_CODE, ENG_CODE, PAYROLL, DEPLOY),
+        ("bob", ENG_CODE, HR_CODE, DEPLOY, PAYROLL),
+    ],
+)
 def test_each_user_reads_only_their_folder_on_every_route(clients, user, own, other, own_q, other_q):
     client = clients[user]
     both = f"{PAYROLL} {DEPLOY}"
@@ -126,7 +129,10 @@ def test_each_user_reads_only_their_folder_on_every_route(clients, user, own, ot
         seen.append(streamed)
         for stream in (False, True):
             seen.append(
-                client.post("/v1/chat/completions", json={"model": "localgpt", "stream": stream, "messages": [{"role": "user", "content": question}]})
+                client.post(
+                    "/v1/chat/completions",
+                    json={"model": "localgpt", "stream": stream, "messages": [{"role": "user", "content": question}]},
+                )
             )
     answered = client.post("/api/ask", json={"query": own_q}).json()
     assert not answered["refused"] and own in answered["answer"]
@@ -134,8 +140,11 @@ def test_each_user_reads_only_their_folder_on_every_route(clients, user, own, ot
     for follow_up in (f"And {other_q[0].lower()}{other_q[1:]}", "And what about the other folder's password and code?"):
         seen.append(client.post("/api/ask", json={"query": follow_up, "history": history}))
         seen.append(client.post("/api/ask", json={"query": follow_up, "history": history, "stream": True}))
-        messages = [{"role": "user", "content": own_q}, {"role": "assistant", "content": answered["answer"]},
-                    {"role": "user", "content": follow_up}]
+        messages = [
+            {"role": "user", "content": own_q},
+            {"role": "assistant", "content": answered["answer"]},
+            {"role": "user", "content": follow_up},
+        ]
         seen.append(client.post("/v1/chat/completions", json={"model": "localgpt", "messages": messages}))
     documents = client.get("/api/documents")
     assert documents.status_code == 200
@@ -189,9 +198,15 @@ def test_a_question_only_a_forbidden_folder_answers_is_refused_as_if_nothing_did
 
 def test_without_a_login_nothing_is_served(team):
     with httpx.Client(base_url=team["url"], timeout=60) as anonymous:
-        for method, path in (("POST", "/api/search"), ("POST", "/api/ask"), ("GET", "/api/documents"),
-                             ("GET", "/api/page?source=deploy.txt&page=1"), ("POST", "/v1/chat/completions"),
-                             ("GET", "/v1/models"), ("GET", "/api/health")):
+        for method, path in (
+            ("POST", "/api/search"),
+            ("POST", "/api/ask"),
+            ("GET", "/api/documents"),
+            ("GET", "/api/page?source=deploy.txt&page=1"),
+            ("POST", "/v1/chat/completions"),
+            ("GET", "/v1/models"),
+            ("GET", "/api/health"),
+        ):
             response = anonymous.request(method, path, json={"query": DEPLOY} if method == "POST" else None)
             assert response.status_code == 401, (path, response.text)
             assert "Log in first" in response.json()["error"]
@@ -264,7 +279,10 @@ def test_keys_search_or_ask_by_scope_and_stop_when_revoked(team):
     with httpx.Client(base_url=url, timeout=120, headers={"authorization": f"Bearer {search_key}"}) as script:
         found = script.post("/api/search", json={"query": f"{PAYROLL} {DEPLOY}"})  # no CSRF token: a key needs none
         assert found.status_code == 200 and ENG_CODE in found.text and HR_CODE not in found.text
-        for path, body in (("/api/ask", {"query": DEPLOY}), ("/v1/chat/completions", {"messages": [{"role": "user", "content": DEPLOY}]})):
+        for path, body in (
+            ("/api/ask", {"query": DEPLOY}),
+            ("/v1/chat/completions", {"messages": [{"role": "user", "content": DEPLOY}]}),
+        ):
             refused = script.post(path, json=body)
             assert refused.status_code == 403 and "scope search" in refused.json()["error"]
         assert script.post("/api/keys", json={"scope": "ask"}).status_code == 403  # a key makes no keys
@@ -323,7 +341,7 @@ def test_only_admins_manage_users(team, clients):
     assert added.status_code == 201, added.text
     assert "erin" in [u["name"] for u in alice.get("/api/admin/users").json()]
     assert alice.post("/api/admin/grants", json={"group": "sales", "folder": "hr"}).status_code == 200
-    assert {"group": "sales", "folder": f"{team['hr'].resolve()} (hr)"} in alice.get("/api/admin/grants").json()
+    assert {"group": "sales", "folder": str(team["hr"].resolve()), "shown": f"{team['hr'].resolve()} (hr)"} in alice.get("/api/admin/grants").json()
     assert alice.request("DELETE", "/api/admin/grants", json={"group": "sales", "folder": "hr"}).status_code == 200
     assert alice.delete("/api/admin/users/erin").status_code == 200
 
@@ -380,7 +398,9 @@ def test_serve_with_users_refuses_a_token_and_a_header_without_its_proxy(team):
         (["--token", "a-token-of-twenty-chars"], "--token is not used"),
         (["--trusted-user-header", "X-Forwarded-User"], "needs --trusted-proxy"),
     ):
-        done = subprocess.run(localgpt_cmd("serve", "--db", db, "--port", "1", *extra), capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            localgpt_cmd("serve", "--db", db, "--port", "1", *extra), capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
@@ -413,7 +433,9 @@ def test_two_app_hosts_on_one_database_index_share_users_sessions_and_grants(fol
     from server.engine import Engine
     from server.run import team_for
 
-    settings = load_settings({"db": folders["db"], "index_url": pg_url, "answer_style": "quote", "audit": False}, environ={})
+    settings = load_settings(
+        {"db": folders["db"], "index_url": pg_url, "answer_style": "quote", "audit": False}, environ={}
+    )
     engines = [Engine(settings), Engine(settings)]
     for engine in engines:
         llm = FakeLLM()
@@ -424,8 +446,9 @@ def test_two_app_hosts_on_one_database_index_share_users_sessions_and_grants(fol
             bob = login(first.url, "bob")  # logged in on one host...
             cookie, token = bob.cookies.get("localgpt_session"), bob.headers["x-csrf-token"]
             bob.close()
-            with httpx.Client(base_url=second.url, timeout=120, cookies={"localgpt_session": cookie},
-                              headers={"x-csrf-token": token}) as other_host:  # ...and served on the other
+            with httpx.Client(
+                base_url=second.url, timeout=120, cookies={"localgpt_session": cookie}, headers={"x-csrf-token": token}
+            ) as other_host:  # ...and served on the other
                 found = other_host.post("/api/search", json={"query": f"{PAYROLL} {DEPLOY}", "k": 10})
                 assert found.status_code == 200 and ENG_CODE in found.text and HR_CODE not in found.text
                 for mode in ("dense", "bm25"):
@@ -433,10 +456,14 @@ def test_two_app_hosts_on_one_database_index_share_users_sessions_and_grants(fol
                     assert only.status_code == 200 and HR_CODE not in only.text
                 refused = other_host.post("/api/ask", json={"query": PAYROLL})
                 assert refused.json()["refused"] and HR_CODE not in everything(refused)
-                assert {d["source"] for d in other_host.get("/api/documents").json()} == {"deploy.txt", "okapi_lease.pdf"}
+                assert {d["source"] for d in other_host.get("/api/documents").json()} == {
+                    "deploy.txt",
+                    "okapi_lease.pdf",
+                }
                 assert other_host.post("/api/logout").status_code == 200
-            with httpx.Client(base_url=first.url, timeout=60, cookies={"localgpt_session": cookie},
-                              headers={"x-csrf-token": token}) as ended:
+            with httpx.Client(
+                base_url=first.url, timeout=60, cookies={"localgpt_session": cookie}, headers={"x-csrf-token": token}
+            ) as ended:
                 assert ended.post("/api/search", json={"query": DEPLOY}).status_code == 401  # ended on both
     finally:
         for engine in engines:

@@ -6,8 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from test_serve_browser import CHROMIUM, DRIVER, browser  # noqa: F401 (the browser fixture)
-from test_serve_team import DEPLOY, ENG_CODE, HR_CODE, PASSWORDS, PAYROLL, folders, team  # noqa: F401
+import test_serve_browser
+import test_serve_team
+from test_serve_browser import CHROMIUM, DRIVER
+from test_serve_team import DEPLOY, ENG_CODE, HR_CODE, PASSWORDS, PAYROLL
+
+# The fixtures this module shares: the team's server (test_serve_team.py) and the browser.
+browser = test_serve_browser.browser
+folders = test_serve_team.folders
+team = test_serve_team.team
 
 pytestmark = [
     pytest.mark.slow,
@@ -25,7 +32,9 @@ pytestmark = [
         ("bob", {"deploy.txt", "okapi_lease.pdf"}, ENG_CODE, HR_CODE, DEPLOY),
     ],
 )
-def test_each_user_logs_in_and_sees_only_their_documents(team, browser, user, own_files, own_code, other_code, question):  # noqa: F811
+def test_each_user_logs_in_and_sees_only_their_documents(
+    team, browser, user, own_files, own_code, other_code, question
+):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -49,4 +58,50 @@ def test_each_user_logs_in_and_sees_only_their_documents(team, browser, user, ow
     answer = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-role=answer]"))
     wait.until(lambda d: own_code in answer.text)
     assert other_code not in browser.page_source
+    browser.delete_all_cookies()
+
+
+def log_in(browser, url: str, user: str):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 60)
+    browser.delete_all_cookies()
+    browser.get(url + "/login")
+    browser.find_element(By.ID, "user").send_keys(user)
+    browser.find_element(By.ID, "password").send_keys(PASSWORDS[user])
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(lambda d: f"logged in as {user}" in d.find_element(By.ID, "status").text)
+    return wait
+
+
+def test_an_admin_manages_users_and_grants_from_the_page_and_no_one_else_sees_it(team, browser):
+    from selenium.webdriver.common.by import By
+
+    wait = log_in(browser, team["url"], "bob")
+    assert not browser.find_element(By.ID, "tab-users").is_displayed()
+
+    wait = log_in(browser, team["url"], "alice")
+    tab = wait.until(
+        lambda d: d.find_element(By.ID, "tab-users") if d.find_element(By.ID, "tab-users").is_displayed() else None
+    )
+    tab.click()
+    wait.until(lambda d: "bob" in d.find_element(By.ID, "users-table").text)
+    browser.find_element(By.ID, "new-user").send_keys("carol")
+    browser.find_element(By.ID, "new-password").send_keys("carol-password-1")
+    browser.find_element(By.ID, "new-groups").send_keys("auditors")
+    browser.find_element(By.CSS_SELECTOR, "#user-form button").click()
+    wait.until(lambda d: "carol" in d.find_element(By.ID, "users-table").text)
+    browser.find_element(By.ID, "grant-group").send_keys("auditors")
+    browser.find_element(By.ID, "grant-folder").send_keys("hr")
+    browser.find_element(By.CSS_SELECTOR, "#grant-form button").click()
+    wait.until(lambda d: "auditors" in d.find_element(By.ID, "grants-table").text)
+    assert team["store"].folders_of("carol") == {str(team["hr"].resolve())}
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#grants-table tbody tr") if "auditors" in r.text)
+    row.find_element(By.TAG_NAME, "button").click()
+    wait.until(lambda d: "auditors" not in d.find_element(By.ID, "grants-table").text)
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#users-table tbody tr") if "carol" in r.text)
+    row.find_element(By.TAG_NAME, "button").click()
+    wait.until(lambda d: "carol" not in d.find_element(By.ID, "users-table").text)
+    assert team["store"].user("carol") is None and team["store"].folders_of("carol") == set()
     browser.delete_all_cookies()

@@ -188,12 +188,53 @@ async function loadDocuments() {
 }
 
 function showTab(name) {
-  for (const [tab, view] of [["tab-ask", "ask-view"], ["tab-docs", "docs-view"]]) {
+  for (const [tab, view] of [["tab-ask", "ask-view"], ["tab-docs", "docs-view"], ["tab-users", "users-view"]]) {
     const on = tab === name;
     $(tab).classList.toggle("active", on);
     $(view).hidden = !on;
   }
   if (name === "tab-docs") loadDocuments();
+  if (name === "tab-users") loadUsers();
+}
+
+// --- Users (members of the group admin, on a server with users) ------------------------------
+async function sendJSON(method, url, body) {
+  const response = await fetch(url, {
+    method, headers: { "content-type": "application/json", ...csrfHeader() }, body: body ? JSON.stringify(body) : undefined,
+  });
+  $("users-message").textContent = response.ok ? "" : "Error: " + await errorText(response);
+  return response.ok;
+}
+
+async function loadUsers() {
+  const [users, grants] = await Promise.all([fetch("/api/admin/users"), fetch("/api/admin/grants")]);
+  if (!users.ok || !grants.ok) { $("users-message").textContent = "Error: " + await errorText(users.ok ? grants : users); return; }
+  const userRows = $("users-table").querySelector("tbody");
+  userRows.replaceChildren();
+  for (const u of await users.json()) {
+    const remove = el("button", { type: "button", text: "Remove" });
+    remove.addEventListener("click", async () => {
+      if (await sendJSON("DELETE", "/api/admin/users/" + encodeURIComponent(u.name))) loadUsers();
+    });
+    userRows.append(el("tr", {}, el("td", { text: u.name }), el("td", { text: u.groups.join(", ") }),
+      el("td", { text: u.folders.join(", ") }), el("td", { text: String(u.keys) }), el("td", {}, remove)));
+  }
+  const grantRows = $("grants-table").querySelector("tbody");
+  grantRows.replaceChildren();
+  for (const g of await grants.json()) {
+    const revoke = el("button", { type: "button", text: "Revoke" });
+    revoke.addEventListener("click", async () => {
+      if (await sendJSON("DELETE", "/api/admin/grants", { group: g.group, folder: g.folder })) loadUsers();
+    });
+    grantRows.append(el("tr", {}, el("td", { text: g.group }), el("td", { text: g.shown }), el("td", {}, revoke)));
+  }
+}
+
+async function loadMe() {
+  const response = await fetch("/api/me");
+  if (!response.ok) return;
+  const me = await response.json();
+  $("tab-users").hidden = !(me.user && me.via !== "key" && me.groups.includes("admin"));
 }
 
 // The index's size; with a watcher (serve --watch), when it last synced, looked at every 5 s,
@@ -238,8 +279,25 @@ document.addEventListener("DOMContentLoaded", () => {
   $("viewer-close").addEventListener("click", () => { $("viewer").hidden = true; });
   $("tab-ask").addEventListener("click", () => showTab("tab-ask"));
   $("tab-docs").addEventListener("click", () => showTab("tab-docs"));
+  $("tab-users").addEventListener("click", () => showTab("tab-users"));
+  $("user-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const groups = $("new-groups").value.split(",").map((g) => g.trim()).filter(Boolean);
+    if (await sendJSON("POST", "/api/admin/users", { name: $("new-user").value.trim(), password: $("new-password").value, groups })) {
+      $("user-form").reset();
+      loadUsers();
+    }
+  });
+  $("grant-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (await sendJSON("POST", "/api/admin/grants", { group: $("grant-group").value.trim(), folder: $("grant-folder").value.trim() })) {
+      $("grant-form").reset();
+      loadUsers();
+    }
+  });
   let timer = null;
   $("docs-query").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(loadDocuments, 200); });
   $("docs-form").addEventListener("submit", (e) => { e.preventDefault(); loadDocuments(); });
   loadStatus();
+  loadMe();
 });
