@@ -198,7 +198,7 @@ class Server:
                 return response
             return HTMLResponse(page.replace("<!--message-->", "<p class=error>Wrong token.</p>"), status_code=401)
         user, password = (form.get("user") or [""])[0], (form.get("password") or [""])[0]
-        client = request.client.host if request.client else ""
+        client = team.address(request.client.host if request.client else "", dict(request.headers))
         try:
             session_id, caller, expires_at = await self.in_thread(team.login, user, password, client)
         except LocalGPTError as exc:

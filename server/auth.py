@@ -59,9 +59,18 @@ class Team:
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     audit: AuditLog | NoAudit = field(default_factory=NoAudit)
 
+    def address(self, client: str, headers: dict[str, str]) -> str:
+        """The address a request comes from, for the login limit and the audit log: the connection's
+        peer, or, from a trusted proxy, the last address its X-Forwarded-For names (serve runs
+        uvicorn without proxy headers, so that only --trusted-proxy is believed about them)."""
+        forwarded = headers.get("x-forwarded-for", "")
+        if forwarded and _normal(client) in self.trusted_proxies:
+            return forwarded.split(",")[-1].strip() or client
+        return client
+
     def caller(self, headers: dict[str, str], client: str, bearer: str, session_id: str) -> Caller:
-        """The caller of a request (its headers lower-cased, its client address, its Bearer token and
-        session cookie); raises LoginRefused (401) or NotAllowed (403)."""
+        """The caller of a request (its headers lower-cased, the connection's peer address, its Bearer
+        token and session cookie); raises LoginRefused (401) or NotAllowed (403)."""
         if self.trusted_header and self.trusted_header in headers:
             if _normal(client) not in self.trusted_proxies:
                 raise NotAllowed(

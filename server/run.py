@@ -140,6 +140,7 @@ def run(app, engine, plan: Plan, watch: bool = False) -> None:
             access_log=False,
             timeout_graceful_shutdown=3,
             server_header=False,
+            proxy_headers=False,  # X-Forwarded-* are believed from --trusted-proxy only (server/auth.py)
         )
     finally:
         if watcher is not None:

@@ -150,11 +150,12 @@ class Guard:
         from starlette.concurrency import run_in_threadpool
 
         team = self.team
-        client = (scope.get("client") or ("", 0))[0]
+        peer = (scope.get("client") or ("", 0))[0]
+        client = team.address(peer, headers)
         method = scope.get("method", "GET")
         try:
             caller = await run_in_threadpool(
-                team.caller, headers, client, _bearer(headers), _cookie(headers, SESSION_COOKIE)
+                team.caller, headers, peer, _bearer(headers), _cookie(headers, SESSION_COOKIE)
             )
             if method not in SAFE_METHODS:
                 if caller.via == "session" and not csrf_ok(caller.session_id, headers.get(CSRF_HEADER, "")):

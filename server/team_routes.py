@@ -55,7 +55,7 @@ def routes(team: Team | None, engine) -> list[Route]:
             return error_response(400, "This server has no users: log in with its token at /login.")
         data = await read_json(request)
         user, password = _text(data, "user"), _text(data, "password")
-        client = request.client.host if request.client else ""
+        client = team.address(request.client.host if request.client else "", dict(request.headers))
         try:
             session_id, caller, expires_at = await run_in_threadpool(team.login, user, password, client)
         except TooManyAttempts as exc:

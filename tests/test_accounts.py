@@ -229,3 +229,53 @@ def test_a_trusted_header_is_refused_unless_set_up_whole(tmp_path, values, users
 
     with pytest.raises(ServeError, match=message):
         team_for(_settings(tmp_path, **values), _Store(users))
+
+
+# --- who a request is (server/auth.py), without a server ----------------------------------------
+@pytest.fixture()
+def team_store(tmp_path):
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    store = catalog.accounts()
+    store.add_user("bob", hash_password("bob-password-1", rounds=4), ["eng"])
+    store.grant("eng", "/srv/eng")
+    yield store
+    catalog.close()
+
+
+def test_the_proxy_header_and_forwarded_address_are_believed_from_the_proxy_only(team_store):
+    from accounts.errors import LoginRefused, NotAllowed
+    from server.auth import Team
+
+    team = Team(team_store, trusted_header="x-forwarded-user", trusted_proxies=frozenset({"10.0.0.5"}))
+    named = {"x-forwarded-user": "bob", "x-forwarded-for": "192.168.1.9, 10.1.1.1"}
+    caller = team.caller(named, "10.0.0.5", "", "")
+    assert (caller.user, caller.via, caller.folders) == ("bob", "header", frozenset({"/srv/eng"}))
+    with pytest.raises(NotAllowed, match="only from the trusted proxy"):
+        team.caller(named, "10.0.0.6", "", "")
+    with pytest.raises(NotAllowed, match="no user here"):
+        team.caller({"x-forwarded-user": "mallory"}, "10.0.0.5", "", "")
+    with pytest.raises(LoginRefused, match="Log in first"):
+        team.caller({}, "10.0.0.5", "", "")
+    assert team.address("10.0.0.5", named) == "10.1.1.1"  # the hop the proxy itself saw
+    assert team.address("10.0.0.6", named) == "10.0.0.6"  # anyone else says what they like, unheard
+
+
+def test_a_login_makes_a_session_the_next_request_is_known_by(team_store):
+    from accounts.errors import LoginRefused
+    from server.auth import Team
+
+    team = Team(team_store, session_s=60)
+    session_id, caller, expires_at = team.login("bob", "bob-password-1", "10.0.0.9")
+    assert caller.user == "bob" and caller.via == "session" and expires_at > 0
+    assert session_id not in repr(team_store.session(digest(session_id)))
+    again = team.caller({}, "10.0.0.9", "", session_id)
+    assert again.user == "bob" and again.session_id == session_id
+    with pytest.raises(LoginRefused, match="Wrong user name or password"):
+        team.login("bob", "not-the-password", "10.0.0.9")
+    with pytest.raises(LoginRefused, match="Wrong user name or password"):
+        team.login("nobody", "bob-password-1", "10.0.0.9")
+    team.logout(session_id)
+    with pytest.raises(LoginRefused, match="expired or ended"):
+        team.caller({}, "10.0.0.9", "", session_id)
+    with pytest.raises(LoginRefused, match="not valid"):
+        team.caller({}, "10.0.0.9", "lgk_0_nothing", "")
