@@ -57,6 +57,20 @@ def remove_user(store: AccountStore, name: str) -> None:
         raise AccountError(f"No user {name!r}: `localgpt users list` shows them.")
 
 
+def change_groups(store: AccountStore, name: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> list[str]:
+    """The user's groups after adding and removing some (at their next request)."""
+    if store.user(name) is None:
+        raise AccountError(f"No user {name!r}: `localgpt users list` shows them.")
+    for group in add:
+        store.add_to_group(name, check_name(group, "group"))
+    for group in remove:
+        if not store.remove_from_group(name, group):
+            raise AccountError(
+                f"{name} is not in the group {group!r}; their groups: {', '.join(store.groups_of(name)) or 'none'}."
+            )
+    return store.groups_of(name)
+
+
 def list_users(store: AccountStore) -> list[UserInfo]:
     keys: dict[str, int] = {}
     for key in store.keys():

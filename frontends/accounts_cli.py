@@ -115,6 +115,23 @@ def add_commands(cli: click.Group, index_options: Callable, settings_from: Calla
         with_store(options, lambda store, roots: remove_user(store, name))
         click.echo(f"Removed {name}; their keys and sessions no longer work.")
 
+    @users.command("groups")
+    @click.argument("name")
+    @click.option("--add", "added", multiple=True, help="A group to put NAME in (repeat for several).")
+    @click.option("--remove", "removed", multiple=True, help="A group to take NAME out of (repeat for several).")
+    @index_options
+    def users_groups(name: str, added: tuple[str, ...], removed: tuple[str, ...], **options: Any) -> None:
+        """Put NAME in groups or take them out; without --add or --remove, show their groups.
+        Takes effect at their next request (their sessions and keys stay).
+
+        \b
+        localgpt users groups bob --add hr --remove contractors
+        """
+        from accounts.manage import change_groups
+
+        groups = with_store(options, lambda store, roots: change_groups(store, name, added, removed))
+        click.echo(f"{name}: {', '.join(groups) or 'in no group (reads nothing)'}")
+
     @users.command("passwd")
     @click.argument("name")
     @password_file

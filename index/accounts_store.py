@@ -134,6 +134,10 @@ class AccountStore:
             [("INSERT INTO {p}memberships (username, grp) VALUES (?, ?) ON CONFLICT DO NOTHING", (name, group))]
         )
 
+    def remove_from_group(self, name: str, group: str) -> bool:
+        """False: the user was not in that group."""
+        return self._rows.write([("DELETE FROM {p}memberships WHERE username = ? AND grp = ?", (name, group))])[0] > 0
+
     def grant(self, group: str, root: str) -> bool:
         """False: that group could read that folder already."""
         return (

@@ -279,3 +279,14 @@ def test_a_login_makes_a_session_the_next_request_is_known_by(team_store):
         team.caller({}, "10.0.0.9", "", session_id)
     with pytest.raises(LoginRefused, match="not valid"):
         team.caller({}, "10.0.0.9", "lgk_0_nothing", "")
+
+
+def test_a_users_groups_change_without_touching_their_keys(db):
+    run("users", "add", "alice", "--group", "hr", "--db", db, stdin="alice-password\n")
+    run("keys", "create", "alice", "--scope", "ask", "--db", db)
+    changed = run("users", "groups", "alice", "--add", "eng", "--remove", "hr", "--db", db)
+    assert changed.exit_code == 0 and changed.output == "alice: eng\n"
+    assert run("users", "groups", "alice", "--db", db).output == "alice: eng\n"
+    wrong = run("users", "groups", "alice", "--remove", "sales", "--db", db)
+    assert wrong.exit_code == 1 and "not in the group 'sales'" in wrong.output and "eng" in wrong.output
+    assert "alice" in run("keys", "list", "--db", db).output

@@ -49,6 +49,9 @@ class AccountStoreContract:
         assert store.folders_of("alice") == {HR} and store.folders_of("bob") == {ENG}
         store.add_to_group("bob", "hr")
         assert store.folders_of("bob") == {HR, ENG}
+        assert store.remove_from_group("bob", "hr") and not store.remove_from_group("bob", "hr")
+        assert store.folders_of("bob") == {ENG}
+        store.add_to_group("bob", "hr")
         assert store.revoke("hr", HR) and not store.revoke("hr", HR)
         assert store.folders_of("alice") == set() and store.grants() == [("eng", ENG)]
         assert store.set_password("alice", "hash-new") and store.user("alice").password_hash == "hash-new"
