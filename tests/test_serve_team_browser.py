@@ -105,3 +105,29 @@ def test_an_admin_manages_users_and_grants_from_the_page_and_no_one_else_sees_it
     wait.until(lambda d: "carol" not in d.find_element(By.ID, "users-table").text)
     assert team["store"].user("carol") is None and team["store"].folders_of("carol") == set()
     browser.delete_all_cookies()
+
+
+def test_a_user_makes_a_key_on_the_page_sees_it_once_and_revokes_it(team, browser):
+    import httpx
+    from selenium.webdriver.common.by import By
+
+    wait = log_in(browser, team["url"], "bob")
+    tab = wait.until(
+        lambda d: d.find_element(By.ID, "tab-keys") if d.find_element(By.ID, "tab-keys").is_displayed() else None
+    )
+    tab.click()
+    browser.find_element(By.CSS_SELECTOR, "#key-form button").click()
+    shown = wait.until(lambda d: d.find_element(By.ID, "new-key-text").text.strip() or None)
+    assert shown.startswith("lgk_")
+    key_id = shown.split("_")[1]
+    wait.until(lambda d: key_id in d.find_element(By.ID, "keys-table").text)
+    assert shown not in browser.find_element(By.ID, "keys-table").text  # listed by id only
+    with httpx.Client(base_url=team["url"], headers={"authorization": f"Bearer {shown}"}) as script:
+        found = script.post("/api/search", json={"query": DEPLOY})
+        assert found.status_code == 200 and ENG_CODE in found.text
+        assert script.post("/api/ask", json={"query": DEPLOY}).status_code == 403  # the default scope: search
+        row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#keys-table tbody tr") if key_id in r.text)
+        row.find_element(By.TAG_NAME, "button").click()
+        wait.until(lambda d: f"Key {key_id} revoked." in d.find_element(By.ID, "keys-message").text)
+        assert script.post("/api/search", json={"query": DEPLOY}).status_code == 401
+    browser.delete_all_cookies()

@@ -188,13 +188,33 @@ async function loadDocuments() {
 }
 
 function showTab(name) {
-  for (const [tab, view] of [["tab-ask", "ask-view"], ["tab-docs", "docs-view"], ["tab-users", "users-view"]]) {
+  for (const [tab, view] of [["tab-ask", "ask-view"], ["tab-docs", "docs-view"], ["tab-keys", "keys-view"], ["tab-users", "users-view"]]) {
     const on = tab === name;
     $(tab).classList.toggle("active", on);
     $(view).hidden = !on;
   }
   if (name === "tab-docs") loadDocuments();
   if (name === "tab-users") loadUsers();
+  if (name === "tab-keys") loadKeys();
+}
+
+// --- The user's own API keys ----------------------------------------------------------------------
+async function loadKeys() {
+  const response = await fetch("/api/keys");
+  const rows = $("keys-table").querySelector("tbody");
+  rows.replaceChildren();
+  if (!response.ok) { $("keys-message").textContent = "Error: " + await errorText(response); return; }
+  for (const k of await response.json()) {
+    const revoke = el("button", { type: "button", text: "Revoke" });
+    revoke.addEventListener("click", async () => {
+      const done = await fetch("/api/keys/" + encodeURIComponent(k.id), { method: "DELETE", headers: csrfHeader() });
+      $("keys-message").textContent = done.ok ? `Key ${k.id} revoked.` : "Error: " + await errorText(done);
+      $("new-key").hidden = true;
+      loadKeys();
+    });
+    rows.append(el("tr", {}, el("td", { text: k.id }), el("td", { text: k.scope }),
+      el("td", { text: new Date(k.created_at * 1000).toLocaleString() }), el("td", {}, revoke)));
+  }
 }
 
 // --- Users (members of the group admin, on a server with users) ------------------------------
@@ -235,6 +255,7 @@ async function loadMe() {
   if (!response.ok) return;
   const me = await response.json();
   $("tab-users").hidden = !(me.user && me.via !== "key" && me.groups.includes("admin"));
+  $("tab-keys").hidden = !(me.user && me.via !== "key");
 }
 
 // The index's size; with a watcher (serve --watch), when it last synced, looked at every 5 s,
@@ -280,6 +301,19 @@ document.addEventListener("DOMContentLoaded", () => {
   $("tab-ask").addEventListener("click", () => showTab("tab-ask"));
   $("tab-docs").addEventListener("click", () => showTab("tab-docs"));
   $("tab-users").addEventListener("click", () => showTab("tab-users"));
+  $("tab-keys").addEventListener("click", () => showTab("tab-keys"));
+  $("key-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const response = await fetch("/api/keys", {
+      method: "POST", headers: { "content-type": "application/json", ...csrfHeader() }, body: JSON.stringify({ scope: $("key-scope").value }),
+    });
+    if (!response.ok) { $("keys-message").textContent = "Error: " + await errorText(response); return; }
+    const made = await response.json();
+    $("new-key-text").textContent = made.key;
+    $("new-key").hidden = false;
+    $("keys-message").textContent = "";
+    loadKeys();
+  });
   $("user-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const groups = $("new-groups").value.split(",").map((g) => g.trim()).filter(Boolean);
