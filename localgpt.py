@@ -17,6 +17,7 @@ import click
 from core.display import plural, shown
 from core.errors import LocalGPTError, NoIndexError
 from core.offline import enforce_offline
+from frontends.accounts_cli import add_commands as add_account_commands
 from core.settings import (
     CHAT,
     EMBEDDING,
@@ -733,11 +734,18 @@ def serve(watch_folders: bool, **options: Any) -> None:
     settings = settings_from(options)
     plan = run_guarded(lambda: plan_for(settings.host, settings.port, settings.token))
     click.echo("Loading the index and the model...", err=True)
-    app, engine = run_guarded(lambda: build(settings, plan))
+    app, engine, plan, team = run_guarded(lambda: build(settings, plan))
     from index import index_label
 
     click.echo(f"localgpt is serving {index_label(settings.db, settings.index_url)} at {plan.url}", err=True)
-    if plan.generated:
+    if team is not None:
+        audit = getattr(team.audit, "path", None)
+        click.echo(
+            "Users log in with their passwords (/login) or keys; each reads only the folders granted to their groups."
+            + (f" Audit log: {audit}" if audit else " No audit log (--no-audit)."),
+            err=True,
+        )
+    elif plan.generated:
         click.echo(f"Token (shown once; every request needs it): {plan.token}", err=True)
     elif plan.token is None:
         click.echo("Only this machine can connect (127.0.0.1); no token is needed.", err=True)
@@ -778,6 +786,9 @@ def model_server(bind: str, bind_port: int, api_key_file: str, extra: tuple[str,
     elif not plan.api_key:
         click.echo("Only this machine can connect; no key is needed.", err=True)
     run_guarded(lambda: run_model_server(plan, extra))
+
+
+add_account_commands(cli, setting_options(*names_of(INDEX)), settings_from, run_guarded)  # users, grant, revoke, keys
 
 
 if __name__ == "__main__":

@@ -69,6 +69,8 @@ class Session:
     model_turn: Callable[[], AbstractContextManager] = nullcontext
     # Runs each search (the server's reopen-if-an-ingest-changed-the-index); a plain call by default.
     reading: Callable[[Callable[[], Any]], Any] = _now
+    # The folders this session may read (a served user's permissions); None: all of them.
+    folders: frozenset[str] | None = None
 
     def search(self, *queries: str, vectors: dict[str, np.ndarray] | None = None) -> list[Hit]:
         """The best `k` passages for any of `queries`: each passage once, at its best relevance.
@@ -80,7 +82,7 @@ class Session:
         best: dict[str, Hit] = {}
         for query in queries:
             vectors[query] = vector = self.retriever.embedder.embed_query(query)
-            hits = self.retriever.run(SearchRequest(query, where=where), vector)
+            hits = self.retriever.run(SearchRequest(query, where=where, folders=self.folders), vector)
             if len(queries) == 1:
                 return hits
             for hit in hits:
@@ -98,7 +100,10 @@ class Session:
     ) -> Answer:
         """Answer `question` from `hits`, evidence ranked with the index's own embedder."""
         index = self.retriever.index
-        chunks = index.catalog.chunk_count()
+        # Counts over the whole index would tell a user restricted to some folders what the others
+        # hold ("the documents do not mention X"): their answers are decided without them.
+        chunks = index.catalog.chunk_count() if self.folders is None else 0
+        counts = vocabulary(index.word_counts, chunks) if self.folders is None else None
         return answer(
             question,
             hits,
@@ -107,7 +112,7 @@ class Session:
             on_token=on_token,
             embed=self.retriever.embedder.embed,
             question_vector=question_vector,
-            word_counts=vocabulary(index.word_counts, chunks),
+            word_counts=counts,
             index_chunks=chunks,
         )
 

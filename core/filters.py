@@ -6,6 +6,10 @@
     page=3   page=3-7           a page, or a range of pages
     sheet=Q3                    any other metadata key, exact value
 
+A server adds one more condition that no `--where` can write: the folders the caller may read
+(`within_folders`), matched on the folder each chunk's file was ingested from, so that every
+store applies a user's permissions inside its query, before ranking (docs/api.md, "A team").
+
 Several conditions are all required. `parse_where` reads the `--where` syntax (or a mapping)
 into a `Filter`; each store translates a `Filter` into its own query language, in `index/`:
 SQL over the catalog (index/sql_filter.py) and Chroma `where` clauses (index/chroma_filter.py).
@@ -24,6 +28,9 @@ from core.errors import SearchOptionError
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RANGE = re.compile(r"^\s*(-?\d+)\s*-\s*(-?\d+)\s*$")
 GLOB_CHARS = frozenset("*?[")
+# The key of a folder condition: not a metadata key but the folder (its path as the index records
+# it) that a chunk's file was ingested from. `Filter.matches` reads it from the metadata it is given.
+FOLDER_KEY = "folder"
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,12 @@ class Condition:
     key: str
     values: tuple[Any, ...]  # alternatives; a (low, high) tuple is a range of numbers
     paths: bool = False  # the values are files, folders or globs (source=), not exact values
+    folders: bool = False  # the values are ingested folders (within_folders): the files' root, not metadata
+
+    @property
+    def by_file(self) -> bool:
+        """Whether the catalog resolves it into the files it allows before a store sees it."""
+        return self.paths or self.folders
 
 
 def is_glob(value: str) -> bool:
@@ -50,12 +63,14 @@ class Filter:
 
     @property
     def path_conditions(self) -> tuple[Condition, ...]:
-        return tuple(c for c in self.conditions if c.paths)
+        """The conditions on files (source globs and folders, readable folders): the catalog resolves
+        them into the sources they allow."""
+        return tuple(c for c in self.conditions if c.by_file)
 
     def with_exact_sources(self, sources: Sequence[str]) -> "Filter":
         """This filter with its path conditions replaced by one exact list of sources (the files they
         match, resolved by the catalog): the form a store that matches exact values only can take."""
-        others = tuple(c for c in self.conditions if not c.paths)
+        others = tuple(c for c in self.conditions if not c.by_file)
         return replace(self, conditions=(Condition("source", tuple(sources)), *others))
 
 
@@ -67,6 +82,8 @@ def _condition_matches(cond: Condition, meta: Mapping[str, Any]) -> bool:
     value = meta.get(cond.key)
     if value is None:
         return False
+    if cond.folders:
+        return value in cond.values
     for wanted in cond.values:
         if cond.paths:
             source = str(value)
@@ -137,3 +154,10 @@ def parse_where(where: str | Iterable[str] | Mapping[str, Any] | Filter | None) 
             key, _, value = text.partition("=")
             conditions.append(_condition(key.strip(), [v for v in value.split("|") if v.strip()]))
     return Filter(tuple(conditions)) if conditions else None
+
+
+def within_folders(flt: Filter | None, folders: Iterable[str]) -> Filter:
+    """`flt` (or no filter) restricted to chunks of files ingested from one of `folders` (their paths
+    as the index records them); no folders: a filter that nothing passes."""
+    condition = Condition(FOLDER_KEY, tuple(sorted(set(folders))), folders=True)
+    return Filter((*(flt.conditions if flt is not None else ()), condition))

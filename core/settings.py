@@ -330,6 +330,54 @@ SETTINGS: tuple[Setting, ...] = (
         SERVER,
     ),
     Setting(
+        "session_hours",
+        12.0,
+        "Hours a login session of `serve` lasts (users of `localgpt users`); after that the user logs in again.",
+        SERVER,
+    ),
+    Setting(
+        "login_attempts",
+        5,
+        (
+            "Failed logins allowed per user name, and per client address, in any minute; more are refused "
+            "(429) until the minute has passed. 0: no limit."
+        ),
+        SERVER,
+    ),
+    Setting(
+        "trusted_user_header",
+        "",
+        (
+            "Header naming the logged-in user, set by a reverse proxy that does the login (oauth2-proxy, "
+            "Authelia: X-Forwarded-User). Accepted only from --trusted-proxy; empty: no such header is trusted."
+        ),
+        SERVER,
+    ),
+    Setting(
+        "trusted_proxy",
+        "",
+        (
+            "Address of the reverse proxy whose --trusted-user-header is believed (comma-separated for "
+            "several). A request carrying that header from any other address is refused."
+        ),
+        SERVER,
+    ),
+    Setting(
+        "audit",
+        True,
+        (
+            "Keep the audit log when `serve` has users: who searched or asked what, which sources they got, "
+            "who was refused. --no-audit: keep none (for those who must not keep questions)."
+        ),
+        SERVER,
+    ),
+    Setting(
+        "audit_log",
+        "",
+        "File of the audit log (JSONL, mode 0600, rotated at 10 MB, 5 kept). Empty: audit.jsonl in the --db folder.",
+        SERVER,
+    ),
+    Setting(
         "watch_debounce",
         1.0,
         (

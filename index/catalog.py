@@ -20,6 +20,9 @@ from core.filters import Filter
 from core.words import tokens as word_tokens
 from core.index_text import head_of
 from core.types import Chunk
+from index.accounts_sqlite import create_tables as create_account_tables
+from index.accounts_sqlite import sqlite_accounts
+from index.accounts_store import AccountStore
 from index.sql_filter import matching_sources, to_sql
 
 # Which lexical index an index uses (info key): Tantivy beside the catalog, or (indexes made
@@ -139,6 +142,7 @@ class Catalog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        create_account_tables(self._db)  # an index from before accounts gets them here
         for statement in LEXICAL_CHANGES:
             self._db.execute(statement)
         self._choose_lexical()
@@ -190,6 +194,10 @@ class Catalog:
 
     def close(self) -> None:
         self._db.close()
+
+    def accounts(self) -> AccountStore:
+        """Who may use this index when it is served (index/accounts_store.py), in this catalog."""
+        return sqlite_accounts(self.path)
 
     def for_thread(self) -> "Catalog":
         """A connection of its own for another thread (SQLite connections stay in their thread)."""

@@ -10,7 +10,7 @@ from core.filters import Condition, Filter
 
 
 def _condition(cond: Condition) -> dict[str, Any]:
-    if cond.paths:
+    if cond.by_file:
         raise ValueError(
             f"Chroma cannot match the path condition {cond.key}={'|'.join(cond.values)}: "
             "resolve it to exact sources first (Filter.with_exact_sources)"

@@ -300,7 +300,7 @@ def _filter_queries(schema, flt: Filter | None, sources: Sequence[str] | None) -
             return None
         out.append(t.Query.term_set_query(schema, "source", list(sources)))
     for cond in flt.conditions:
-        if cond.paths:
+        if cond.by_file:  # resolved into `sources` above
             continue
         alternatives = [q for q in (_value_query(schema, cond, v) for v in cond.values) if q is not None]
         if not alternatives:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
-from index.store import Index
+from core.errors import NoIndexError
+from index.catalog import Catalog
+from index.store import CATALOG_FILE, Index
 from index.store import index_exists as folder_index_exists
 from index.store import open_index as open_folder_index
 
@@ -49,3 +53,29 @@ def index_label(db: Path, index_url: str = "") -> str:
 
         return parse_index_url(index_url).shown
     return str(db)
+
+
+@contextmanager
+def open_catalog(db: Path, index_url: str = "", password_file: str = "") -> Iterator[Catalog]:
+    """The catalog alone (no vectors, no lexical index, no writers' lock), its tables brought up to
+    date: for what reads or writes only the catalog's own records (accounts: `localgpt users`)."""
+    if not index_exists(db, index_url, password_file):
+        raise NoIndexError(
+            f"No index at {index_label(db, index_url)}. Ingest a folder first "
+            "(`localgpt ingest --source-dir FOLDER`), then add users and grant them its folders."
+        )
+    if index_url:
+        from index.pg_catalog import PgCatalog
+        from index.pg_connect import PgDatabase, parse_index_url
+
+        database = PgDatabase(parse_index_url(index_url, password_file))
+        try:
+            yield PgCatalog(database, setup=True)
+        finally:
+            database.close()
+        return
+    catalog = Catalog(Path(db) / CATALOG_FILE)
+    try:
+        yield catalog
+    finally:
+        catalog.close()

@@ -26,6 +26,9 @@ from core.errors import IndexMismatchError
 from core.filters import Filter
 from core.index_text import head_of, index_text
 from core.types import Chunk
+from index.accounts_pg import pg_accounts
+from index.accounts_store import TABLES as ACCOUNT_TABLES
+from index.accounts_store import AccountStore
 from index.catalog import Failure, FileRecord, Root
 from index.lexical import query_words
 from index.pg_connect import PgDatabase
@@ -34,7 +37,7 @@ from index.pg_filter import pg_where
 log = logging.getLogger(__name__)
 
 POSTGRES = "postgres"  # the lexical engine an index on PostgreSQL names (`lexical_engine`)
-SCHEMA_VERSION = 2  # info key pg_schema: the layout of these tables (SCHEMA is the newest one)
+SCHEMA_VERSION = 3  # info key pg_schema: the layout of these tables (SCHEMA is the newest one)
 # How a schema of each older version becomes the next, in place, in one transaction each.
 MIGRATIONS = {
     1: (  # 1 -> 2: terms keyed by (chunk, term), with a covering index by term (pruned BM25 reads both ways)
@@ -43,6 +46,7 @@ MIGRATIONS = {
         "DROP INDEX IF EXISTS {p}terms_by_chunk",
         "CREATE INDEX IF NOT EXISTS terms_by_term ON {p}terms (term) INCLUDE (chunk, tf)",
     ),
+    2: ACCOUNT_TABLES,  # 2 -> 3: users, groups, grants, API keys and sessions (index/accounts_store.py)
 }
 K1, B = 1.2, 0.75
 ROW_BUDGET = 10_000  # postings the rarest terms may bring as candidates (as index/lexical.py)
@@ -146,11 +150,17 @@ class PgCatalog:
             for statement in SCHEMA.format(p=self.p).split(";\n"):
                 if statement.strip():
                     conn.execute(statement)
+            for statement in ACCOUNT_TABLES:
+                conn.execute(statement.format(p=self.p))
             conn.execute(
                 f"INSERT INTO {self.p}info (key, value) VALUES ('pg_schema', %s) "
                 "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
                 (str(SCHEMA_VERSION),),
             )
+
+    def accounts(self) -> AccountStore:
+        """Who may use this index when it is served (index/accounts_store.py), in this database."""
+        return pg_accounts(self.db)
 
     def for_thread(self) -> "PgCatalog":
         """The catalog for another thread: this one (its pool hands each thread its own connection)."""
@@ -502,7 +512,7 @@ class PgCatalog:
         (ROW_BUDGET at most) and not with the common terms' postings, which grow with the index."""
         common = [t for t in terms if t not in choosing]
         bonus = sum(idf[t] for t in common) * (K1 + 1)
-        predicate = pg_where(flt, alias="c.", paths=True)
+        predicate = pg_where(flt, alias="c.", paths=True, files=f"{self.p}files")
         clause, params = (f"AND {predicate.sql}", predicate.params) if predicate else ("", ())
         partial_weight, common_weight = _bm25_term("ch", "c.words"), _bm25_term("cm", "pr.words")
         rows = conn.execute(
@@ -609,7 +619,7 @@ class PgCatalog:
         )
 
     def passing(self, ids: Iterable[str], flt: Filter) -> set[str]:
-        where = pg_where(flt, alias="c.", paths=True)
+        where = pg_where(flt, alias="c.", paths=True, files="{p}files")
         sql = "SELECT c.id FROM {p}chunks AS c WHERE c.id = ANY(%s)" + (f" AND {where.sql}" if where else "")
         return {row[0] for row in self._all(sql, (list(ids), *(where.params if where else ())))}
 
@@ -618,7 +628,7 @@ class PgCatalog:
         if not top:
             return None
         rowids = sorted(random.Random(top).sample(range(1, top + 1), min(sample, top)))
-        where = pg_where(flt, alias="c.", paths=True)
+        where = pg_where(flt, alias="c.", paths=True, files="{p}files")
         test = where.sql if where else "true"
         seen, passed = self._one(
             "SELECT count(*), count(*) FILTER (WHERE " + test + ") FROM {p}chunks AS c WHERE c.rowid = ANY(%s)",

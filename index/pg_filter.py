@@ -69,11 +69,23 @@ def _paths(column: str, values: tuple[Any, ...]) -> tuple[str, list[Any]]:
     return "(" + " OR ".join(parts) + ")", params
 
 
-def _condition(cond: Condition, alias: str, paths: bool) -> tuple[str, list[Any]]:
+def _folders(alias: str, values: tuple[Any, ...], files: str) -> tuple[str, list[Any]]:
+    """Rows of files ingested from one of `values` (their root): through the table `files`, or, with
+    `files` "", over a row of that table itself. No folders: nothing passes."""
+    if not values:
+        return "false", []
+    if not files:
+        return f"{alias}root = ANY(%s)", [list(values)]
+    return f"{alias}source IN (SELECT f.source FROM {files} AS f WHERE f.root = ANY(%s))", [list(values)]
+
+
+def _condition(cond: Condition, alias: str, paths: bool, files: str) -> tuple[str, list[Any]]:
     source, meta = f"{alias}source", f"{alias}meta"
+    if cond.folders and paths:
+        return _folders(alias, cond.values, files)
     if cond.paths and paths:
         return _paths(source, cond.values)
-    if cond.paths:
+    if cond.by_file:
         raise ValueError(
             f"the vector store cannot match the path condition {cond.key}={'|'.join(cond.values)}: "
             "resolve it to exact sources first (Filter.with_exact_sources)"
@@ -103,14 +115,16 @@ def _json_type(value: Any) -> str:
     return "string"
 
 
-def pg_where(flt: Filter | None, alias: str = "", paths: bool = False) -> PgFilter | None:
+def pg_where(flt: Filter | None, alias: str = "", paths: bool = False, files: str = "") -> PgFilter | None:
     """The WHERE predicate of a filter over `<alias>source` and `<alias>meta`; None for no filter.
-    `paths`: match globs and folders here (the catalog), else they must be exact sources already."""
+    `paths`: match globs and folders here (the catalog), else they must be exact sources already.
+    `files`: the catalog's files table, through which a readable-folders condition is matched ("":
+    the row is a file's own, with its `root`)."""
     if flt is None or not flt.conditions:
         return None
     parts, params = [], []
     for cond in flt.conditions:
-        sql, p = _condition(cond, alias, paths)
+        sql, p = _condition(cond, alias, paths, files)
         parts.append(sql)
         params.extend(p)
     return PgFilter(" AND ".join(parts), tuple(params))

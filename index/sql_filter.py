@@ -3,6 +3,8 @@
 BM25 (index/lexical.py) filters with it, and so does the check of a vector search's nearest
 candidates (`Catalog.passing`); a vector store asked to filter itself gets the sources a path
 condition matches resolved here (`matching_sources`), since Chroma matches exact values only.
+A folder condition (the caller's readable folders, core/filters.py `within_folders`) is a
+sub-select of the files ingested from those folders.
 """
 
 from __future__ import annotations
@@ -39,10 +41,26 @@ def _paths_sql(values: Sequence[str]) -> tuple[str, list[Any]]:
     return "(" + " OR ".join(parts) + ")", params
 
 
+def _folders_sql(values: Sequence[str], on_files: bool) -> tuple[str, list[Any]]:
+    """Rows of files ingested from one of `values` (their root): over `files AS c` itself, or over
+    `chunks AS c` through the files table. No folders: nothing passes."""
+    if not values:
+        return "0", []
+    marks = ",".join("?" * len(values))
+    if on_files:
+        return f"c.root IN ({marks})", list(values)
+    return f"c.source IN (SELECT f.source FROM files AS f WHERE f.root IN ({marks}))", list(values)
+
+
 def to_sql(flt: Filter) -> SqlFilter:
     parts: list[str] = []
     params: list[Any] = []
     for cond in flt.conditions:
+        if cond.folders:
+            sql, p = _folders_sql(cond.values, on_files=False)
+            parts.append(sql)
+            params.extend(p)
+            continue
         if cond.paths:
             sql, p = _paths_sql(cond.values)
             parts.append(sql)
@@ -69,7 +87,7 @@ def matching_sources(conn: sqlite3.Connection, flt: Filter) -> list[str] | None:
         return None
     parts, params = [], []
     for cond in conditions:
-        sql, p = _paths_sql(cond.values)
+        sql, p = _folders_sql(cond.values, on_files=True) if cond.folders else _paths_sql(cond.values)
         parts.append(sql)
         params.extend(p)
     # The files table: one row per file, where the chunks table has one per chunk (100k rows cost 8 ms).

@@ -202,7 +202,7 @@ class Index:
         naming the keys the index does have. Keys found once are not looked up again."""
         if where is None:
             return
-        keys = {c.key for c in where.conditions} - self._keys_seen
+        keys = {c.key for c in where.conditions if not c.folders} - self._keys_seen  # folders are no key
         if not keys:
             return
         check_keys(self.catalog, keys)

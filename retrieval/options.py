@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import SearchOptionError
-from core.filters import Filter, parse_where
+from core.filters import Filter, parse_where, within_folders
 from core.settings import Settings
 from retrieval.fusion import FUSIONS
 
@@ -69,6 +69,8 @@ class SearchRequest:
 
     `where`: a filter ("source=contracts/*", a list of such, {key: value}, or a core.filters.Filter).
     `mode`: dense, bm25 or hybrid. `rerank`: by default when a reranker is set.
+    `folders`: the only folders (as the index records them) the search may read: a caller's
+    permissions, applied inside the index's queries with `where`; None: every folder.
     """
 
     question: str
@@ -77,6 +79,7 @@ class SearchRequest:
     mode: str | None = None
     mmr: bool | None = None
     rerank: bool | None = None
+    folders: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,8 @@ def plan(request: SearchRequest, options: SearchOptions) -> Plan:
     if use_rerank and not options.reranker:
         raise SearchOptionError("Reranking needs a cross-encoder: pass --reranker PATH to a local model folder.")
     where = parse_where(request.where)
+    if request.folders is not None:
+        where = within_folders(where, request.folders)
     widen = options.passage_chars > 0
     depth = 2 * k if widen else k  # hits inside a better hit's passage are left out: keep spares
     if use_rerank:

@@ -23,7 +23,7 @@ from generation import Answer, load_llm
 from generation.llm import LLM, Message
 from index.listing import list_documents
 from retrieval import SearchRequest
-from server.files import resolve_source
+from server.files import readable, resolve_source
 from server.pages import RenderedPage, render_page
 from server.queue import Cancelled, GenerationQueue
 from watch.status import read_status
@@ -88,6 +88,7 @@ class Engine:
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _open: list = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _accounts: Any = field(default=None, repr=False)
     started: float = field(default_factory=time.time)
 
     def load(self) -> None:
@@ -129,11 +130,16 @@ class Engine:
         return search()
 
     def search(
-        self, query: str, k: int | None = None, mode: str | None = None, where: list[str] | None = None
+        self,
+        query: str,
+        k: int | None = None,
+        mode: str | None = None,
+        where: list[str] | None = None,
+        folders: frozenset[str] | None = None,
     ) -> list[Hit]:
-        """What `localgpt search` returns for `query`."""
+        """What `localgpt search` returns for `query`, from `folders` only (None: all of them)."""
         retriever = self.retriever()
-        request = SearchRequest(query, k=k, where=where or None, mode=mode)
+        request = SearchRequest(query, k=k, where=where or None, mode=mode, folders=folders)
         retriever.validate(request)
         return self._fresh(lambda: retriever.run(request))
 
@@ -144,6 +150,7 @@ class Engine:
         where: list[str] | None = None,
         cancelled: threading.Event | None = None,
         emit: Emit | None = None,
+        folders: frozenset[str] | None = None,
     ) -> Session:
         """The answer service (answering/) for one request: this thread's retriever, the model stopping once
         `cancelled` is set and taken in turn (`emit` hears the place in line), the request's options."""
@@ -158,6 +165,7 @@ class Engine:
             tuple(where or ()),
             model_turn=lambda: self.queue.turn(cancelled, lambda place: emit("queue", {"position": place})),
             reading=self._fresh,
+            folders=folders,
         )
 
     def ask(
@@ -169,6 +177,7 @@ class Engine:
         history: list[dict] | None = None,
         emit: Emit | None = None,
         cancelled: threading.Event | None = None,
+        folders: frozenset[str] | None = None,
     ) -> Answer:
         """The answer to `query` (a follow-up is made standalone from `history`: [{"question",
         "answer"}...], oldest first, as `chat` does). `emit` hears the place in line, the rewritten
@@ -179,23 +188,61 @@ class Engine:
             if name in EVENTS:
                 emit(name, data)
 
-        session = self.session(k, mode, where, cancelled, emit)
+        session = self.session(k, mode, where, cancelled, emit, folders)
         return session.ask(query, history_of(history), on_event=hear)
 
-    def documents(self, query: str = "") -> list[dict]:
+    def documents(self, query: str = "", folders: frozenset[str] | None = None) -> list[dict]:
+        """The files of `folders` (None: all) whose source or failure holds every word of `query`."""
         docs = list_documents(self.retriever().index.catalog)
         words = query.lower().split()
         out = []
         for doc in docs:
+            if folders is not None and doc.folder not in folders:
+                continue
             if all(w in doc.source.lower() or w in doc.last_failure.lower() for w in words):
                 out.append(doc.to_json())
         return out
 
-    def page(self, source: str, page: int, highlight: str = "", scale: float | None = None) -> RenderedPage:
-        path = resolve_source(self.retriever().index.catalog, source)
+    def page(
+        self,
+        source: str,
+        page: int,
+        highlight: str = "",
+        scale: float | None = None,
+        folders: frozenset[str] | None = None,
+    ) -> RenderedPage:
+        path = resolve_source(self.retriever().index.catalog, source, folders)
         return render_page(path, page, highlight, scale) if scale else render_page(path, page, highlight)
 
-    def health(self) -> dict:
+    def passage(self, chunk_id: str, folders: frozenset[str] | None = None) -> dict | None:
+        """A chunk by its id, if the index holds it in one of `folders` (None: any)."""
+        catalog = self.retriever().index.catalog
+        chunks = catalog.get_chunks([chunk_id])
+        chunk = chunks.get(chunk_id)
+        if chunk is None or not readable(catalog, chunk.source, folders):
+            return None
+        return chunk.to_json()
+
+    def accounts(self):
+        """The index's own account store (index/accounts_store.py)."""
+        catalog = self.retriever().index.catalog
+        with self._lock:
+            if self._accounts is None:
+                self._accounts = catalog.accounts()
+            return self._accounts
+
+    def roots(self):
+        return self.retriever().index.catalog.roots()
+
+    def health(self, restricted: bool = False) -> dict:
+        """The server's state; for a user who reads only some folders, without the index's size."""
+        if restricted:
+            return {
+                "status": "ok",
+                "model_loaded": self._llm is not None,
+                "generation_waiting": self.queue.waiting(),
+                "uptime_s": round(time.time() - self.started, 1),
+            }
         index = self.retriever().index
         catalog = index.catalog
         return {

@@ -38,12 +38,23 @@ def _unsafe(source: str) -> str:
     return ""
 
 
-def resolve_source(catalog: Catalog, source: str) -> Path:
-    """The real path of `source`, a file the index holds, inside the folder it was ingested from."""
+def readable(catalog: Catalog, source: str, folders: frozenset[str] | None) -> bool:
+    """Whether `source` is a file of one of `folders` (None: any file)."""
+    if folders is None:
+        return True
+    record = catalog.files().get(source)
+    return record is not None and record.root in folders
+
+
+def resolve_source(catalog: Catalog, source: str, folders: frozenset[str] | None = None) -> Path:
+    """The real path of `source`, a file the index holds, inside the folder it was ingested from;
+    with `folders`, one of those folders only (a file of another is not there, as far as the caller knows)."""
     reason = _unsafe(source)
     if reason:
         raise FileRefused(f"Refused {source!r}: {reason}. Use a source as /api/documents lists it.")
     record = catalog.files().get(source)
+    if record is not None and folders is not None and record.root not in folders:
+        record = None
     if record is None or not record.root:
         raise SourceNotFound(f"The index holds no file {source!r}. /api/documents lists what it holds.")
     root = next((r for r in catalog.roots() if r.path == record.root), None)

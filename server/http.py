@@ -13,6 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from accounts.caller import Caller
 from core.errors import LocalGPTError
 from server.security import MAX_BODY, json_error
 
@@ -78,3 +79,11 @@ def sse_data(payload: Any) -> str:
 
 
 SSE_PING = ": ping\n\n"  # a comment: keeps a silent stream alive, and notices a client that went away
+
+
+def caller_of(request: Request) -> Caller:
+    """Who asks (the Guard put it there, server/security.py); a request without one is a bug, refused."""
+    caller = request.scope.get("state", {}).get("caller")
+    if not isinstance(caller, Caller):
+        raise RuntimeError(f"no caller for {request.url.path}: the Guard must wrap the app")
+    return caller

@@ -20,7 +20,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from server.http import EVENT_STREAM_HEADERS, SSE_PING, RequestError, error_response, query_fields, read_json, sse_data
+from server.http import (
+    EVENT_STREAM_HEADERS,
+    SSE_PING,
+    RequestError,
+    caller_of,
+    error_response,
+    query_fields,
+    read_json,
+    sse_data,
+)
 from server.jobs import Job, Jobs
 from server.queue import Cancelled
 
@@ -92,8 +101,9 @@ def _chunk(cid: str, created: int, delta: dict, finish: str | None = None, extra
     return out
 
 
-def routes(ask_job: Callable[[dict, list], Job], jobs: Jobs, started: float) -> list[Route]:
-    """The /v1 routes; `ask_job(fields, history)` is the native API's job of answering (server/app.py)."""
+def routes(ask_job: Callable[..., Job], jobs: Jobs, started: float) -> list[Route]:
+    """The /v1 routes; `ask_job(fields, history, caller)` is the native API's job of answering, for the
+    caller's folders only (server/app.py)."""
 
     async def models(request: Request) -> Response:
         return JSONResponse(
@@ -112,7 +122,7 @@ def routes(ask_job: Callable[[dict, list], Job], jobs: Jobs, started: float) -> 
         extra = data.get(EXTRA) if isinstance(data.get(EXTRA), dict) else {}
         fields = query_fields({"query": question, **{k: extra.get(k) for k in ("k", "mode", "where")}})
         listed = wants_sources(extra)
-        job = ask_job(fields, history)
+        job = ask_job(fields, history, caller_of(request))
         cid = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         if data.get("stream"):

@@ -436,6 +436,7 @@ def test_an_index_of_an_older_schema_is_upgraded_in_place_and_a_newer_one_refuse
     assert search(url, "notice period to end the lease", "--mode", "bm25") == before  # readers manage as it is
     done = run("ingest", "--source-dir", str(folder), "--index-url", url)
     assert "upgrading the index" in done.stderr and "from schema 1 to 2" in done.stderr, done.stderr
+    assert "from schema 2 to 3" in done.stderr, done.stderr  # and on to the account tables
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         key = conn.execute(
             "SELECT array_agg(a.attname ORDER BY k.ord) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
@@ -445,7 +446,7 @@ def test_an_index_of_an_older_schema_is_upgraded_in_place_and_a_newer_one_refuse
             (schema,),
         ).fetchone()[0]
         assert key == ["chunk", "term"]
-        assert conn.execute(f"SELECT value FROM {schema}.info WHERE key = 'pg_schema'").fetchone()[0] == "2"
+        assert conn.execute(f"SELECT value FROM {schema}.info WHERE key = 'pg_schema'").fetchone()[0] == "3"
         assert conn.execute(f"SELECT to_regclass('{schema}.terms_by_term')").fetchone()[0] is not None
     assert search(url, "notice period to end the lease", "--mode", "bm25") == before
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:

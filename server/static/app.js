@@ -47,6 +47,13 @@ async function* readEvents(response) {
 }
 
 // --- Asking ---------------------------------------------------------------------------------
+// A logged-in user's requests that change anything carry the session's CSRF token (its cookie is
+// readable by this page only; the session cookie itself is not readable at all).
+function csrfHeader() {
+  const found = document.cookie.match(/(?:^|;\s*)localgpt_csrf=([^;]*)/);
+  return found ? { "x-csrf-token": decodeURIComponent(found[1]) } : {};
+}
+
 async function ask(question) {
   const turn = el("div", { class: "turn" });
   const answer = el("div", { class: "answer", "data-role": "answer" });
@@ -59,7 +66,7 @@ async function ask(question) {
   $("stop-button").disabled = false;
   try {
     const response = await fetch("/api/ask", {
-      method: "POST", signal: controller.signal, headers: { "content-type": "application/json" },
+      method: "POST", signal: controller.signal, headers: { "content-type": "application/json", ...csrfHeader() },
       body: JSON.stringify({ query: question, stream: true, history }),
     });
     if (!response.ok) throw new Error(await errorText(response));
@@ -181,12 +188,74 @@ async function loadDocuments() {
 }
 
 function showTab(name) {
-  for (const [tab, view] of [["tab-ask", "ask-view"], ["tab-docs", "docs-view"]]) {
+  for (const [tab, view] of [["tab-ask", "ask-view"], ["tab-docs", "docs-view"], ["tab-keys", "keys-view"], ["tab-users", "users-view"]]) {
     const on = tab === name;
     $(tab).classList.toggle("active", on);
     $(view).hidden = !on;
   }
   if (name === "tab-docs") loadDocuments();
+  if (name === "tab-users") loadUsers();
+  if (name === "tab-keys") loadKeys();
+}
+
+// --- The user's own API keys ----------------------------------------------------------------------
+async function loadKeys() {
+  const response = await fetch("/api/keys");
+  const rows = $("keys-table").querySelector("tbody");
+  rows.replaceChildren();
+  if (!response.ok) { $("keys-message").textContent = "Error: " + await errorText(response); return; }
+  for (const k of await response.json()) {
+    const revoke = el("button", { type: "button", text: "Revoke" });
+    revoke.addEventListener("click", async () => {
+      const done = await fetch("/api/keys/" + encodeURIComponent(k.id), { method: "DELETE", headers: csrfHeader() });
+      $("keys-message").textContent = done.ok ? `Key ${k.id} revoked.` : "Error: " + await errorText(done);
+      $("new-key").hidden = true;
+      loadKeys();
+    });
+    rows.append(el("tr", {}, el("td", { text: k.id }), el("td", { text: k.scope }),
+      el("td", { text: new Date(k.created_at * 1000).toLocaleString() }), el("td", {}, revoke)));
+  }
+}
+
+// --- Users (members of the group admin, on a server with users) ------------------------------
+async function sendJSON(method, url, body) {
+  const response = await fetch(url, {
+    method, headers: { "content-type": "application/json", ...csrfHeader() }, body: body ? JSON.stringify(body) : undefined,
+  });
+  $("users-message").textContent = response.ok ? "" : "Error: " + await errorText(response);
+  return response.ok;
+}
+
+async function loadUsers() {
+  const [users, grants] = await Promise.all([fetch("/api/admin/users"), fetch("/api/admin/grants")]);
+  if (!users.ok || !grants.ok) { $("users-message").textContent = "Error: " + await errorText(users.ok ? grants : users); return; }
+  const userRows = $("users-table").querySelector("tbody");
+  userRows.replaceChildren();
+  for (const u of await users.json()) {
+    const remove = el("button", { type: "button", text: "Remove" });
+    remove.addEventListener("click", async () => {
+      if (await sendJSON("DELETE", "/api/admin/users/" + encodeURIComponent(u.name))) loadUsers();
+    });
+    userRows.append(el("tr", {}, el("td", { text: u.name }), el("td", { text: u.groups.join(", ") }),
+      el("td", { text: u.folders.join(", ") }), el("td", { text: String(u.keys) }), el("td", {}, remove)));
+  }
+  const grantRows = $("grants-table").querySelector("tbody");
+  grantRows.replaceChildren();
+  for (const g of await grants.json()) {
+    const revoke = el("button", { type: "button", text: "Revoke" });
+    revoke.addEventListener("click", async () => {
+      if (await sendJSON("DELETE", "/api/admin/grants", { group: g.group, folder: g.folder })) loadUsers();
+    });
+    grantRows.append(el("tr", {}, el("td", { text: g.group }), el("td", { text: g.shown }), el("td", {}, revoke)));
+  }
+}
+
+async function loadMe() {
+  const response = await fetch("/api/me");
+  if (!response.ok) return;
+  const me = await response.json();
+  $("tab-users").hidden = !(me.user && me.via !== "key" && me.groups.includes("admin"));
+  $("tab-keys").hidden = !(me.user && me.via !== "key");
 }
 
 // The index's size; with a watcher (serve --watch), when it last synced, looked at every 5 s,
@@ -197,7 +266,7 @@ async function loadStatus() {
   const response = await fetch("/api/health");
   if (!response.ok) return;
   const h = await response.json();
-  const counts = `${count(h.files, "file")}, ${count(h.chunks, "chunk")}`;
+  const counts = h.files === undefined ? `logged in as ${h.user}` : `${count(h.files, "file")}, ${count(h.chunks, "chunk")}`;
   const changed = lastCounts !== null && counts !== lastCounts;
   lastCounts = counts;
   const w = h.watcher || {};
@@ -231,8 +300,38 @@ document.addEventListener("DOMContentLoaded", () => {
   $("viewer-close").addEventListener("click", () => { $("viewer").hidden = true; });
   $("tab-ask").addEventListener("click", () => showTab("tab-ask"));
   $("tab-docs").addEventListener("click", () => showTab("tab-docs"));
+  $("tab-users").addEventListener("click", () => showTab("tab-users"));
+  $("tab-keys").addEventListener("click", () => showTab("tab-keys"));
+  $("key-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const response = await fetch("/api/keys", {
+      method: "POST", headers: { "content-type": "application/json", ...csrfHeader() }, body: JSON.stringify({ scope: $("key-scope").value }),
+    });
+    if (!response.ok) { $("keys-message").textContent = "Error: " + await errorText(response); return; }
+    const made = await response.json();
+    $("new-key-text").textContent = made.key;
+    $("new-key").hidden = false;
+    $("keys-message").textContent = "";
+    loadKeys();
+  });
+  $("user-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const groups = $("new-groups").value.split(",").map((g) => g.trim()).filter(Boolean);
+    if (await sendJSON("POST", "/api/admin/users", { name: $("new-user").value.trim(), password: $("new-password").value, groups })) {
+      $("user-form").reset();
+      loadUsers();
+    }
+  });
+  $("grant-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (await sendJSON("POST", "/api/admin/grants", { group: $("grant-group").value.trim(), folder: $("grant-folder").value.trim() })) {
+      $("grant-form").reset();
+      loadUsers();
+    }
+  });
   let timer = null;
   $("docs-query").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(loadDocuments, 200); });
   $("docs-form").addEventListener("submit", (e) => { e.preventDefault(); loadDocuments(); });
   loadStatus();
+  loadMe();
 });
