@@ -85,20 +85,29 @@ def _matches(source: str, pattern: str) -> bool:
     return source == pattern or source.startswith(pattern + "/")
 
 
-def list_documents(catalog: Catalog, folder: str | None = None, patterns: Sequence[str] = ()) -> list[Document]:
+def list_documents(
+    catalog: Catalog, folder: str | None = None, patterns: Sequence[str] = (), readable: frozenset[str] | None = None
+) -> list[Document]:
     """Every file in the index and every file whose last ingest failed, sorted by folder and source.
-    `folder`: only files ingested from that folder; `patterns`: only sources matching one of them."""
+    `folder`: only files ingested from that folder; `patterns`: only sources matching one of them;
+    `readable`: only the folders a caller may read (asked of the catalog folder by folder)."""
     roots = catalog.roots()
-    wanted_root = None
+    wanted = None if readable is None else sorted(readable)
     if folder is not None:
         root = find_root(roots, folder)
-        if root is None:
-            raise LocalGPTError(f"The index holds no folder {folder}. Its folders: {_names(roots)}.")
-        wanted_root = root.path
+        if root is None or (readable is not None and root.path not in readable):
+            raise LocalGPTError(f"The index holds no folder {folder}. Its folders: {_names(roots, readable)}.")
+        wanted = [root.path]
     pages = catalog.pages_of_files()
-    failures = catalog.failures(root=wanted_root)
+    if wanted is None:
+        records, failures = catalog.files(), catalog.failures()
+    else:
+        records, failures = {}, {}
+        for path in wanted:
+            records.update(catalog.files(root=path))
+            failures.update(catalog.failures(root=path))
     out = []
-    for record in catalog.files(root=wanted_root).values():
+    for record in records.values():
         failure = failures.pop(record.source, None)
         out.append(
             Document(
@@ -132,8 +141,8 @@ def list_documents(catalog: Catalog, folder: str | None = None, patterns: Sequen
     return sorted(out, key=lambda d: (order.get(d.folder, -1), d.source))
 
 
-def _names(roots: list[Root]) -> str:
-    return ", ".join(r.path for r in roots) or "none"
+def _names(roots: list[Root], readable: frozenset[str] | None = None) -> str:
+    return ", ".join(r.path for r in roots if readable is None or r.path in readable) or "none"
 
 
 def find_root(roots: list[Root], folder: str | Path) -> Root | None:

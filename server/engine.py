@@ -193,12 +193,10 @@ class Engine:
 
     def documents(self, query: str = "", folders: frozenset[str] | None = None) -> list[dict]:
         """The files of `folders` (None: all) whose source or failure holds every word of `query`."""
-        docs = list_documents(self.retriever().index.catalog)
+        docs = list_documents(self.retriever().index.catalog, readable=folders)
         words = query.lower().split()
         out = []
         for doc in docs:
-            if folders is not None and doc.folder not in folders:
-                continue
             if all(w in doc.source.lower() or w in doc.last_failure.lower() for w in words):
                 out.append(doc.to_json())
         return out
