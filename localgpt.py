@@ -721,13 +721,16 @@ def serve(watch_folders: bool, **options: Any) -> None:
     """Serve the web app and the HTTP API (native JSON and OpenAI-compatible) on this machine.
 
     Binds 127.0.0.1 by default: only this machine can connect. On any other address every
-    request needs a token (--token, or one generated and printed once). docs/api.md lists
-    the routes; any OpenAI client works with base URL http://HOST:PORT/v1 and model "localgpt".
+    request needs a token (--token, or one generated and printed once): that is for one person.
+    For a team, add users (`localgpt users add`, `localgpt grant`): everyone then logs in, on
+    loopback too, and reads only their groups' folders. docs/api.md lists the routes; any
+    OpenAI client works with base URL http://HOST:PORT/v1 and model "localgpt".
 
     \b
     localgpt serve --db db                             # http://127.0.0.1:8000/
     localgpt serve --db db --host 0.0.0.0 --port 8080  # for a team: prints the token once
     localgpt serve --db db --watch                     # and follow the folders' changes
+    localgpt serve --db db --trusted-user-header X-Forwarded-User --trusted-proxy 127.0.0.1
     """
     from server.run import build, plan as plan_for, run
 

@@ -153,10 +153,12 @@ class Guard:
         peer = (scope.get("client") or ("", 0))[0]
         client = team.address(peer, headers)
         method = scope.get("method", "GET")
+        who = "(unknown)"
         try:
             caller = await run_in_threadpool(
                 team.caller, headers, peer, _bearer(headers), _cookie(headers, SESSION_COOKIE)
             )
+            who = caller.name
             if method not in SAFE_METHODS:
                 if caller.via == "session" and not csrf_ok(caller.session_id, headers.get(CSRF_HEADER, "")):
                     raise NotAllowed(
@@ -170,7 +172,7 @@ class Guard:
         except LocalGPTError as exc:
             status = getattr(exc, "http_status", 401)
             team.audit.write(
-                {"action": "refused", "path": path, "status": status, "reason": str(exc), "client": client}
+                {"user": who, "action": "refused", "path": path, "status": status, "reason": str(exc), "client": client}
             )
             if status == 401 and method == "GET" and not path.startswith(("/api/", "/v1/")):
                 await _redirect_to_login(send, path)

@@ -341,7 +341,11 @@ def test_only_admins_manage_users(team, clients):
     assert added.status_code == 201, added.text
     assert "erin" in [u["name"] for u in alice.get("/api/admin/users").json()]
     assert alice.post("/api/admin/grants", json={"group": "sales", "folder": "hr"}).status_code == 200
-    assert {"group": "sales", "folder": str(team["hr"].resolve()), "shown": f"{team['hr'].resolve()} (hr)"} in alice.get("/api/admin/grants").json()
+    assert {
+        "group": "sales",
+        "folder": str(team["hr"].resolve()),
+        "shown": f"{team['hr'].resolve()} (hr)",
+    } in alice.get("/api/admin/grants").json()
     assert alice.request("DELETE", "/api/admin/grants", json={"group": "sales", "folder": "hr"}).status_code == 200
     assert alice.delete("/api/admin/users/erin").status_code == 200
 
@@ -382,6 +386,7 @@ def test_the_audit_log_says_who_asked_what_and_got_which_sources(team, clients):
     assert searches and searches[-1]["query"] == DEPLOY and "deploy.txt" in searches[-1]["sources"]
     assert any(e["action"] == "ask" and e["user"] == "alice" for e in events)
     assert any(e["action"] == "refused" and e["status"] == 401 for e in events)
+    assert any(e["action"] == "refused" and e["status"] == 403 and e["user"] == "alice" for e in events)  # CSRF
     assert any(e["action"] == "login" and e.get("status") == 401 for e in events)
     for secret in PASSWORDS.values():
         assert secret not in text
