@@ -290,3 +290,21 @@ def test_a_users_groups_change_without_touching_their_keys(db):
     wrong = run("users", "groups", "alice", "--remove", "sales", "--db", db)
     assert wrong.exit_code == 1 and "not in the group 'sales'" in wrong.output and "eng" in wrong.output
     assert "alice" in run("keys", "list", "--db", db).output
+
+
+def test_a_user_who_may_read_every_folder_searches_without_a_filter_and_one_who_may_not_with_it():
+    from types import SimpleNamespace
+
+    from core.filters import within_folders
+    from retrieval.options import SearchRequest
+    from retrieval.retriever import Retriever
+
+    roots = [SimpleNamespace(path="/srv/hr"), SimpleNamespace(path="/srv/eng")]
+    retriever = Retriever.__new__(Retriever)
+    retriever.index = SimpleNamespace(catalog=SimpleNamespace(roots=lambda: roots))
+    everything = retriever.scoped(SearchRequest("q", folders=frozenset({"/srv/hr", "/srv/eng", "/srv/old"})))
+    assert everything.folders is None
+    some = retriever.scoped(SearchRequest("q", folders=frozenset({"/srv/hr"})))
+    assert some.folders == frozenset({"/srv/hr"})
+    assert retriever.scoped(SearchRequest("q", folders=frozenset())).folders == frozenset()  # reads nothing
+    assert within_folders(None, some.folders).conditions[0].values == ("/srv/hr",)
