@@ -277,14 +277,7 @@ class Catalog:
         """The failures of the last ingest of `root`, replacing that folder's earlier ones."""
         with self._transaction():
             self._db.execute("DELETE FROM failures WHERE root = ?", (root,))
-            self._db.executemany(
-                "INSERT OR REPLACE INTO failures(source, root, reason, size, mtime_ns, first_seen, last_seen, acknowledged) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (f.source, root, f.reason, f.size, f.mtime_ns, f.first_seen, f.last_seen, int(f.acknowledged))
-                    for f in failures
-                ],
-            )
+            self._record_failures(root, failures)
 
     def settle_failures(self, root: str, failures: list[Failure], drop: Iterable[str]) -> None:
         """One ingest's word on the failures of `root`: the sources in `drop` (files it read, or
@@ -294,14 +287,17 @@ class Catalog:
                 "DELETE FROM failures WHERE root = ? AND source = ?",
                 [(root, s) for s in sorted({*drop, *(f.source for f in failures)})],
             )
-            self._db.executemany(
-                "INSERT OR REPLACE INTO failures(source, root, reason, size, mtime_ns, first_seen, last_seen, acknowledged) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (f.source, root, f.reason, f.size, f.mtime_ns, f.first_seen, f.last_seen, int(f.acknowledged))
-                    for f in failures
-                ],
-            )
+            self._record_failures(root, failures)
+
+    def _record_failures(self, root: str, failures: list[Failure]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO failures(source, root, reason, size, mtime_ns, first_seen, last_seen, acknowledged) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (f.source, root, f.reason, f.size, f.mtime_ns, f.first_seen, f.last_seen, int(f.acknowledged))
+                for f in failures
+            ],
+        )
 
     def acknowledge_failures(self, sources: Iterable[str] | None = None) -> list[str]:
         """Mark failures as known (all of them when `sources` is None): returns the sources marked."""

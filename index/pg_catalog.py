@@ -247,16 +247,7 @@ class PgCatalog:
     def set_failures(self, root: str, failures: list[Failure]) -> None:
         with self.db.transaction() as conn, conn.cursor() as cur:
             cur.execute(f"DELETE FROM {self.p}failures WHERE root = %s", (root,))
-            cur.executemany(
-                f"INSERT INTO {self.p}failures (source, root, reason, size, mtime_ns, first_seen, last_seen, acknowledged) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (source) DO UPDATE SET root = EXCLUDED.root, "
-                "reason = EXCLUDED.reason, size = EXCLUDED.size, mtime_ns = EXCLUDED.mtime_ns, "
-                "first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen, acknowledged = EXCLUDED.acknowledged",
-                [
-                    (f.source, root, f.reason, f.size, f.mtime_ns, f.first_seen, f.last_seen, f.acknowledged)
-                    for f in failures
-                ],
-            )
+            self._record_failures(cur, root, failures)
 
     def settle_failures(self, root: str, failures: list[Failure], drop: Iterable[str]) -> None:
         """One ingest's word on the failures of `root`: the sources in `drop` (files it read, or
@@ -265,16 +256,19 @@ class PgCatalog:
         gone = sorted({*drop, *(f.source for f in failures)})
         with self.db.transaction() as conn, conn.cursor() as cur:
             cur.execute(f"DELETE FROM {self.p}failures WHERE root = %s AND source = ANY(%s)", (root, gone))
-            cur.executemany(
-                f"INSERT INTO {self.p}failures (source, root, reason, size, mtime_ns, first_seen, last_seen, acknowledged) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (source) DO UPDATE SET root = EXCLUDED.root, "
-                "reason = EXCLUDED.reason, size = EXCLUDED.size, mtime_ns = EXCLUDED.mtime_ns, "
-                "first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen, acknowledged = EXCLUDED.acknowledged",
-                [
-                    (f.source, root, f.reason, f.size, f.mtime_ns, f.first_seen, f.last_seen, f.acknowledged)
-                    for f in failures
-                ],
-            )
+            self._record_failures(cur, root, failures)
+
+    def _record_failures(self, cur, root: str, failures: list[Failure]) -> None:
+        cur.executemany(
+            f"INSERT INTO {self.p}failures (source, root, reason, size, mtime_ns, first_seen, last_seen, acknowledged) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (source) DO UPDATE SET root = EXCLUDED.root, "
+            "reason = EXCLUDED.reason, size = EXCLUDED.size, mtime_ns = EXCLUDED.mtime_ns, "
+            "first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen, acknowledged = EXCLUDED.acknowledged",
+            [
+                (f.source, root, f.reason, f.size, f.mtime_ns, f.first_seen, f.last_seen, f.acknowledged)
+                for f in failures
+            ],
+        )
 
     def acknowledge_failures(self, sources: Iterable[str] | None = None) -> list[str]:
         with self.db.transaction() as conn:
