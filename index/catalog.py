@@ -23,7 +23,8 @@ from core.types import Chunk
 from index.accounts_sqlite import create_tables as create_account_tables
 from index.accounts_sqlite import sqlite_accounts
 from index.accounts_store import AccountStore
-from index.sql_filter import matching_sources, to_sql
+from index.passing_sets import PassingSets
+from index.sql_filter import matching_sources, passing_ids, to_sql
 
 # Which lexical index an index uses (info key): Tantivy beside the catalog, or (indexes made
 # before it, until their next ingest) FTS5 inside it.
@@ -137,6 +138,7 @@ class Catalog:
         self.path = Path(path)
         # check_same_thread off: ingest writes from one writer thread, never two threads at once
         self._db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False)
+        self._passing_sets = PassingSets()
         if not setup:
             return
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -528,6 +530,13 @@ class Catalog:
         where = to_sql(flt)
         sql = f"SELECT c.id FROM chunks AS c WHERE c.id IN ({{}}) AND {where.sql}"
         return {row[0] for row in self._select_in(sql, ids, where.params)}
+
+    def passing_now(self, flt: Filter) -> frozenset[str] | None:
+        """The ids of every chunk passing `flt`, when they are held in memory for the catalog as it
+        is now (index/passing_sets.py: from the second ask while nothing changes, if not too many);
+        None: ask `passing`."""
+        version = (self._db.execute("PRAGMA data_version").fetchone()[0], self._db.total_changes)
+        return self._passing_sets.get(version, flt, lambda limit: passing_ids(self._db, flt, limit))
 
     def share_passing(self, flt: Filter, sample: int = 500) -> float | None:
         """About what share of the chunks passes `flt`, from a fixed sample of rows (None: no chunks)."""

@@ -617,6 +617,10 @@ class PgCatalog:
         sql = "SELECT c.id FROM {p}chunks AS c WHERE c.id = ANY(%s)" + (f" AND {where.sql}" if where else "")
         return {row[0] for row in self._all(sql, (list(ids), *(where.params if where else ())))}
 
+    def passing_now(self, flt: Filter) -> frozenset[str] | None:
+        """None: this catalog holds no ids in memory (another host may write at any time); ask `passing`."""
+        return None
+
     def share_passing(self, flt: Filter, sample: int = 500) -> float | None:
         top = self._one("SELECT max(rowid) FROM {p}chunks")[0]
         if not top:

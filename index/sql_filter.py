@@ -9,6 +9,7 @@ sub-select of the files ingested from those folders.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -95,3 +96,18 @@ def matching_sources(conn: sqlite3.Connection, flt: Filter) -> list[str] | None:
     # The files table: one row per file, where the chunks table has one per chunk (100k rows cost 8 ms).
     rows = conn.execute(f"SELECT c.source FROM files AS c WHERE {' AND '.join(parts)} ORDER BY c.source", params)
     return [row[0] for row in rows]
+
+
+def passing_ids(conn: sqlite3.Connection, flt: Filter, limit: int) -> frozenset[str] | None:
+    """The ids of every chunk passing `flt`, or None when more than `limit` pass. Path conditions
+    are first resolved to their sources through the files table, so the chunks are read by source
+    (17 ms for 10k of 100k chunks, where testing every chunk's file costs 100 ms)."""
+    where = to_sql(flt)
+    sources = matching_sources(conn, flt)
+    if sources is None:
+        sql, params = f"SELECT c.id FROM chunks AS c WHERE {where.sql} LIMIT ?", [*where.params, limit + 1]
+    else:
+        sql = f"SELECT c.id FROM chunks AS c WHERE c.source IN (SELECT value FROM json_each(?)) AND {where.sql} LIMIT ?"
+        params = [json.dumps(sources), *where.params, limit + 1]
+    ids = frozenset(row[0] for row in conn.execute(sql, params))
+    return ids if len(ids) <= limit else None

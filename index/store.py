@@ -33,6 +33,7 @@ from index.permissions import make_private
 from index.lexical_tantivy import LEXICAL_DIR, TantivyLexical
 from index.search import Candidate, tantivy_lexical, with_content
 from index.search import lexical as bm25_candidates
+from index.subset_search import Subsets
 from index.vector_query import nearest_passing
 from index.vector_store import VectorStore
 
@@ -89,6 +90,7 @@ class Index:
         lock_fd: int | None = None,
         words=None,
         on_close: Callable[[], None] | None = None,
+        subsets: Subsets | None = None,
     ):
         """`words`: the lexical index (Tantivy in `path` unless given); `on_close`: what closing also
         releases (a database's pool and lock)."""
@@ -101,6 +103,7 @@ class Index:
         self._worker_catalog: Catalog | None = None  # its own connection to the catalog
         self._keys_seen: set[str] = set()  # --where keys some chunk has (`check_keys`)
         self._shares: dict[Filter, float | None] = {}  # filter -> share of chunks passing: a hint for its width
+        self._subsets = subsets if subsets is not None else Subsets()  # a few filters' vectors, for every thread
         self.write_seconds = StageClock()  # wall seconds per step of the writes (`write_files`)
         self.words = words if words is not None else TantivyLexical(Path(path) / LEXICAL_DIR, write=lock_fd is not None)
         self._on_close = on_close
@@ -109,7 +112,9 @@ class Index:
     def for_thread(self) -> "Index":
         """A reader of this index for another thread: its own catalog connection and lexical reader,
         the same vector store."""
-        return Index(self.path, self.catalog.for_thread(), self.vectors, words=self.words.for_thread())
+        return Index(
+            self.path, self.catalog.for_thread(), self.vectors, words=self.words.for_thread(), subsets=self._subsets
+        )
 
     @property
     def vectors(self) -> VectorStore:
@@ -159,9 +164,17 @@ class Index:
         return {word: self.words.doc_count(word_tokens(word)) for word in words}
 
     def gather(
-        self, question: str, vector: np.ndarray, k: int, where: Filter | None, dense: bool = True, lexical: bool = True
+        self,
+        question: str,
+        vector: np.ndarray,
+        k: int,
+        where: Filter | None,
+        dense: bool = True,
+        lexical: bool = True,
+        least: int | None = None,
     ) -> tuple[list[Candidate], list[Candidate]]:
-        """(nearest, lexical): both searches' k best, as `nearest` and `lexical` give them. With both,
+        """(nearest, lexical): both searches' k best, as `nearest` and `lexical` give them; under a
+        filter the nearest may be fewer than k, never fewer than `least` (index/vector_query.py). With both,
         the vector search runs in a worker thread beside BM25 (Chroma's core and SQLite release the
         GIL), with its own catalog connection: connections stay in their thread."""
         if k <= 0 or not (dense or lexical):
@@ -169,12 +182,14 @@ class Index:
         if not dense:
             return [], self.lexical(question, k, where)
         if not lexical:
-            return self._nearest(self.catalog, vector, k, where), []
-        pending = self._background().submit(self._nearest_in_worker, vector, k, where)
+            return self._nearest(self.catalog, vector, k, where, least), []
+        pending = self._background().submit(self._nearest_in_worker, vector, k, where, least)
         found = self.lexical(question, k, where)
         return pending.result(), found
 
-    def _nearest(self, catalog: Catalog, vector: np.ndarray, k: int, where: Filter | None) -> list[Candidate]:
+    def _nearest(
+        self, catalog: Catalog, vector: np.ndarray, k: int, where: Filter | None, least: int | None = None
+    ) -> list[Candidate]:
         share = None
         if where is not None:
             share = self._shares.get(where)
@@ -182,12 +197,16 @@ class Index:
                 if len(self._shares) >= 64:
                     self._shares.clear()
                 share = self._shares[where] = catalog.share_passing(where)
-        return with_content(nearest_passing(self.vectors, catalog, vector, k, where, share), catalog)
+        return with_content(
+            nearest_passing(self.vectors, catalog, vector, k, where, share, least, self._subsets), catalog
+        )
 
-    def _nearest_in_worker(self, vector: np.ndarray, k: int, where: Filter | None) -> list[Candidate]:
+    def _nearest_in_worker(
+        self, vector: np.ndarray, k: int, where: Filter | None, least: int | None = None
+    ) -> list[Candidate]:
         if self._worker_catalog is None:
             self._worker_catalog = self.catalog.for_thread()
-        return self._nearest(self._worker_catalog, vector, k, where)
+        return self._nearest(self._worker_catalog, vector, k, where, least)
 
     def vectors_of(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vectors of those `ids` the store holds."""

@@ -26,9 +26,16 @@ _BREAK = re.compile(r"(?<=[.!?:;])\s+|\n+")
 def overlap(left: str, right: str) -> int:
     """Length of the longest end of `left` that begins `right` (0 if shorter than MIN_OVERLAP)."""
     limit = min(len(left), len(right), _MAX_OVERLAP)
-    for start in range(len(left) - limit, len(left) - MIN_OVERLAP + 1):
+    if limit < MIN_OVERLAP:
+        return 0
+    # Only where `right`'s first MIN_OVERLAP characters occur can a shared end begin: testing every
+    # start cost ~2 ms per pair of 2,000-character neighbours, half of a search's time at 100k chunks.
+    probe = right[:MIN_OVERLAP]
+    start = left.find(probe, len(left) - limit)
+    while start != -1:
         if right.startswith(left[start:]):
             return len(left) - start
+        start = left.find(probe, start + 1)
     return 0
 
 

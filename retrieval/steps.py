@@ -31,7 +31,14 @@ class Searchable(Protocol):
     """What the steps ask of the index (index/store.py `Index`)."""
 
     def gather(
-        self, question: str, vector: np.ndarray, k: int, where, dense: bool = True, lexical: bool = True
+        self,
+        question: str,
+        vector: np.ndarray,
+        k: int,
+        where,
+        dense: bool = True,
+        lexical: bool = True,
+        least: int | None = None,
     ) -> tuple[list[Candidate], list[Candidate]]: ...
 
     def vectors_of(self, ids: Sequence[str]) -> dict[str, np.ndarray]: ...
@@ -50,8 +57,11 @@ class Ranked:
 
 
 def gather(index: Searchable, plan: Plan, vector: np.ndarray) -> tuple[list[Candidate], list[Candidate]]:
-    """(nearest, lexical): each list's `plan.pool` best, as the plan's mode asks."""
-    return index.gather(plan.question, vector, plan.pool, plan.where, dense=plan.dense, lexical=plan.lexical)
+    """(nearest, lexical): each list's `plan.pool` best, as the plan's mode asks; under a filter
+    the nearest may stop short of the pool, never of the plan's depth (index/vector_query.py)."""
+    return index.gather(
+        plan.question, vector, plan.pool, plan.where, dense=plan.dense, lexical=plan.lexical, least=plan.depth
+    )
 
 
 def fuse(plan: Plan, nearest: list[Candidate], lexical: list[Candidate]) -> list[Ranked]:
