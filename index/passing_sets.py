@@ -18,8 +18,8 @@ from typing import Callable, Hashable
 
 from core.filters import Filter
 
-# Most ids kept for one filter (about 100 bytes each): a wider filter is checked by query.
-PASSING_IDS_MAX = 200_000
+# Most ids kept for one filter (about 110 bytes each: 11 MB): a wider filter is checked by query.
+PASSING_IDS_MAX = 100_000
 # Most filters kept at once (several users' folders); the oldest go first.
 FILTERS_MAX = 8
 

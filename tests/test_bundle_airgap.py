@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+from generation.backends.llama_native import installed_build
+
 from conftest import (
     CAN_UNSHARE,
     EMULATED_ASK,
@@ -227,7 +229,10 @@ def test_bundle_installs_and_answers_with_no_network(carried):
             cwd=work,
             env=emulated_env,
         )
-        assert json.loads(wrote.stdout.strip().splitlines()[-1])["text"].strip(), wrote.stdout
+        generated = json.loads(wrote.stdout.strip().splitlines()[-1])
+        assert generated["text"].strip(), wrote.stdout
+        if installed_build().portable:  # the bundle carries the venv's portable wheel: the same variants
+            assert generated["variant"] in installed_build().variants, generated
         traces += [work / "trace-qemu.log", work / "trace-qemu-llm.log"]
     elif os.environ.get("CI"):
         pytest.fail(
