@@ -405,7 +405,9 @@ def test_the_serve_watch_child_ends_when_the_server_is_killed(tmp_path):
 
     child = (
         "import os, signal, sys, time; sys.path.insert(0, sys.argv[1]); from watch.child import end_with; "
-        "signal.signal(signal.SIGTERM, lambda *a: (open(sys.argv[2], 'w').write('stopped'), sys.exit(0))); "
+        # Written aside, then renamed: the test must not read the file between its creation and its write.
+        "signal.signal(signal.SIGTERM, lambda *a: (open(sys.argv[2] + '.part', 'w').write('stopped'), "
+        "os.replace(sys.argv[2] + '.part', sys.argv[2]), sys.exit(0))); "
         "end_with(os.getppid()); open(sys.argv[3], 'w').write('up'); time.sleep(60)"
     )
     parent = (
