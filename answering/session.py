@@ -114,6 +114,7 @@ class Session:
             question_vector=question_vector,
             word_counts=counts,
             index_chunks=chunks,
+            mentions=index.document_mentions,
         )
 
     def rewrite(self, question: str, history: History) -> Rewrite:

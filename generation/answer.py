@@ -206,6 +206,7 @@ def answer(
     question_vector: np.ndarray | None = None,
     word_counts: Callable[[list[str]], dict[str, int]] | None = None,
     index_chunks: int = 0,
+    mentions: Callable[[str, list[str]], bool] | None = None,
 ) -> Answer:
     """Answer `question` from `hits`; `on_token` receives the answer as it is shown.
 
@@ -216,10 +217,11 @@ def answer(
     `embed` (texts -> unit vectors, the index's embedder) ranks evidence sentences by meaning;
     without it they are ranked by words alone. `word_counts` (words -> chunks holding each, the
     index's catalog) tells which of the question's words the documents never use, and with
-    `index_chunks` (the index's size) how rare each is. Refuses without calling the model when no
+    `index_chunks` (the index's size) how rare each is; `mentions(source, words)`, whether a
+    document names one of `words` anywhere (the index's lexical search). Refuses without calling the model when no
     hit reaches `options.min_score`, when `options.max_unknown` of the question's words are
-    unknown to the index, when the question's subject is in none of the documents or the relevant
-    passages, or when no sentence scores `options.min_evidence`. Raises `AnswerInterrupted` (a
+    unknown to the index, when the question's subject is in none of the documents or of those the
+    evidence comes from, or when no sentence scores `options.min_evidence`. Raises `AnswerInterrupted` (a
     KeyboardInterrupt) on Ctrl-C, carrying the partial answer.
     """
     run = _Run(question, list(hits), on_token, time.perf_counter())
@@ -234,7 +236,8 @@ def answer(
         return _refuse(run, "unknown_words", pointer=pointer)
     ranked = score_candidates(asked, relevant, embed, question_vector)  # 3. select the evidence
     evidence = choose_evidence(ranked, relevant)
-    word, absent = missing_subject(asked, relevant, index_chunks, word_counts)  # 4. decide
+    shown_from = list({e.n: relevant[e.n - 1] for e in evidence}.values()) or relevant
+    word, absent = missing_subject(asked, shown_from, index_chunks, word_counts, mentions)  # 4. decide
     if word:
         return _refuse(run, "subject", subject_refusal(word, absent), pointer=pointer)
     if not evidence or evidence[0].score < options.min_evidence:

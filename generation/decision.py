@@ -3,10 +3,12 @@
 Refusals, each measured on the dev sets (docs/answers.md):
 - "threshold": no passage reaches --min-score;
 - "unknown_words": most of the question's words are in no chunk of a large index (off topic);
-- "subject": the question names something the documents (or the passages that match it) never
-  mention: another shell, another database, another product. A word written as a name or code
-  ("MySQL", "GParted", "mutate()") that is in no chunk of the index, or that is rare in it and in
-  none of the relevant passages and their headings;
+- "subject": the question names something the documents (or the passages its evidence comes
+  from) never mention: another shell, another database, another product. A word written as a name
+  or code ("MySQL", "GParted", "mutate()") that is in no chunk of the index, or that is rare in it
+  and in none of the documents that hold the evidence to be shown: the PostgreSQL manual's port
+  sentence does not answer a question about MongoDB, even when an R manual's passage also
+  retrieved names a MongoDB client;
 - "evidence": no sentence scores --min-evidence as an answer.
 
 A refusal names the closest passages found (file and page) when anything relevant was retrieved.
@@ -103,9 +105,13 @@ def name_parts(word: str) -> list[str]:
     return parts
 
 
-def missing_subject(question: Question, relevant: Sequence[Hit], chunks: int, word_counts=None) -> tuple[str, bool]:
+def missing_subject(
+    question: Question, relevant: Sequence[Hit], chunks: int, word_counts=None, mentions=None
+) -> tuple[str, bool]:
     """The name the question is about that the documents do not cover, and whether the whole index
-    lacks it (True) or only the relevant passages do (False); ("", False) when nothing is missing.
+    lacks it (True) or only the passages `relevant` do (False: the answer's evidence would come from
+    them, and neither they nor, by `mentions(source, words)`, the rest of their documents name
+    it: a licence's text names "Mozilla" only at its top); ("", False) when nothing is missing.
 
     Only words written as names or codes count ("MySQL", "GParted", "mutate()", "E11"), each by the
     parts a document would write ("GPLv3's" is "gpl", "Apache-licensed" is "apache"): a user's own
@@ -129,7 +135,10 @@ def missing_subject(question: Question, relevant: Sequence[Hit], chunks: int, wo
     for _, parts in named:
         if max(counts.get(p, 0) for p in parts) > RARE_SHARE * chunks:
             continue
-        if not any(f" {' '.join(tokens(p))} " in context for p in parts for context in contexts):
+        if any(f" {' '.join(tokens(p))} " in context for p in parts for context in contexts):
+            continue
+        sources = dict.fromkeys(h.chunk.source for h in relevant)
+        if mentions is None or not any(mentions(source, parts) for source in sources):
             return parts[0], False
     return "", False
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from core.index_text import INDEX_TEXT, PLAIN
 from core.errors import IndexMismatchError, IngestLockedError, NoIndexError
-from core.filters import Filter
+from core.filters import Condition, Filter
 from core.locks import release_lock, take_lock
 from core.stages import StageClock
 from core.types import Chunk, chunk_id
@@ -156,6 +156,25 @@ class Index:
                 self._sync_lexical()  # this process's own writes, searchable at once
             return tantivy_lexical(self.catalog, self.words, question, k, where)
         return bm25_candidates(self.catalog, question, k, where)
+
+    def document_mentions(self, source: str, words: Sequence[str]) -> bool:
+        """Whether any chunk of `source` holds one of `words` (each word's tokens in a row, as
+        core/words.py splits them). The lexical index finds the chunks to read."""
+        wanted = [f" {' '.join(word_tokens(word))} " for word in words if word_tokens(word)]
+
+        def holds(text: str) -> bool:
+            return any(w in f" {' '.join(word_tokens(text))} " for w in wanted)
+
+        if self.catalog.lexical_engine() == FTS5:
+            return any(holds(chunk.text) for chunk in self.catalog.chunks_of(source))
+        if self.words.wrote:
+            self._sync_lexical()
+        only = Filter((Condition("source", (source,)),))
+        for word in words:
+            found = [chunk_id for chunk_id, _ in self.words.search(word, 20, only, None)]
+            if any(holds(text) for text, _meta in self.catalog.texts_and_meta(found).values()):
+                return True
+        return False
 
     def word_counts(self, words: Sequence[str]) -> dict[str, int]:
         """For each word, how many chunks hold it (the lexical index's own tokens)."""

@@ -51,6 +51,10 @@ class FakeIndex:
     def word_counts(self, words) -> dict[str, int]:
         return {w: sum(w.lower() in c.text.lower() for c in self.catalog.chunks.values()) for w in words}
 
+    def document_mentions(self, source: str, words) -> bool:
+        texts = [c.text.lower() for c in self.catalog.chunks.values() if c.source == source]
+        return any(w.lower() in text for w in words for text in texts)
+
 
 @dataclass
 class FakeRetriever:

@@ -29,7 +29,7 @@ def options(**more):
     return AnswerOptions.of(load_settings({"min_score": 0.2, "min_evidence": 0.0, **more}, environ={}))
 
 
-def run(question, hits, reply, embed, llm=None, word_counts=None, index_chunks=0, **more):
+def run(question, hits, reply, embed, llm=None, word_counts=None, index_chunks=0, mentions=None, **more):
     llm = llm or FakeLLM([reply])
     shown = []
     result = answer(
@@ -41,6 +41,7 @@ def run(question, hits, reply, embed, llm=None, word_counts=None, index_chunks=0
         embed=embed,
         word_counts=word_counts,
         index_chunks=index_chunks,
+        mentions=mentions,
     )
     return result, "".join(shown), llm
 
@@ -140,6 +141,61 @@ def test_a_rare_name_missing_from_every_relevant_passage_is_refused(fake_embedde
     result, shown, _ = run(question, hits, "PS1.", fake_embedder.embed, word_counts=known, index_chunks=2000)
     assert result.refused_by == "subject" and shown == "The passages that match this question do not mention fish."
     assert [h.chunk.source for h in result.closest] == ["bash/prompt.html"]
+
+
+def test_a_rare_name_only_a_passage_without_the_evidence_mentions_is_refused(fake_embedder):
+    """The port sentence is about another server: that a lower passage names a MongoDB client does
+    not make the port sentence answer a question about MongoDB."""
+    known = counts_of({"default": 300, "port": 40, "listen": 20, "mongodb": 1, "listens": 20})
+    question = "Which port does MongoDB listen on by default?"
+    port = "Connections. The server listens on TCP port 5432 by default."
+    client = "Interfaces. The package RMongo provides an interface to a client for MongoDB."
+    hits = [hit(port, "postgresql/connections.html", None, 0.6), hit(client, "r/R-data.pdf", 24, 0.4, 1)]
+    result, shown, _ = run(
+        question, hits, "", fake_embedder.embed, word_counts=known, index_chunks=2000, answer_style="quote"
+    )
+    assert result.refused_by == "subject" and shown == "The passages that match this question do not mention mongodb."
+    assert "postgresql/connections.html" in [h.chunk.source for h in result.closest]
+
+
+def test_a_rare_name_the_evidence_document_gives_elsewhere_is_answered(fake_embedder):
+    """A licence's text names "Mozilla" in its title line only: a passage from its middle answers a
+    question about the Mozilla licence."""
+    known = counts_of(
+        {"control": 60, "ownership": 20, "shares": 10, "mozilla": 2, "entity": 40, "licence": 30, "counts": 20}
+    )
+    question = "In the Mozilla licence, what ownership of an entity's shares counts as control?"
+    middle = "Definitions. Control means ownership of more than fifty percent of the outstanding shares."
+    hits = [hit(middle, "licenses/MPL-2.0", None, 0.6)]
+    named = []
+
+    def mentions(source, words):
+        named.append((source, list(words)))
+        return source == "licenses/MPL-2.0" and "mozilla" in words
+
+    result, shown, _ = run(
+        question,
+        hits,
+        "",
+        fake_embedder.embed,
+        word_counts=known,
+        index_chunks=2000,
+        answer_style="quote",
+        mentions=mentions,
+    )
+    assert not result.refused and "fifty percent" in shown
+    assert named == [("licenses/MPL-2.0", ["mozilla"])]
+    refused, shown, _ = run(
+        question,
+        hits,
+        "",
+        fake_embedder.embed,
+        word_counts=known,
+        index_chunks=2000,
+        answer_style="quote",
+        mentions=lambda source, words: False,
+    )
+    assert refused.refused_by == "subject" and shown.endswith("do not mention mozilla.")
 
 
 def test_a_plain_word_of_the_user_missing_from_the_passage_is_no_reason_to_refuse(fake_embedder):

@@ -69,3 +69,13 @@ def test_a_restricted_users_searches_find_only_their_folder_whichever_path_answe
         expected = sorted(hr_ids, key=lambda cid: -float(vectors_by_id[cid] @ vector))
         for _ in range(4):  # the store's nearest, checked, then the folder's vectors: the same exact list
             assert [c.id for c in index.nearest(vector, 20, only_hr)] == expected[:20]
+
+
+def test_whether_a_document_names_a_word_is_read_from_the_lexical_index(tmp_path):
+    """The answer's subject check asks whether the evidence's document names the question's subject."""
+    build(tmp_path / "db", np.random.default_rng(1))
+    with open_index(tmp_path / "db") as index:
+        hr_doc = sorted(index.catalog.files("/team/hr"))[0]
+        assert index.document_mentions(hr_doc, ["word0"])
+        assert not index.document_mentions(hr_doc, ["word1"])  # another folder's word
+        assert index.document_mentions(hr_doc, ["nothing", "text0"])
