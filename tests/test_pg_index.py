@@ -147,6 +147,24 @@ def test_the_database_finds_what_the_folder_index_finds(team):
     assert in_db == in_folder
 
 
+def test_the_database_and_the_folder_index_agree_on_what_a_document_names(team):
+    """The answer's subject check (does the evidence's document name the question's subject?) reads
+    the same from both stores' lexical search."""
+    from index import open_index
+
+    url, _, local = team
+    cases = [
+        ("lease_agreement.pdf", ["tenant"], True),
+        ("lease_agreement.pdf", ["kettle"], False),  # another document's word
+        ("kettle_manual.docx", ["nothing", "kettle"], True),
+    ]
+    for opened in (open_index(local), open_index(local, index_url=url)):
+        with opened as index:
+            assert [index.document_mentions(source, words) for source, words, _ in cases] == [
+                want for _, _, want in cases
+            ]
+
+
 def test_a_folder_index_copied_into_the_database_finds_the_same(team, server):
     url, _, local = team
     copied = url_for(server, "copied")
