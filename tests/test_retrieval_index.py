@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.filters import parse_where
 from core.settings import load_settings
 from index.chroma_filter import chroma_where
 from ingest.pipeline import run_ingest
@@ -208,7 +209,17 @@ def test_filtered_dense_gives_the_same_hits_whether_chroma_filters_or_we_do(retr
     question = "How do I fix the pump?"
     where = ["source=manuals/*", "page=1|2|3"]  # markdown has no pages: nothing passes
     assert retriever.search(question, k=3, mode="dense", where=where) == []
-    ours = retriever.search(question, k=3, mode="dense", where="source=contracts/2024|manuals/fault-0.md")
+    few = "source=contracts/2024|manuals/fault-0.md"
+    catalog = retriever.index.catalog
+    held = catalog.passing_now
+    monkeypatch.setattr(catalog, "passing_now", lambda flt: None)  # no ids in memory: the catalog checks by query
+    ours = retriever.search(question, k=3, mode="dense", where=few)
+    monkeypatch.setattr(catalog, "passing_now", held)
+    retriever.search(question, k=3, mode="dense", where=few)
+    exact = retriever.search(question, k=3, mode="dense", where=few)  # asked again: its few chunks, exactly
+    assert catalog.passing_now(parse_where(few)) is not None
+    assert [h.chunk.id for h in exact] == [h.chunk.id for h in ours]
+    monkeypatch.setattr(catalog, "passing_now", lambda flt: None)
     monkeypatch.setattr("index.vector_query.OVERFETCH", 1)
     monkeypatch.setattr("index.vector_query.OVERFETCH_MIN", 1)
     monkeypatch.setattr("index.vector_query.OVERFETCH_MAX", 1)  # too few pass, no wider try: Chroma filters
@@ -218,7 +229,7 @@ def test_filtered_dense_gives_the_same_hits_whether_chroma_filters_or_we_do(retr
     monkeypatch.setattr(
         store, "query", lambda v, k, where=None: wheres.append(chroma_where(where)) or real_query(v, k, where=where)
     )
-    chroma = retriever.search(question, k=3, mode="dense", where="source=contracts/2024|manuals/fault-0.md")
+    chroma = retriever.search(question, k=3, mode="dense", where=few)
     assert wheres[-1] == {
         "source": {
             "$in": sorted(["contracts/2024/clause-14-2.md", "contracts/2024/clause-12-4.md", "manuals/fault-0.md"])
