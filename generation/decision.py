@@ -132,12 +132,12 @@ def missing_subject(
         " " + " ".join(tokens(h.text + " " + h.chunk.source + " " + head_of(h.chunk.source, h.chunk.metadata()))) + " "
         for h in relevant
     ]
+    sources = dict.fromkeys(h.chunk.source for h in relevant)
     for _, parts in named:
         if max(counts.get(p, 0) for p in parts) > RARE_SHARE * chunks:
             continue
         if any(f" {' '.join(tokens(p))} " in context for p in parts for context in contexts):
             continue
-        sources = dict.fromkeys(h.chunk.source for h in relevant)
         if mentions is None or not any(mentions(source, parts) for source in sources):
             return parts[0], False
     return "", False

@@ -20,7 +20,7 @@ import numpy as np
 
 from core.index_text import INDEX_TEXT, PLAIN
 from core.errors import IndexMismatchError, IngestLockedError, NoIndexError
-from core.filters import Condition, Filter
+from core.filters import Filter
 from core.locks import release_lock, take_lock
 from core.stages import StageClock
 from core.types import Chunk, chunk_id
@@ -169,7 +169,7 @@ class Index:
             return any(holds(chunk.text) for chunk in self.catalog.chunks_of(source))
         if self.words.wrote:
             self._sync_lexical()
-        only = Filter((Condition("source", (source,)),))
+        only = Filter(()).with_exact_sources([source])
         for word in words:
             found = [chunk_id for chunk_id, _ in self.words.search(word, 20, only, None)]
             if any(holds(text) for text, _meta in self.catalog.texts_and_meta(found).values()):

@@ -27,6 +27,7 @@ import numpy as np
 
 from core.filters import Filter
 from index.catalog import Catalog
+from index.chroma_search_depth import EF_SEARCH
 from index.subset_search import Subsets
 from index.vector_store import VectorMatch, VectorStore
 
@@ -35,9 +36,10 @@ OVERFETCH_MIN = 200
 OVERFETCH_MAX = 2000
 # Sources per store query when a glob matches many files.
 SOURCE_BATCH = 1000
-# Neighbours a store returns at about the cost of its own search depth (Chroma's ef_search, 500:
-# index/chroma_search_depth.py); asking for more makes it search deeper.
-DEPTH = 500
+# Neighbours a store returns at about the cost of its own search depth (Chroma's ef_search,
+# index/chroma_search_depth.py; pgvector's is the same, index/pg_vectors.py SEARCH_DEPTH); asking
+# for more makes it search deeper.
+DEPTH = EF_SEARCH
 
 
 def first_width(k: int, share: float | None, least: int | None = None) -> int:

@@ -173,28 +173,22 @@ def test_a_rare_name_the_evidence_document_gives_elsewhere_is_answered(fake_embe
         named.append((source, list(words)))
         return source == "licenses/MPL-2.0" and "mozilla" in words
 
-    result, shown, _ = run(
-        question,
-        hits,
-        "",
-        fake_embedder.embed,
-        word_counts=known,
-        index_chunks=2000,
-        answer_style="quote",
-        mentions=mentions,
-    )
+    def quoted(mentions):
+        return run(
+            question,
+            hits,
+            "",
+            fake_embedder.embed,
+            word_counts=known,
+            index_chunks=2000,
+            answer_style="quote",
+            mentions=mentions,
+        )
+
+    result, shown, _ = quoted(mentions)
     assert not result.refused and "fifty percent" in shown
     assert named == [("licenses/MPL-2.0", ["mozilla"])]
-    refused, shown, _ = run(
-        question,
-        hits,
-        "",
-        fake_embedder.embed,
-        word_counts=known,
-        index_chunks=2000,
-        answer_style="quote",
-        mentions=lambda source, words: False,
-    )
+    refused, shown, _ = quoted(lambda source, words: False)
     assert refused.refused_by == "subject" and shown.endswith("do not mention mozilla.")
 
 
